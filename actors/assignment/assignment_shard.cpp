@@ -1,0 +1,107 @@
+#include "actors/assignment/assignment_shard.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include "core/api_error.hpp"
+#include "core/field_error.hpp"
+#include "runtime/prometheus.hpp"
+
+namespace expd {
+
+namespace {
+
+using self_ptr = assignment_shard_actor::stateful_pointer<assignment_shard_state>;
+
+void hand_to_writer(self_ptr self) {
+  auto& st = self->state;
+  if (!st.pending.empty()) {
+    self->send(st.writer, atom::record::value, std::move(st.pending));
+    st.pending.clear();
+  }
+}
+
+status_record shard_status(self_ptr self) {
+  auto& st = self->state;
+  status_record rec{"assignment_shard", {}};
+  auto shard = "shard=\"" + std::to_string(st.index) + "\"";
+  rec.samples.push_back({"expd_shard_sticky_units", "gauge",
+                         "Units with a remembered variant, per shard.", shard,
+                         static_cast<double>(st.book.sticky_size())});
+  rec.samples.push_back({"expd_shard_pending_writes", "gauge",
+                         "First-time assignments not yet handed to the writer.", shard,
+                         static_cast<double>(st.pending.size())});
+  rec.samples.push_back({"expd_shard_snapshot_version", "gauge",
+                         "Version of the experiments snapshot a shard serves.", shard,
+                         static_cast<double>(st.book.current()->version())});
+  for (auto& exp : st.book.current()->experiments())
+    for (auto& var : exp.variants) {
+      auto labels = "experiment=\"" + runtime::label_value(exp.name) + "\",variant=\""
+                    + runtime::label_value(var.name) + "\"," + shard;
+      if (auto it = st.served.find(var.id); it != st.served.end())
+        rec.samples.push_back({"expd_assignments_total", "counter",
+                               "Assignments answered, per experiment and variant.", labels,
+                               static_cast<double>(it->second)});
+      if (auto it = st.fresh.find(var.id); it != st.fresh.end())
+        rec.samples.push_back({"expd_assignments_new_total", "counter",
+                               "First-time assignments, per experiment and variant.", labels,
+                               static_cast<double>(it->second)});
+    }
+  return rec;
+}
+
+} // namespace
+
+assignment_shard_actor::behavior_type
+assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state> self,
+                 std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap) {
+  auto& st = self->state;
+  st.index = index;
+  st.writer = std::move(writer);
+  st.book.install(std::move(snap));
+  return {
+    [=](atom::assign, const core::assign_request& req) -> api_reply {
+      auto& st = self->state;
+      auto before = st.pending.size();
+      try {
+        st.book.assign(req, st.scratch, st.pending);
+      } catch (const core::field_error& e) {
+        return {400, core::error_json("unknown_experiment", e.what(), e.field())};
+      }
+      for (auto& a : st.scratch)
+        ++st.served[a.var->id];
+      for (auto i = before; i < st.pending.size(); ++i)
+        ++st.fresh[st.pending[i].variant_id];
+      api_reply reply;
+      reply.body.reserve(128 + 192 * st.scratch.size());
+      core::append_assignments_json(reply.body, st.scratch);
+      if (st.pending.size() >= st.flush_batch) {
+        hand_to_writer(self);
+      } else if (!st.pending.empty() && !st.flush_scheduled) {
+        st.flush_scheduled = true;
+        // Anonymous: the flush reply has nobody to go to.
+        caf::delayed_anon_send(caf::actor_cast<assignment_shard_actor>(self), st.flush_interval,
+                               atom::flush::value);
+      }
+      return reply;
+    },
+    [=](atom::snapshot, core::snapshot_ptr& snap) {
+      // Pushes from the registry and the start-up copy may arrive in either order.
+      if (snap->version() > self->state.book.current()->version())
+        self->state.book.install(std::move(snap));
+    },
+    [=](atom::remember, const assignment_batch& rows) -> std::uint64_t {
+      for (auto& row : rows)
+        self->state.book.remember(row);
+      return self->state.book.sticky_size();
+    },
+    [=](atom::flush) -> bool {
+      self->state.flush_scheduled = false;
+      hand_to_writer(self);
+      return true;
+    },
+    [=](atom::status) -> status_record { return shard_status(self); },
+  };
+}
+
+} // namespace expd

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "core/assignment_book.hpp"
+#include "messages/actors.hpp"
+
+namespace expd {
+
+struct assignment_shard_state {
+  static inline const char* name = "assignment_shard";
+
+  std::size_t index = 0;
+  assignment_writer_actor writer;
+  std::size_t flush_batch = 256;
+  std::chrono::milliseconds flush_interval{20};
+
+  core::assignment_book book;
+  assignment_batch pending; ///< first-time rows not yet handed to the writer
+  bool flush_scheduled = false;
+  std::vector<core::served_assignment> scratch;
+  std::unordered_map<core::uuid, std::uint64_t> served; ///< per variant
+  std::unordered_map<core::uuid, std::uint64_t> fresh;  ///< per variant
+};
+
+/// Spawns with the snapshot current at start-up so preloading can begin at once.
+assignment_shard_actor::behavior_type
+assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state> self,
+                 std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap);
+
+} // namespace expd

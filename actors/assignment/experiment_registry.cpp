@@ -1,0 +1,177 @@
+#include "actors/assignment/experiment_registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/api_error.hpp"
+#include "core/apply_plan.hpp"
+#include "core/experiment_document.hpp"
+#include "core/field_error.hpp"
+#include "runtime/log.hpp"
+
+namespace expd {
+
+namespace {
+
+using self_ptr = experiment_registry_actor::stateful_pointer<experiment_registry_state>;
+using nlohmann::json;
+using runtime::log;
+using runtime::log_level;
+
+api_reply json_reply(std::uint16_t status, const json& body) {
+  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+api_reply database_error(const std::exception& e) {
+  log(log_level::error, "registry_database_error", {{"error", e.what()}});
+  return {503, core::error_json("database_unavailable",
+                                "PostgreSQL did not accept the change; nothing was applied")};
+}
+
+// Reloads from PostgreSQL (ids, timestamps) and pushes the result to every shard.
+void publish(self_ptr self) {
+  auto& st = self->state;
+  auto next = std::make_shared<const core::snapshot>(st.current->version() + 1,
+                                                     st.store->load());
+  st.current = next;
+  for (auto& shard : st.subscribers)
+    self->send(shard, atom::snapshot::value, st.current);
+  log(log_level::info, "snapshot_published",
+      {{"version", next->version()}, {"experiments", next->experiments().size()}});
+}
+
+json describe(const core::experiment& e) {
+  json variants = json::array();
+  for (auto& v : e.variants)
+    variants.push_back({{"id", v.id_text},
+                        {"name", v.name},
+                        {"allocation", v.allocation},
+                        {"config", v.config}});
+  return {{"id", e.id_text},       {"name", e.name},
+          {"unit_type", e.unit_type}, {"description", e.description},
+          {"status", core::to_string(e.status)}, {"salt", e.salt},
+          {"condition", e.condition_spec}, {"variants", std::move(variants)},
+          {"created_at", e.created_at}, {"updated_at", e.updated_at}};
+}
+
+api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
+  auto& st = self->state;
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return {400, core::error_json("invalid_json", "the body is not valid JSON", "body")};
+  std::vector<core::planned_experiment> plan;
+  try {
+    plan = core::plan_apply(core::parse_experiment_document(doc), st.current->experiments());
+  } catch (const core::field_error& e) {
+    return {422, core::error_json("invalid_experiment", e.what(), e.field())};
+  }
+  bool changes = false;
+  for (auto& p : plan)
+    changes = changes || p.action != core::apply_action::unchanged;
+  if (changes && !dry_run) {
+    try {
+      st.store->apply(plan);
+      ++st.applies;
+      publish(self);
+    } catch (const std::exception& e) {
+      return database_error(e);
+    }
+  }
+  json items = json::array();
+  for (auto& p : plan) {
+    auto* now = st.current->find(p.spec.name);
+    items.push_back({{"name", p.spec.name},
+                     {"id", now != nullptr ? json(now->id_text) : json(nullptr)},
+                     {"action", core::to_string(p.action)}});
+  }
+  return json_reply(200, {{"version", st.current->version()},
+                          {"dry_run", dry_run},
+                          {"experiments", std::move(items)}});
+}
+
+api_reply change_status(self_ptr self, const std::string& name, const std::string& body) {
+  auto& st = self->state;
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return {400, core::error_json("invalid_json", "the body must be a JSON object", "body")};
+  auto it = doc.find("status");
+  if (it == doc.end() || !it->is_string())
+    return {400, core::error_json("invalid_field", "status must be a string", "status")};
+  auto to = core::parse_status(it->get<std::string>());
+  if (!to)
+    return {400, core::error_json("invalid_field",
+                                  "unknown status (draft, running, paused, stopped)", "status")};
+  auto* exp = st.current->find(name);
+  if (exp == nullptr || exp->name != name)
+    return {404, core::error_json("unknown_experiment", "no experiment named \"" + name + "\"",
+                                  "name")};
+  auto from = exp->status;
+  if (!core::can_transition(from, *to))
+    return {409, core::error_json("invalid_transition",
+                                  "cannot move from " + std::string{core::to_string(from)}
+                                    + " to " + std::string{core::to_string(*to)},
+                                  "status")};
+  if (from != *to) {
+    try {
+      st.store->set_status(name, *to);
+      ++st.status_changes;
+      publish(self);
+    } catch (const std::exception& e) {
+      return database_error(e);
+    }
+  }
+  return json_reply(200, {{"name", name},
+                          {"status", core::to_string(*to)},
+                          {"previous_status", core::to_string(from)},
+                          {"version", st.current->version()}});
+}
+
+} // namespace
+
+experiment_registry_actor::behavior_type
+experiment_registry(experiment_registry_actor::stateful_pointer<experiment_registry_state> self,
+                    std::string pg_url, core::snapshot_ptr initial) {
+  self->state.store = std::make_unique<runtime::experiment_store>(std::move(pg_url));
+  self->state.current = std::move(initial);
+  return {
+    [=](atom::apply, const std::string& body, bool dry_run) -> api_reply {
+      return apply_document(self, body, dry_run);
+    },
+    [=](atom::list) -> api_reply {
+      json list = json::array();
+      for (auto& e : self->state.current->experiments())
+        list.push_back(describe(e));
+      return json_reply(200, {{"version", self->state.current->version()},
+                              {"experiments", std::move(list)}});
+    },
+    [=](atom::set_status, const std::string& name, const std::string& body) -> api_reply {
+      return change_status(self, name, body);
+    },
+    [=](atom::health) -> api_reply {
+      try {
+        self->state.store->ping();
+      } catch (const std::exception& e) {
+        return json_reply(503, {{"status", "unavailable"}, {"postgres", e.what()}});
+      }
+      return json_reply(200, {{"status", "ok"},
+                              {"postgres", "ok"},
+                              {"snapshot_version", self->state.current->version()}});
+    },
+    [=](atom::subscribe, assignment_shard_actor& shard) {
+      self->send(shard, atom::snapshot::value, self->state.current);
+      self->state.subscribers.push_back(std::move(shard));
+    },
+    [=](atom::status) -> status_record {
+      auto& st = self->state;
+      return {"experiment_registry",
+              {{"expd_registry_snapshot_version", "gauge",
+                "Version of the newest experiments snapshot.", "",
+                static_cast<double>(st.current->version())},
+               {"expd_registry_applies_total", "counter", "Documents applied with changes.", "",
+                static_cast<double>(st.applies)},
+               {"expd_registry_status_changes_total", "counter", "Experiment status changes.",
+                "", static_cast<double>(st.status_changes)}}};
+    },
+  };
+}
+
+} // namespace expd

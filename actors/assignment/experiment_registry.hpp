@@ -1,0 +1,32 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/actors.hpp"
+#include "runtime/experiment_store.hpp"
+
+namespace expd {
+
+struct experiment_registry_state {
+  static inline const char* name = "experiment_registry";
+
+  std::unique_ptr<runtime::experiment_store> store;
+  core::snapshot_ptr current;
+  std::vector<assignment_shard_actor> subscribers;
+  std::uint64_t applies = 0;
+  std::uint64_t status_changes = 0;
+};
+
+/// Runs detached: applies and status changes write to PostgreSQL synchronously, then
+/// a new snapshot is pushed to every subscriber before the caller hears back, so an
+/// operator's next assign sees the change.
+experiment_registry_actor::behavior_type
+experiment_registry(experiment_registry_actor::stateful_pointer<experiment_registry_state> self,
+                    std::string pg_url, core::snapshot_ptr initial);
+
+} // namespace expd

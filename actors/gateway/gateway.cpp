@@ -1,0 +1,403 @@
+#include "actors/gateway/gateway.hpp"
+
+#include <memory>
+
+#include <caf/io/broker.hpp>
+#include <caf/io/receive_policy.hpp>
+#include <caf/io/system_messages.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/api_error.hpp"
+#include "core/assign_request.hpp"
+#include "core/field_error.hpp"
+#include "core/json_depth.hpp"
+#include "runtime/log.hpp"
+
+namespace expd {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using caf::io::connection_handle;
+using runtime::http_request;
+using runtime::log;
+using runtime::log_level;
+
+constexpr std::size_t max_json_depth = 64;
+constexpr auto tick_interval = std::chrono::seconds{1};
+
+// Routing decided on a request: which endpoint it is, for metrics and errors.
+struct call {
+  connection_handle hdl;
+  std::uint64_t seq;
+  std::string endpoint;
+  clock_type::time_point started;
+};
+
+http_connection* find_connection(gateway_broker* self, connection_handle hdl) {
+  auto it = self->state.conns.find(hdl);
+  return it == self->state.conns.end() ? nullptr : &it->second;
+}
+
+void drop_connection(gateway_broker* self, connection_handle hdl) {
+  self->state.conns.erase(hdl);
+  self->close(hdl);
+}
+
+// Writes every answered slot at the front, in request order.
+void write_ready(gateway_broker* self, connection_handle hdl, http_connection& conn) {
+  bool wrote = false;
+  while (!conn.slots.empty() && conn.slots.front().ready) {
+    auto& slot = conn.slots.front();
+    auto& buf = self->wr_buf(hdl);
+    if (buf.size() > self->state.cfg.max_unsent_bytes) {
+      log(log_level::warn, "client_not_reading", {{"unsent_bytes", buf.size()}});
+      drop_connection(self, hdl);
+      return;
+    }
+    buf.insert(buf.end(), slot.bytes.begin(), slot.bytes.end());
+    bool keep_alive = slot.keep_alive;
+    conn.slots.pop_front();
+    ++conn.first_seq;
+    wrote = true;
+    if (!keep_alive) {
+      self->flush(hdl);
+      drop_connection(self, hdl);
+      return;
+    }
+  }
+  if (wrote)
+    self->flush(hdl);
+  if (conn.halted && conn.slots.size() < self->state.cfg.max_pipelined / 2) {
+    conn.halted = false;
+    self->trigger(hdl);
+  }
+}
+
+// Fills the slot of `c` with an answer and writes what is ready.
+void complete(gateway_broker* self, const call& c, std::uint16_t status, std::string body,
+              const char* content_type = "application/json",
+              std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
+  auto& m = self->state.endpoints[c.endpoint];
+  ++m.by_status[status];
+  m.latency.observe(std::chrono::duration<double>(clock_type::now() - c.started).count());
+  auto* conn = find_connection(self, c.hdl);
+  if (conn == nullptr || c.seq < conn->first_seq)
+    return; // the client went away
+  auto& slot = conn->slots[c.seq - conn->first_seq];
+  runtime::http_response resp;
+  resp.status = status;
+  resp.content_type = content_type;
+  resp.body = std::move(body);
+  resp.extra_headers = std::move(extra_headers);
+  resp.keep_alive = slot.keep_alive;
+  slot.bytes.reserve(resp.body.size() + 128);
+  runtime::append_http_response(slot.bytes, resp);
+  slot.ready = true;
+  write_ready(self, c.hdl, *conn);
+}
+
+void complete_error(gateway_broker* self, const call& c, std::uint16_t status,
+                    std::string_view code, std::string_view message,
+                    std::string_view field = {}) {
+  complete(self, c, status, core::error_json(code, message, field));
+}
+
+// Answers with what an actor replied, or 503 when it did not answer in time.
+template <class Handle, class... Ts>
+void ask(gateway_broker* self, const call& c, const Handle& dest, Ts&&... xs) {
+  self->request(dest, self->state.cfg.request_timeout, std::forward<Ts>(xs)...)
+    .then([=](api_reply& r) { complete(self, c, r.status, std::move(r.body)); },
+          [=](caf::error& err) {
+            log(log_level::error, "actor_request_failed",
+                {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
+            complete_error(self, c, 503, "unavailable",
+                           "the service did not answer in time; retry");
+          });
+}
+
+bool json_content_type(const http_request& req) {
+  auto* type = req.header("content-type");
+  return type == nullptr || type->find("json") != std::string::npos;
+}
+
+bool authorized(const gateway_state& st, const http_request& req) {
+  auto* auth = req.header("authorization");
+  auto expected = "Bearer " + st.cfg.admin_token;
+  if (auth == nullptr || auth->size() != expected.size())
+    return false;
+  unsigned char diff = 0; // constant time: no early exit on the first wrong byte
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>((*auth)[i] ^ expected[i]);
+  return diff == 0;
+}
+
+bool query_flag(const std::string& query, std::string_view name) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    auto end = query.find('&', pos);
+    auto item = std::string_view{query}.substr(pos, end == std::string::npos ? end : end - pos);
+    if (item == std::string{name} + "=true" || item == std::string{name} + "=1")
+      return true;
+    if (end == std::string::npos)
+      break;
+    pos = end + 1;
+  }
+  return false;
+}
+
+void handle_assign(gateway_broker* self, const call& c, http_request& req) {
+  if (!json_content_type(req))
+    return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
+                          "Content-Type");
+  if (core::json_nesting_exceeds(req.body, max_json_depth))
+    return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
+  auto doc = nlohmann::json::parse(req.body, nullptr, false);
+  if (doc.is_discarded())
+    return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
+  core::assign_request areq;
+  try {
+    areq = core::parse_assign_request(std::move(doc));
+  } catch (const core::field_error& e) {
+    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+  }
+  auto& shard = self->state.routes->shards.route(areq.unit_id);
+  ask(self, c, shard, atom::assign::value, std::move(areq));
+}
+
+// GET /metrics: the gateway's own figures plus every actor's status record.
+void handle_metrics(gateway_broker* self, const call& c) {
+  struct fanout {
+    std::size_t remaining;
+    std::vector<metric_sample> samples;
+  };
+  auto& st = self->state;
+  auto state = std::make_shared<fanout>();
+  state->samples.push_back({"expd_http_connections_open", "gauge", "Open client connections.",
+                            "", static_cast<double>(st.conns.size())});
+  state->samples.push_back({"expd_http_connections_refused_total", "counter",
+                            "Connections refused at the connection limit.", "",
+                            static_cast<double>(st.connections_refused)});
+  for (auto& [endpoint, m] : st.endpoints)
+    for (auto& [status, n] : m.by_status)
+      state->samples.push_back({"expd_http_requests_total", "counter",
+                                "HTTP requests by endpoint and status code.",
+                                "endpoint=\"" + endpoint + "\",code=\"" + std::to_string(status)
+                                  + "\"",
+                                static_cast<double>(n)});
+  auto finish = [=] {
+    auto body = runtime::render_samples(state->samples);
+    body += "# HELP expd_http_request_duration_seconds Time from parsed request to reply.\n"
+            "# TYPE expd_http_request_duration_seconds histogram\n";
+    for (auto& [endpoint, m] : self->state.endpoints)
+      m.latency.render(body, "expd_http_request_duration_seconds",
+                       "endpoint=\"" + endpoint + "\"");
+    complete(self, c, 200, std::move(body), "text/plain; version=0.0.4");
+  };
+  auto& routes = *st.routes;
+  state->remaining = 2 + routes.shards.all().size();
+  auto on_record = [=](status_record& r) {
+    for (auto& s : r.samples)
+      state->samples.push_back(std::move(s));
+    if (--state->remaining == 0)
+      finish();
+  };
+  auto on_error = [=](caf::error&) {
+    if (--state->remaining == 0)
+      finish();
+  };
+  auto timeout = st.cfg.request_timeout;
+  self->request(routes.registry, timeout, atom::status::value).then(on_record, on_error);
+  self->request(routes.writer, timeout, atom::status::value).then(on_record, on_error);
+  for (auto& shard : routes.shards.all())
+    self->request(shard, timeout, atom::status::value).then(on_record, on_error);
+}
+
+void handle_admin(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  if (!authorized(st, req))
+    return complete(self, c, 401,
+                    core::error_json("unauthorized", "a valid admin token is required",
+                                     "Authorization"),
+                    "application/json", {{"WWW-Authenticate", "Bearer"}});
+  if (!json_content_type(req))
+    return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
+                          "Content-Type");
+  if (core::json_nesting_exceeds(req.body, max_json_depth))
+    return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
+  auto& registry = st.routes->registry;
+  static const std::string prefix = "/admin/v1/experiments";
+  auto rest = std::string_view{req.path}.substr(prefix.size());
+  if (rest.empty()) {
+    if (req.method != "GET")
+      return complete(self, c, 405, core::error_json("method_not_allowed", "use GET"),
+                      "application/json", {{"Allow", "GET"}});
+    return ask(self, c, registry, atom::list::value);
+  }
+  if (rest == "/apply") {
+    if (req.method != "POST")
+      return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
+                      "application/json", {{"Allow", "POST"}});
+    return ask(self, c, registry, atom::apply::value, std::move(req.body),
+               query_flag(req.query, "dry_run"));
+  }
+  constexpr std::string_view status_suffix = "/status";
+  if (rest.size() > status_suffix.size() + 1 && rest[0] == '/'
+      && rest.substr(rest.size() - status_suffix.size()) == status_suffix) {
+    auto name = rest.substr(1, rest.size() - 1 - status_suffix.size());
+    if (name.find('/') == std::string_view::npos) {
+      if (req.method != "POST")
+        return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
+                        "application/json", {{"Allow", "POST"}});
+      return ask(self, c, registry, atom::set_status::value, std::string{name},
+                 std::move(req.body));
+    }
+  }
+  complete_error(self, c, 404, "not_found", "no such admin endpoint", "path");
+}
+
+// Picks the endpoint for a request and starts answering it.
+void route(gateway_broker* self, const call& base, http_request& req) {
+  auto c = base;
+  auto method_is = [&](const char* m, const char* allow) {
+    if (req.method == m)
+      return true;
+    complete(self, c, 405, core::error_json("method_not_allowed", std::string{"use "} + allow),
+             "application/json", {{"Allow", allow}});
+    return false;
+  };
+  if (req.path == "/v1/assign") {
+    c.endpoint = "assign";
+    if (method_is("POST", "POST"))
+      handle_assign(self, c, req);
+  } else if (req.path == "/health") {
+    c.endpoint = "health";
+    if (method_is("GET", "GET"))
+      ask(self, c, self->state.routes->registry, atom::health::value);
+  } else if (req.path == "/metrics") {
+    c.endpoint = "metrics";
+    if (method_is("GET", "GET"))
+      handle_metrics(self, c);
+  } else if (req.path.rfind("/admin/v1/experiments", 0) == 0) {
+    c.endpoint = "admin";
+    handle_admin(self, c, req);
+  } else {
+    c.endpoint = "not_found";
+    complete_error(self, c, 404, "not_found", "no such endpoint: " + req.path, "path");
+  }
+}
+
+// Answers a protocol error (400, 413, 431, 408) and closes after the pending replies.
+void reject_stream(gateway_broker* self, connection_handle hdl, http_connection& conn,
+                   std::uint16_t status, const std::string& message) {
+  conn.closing = true;
+  conn.slots.push_back({false, false, {}});
+  call c{hdl, conn.next_seq++, "protocol_error", clock_type::now()};
+  self->halt(hdl);
+  complete_error(self, c, status, "bad_request", message, "request");
+}
+
+void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char>& buf) {
+  auto* conn = find_connection(self, hdl);
+  if (conn == nullptr || conn->closing)
+    return;
+  auto now = clock_type::now();
+  conn->last_activity = now;
+  bool was_mid = conn->parser.mid_request();
+  std::vector<http_request> requests;
+  bool ok = conn->parser.feed({buf.data(), buf.size()}, requests);
+  if (!was_mid || !requests.empty())
+    conn->request_started = now;
+  for (auto& req : requests) {
+    bool keep_alive = req.keep_alive && !self->state.stopping;
+    conn->slots.push_back({false, keep_alive, {}});
+    call c{hdl, conn->next_seq++, "", now};
+    if (!keep_alive)
+      conn->closing = true;
+    route(self, c, req);
+    conn = find_connection(self, hdl); // a reply may have closed it
+    if (conn == nullptr || conn->closing)
+      return;
+  }
+  if (!ok)
+    return reject_stream(self, hdl, *conn, static_cast<std::uint16_t>(conn->parser.error().status),
+                         conn->parser.error().message);
+  if (!conn->halted && conn->slots.size() >= self->state.cfg.max_pipelined) {
+    conn->halted = true;
+    self->halt(hdl);
+  }
+}
+
+// Closes connections that stall mid-request or sit idle too long.
+void sweep(gateway_broker* self) {
+  auto now = clock_type::now();
+  auto& cfg = self->state.cfg;
+  std::vector<connection_handle> slow;
+  std::vector<connection_handle> idle;
+  for (auto& [hdl, conn] : self->state.conns) {
+    if (conn.closing || !conn.slots.empty())
+      continue;
+    if (conn.parser.mid_request() && now - conn.request_started > cfg.slow_client_timeout)
+      slow.push_back(hdl);
+    else if (!conn.parser.mid_request() && now - conn.last_activity > cfg.idle_timeout)
+      idle.push_back(hdl);
+  }
+  for (auto hdl : slow)
+    if (auto* conn = find_connection(self, hdl))
+      reject_stream(self, hdl, *conn, 408, "the request took too long to arrive");
+  for (auto hdl : idle)
+    drop_connection(self, hdl);
+}
+
+} // namespace
+
+caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
+                      gateway_routes routes) {
+  self->state.cfg = std::move(cfg);
+  self->state.routes = std::make_unique<gateway_routes>(std::move(routes));
+  auto acceptor = self->add_doorman(listen_fd);
+  self->delayed_send(self, tick_interval, atom::tick::value);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      auto& st = self->state;
+      if (st.stopping || st.conns.size() >= st.cfg.max_connections) {
+        ++st.connections_refused;
+        self->close(msg.handle);
+        return;
+      }
+      ++st.connections_accepted;
+      auto& conn = st.conns.emplace(msg.handle, http_connection{runtime::http_request_parser{st.cfg.http}})
+                     .first->second;
+      conn.last_activity = clock_type::now();
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
+    },
+    [=](const caf::io::new_data_msg& msg) { on_data(self, msg.handle, msg.buf); },
+    [=](const caf::io::connection_closed_msg& msg) { self->state.conns.erase(msg.handle); },
+    [=](const caf::io::acceptor_closed_msg&) {
+      log(log_level::info, "gateway_acceptor_closed");
+    },
+    [=](atom::tick) {
+      sweep(self);
+      self->delayed_send(self, tick_interval, atom::tick::value);
+    },
+    [=](atom::stop) -> bool {
+      // Refuse new connections; idle keep-alive ones close now, busy ones after
+      // their replies (every reply from now on says Connection: close).
+      self->state.stopping = true;
+      self->close(acceptor);
+      std::vector<connection_handle> idle;
+      for (auto& [hdl, conn] : self->state.conns) {
+        if (conn.slots.empty())
+          idle.push_back(hdl);
+        else
+          conn.slots.back().keep_alive = false;
+        conn.closing = true;
+      }
+      for (auto hdl : idle)
+        drop_connection(self, hdl);
+      return true;
+    },
+  };
+}
+
+} // namespace expd

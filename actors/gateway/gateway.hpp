@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include <caf/io/broker.hpp>
+
+#include "actors/assignment/shard_router.hpp"
+#include "messages/actors.hpp"
+#include "runtime/http_codec.hpp"
+#include "runtime/prometheus.hpp"
+
+namespace expd {
+
+struct gateway_config {
+  runtime::http_limits http;
+  std::string admin_token;
+  std::size_t max_connections = 10000;
+  std::size_t max_pipelined = 64; ///< unanswered requests per connection before reading stops
+  std::size_t max_unsent_bytes = 8 * 1024 * 1024; ///< a client that does not read is dropped
+  std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds slow_client_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+};
+
+/// Who the gateway routes to.
+struct gateway_routes {
+  experiment_registry_actor registry;
+  assignment_writer_actor writer;
+  shard_router shards;
+};
+
+/// One response slot per request, so pipelined requests are answered in order even
+/// when their actors reply out of order.
+struct reply_slot {
+  bool ready = false;
+  bool keep_alive = true;
+  std::string bytes;
+};
+
+struct http_connection {
+  runtime::http_request_parser parser;
+  std::deque<reply_slot> slots;
+  std::uint64_t first_seq = 0; ///< sequence number of slots.front()
+  std::uint64_t next_seq = 0;
+  std::chrono::steady_clock::time_point last_activity;
+  std::chrono::steady_clock::time_point request_started;
+  bool closing = false; ///< no more requests are read; close once slots drain
+  bool halted = false;  ///< reading paused for backpressure
+};
+
+struct endpoint_metrics {
+  std::map<int, std::uint64_t> by_status;
+  runtime::latency_histogram latency;
+};
+
+struct gateway_state {
+  static inline const char* name = "gateway";
+
+  gateway_config cfg;
+  std::unique_ptr<gateway_routes> routes;
+  std::unordered_map<caf::io::connection_handle, http_connection> conns;
+  std::map<std::string, endpoint_metrics> endpoints;
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;
+  bool stopping = false;
+};
+
+using gateway_broker = caf::io::stateful_broker<gateway_state>;
+
+/// The HTTP/1.1 front door: accepts connections on `listen_fd` (already bound and
+/// listening), parses requests, routes each to the owning actor and writes replies
+/// in order. Answers atom::stop by refusing new connections and closing idle ones.
+caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
+                      gateway_routes routes);
+
+} // namespace expd

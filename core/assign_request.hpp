@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace expd::core {
+
+/// POST /v1/assign, as the onboarding spec shapes it.
+struct assign_request {
+  std::string unit_type;
+  std::string unit_id;
+  nlohmann::json context = nlohmann::json::object();
+  /// Experiment names or ids; empty with `all` set means every served experiment.
+  std::vector<std::string> requested;
+  bool all = true;
+};
+
+/// Limits on one request; past them it is refused with the field named.
+struct assign_request_limits {
+  std::size_t max_unit_id_bytes = 512;
+  std::size_t max_unit_type_bytes = 64;
+  std::size_t max_requested = 100;
+};
+
+/// Reads and checks a request body. Throws core::field_error naming the field:
+/// "unit_id" missing or not a non-empty string, "context" not an object,
+/// "requested_experiments[3]" not a string. Unknown fields are ignored so older
+/// servers accept newer clients.
+assign_request parse_assign_request(nlohmann::json body, const assign_request_limits& limits = {});
+
+} // namespace expd::core

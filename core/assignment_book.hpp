@@ -1,0 +1,72 @@
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/assign_request.hpp"
+#include "core/snapshot.hpp"
+#include "core/uuid.hpp"
+
+namespace expd::core {
+
+/// One row of exp.assignments: the variant a unit got, under which salt.
+struct assignment_record {
+  uuid experiment_id;
+  uuid variant_id;
+  std::string unit_type;
+  std::string unit_id;
+  std::string salt;
+};
+
+/// One answered assignment; pointers into the book's current snapshot.
+struct served_assignment {
+  const experiment* exp;
+  const variant* var;
+};
+
+/// The assignment logic of one shard, without actors or I/O: a snapshot of the
+/// experiments plus the sticky variant of every unit it has seen. A unit keeps its
+/// variant through allocation changes; only a new salt re-randomises it. Targeting is
+/// checked on every request: a unit that stops matching gets no assignment for that
+/// request but keeps its variant for when it matches again.
+class assignment_book {
+public:
+  /// Installs a newer snapshot; sticky variants of experiments that are gone or
+  /// re-salted are forgotten.
+  void install(snapshot_ptr snap);
+
+  const snapshot_ptr& current() const noexcept {
+    return snap_;
+  }
+
+  /// Loads a stored assignment (start-up). Rows of unknown experiments or of an old
+  /// salt are ignored: they no longer decide anything.
+  void remember(const assignment_record& row);
+
+  /// Answers `req` into `out` (cleared first). First-time assignments are appended to
+  /// `fresh` for the write-behind writer. Throws core::field_error for a requested
+  /// experiment that does not exist.
+  void assign(const assign_request& req, std::vector<served_assignment>& out,
+              std::vector<assignment_record>& fresh);
+
+  /// Sticky entries held, over all experiments.
+  std::size_t sticky_size() const noexcept;
+
+private:
+  struct sticky_table {
+    std::string salt;
+    std::unordered_map<std::string, uuid> units;
+  };
+
+  void assign_one(const experiment& exp, const assign_request& req,
+                  std::vector<served_assignment>& out, std::vector<assignment_record>& fresh);
+
+  snapshot_ptr snap_;
+  std::unordered_map<uuid, sticky_table> sticky_;
+};
+
+/// Appends `{"assignments":[...]}` in the client contract's shape.
+void append_assignments_json(std::string& out, const std::vector<served_assignment>& list);
+
+} // namespace expd::core

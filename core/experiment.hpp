@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/condition.hpp"
+#include "core/experiment_status.hpp"
+#include "core/uuid.hpp"
+
+namespace expd::core {
+
+/// What the operator writes for one variant (experiments.yml).
+struct variant_spec {
+  std::string name;
+  double allocation = 0;
+  nlohmann::json config = nlohmann::json::object();
+};
+
+/// What the operator writes for one experiment (experiments.yml).
+struct experiment_spec {
+  std::string name;
+  std::string unit_type;
+  std::string description;
+  std::optional<experiment_status> status; ///< absent: draft when new, else unchanged
+  std::optional<std::string> salt;         ///< absent: the name
+  nlohmann::json condition;                ///< null when untargeted
+  std::vector<variant_spec> variants;
+};
+
+/// A variant as served: ids from the database, JSON pre-rendered once per snapshot
+/// so replies are built by concatenation.
+struct variant {
+  uuid id;
+  std::string name;
+  double allocation = 0;
+  nlohmann::json config;
+  std::string id_text;     ///< canonical uuid
+  std::string name_json;   ///< name as a JSON string literal
+  std::string config_json; ///< config serialised
+};
+
+/// An experiment as served by the assignment shards.
+struct experiment {
+  uuid id;
+  std::string id_text;
+  std::string name;
+  std::string name_json; ///< name as a JSON string literal
+  std::string unit_type;
+  std::string description;
+  experiment_status status = experiment_status::draft;
+  std::string salt;
+  nlohmann::json condition_spec;
+  condition targeting;
+  std::vector<variant> variants;
+  std::vector<std::uint32_t> range_ends; ///< see bucket_range_ends
+  std::string created_at;
+  std::string updated_at;
+
+  /// Fills the derived fields (range_ends, texts, compiled targeting) from the rest.
+  void derive();
+
+  /// The variant with `id`, or nullptr.
+  const variant* find_variant(const uuid& id) const noexcept;
+};
+
+} // namespace expd::core

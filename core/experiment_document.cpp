@@ -1,0 +1,166 @@
+#include "core/experiment_document.hpp"
+
+#include <cctype>
+#include <initializer_list>
+#include <string>
+#include <unordered_set>
+
+#include "core/bucketing.hpp"
+#include "core/field_error.hpp"
+
+namespace expd::core {
+
+namespace {
+
+using nlohmann::json;
+
+void require_known_fields(const json& obj, const std::string& path,
+                          std::initializer_list<const char*> known) {
+  for (auto& [key, value] : obj.items()) {
+    bool ok = false;
+    for (auto k : known)
+      ok = ok || key == k;
+    if (!ok)
+      throw field_error(path.empty() ? key : path + "." + key,
+                        "unknown field \"" + key + "\"");
+  }
+}
+
+// Names end up in URLs (/admin/v1/experiments/{name}) and metric labels.
+std::string identifier(const json& obj, const std::string& path, const char* key,
+                       std::size_t max_len) {
+  auto field = path + "." + key;
+  auto it = obj.find(key);
+  if (it == obj.end())
+    throw field_error(field, std::string{key} + " is required");
+  if (!it->is_string())
+    throw field_error(field, std::string{key} + " must be a string");
+  auto text = it->get<std::string>();
+  if (text.empty() || text.size() > max_len)
+    throw field_error(field, std::string{key} + " must be 1 to " + std::to_string(max_len)
+                               + " characters");
+  for (unsigned char c : text)
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.'))
+      throw field_error(field, std::string{key}
+                                 + " may hold only letters, digits, '_', '-' and '.'");
+  return text;
+}
+
+std::optional<std::string> optional_string(const json& obj, const std::string& path,
+                                           const char* key, std::size_t max_len) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null())
+    return std::nullopt;
+  if (!it->is_string())
+    throw field_error(path + "." + key, std::string{key} + " must be a string");
+  auto text = it->get<std::string>();
+  if (text.size() > max_len)
+    throw field_error(path + "." + key, std::string{key} + " is longer than "
+                                          + std::to_string(max_len) + " bytes");
+  return text;
+}
+
+variant_spec parse_variant(const json& v, const std::string& path,
+                           const experiment_document_limits& limits) {
+  if (!v.is_object())
+    throw field_error(path, "a variant must be an object");
+  require_known_fields(v, path, {"name", "allocation", "config", "description"});
+  variant_spec spec;
+  spec.name = identifier(v, path, "name", 128);
+  auto alloc = v.find("allocation");
+  if (alloc == v.end())
+    throw field_error(path + ".allocation", "allocation is required");
+  if (!alloc->is_number())
+    throw field_error(path + ".allocation", "allocation must be a number");
+  spec.allocation = alloc->get<double>();
+  if (!(spec.allocation >= 0.0 && spec.allocation <= 1.0))
+    throw field_error(path + ".allocation", "allocation must lie in [0, 1]");
+  if (auto cfg = v.find("config"); cfg != v.end() && !cfg->is_null()) {
+    if (!cfg->is_object())
+      throw field_error(path + ".config", "config must be an object");
+    if (cfg->dump().size() > limits.max_config_bytes)
+      throw field_error(path + ".config", "config is larger than "
+                                            + std::to_string(limits.max_config_bytes)
+                                            + " bytes");
+    spec.config = *cfg;
+  }
+  return spec;
+}
+
+experiment_spec parse_experiment(const json& e, const std::string& path,
+                                 const experiment_document_limits& limits) {
+  if (!e.is_object())
+    throw field_error(path, "an experiment must be an object");
+  require_known_fields(e, path, {"name", "unit_type", "description", "status", "salt",
+                                 "condition", "variants"});
+  experiment_spec spec;
+  spec.name = identifier(e, path, "name", 128);
+  spec.unit_type = identifier(e, path, "unit_type", 64);
+  spec.description = optional_string(e, path, "description", 4096).value_or("");
+  if (auto status = optional_string(e, path, "status", 32)) {
+    spec.status = parse_status(*status);
+    if (!spec.status)
+      throw field_error(path + ".status", "unknown status \"" + *status
+                                            + "\" (draft, running, paused, stopped)");
+  }
+  spec.salt = optional_string(e, path, "salt", 256);
+  if (spec.salt && spec.salt->empty())
+    throw field_error(path + ".salt", "salt must not be empty");
+  if (auto cond = e.find("condition"); cond != e.end() && !cond->is_null()) {
+    condition::compile(*cond, path + ".condition");
+    spec.condition = *cond;
+  }
+  auto variants = e.find("variants");
+  auto vpath = path + ".variants";
+  if (variants == e.end())
+    throw field_error(vpath, "variants is required");
+  if (!variants->is_array() || variants->empty())
+    throw field_error(vpath, "variants must be a non-empty array");
+  if (variants->size() > limits.max_variants)
+    throw field_error(vpath, "more than " + std::to_string(limits.max_variants)
+                               + " variants");
+  std::unordered_set<std::string> names;
+  double total = 0;
+  std::uint32_t buckets = 0;
+  for (std::size_t i = 0; i < variants->size(); ++i) {
+    auto vp = vpath + "[" + std::to_string(i) + "]";
+    auto v = parse_variant((*variants)[i], vp, limits);
+    if (!names.insert(v.name).second)
+      throw field_error(vp + ".name", "duplicate variant name \"" + v.name + "\"");
+    total += v.allocation;
+    buckets += bucket_width(v.allocation);
+    spec.variants.push_back(std::move(v));
+  }
+  if (total > 1.0 + 1e-9 || buckets > bucket_count)
+    throw field_error(vpath, "allocations sum to " + std::to_string(total)
+                               + ", past 1");
+  return spec;
+}
+
+} // namespace
+
+std::vector<experiment_spec> parse_experiment_document(const json& doc,
+                                                       const experiment_document_limits&
+                                                         limits) {
+  if (!doc.is_object())
+    throw field_error("experiments", "the document must be an object with \"experiments\"");
+  require_known_fields(doc, "", {"experiments"});
+  auto list = doc.find("experiments");
+  if (list == doc.end() || !list->is_array())
+    throw field_error("experiments", "experiments must be an array");
+  if (list->size() > limits.max_experiments)
+    throw field_error("experiments", "more than " + std::to_string(limits.max_experiments)
+                                       + " experiments");
+  std::vector<experiment_spec> specs;
+  std::unordered_set<std::string> names;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto path = "experiments[" + std::to_string(i) + "]";
+    auto spec = parse_experiment((*list)[i], path, limits);
+    if (!names.insert(spec.name).second)
+      throw field_error(path + ".name", "duplicate experiment name \"" + spec.name + "\"");
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+} // namespace expd::core

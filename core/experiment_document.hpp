@@ -1,0 +1,27 @@
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/experiment.hpp"
+
+namespace expd::core {
+
+/// Limits of one experiments document; past them the document is refused.
+struct experiment_document_limits {
+  std::size_t max_experiments = 1000;
+  std::size_t max_variants = 100;
+  std::size_t max_config_bytes = 64 * 1024;
+};
+
+/// Reads `{"experiments":[...]}` (experiments.yml as JSON) into specs. Everything is
+/// checked before anything is returned: names and unit types, unknown fields,
+/// duplicate experiment or variant names, allocations in [0,1] summing to at most 1,
+/// statuses, and every targeting condition. Throws core::field_error with the path of
+/// the first fault ("experiments[1].variants[0].allocation").
+std::vector<experiment_spec> parse_experiment_document(const nlohmann::json& doc,
+                                                       const experiment_document_limits&
+                                                         limits = {});
+
+} // namespace expd::core

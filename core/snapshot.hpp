@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/experiment.hpp"
+
+namespace expd::core {
+
+/// An immutable, versioned view of every experiment. The registry builds one per
+/// change and shares it with all shards; nobody mutates it afterwards.
+class snapshot {
+public:
+  snapshot(std::uint64_t version, std::vector<experiment> experiments);
+
+  std::uint64_t version() const noexcept {
+    return version_;
+  }
+
+  const std::vector<experiment>& experiments() const noexcept {
+    return experiments_;
+  }
+
+  /// The experiment named `key`, or with id `key`; nullptr when unknown.
+  const experiment* find(std::string_view key) const noexcept;
+
+  /// Running and paused experiments for `unit_type`, in name order.
+  const std::vector<const experiment*>& served_for(std::string_view unit_type) const;
+
+private:
+  std::uint64_t version_;
+  std::vector<experiment> experiments_;
+  std::map<std::string, const experiment*, std::less<>> by_key_;
+  std::map<std::string, std::vector<const experiment*>, std::less<>> served_;
+};
+
+using snapshot_ptr = std::shared_ptr<const snapshot>;
+
+} // namespace expd::core

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+
+// Every typed actor interface of expd. A handler's comment says what it does.
+namespace expd {
+
+/// Shared by every long-lived actor.
+using status_actor = caf::typed_actor<
+  // Reports counters and queue depths.
+  caf::replies_to<atom::status>::with<status_record>>;
+
+/// Persists first-time assignments to exp.assignments, write-behind, in batches.
+using assignment_writer_actor = status_actor::extend<
+  // Queues rows; never blocks the sender.
+  caf::reacts_to<atom::record, assignment_batch>,
+  // Writes everything queued; answers with the rows still unwritten (0 = drained).
+  caf::replies_to<atom::drain>::with<std::uint64_t>>;
+
+/// Owns the units whose id hashes to it: targeting, bucketing, sticky variants.
+using assignment_shard_actor = status_actor::extend<
+  // Answers POST /v1/assign for one unit.
+  caf::replies_to<atom::assign, core::assign_request>::with<api_reply>,
+  // Installs a newer experiments snapshot.
+  caf::reacts_to<atom::snapshot, core::snapshot_ptr>,
+  // Loads stored assignments at start-up; answers with the sticky entries held.
+  caf::replies_to<atom::remember, assignment_batch>::with<std::uint64_t>,
+  // Hands buffered first-time assignments to the writer now.
+  caf::replies_to<atom::flush>::with<bool>>;
+
+/// Source of truth for experiments: applies documents, changes statuses, and pushes
+/// a new snapshot to every subscribed shard on each change.
+using experiment_registry_actor = status_actor::extend<
+  // POST /admin/v1/experiments/apply: the JSON document, and whether it is a dry run.
+  caf::replies_to<atom::apply, std::string, bool>::with<api_reply>,
+  // GET /admin/v1/experiments.
+  caf::replies_to<atom::list>::with<api_reply>,
+  // POST /admin/v1/experiments/{name}/status: the name and the JSON body.
+  caf::replies_to<atom::set_status, std::string, std::string>::with<api_reply>,
+  // GET /health: checks PostgreSQL.
+  caf::replies_to<atom::health>::with<api_reply>,
+  // Sends the current snapshot to the shard now and every new one later.
+  caf::reacts_to<atom::subscribe, assignment_shard_actor>>;
+
+} // namespace expd

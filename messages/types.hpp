@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "core/assign_request.hpp"
+#include "core/assignment_book.hpp"
+#include "core/snapshot.hpp"
+
+namespace expd {
+
+/// An answer to an API call, ready for the gateway to write: an HTTP status and a
+/// JSON body (the client contract's error shape when status >= 400).
+struct api_reply {
+  std::uint16_t status = 200;
+  std::string body;
+};
+
+/// One Prometheus sample an actor reports about itself.
+struct metric_sample {
+  std::string name;   ///< "expd_writer_queue_depth"
+  std::string type;   ///< "counter" or "gauge"
+  std::string help;
+  std::string labels; ///< rendered label pairs without braces, or empty
+  double value = 0;
+};
+
+/// What every long-lived actor answers to atom::status: its counters and queue
+/// depths, so /metrics (and later /v1/cluster) come from one mechanism.
+struct status_record {
+  std::string component;
+  std::vector<metric_sample> samples;
+};
+
+using assignment_batch = std::vector<core::assignment_record>;
+
+} // namespace expd
+
+// These messages stay inside one process for now; the cluster issue gives the ones
+// that cross nodes a protobuf schema in messages/*.proto.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::api_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::status_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::assignment_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::assign_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::snapshot_ptr)

@@ -1,0 +1,164 @@
+// expd: one node. Start-up order matters: the schema is migrated and the experiments
+// and stored assignments are loaded before the port opens, so the first request is
+// answered with sticky variants already in place.
+#include <iostream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/assignment/assignment_shard.hpp"
+#include "actors/assignment/assignment_writer.hpp"
+#include "actors/assignment/experiment_registry.hpp"
+#include "actors/gateway/gateway.hpp"
+#include "runtime/assignment_store.hpp"
+#include "runtime/experiment_store.hpp"
+#include "runtime/listen_socket.hpp"
+#include "runtime/log.hpp"
+#include "runtime/migrations.hpp"
+#include "runtime/node_config.hpp"
+
+using namespace expd;
+using runtime::log;
+using runtime::log_level;
+
+namespace {
+
+// PostgreSQL may still be starting beside us; give it a while before giving up.
+void migrate_when_reachable(const std::string& url) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  for (;;) {
+    try {
+      auto applied = runtime::migrate(url);
+      log(log_level::info, "migrations_applied", {{"versions", applied}});
+      return;
+    } catch (const pqxx::broken_connection& e) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw;
+      log(log_level::warn, "postgres_unreachable", {{"error", e.what()}});
+      std::this_thread::sleep_for(std::chrono::seconds{1});
+    }
+  }
+}
+
+void preload_assignments(caf::scoped_actor& self, const runtime::node_config& cfg,
+                         const shard_router& router) {
+  runtime::assignment_store store{cfg.pg_url};
+  std::uint64_t rows = 0;
+  store.for_each_served(10000, [&](assignment_batch&& batch) {
+    std::vector<assignment_batch> per_shard(router.all().size());
+    for (auto& row : batch)
+      per_shard[core::shard_of(row.unit_id, per_shard.size())].push_back(std::move(row));
+    for (std::size_t i = 0; i < per_shard.size(); ++i)
+      if (!per_shard[i].empty())
+        self->request(router.all()[i], caf::infinite, atom::remember::value, per_shard[i])
+          .receive([](std::uint64_t) {},
+                   [](caf::error& err) { throw std::runtime_error(caf::to_string(err)); });
+    rows += batch.size();
+  });
+  log(log_level::info, "assignments_preloaded", {{"rows", rows}});
+}
+
+// SIGTERM: stop taking requests, hand every first-time assignment to the writer, and
+// wait until the writer has put them in PostgreSQL.
+void drain(caf::scoped_actor& self, const runtime::node_config& cfg, caf::actor gateway,
+           const shard_router& router, const assignment_writer_actor& writer) {
+  self->request(gateway, std::chrono::seconds{5}, atom::stop::value)
+    .receive([](bool) {}, [](caf::error&) {});
+  // Replies already in flight reach their clients before the shards are flushed.
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  for (auto& shard : router.all())
+    self->request(shard, std::chrono::seconds{5}, atom::flush::value)
+      .receive([](bool) {}, [](caf::error&) {});
+  self->request(writer, cfg.drain_timeout + std::chrono::seconds{5}, atom::drain::value)
+    .receive(
+      [](std::uint64_t left) {
+        log(left == 0 ? log_level::info : log_level::error, "writer_drained",
+            {{"rows_left", left}});
+      },
+      [](caf::error& err) {
+        log(log_level::error, "writer_drain_failed", {{"error", caf::to_string(err)}});
+      });
+}
+
+int run(const runtime::node_config& cfg) {
+  migrate_when_reachable(cfg.pg_url);
+  auto initial = std::make_shared<const core::snapshot>(
+    1, runtime::experiment_store{cfg.pg_url}.load());
+  int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.load<caf::io::middleman>();
+  if (cfg.threads > 0)
+    caf_cfg.set("scheduler.max-threads", cfg.threads);
+  caf::actor_system sys{caf_cfg};
+
+  auto writer = sys.spawn<caf::detached>(
+    assignment_writer, assignment_writer_config{cfg.pg_url, cfg.writer_batch,
+                                                cfg.writer_interval, cfg.writer_max_queue,
+                                                cfg.drain_timeout});
+  std::vector<assignment_shard_actor> shards;
+  for (std::size_t i = 0; i < cfg.shards; ++i)
+    shards.push_back(sys.spawn(assignment_shard, i, writer, initial));
+  shard_router router{shards};
+  auto registry = sys.spawn<caf::detached>(experiment_registry, cfg.pg_url, initial);
+  for (auto& shard : shards)
+    caf::anon_send(registry, atom::subscribe::value, shard);
+
+  caf::scoped_actor self{sys};
+  preload_assignments(self, cfg, router);
+
+  gateway_config gw;
+  gw.http = cfg.http;
+  gw.admin_token = cfg.admin_token;
+  gw.max_connections = cfg.max_connections;
+  gw.request_timeout = cfg.request_timeout;
+  gw.slow_client_timeout = cfg.slow_client_timeout;
+  gw.idle_timeout = cfg.idle_timeout;
+  auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
+                                           gateway_routes{registry, writer, router});
+  log(log_level::info, "expd_started",
+      {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
+       {"shards", cfg.shards},
+       {"experiments", initial->experiments().size()}});
+
+  auto sig = runtime::wait_for_termination();
+  log(log_level::info, "expd_stopping", {{"signal", sig}});
+  drain(self, cfg, gate, router, writer);
+  caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+  for (auto& shard : shards)
+    caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  log(log_level::info, "expd_stopped");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  runtime::node_config cfg;
+  try {
+    if (argc > 1 && (std::string{argv[1]} == "--help" || std::string{argv[1]} == "-h")) {
+      std::cout << runtime::node_usage();
+      return 0;
+    }
+    cfg = runtime::parse_node_config(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "expd: " << e.what() << "\n" << runtime::node_usage();
+    return 2;
+  }
+  runtime::set_log_level(runtime::parse_log_level(cfg.log_level));
+  // Before any thread starts, so every thread inherits the mask and only sigwait
+  // sees SIGTERM.
+  runtime::block_termination_signals();
+  try {
+    return run(cfg);
+  } catch (const std::exception& e) {
+    log(log_level::error, "expd_failed", {{"error", e.what()}});
+    return 1;
+  }
+}

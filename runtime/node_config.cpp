@@ -1,0 +1,105 @@
+#include "runtime/node_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string_view>
+
+namespace expd::runtime {
+
+namespace {
+
+std::size_t positive(std::string_view flag, const std::string& value) {
+  std::size_t pos = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(value, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos != value.size() || n == 0)
+    throw std::invalid_argument("--" + std::string{flag} + " must be a positive integer");
+  return static_cast<std::size_t>(n);
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    throw std::invalid_argument("--admin-token-file: cannot read " + path);
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
+void set_listen(node_config& cfg, const std::string& value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::invalid_argument("--listen must be HOST:PORT");
+  auto port = positive("listen", value.substr(colon + 1));
+  if (port > 65535)
+    throw std::invalid_argument("--listen port must be at most 65535");
+  cfg.listen_host = value.substr(0, colon);
+  cfg.listen_port = static_cast<std::uint16_t>(port);
+}
+
+} // namespace
+
+node_config parse_node_config(int argc, const char* const* argv) {
+  node_config cfg;
+  if (auto* env = std::getenv("EXPD_PG_URL"))
+    cfg.pg_url = env;
+  if (auto* env = std::getenv("EXPD_ADMIN_TOKEN"))
+    cfg.admin_token = env;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos)
+      throw std::invalid_argument("unexpected argument \"" + arg + "\" (flags are --name=value)");
+    auto name = arg.substr(2, eq - 2);
+    auto value = arg.substr(eq + 1);
+    if (name == "listen")
+      set_listen(cfg, value);
+    else if (name == "pg")
+      cfg.pg_url = value;
+    else if (name == "admin-token-file")
+      cfg.admin_token = read_token_file(value);
+    else if (name == "shards")
+      cfg.shards = positive(name, value);
+    else if (name == "threads")
+      cfg.threads = positive(name, value);
+    else if (name == "log-level")
+      cfg.log_level = value;
+    else if (name == "max-body-bytes")
+      cfg.http.max_body_bytes = positive(name, value);
+    else if (name == "max-connections")
+      cfg.max_connections = positive(name, value);
+    else if (name == "writer-batch")
+      cfg.writer_batch = positive(name, value);
+    else if (name == "writer-interval-ms")
+      cfg.writer_interval = std::chrono::milliseconds{positive(name, value)};
+    else if (name == "slow-client-timeout-ms")
+      cfg.slow_client_timeout = std::chrono::milliseconds{positive(name, value)};
+    else if (name == "idle-timeout-ms")
+      cfg.idle_timeout = std::chrono::milliseconds{positive(name, value)};
+    else
+      throw std::invalid_argument("unknown flag --" + name);
+  }
+  if (cfg.pg_url.empty())
+    throw std::invalid_argument("--pg (or EXPD_PG_URL) is required");
+  if (cfg.admin_token.size() < 16)
+    throw std::invalid_argument(
+      "an admin token of at least 16 characters is required (EXPD_ADMIN_TOKEN or "
+      "--admin-token-file)");
+  return cfg;
+}
+
+std::string node_usage() {
+  return "usage: expd --pg=postgresql://... [--listen=127.0.0.1:8080] [--shards=4]\n"
+         "            [--threads=N] [--log-level=info] [--max-body-bytes=1048576]\n"
+         "            [--max-connections=10000] [--writer-batch=1000]\n"
+         "            [--writer-interval-ms=50] [--slow-client-timeout-ms=10000]\n"
+         "            [--idle-timeout-ms=60000] [--admin-token-file=PATH]\n"
+         "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
+}
+
+} // namespace expd::runtime

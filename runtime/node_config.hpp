@@ -1,0 +1,41 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "runtime/http_codec.hpp"
+
+namespace expd::runtime {
+
+/// Everything one expd node is started with. Flags win over environment variables,
+/// which win over these defaults.
+struct node_config {
+  std::string listen_host = "127.0.0.1"; ///< --listen=HOST:PORT
+  std::uint16_t listen_port = 8080;
+  std::string pg_url;      ///< --pg, EXPD_PG_URL (required)
+  std::string admin_token; ///< EXPD_ADMIN_TOKEN or --admin-token-file (required)
+  std::size_t shards = 4;  ///< --shards
+  std::size_t threads = 0; ///< --threads: scheduler threads, 0 = one per core
+  std::string log_level = "info";
+
+  http_limits http;                                  ///< --max-body-bytes
+  std::size_t max_connections = 10000;               ///< --max-connections
+  std::chrono::milliseconds request_timeout{5000};   ///< actor answer deadline
+  std::chrono::milliseconds slow_client_timeout{10000}; ///< a started request must finish
+  std::chrono::milliseconds idle_timeout{60000};     ///< keep-alive without requests
+
+  std::size_t writer_batch = 1000;                   ///< --writer-batch
+  std::chrono::milliseconds writer_interval{50};     ///< longest a row waits to be written
+  std::size_t writer_max_queue = 1000000;            ///< rows held while PostgreSQL is away
+  std::chrono::milliseconds drain_timeout{30000};    ///< SIGTERM: longest wait for the writer
+};
+
+/// Reads flags (--name=value) and the environment. Throws std::invalid_argument with a
+/// message naming the flag on a bad or unknown flag or a missing required value.
+node_config parse_node_config(int argc, const char* const* argv);
+
+/// The --help text.
+std::string node_usage();
+
+} // namespace expd::runtime

@@ -1,0 +1,186 @@
+#include <gtest/gtest.h>
+
+#include "core/apply_plan.hpp"
+#include "core/experiment_document.hpp"
+#include "core/field_error.hpp"
+
+using namespace expd::core;
+using nlohmann::json;
+
+namespace {
+
+json example() {
+  return json::parse(R"({"experiments":[{"name":"planner_policy_exp","unit_type":"user",
+    "variants":[{"name":"control","allocation":0.5,"config":{"policy_version_id":"uuid-v1"}},
+                {"name":"leftovers_v2","allocation":0.5,
+                 "config":{"policy_version_id":"uuid-v2","params":{"exploration_rate":0.2}}}]}]})");
+}
+
+std::string fault_of(const json& doc) {
+  try {
+    parse_experiment_document(doc);
+  } catch (const field_error& e) {
+    return e.field();
+  }
+  return "no error";
+}
+
+experiment stored(const experiment_spec& spec, experiment_status status) {
+  experiment e;
+  e.name = spec.name;
+  e.unit_type = spec.unit_type;
+  e.status = status;
+  e.salt = spec.salt.value_or(spec.name);
+  e.condition_spec = spec.condition;
+  for (auto& v : spec.variants)
+    e.variants.push_back({{}, v.name, v.allocation, v.config, "", "", ""});
+  return e;
+}
+
+} // namespace
+
+TEST(experiment_document, reads_the_onboarding_spec_example) {
+  auto specs = parse_experiment_document(example());
+  ASSERT_EQ(specs.size(), 1u);
+  EXPECT_EQ(specs[0].name, "planner_policy_exp");
+  EXPECT_EQ(specs[0].unit_type, "user");
+  EXPECT_FALSE(specs[0].status.has_value());
+  ASSERT_EQ(specs[0].variants.size(), 2u);
+  EXPECT_EQ(specs[0].variants[1].config["params"]["exploration_rate"], 0.2);
+}
+
+TEST(experiment_document, names_the_field_of_each_fault) {
+  auto doc = example();
+  doc["experiments"][0]["variants"][1]["allocation"] = 0.6;
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants");
+
+  doc = example();
+  doc["experiments"][0]["variants"][1]["name"] = "control";
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants[1].name");
+
+  doc = example();
+  doc["experiments"][0]["status"] = "live";
+  EXPECT_EQ(fault_of(doc), "experiments[0].status");
+
+  doc = example();
+  doc["experiments"].push_back(doc["experiments"][0]);
+  EXPECT_EQ(fault_of(doc), "experiments[1].name");
+
+  doc = example();
+  doc["experiments"][0]["variants"][0]["allocation"] = "0.5";
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants[0].allocation");
+
+  doc = example();
+  doc["experiments"][0]["variants"][0]["allocation"] = -0.1;
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants[0].allocation");
+
+  doc = example();
+  doc["experiments"][0]["variants"][0]["alocation"] = 0.1;
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants[0].alocation");
+
+  doc = example();
+  doc["experiments"][0].erase("unit_type");
+  EXPECT_EQ(fault_of(doc), "experiments[0].unit_type");
+
+  doc = example();
+  doc["experiments"][0]["name"] = "has space";
+  EXPECT_EQ(fault_of(doc), "experiments[0].name");
+
+  doc = example();
+  doc["experiments"][0]["variants"] = json::array();
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants");
+
+  doc = example();
+  doc["experiments"][0]["variants"][0]["config"] = json::array();
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants[0].config");
+
+  doc = example();
+  doc["experiments"][0]["condition"] = json::parse(R"({"$and":[{"a":1},{"b":{"$bogus":1}}]})");
+  EXPECT_EQ(fault_of(doc), "experiments[0].condition.$and[1].b.$bogus");
+
+  EXPECT_EQ(fault_of(json::parse(R"({"experiment":[]})")), "experiment");
+  EXPECT_EQ(fault_of(json::array()), "experiments");
+}
+
+TEST(experiment_document, rounding_cannot_overfill_the_buckets) {
+  auto doc = example();
+  doc["experiments"][0]["variants"][0]["allocation"] = 0.50004;
+  doc["experiments"][0]["variants"][1]["allocation"] = 0.49996;
+  EXPECT_EQ(fault_of(doc), "no error"); // 5000 + 5000 buckets
+  doc["experiments"][0]["variants"][0]["allocation"] = 0.50005;
+  doc["experiments"][0]["variants"][1]["allocation"] = 0.49995;
+  // Sums to 1 but rounds to 5001 + 5000 buckets.
+  EXPECT_EQ(fault_of(doc), "experiments[0].variants");
+}
+
+TEST(apply_plan, new_experiments_start_in_draft_salted_by_name) {
+  auto plan = plan_apply(parse_experiment_document(example()), {});
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].action, apply_action::created);
+  EXPECT_EQ(*plan[0].spec.status, experiment_status::draft);
+  EXPECT_EQ(*plan[0].spec.salt, "planner_policy_exp");
+}
+
+TEST(apply_plan, reapplying_the_same_document_changes_nothing) {
+  auto specs = parse_experiment_document(example());
+  std::vector<experiment> current{stored(specs[0], experiment_status::running)};
+  auto plan = plan_apply(specs, current);
+  EXPECT_EQ(plan[0].action, apply_action::unchanged);
+  EXPECT_EQ(*plan[0].spec.status, experiment_status::running); // absent status keeps it
+}
+
+TEST(apply_plan, allocation_change_is_an_update) {
+  auto specs = parse_experiment_document(example());
+  std::vector<experiment> current{stored(specs[0], experiment_status::running)};
+  specs[0].variants[0].allocation = 0.3;
+  EXPECT_EQ(plan_apply(specs, current)[0].action, apply_action::updated);
+}
+
+TEST(apply_plan, refuses_changes_that_break_running_experiments) {
+  auto specs = parse_experiment_document(example());
+  std::vector<experiment> current{stored(specs[0], experiment_status::running)};
+
+  auto moved = specs;
+  moved[0].unit_type = "household";
+  EXPECT_THROW(plan_apply(moved, current), field_error);
+
+  auto removed = specs;
+  removed[0].variants.pop_back();
+  try {
+    plan_apply(removed, current);
+    FAIL() << "removing a variant of a running experiment must be refused";
+  } catch (const field_error& e) {
+    EXPECT_EQ(e.field(), "experiments[0].variants");
+  }
+
+  auto back = specs;
+  back[0].status = experiment_status::draft;
+  EXPECT_THROW(plan_apply(back, current), field_error);
+
+  current[0].status = experiment_status::stopped;
+  auto restart = specs;
+  restart[0].status = experiment_status::running;
+  EXPECT_THROW(plan_apply(restart, current), field_error);
+}
+
+TEST(apply_plan, drafts_may_change_freely) {
+  auto specs = parse_experiment_document(example());
+  std::vector<experiment> current{stored(specs[0], experiment_status::draft)};
+  specs[0].unit_type = "household";
+  specs[0].variants.pop_back();
+  EXPECT_EQ(plan_apply(specs, current)[0].action, apply_action::updated);
+}
+
+TEST(experiment_status, life_cycle) {
+  using s = experiment_status;
+  EXPECT_TRUE(can_transition(s::draft, s::running));
+  EXPECT_TRUE(can_transition(s::running, s::paused));
+  EXPECT_TRUE(can_transition(s::paused, s::running));
+  EXPECT_TRUE(can_transition(s::running, s::stopped));
+  EXPECT_TRUE(can_transition(s::paused, s::stopped));
+  EXPECT_TRUE(can_transition(s::draft, s::stopped));
+  EXPECT_FALSE(can_transition(s::running, s::draft));
+  EXPECT_FALSE(can_transition(s::stopped, s::running));
+  EXPECT_FALSE(can_transition(s::draft, s::paused));
+  EXPECT_FALSE(parse_status("live").has_value());
+}

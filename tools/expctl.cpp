@@ -1,0 +1,619 @@
+// expctl: the operator's command line for expd. It speaks the node's HTTP/JSON API:
+// the admin endpoints (with a bearer token) and the public /v1/assign.
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+#include "tools/yaml_json.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
+
+commands:
+  apply -f FILE [--dry-run]   create or update the experiments in a YAML file
+  get experiments             list experiments
+  start NAME                  set an experiment running
+  pause NAME                  pause an experiment
+  stop NAME                   stop an experiment
+  set-status NAME STATUS      set an experiment's status (draft, running, paused, stopped)
+  assign --unit-type T --unit-id ID [--context JSON] [--experiment NAME]...
+                              assign a unit to variants, as an SDK would
+  help                        show this text
+
+options:
+  --server=URL    expd server; default $EXPD_SERVER, else http://127.0.0.1:8080
+  --token=TOKEN   admin token; default $EXPD_ADMIN_TOKEN, else the first line of the
+                  file named by $EXPD_ADMIN_TOKEN_FILE, else of ./var/admin.token
+  -o json         print the server's JSON instead of a table
+
+exit status: 0 ok; 1 the server answered with an error (or another failure);
+2 usage error or invalid input file; 3 the server could not be reached.
+)";
+
+constexpr const char* default_server = "http://127.0.0.1:8080";
+
+// Exit 2, with a pointer to the usage text.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Exit 2: an input (file, token, JSON argument) is unreadable or invalid.
+struct input_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Exit 1: the server answered, with an error or something unintelligible.
+struct server_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Exit 3: no answer at all (refused, unresolvable, timed out).
+struct unreachable_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// ---- command line ---------------------------------------------------------------
+
+struct option_spec {
+  std::string_view name;
+  char short_name;
+  bool takes_value;
+};
+
+// Every command's options in one table: the names do not clash, so one pass parses
+// the line and each command then rejects the ones it does not take.
+constexpr option_spec option_specs[] = {
+    {"server", 0, true},      {"token", 0, true},   {"output", 'o', true},
+    {"help", 'h', false},     {"file", 'f', true},  {"dry-run", 0, false},
+    {"unit-type", 0, true},   {"unit-id", 0, true}, {"context", 0, true},
+    {"experiment", 0, true},
+};
+
+constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
+
+struct command_line {
+  std::vector<std::string> words; // the command and its positional arguments
+  std::multimap<std::string, std::string, std::less<>> options; // long name -> value
+
+  bool has(std::string_view name) const {
+    return options.find(name) != options.end();
+  }
+
+  std::optional<std::string> value(std::string_view name) const {
+    auto [first, last] = options.equal_range(name);
+    if (first == last) {
+      return std::nullopt;
+    }
+    if (std::next(first) != last) {
+      throw usage_error("--" + std::string(name) + " given more than once");
+    }
+    return first->second;
+  }
+
+  std::vector<std::string> values(std::string_view name) const {
+    std::vector<std::string> result;
+    for (auto [it, last] = options.equal_range(name); it != last; ++it) {
+      result.push_back(it->second);
+    }
+    return result;
+  }
+};
+
+const option_spec* find_option(std::string_view arg) {
+  bool is_long = arg.substr(0, 2) == "--";
+  for (const auto& spec : option_specs) {
+    if (is_long ? arg.substr(2) == spec.name : arg.size() == 2 && arg[1] == spec.short_name) {
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
+// Accepts --name=value, --name value, -x value and -xvalue (so `-ojson` works);
+// options may come before or after the command, and `--` ends them.
+command_line parse_command_line(int argc, char** argv) {
+  command_line line;
+  bool options_ended = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (options_ended || arg.size() < 2 || arg[0] != '-') {
+      line.words.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_ended = true;
+      continue;
+    }
+    std::optional<std::string> value;
+    std::string name = arg;
+    if (arg[1] == '-') {
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        name = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+      }
+    } else if (arg.size() > 2) {
+      name = arg.substr(0, 2);
+      value = arg.substr(2);
+    }
+    const option_spec* spec = find_option(name);
+    if (spec == nullptr) {
+      throw usage_error("unknown option " + name);
+    }
+    if (spec->takes_value && !value) {
+      if (i + 1 == argc) {
+        throw usage_error("option " + name + " needs a value");
+      }
+      value = argv[++i];
+    }
+    if (!spec->takes_value && value) {
+      throw usage_error("option " + name + " takes no value");
+    }
+    line.options.emplace(spec->name, value.value_or(""));
+  }
+  return line;
+}
+
+// Rejects options that `line`'s command does not take and a wrong number of words.
+void expect(const command_line& line, std::initializer_list<std::string_view> allowed,
+            std::size_t word_count, const std::string& synopsis) {
+  for (const auto& [name, value] : line.options) {
+    bool ok = false;
+    for (auto global : global_options) {
+      ok = ok || name == global;
+    }
+    for (auto own : allowed) {
+      ok = ok || name == own;
+    }
+    if (!ok) {
+      throw usage_error(line.words[0] + " does not take --" + name);
+    }
+  }
+  if (line.words.size() != word_count) {
+    throw usage_error("usage: expctl " + synopsis);
+  }
+}
+
+// ---- settings ---------------------------------------------------------------------
+
+struct settings {
+  std::string server; // base URL, no trailing slash
+  std::optional<std::string> token; // from --token; otherwise resolved when needed
+  bool json_output = false;
+};
+
+std::string env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+settings make_settings(const command_line& line) {
+  settings s;
+  std::optional<std::string> server = line.value("server");
+  std::string from_env = env("EXPD_SERVER");
+  s.server = server ? *server : from_env.empty() ? default_server : from_env;
+  while (!s.server.empty() && s.server.back() == '/') {
+    s.server.pop_back();
+  }
+  if (s.server.empty()) {
+    throw usage_error("--server is empty");
+  }
+  s.token = line.value("token");
+  if (s.token && s.token->empty()) {
+    throw usage_error("--token is empty");
+  }
+  std::string output = line.value("output").value_or("table");
+  if (output != "table" && output != "json") {
+    throw usage_error("-o takes json or table, not \"" + output + "\"");
+  }
+  s.json_output = output == "json";
+  return s;
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) {
+    throw input_error("cannot read the admin token from " + path);
+  }
+  // Tolerate the whitespace editors and `echo` leave around the token.
+  const char* blanks = " \t\r";
+  token.erase(token.find_last_not_of(blanks) + 1);
+  token.erase(0, token.find_first_not_of(blanks));
+  if (token.empty()) {
+    throw input_error("the admin token file " + path + " is empty");
+  }
+  return token;
+}
+
+// Resolved only for admin calls, so `assign` works without any token configured.
+std::string admin_token(const settings& s) {
+  if (s.token) {
+    return *s.token;
+  }
+  if (std::string token = env("EXPD_ADMIN_TOKEN"); !token.empty()) {
+    return token;
+  }
+  if (std::string path = env("EXPD_ADMIN_TOKEN_FILE"); !path.empty()) {
+    return read_token_file(path);
+  }
+  std::error_code unreadable; // then reading it says why
+  if (std::filesystem::exists("var/admin.token", unreadable) || unreadable) {
+    return read_token_file("var/admin.token");
+  }
+  throw usage_error(
+      "no admin token: pass --token, or set EXPD_ADMIN_TOKEN or EXPD_ADMIN_TOKEN_FILE");
+}
+
+// ---- HTTP -------------------------------------------------------------------------
+
+// Dumps without throwing on invalid UTF-8 from the server.
+std::string dump(const json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* body) {
+  static_cast<std::string*>(body)->append(data, size * count);
+  return size * count;
+}
+
+struct http_response {
+  long status = 0;
+  std::string body;
+};
+
+// One request; a POST when `body` is given. Throws unreachable_error when no HTTP
+// answer came back.
+http_response perform(const std::string& url, const std::optional<std::string>& body,
+                      const std::string& token) {
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    throw std::runtime_error("curl_easy_init failed");
+  }
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
+  auto add_header = [&](const std::string& header) {
+    headers.reset(curl_slist_append(headers.release(), header.c_str()));
+  };
+  add_header("Accept: application/json");
+  // curl would otherwise wait up to a second for a "100 Continue" on larger bodies.
+  add_header("Expect:");
+  if (!token.empty()) {
+    add_header("Authorization: Bearer " + token);
+  }
+  CURL* h = curl.get();
+  if (body) {
+    add_header("Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  }
+  http_response response;
+  char error[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  // The token goes only to an HTTP(S) server.
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "expctl");
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  if (CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) {
+    throw unreachable_error("could not reach " + url + ": "
+                            + (error[0] != '\0' ? error : curl_easy_strerror(rc)));
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+// "error: <message> (field: <field>) [HTTP <status> <code>]" from the server's error
+// body, or the start of the body when it is not the API's error shape.
+std::string describe_error(const http_response& response) {
+  std::string status = "HTTP " + std::to_string(response.status);
+  json body = json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) {
+    std::string excerpt = response.body.substr(0, 200);
+    return status + (excerpt.empty() ? " with an empty body" : ": " + excerpt);
+  }
+  const json& error = body["error"];
+  std::string message = error.value("message", std::string("(no message)"));
+  if (error.contains("field") && error["field"].is_string()) {
+    message += " (field: " + error["field"].get<std::string>() + ")";
+  }
+  if (error.contains("code") && error["code"].is_string()) {
+    status += " " + error["code"].get<std::string>();
+  }
+  return message + " [" + status + "]";
+}
+
+// Calls the API at `path` (POSTing `body` when given) and returns its JSON answer.
+json call(const settings& s, const std::string& path, const std::optional<json>& body, bool admin) {
+  std::string token = admin ? admin_token(s) : "";
+  std::optional<std::string> payload;
+  try {
+    if (body) {
+      payload = body->dump();
+    }
+  } catch (const json::type_error&) {
+    // Only the operator's input can carry bytes that are not UTF-8.
+    throw input_error("the request holds text that is not valid UTF-8");
+  }
+  http_response response = perform(s.server + path, payload, token);
+  if (response.status < 200 || response.status > 299) {
+    throw server_error(describe_error(response));
+  }
+  json result = json::parse(response.body, nullptr, false);
+  if (result.is_discarded() || !result.is_object()) {
+    throw server_error("the server's answer is not a JSON object: " + response.body.substr(0, 200));
+  }
+  return result;
+}
+
+// Percent-encodes a path segment: names are the operator's, not URL-safe by promise.
+std::string escape_segment(const std::string& text) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
+// ---- output -----------------------------------------------------------------------
+
+// A field of an answer as text: strings bare, other values as JSON, absent as "-".
+std::string text(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || object[key].is_null()) {
+    return "-";
+  }
+  const json& value = object[key];
+  return value.is_string() ? value.get<std::string>() : dump(value);
+}
+
+// The list `key` of an answer; its absence means the server broke the contract.
+const json& list(const json& answer, const char* key) {
+  if (!answer.contains(key) || !answer[key].is_array()) {
+    throw server_error(std::string("the server's answer has no \"") + key + "\" list");
+  }
+  return answer[key];
+}
+
+// Columns padded to their widest cell; rows[0] is the header.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+      }
+    }
+    std::cout << line << '\n';
+  }
+}
+
+void print_json(const json& answer) {
+  std::cout << dump(answer, 2) << '\n';
+}
+
+// ---- commands ---------------------------------------------------------------------
+
+int apply(const settings& s, const command_line& line) {
+  expect(line, {"file", "dry-run"}, 1, "apply -f FILE [--dry-run]");
+  std::optional<std::string> file = line.value("file");
+  if (!file) {
+    throw usage_error("usage: expctl apply -f FILE [--dry-run]");
+  }
+  json document = expd::tools::yaml_file_to_json(*file);
+  // Only `experiments` is sent, so a misspelt top-level key must not pass unnoticed.
+  if (!document.is_object() || document.size() != 1 || !document.contains("experiments")
+      || !document["experiments"].is_array()) {
+    throw input_error(*file + ": expected a mapping with a single key, experiments, holding a list");
+  }
+  bool dry_run = line.has("dry-run");
+  json answer = call(s, std::string("/admin/v1/experiments/apply") + (dry_run ? "?dry_run=true" : ""),
+                     json{{"experiments", document["experiments"]}}, true);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "ID", "ACTION"}};
+  for (const json& e : list(answer, "experiments")) {
+    rows.push_back({text(e, "name"), text(e, "id"), text(e, "action")});
+  }
+  print_table(rows);
+  // The server's word, not the flag: a server that ignored dry_run did change things.
+  bool was_dry_run = answer.contains("dry_run") ? answer["dry_run"] == true : dry_run;
+  if (was_dry_run) {
+    std::cout << "dry run: nothing changed\n";
+  } else {
+    std::cout << "applied version " << text(answer, "version") << '\n';
+  }
+  return 0;
+}
+
+// "control:0.5,leftovers_v2:0.5"
+std::string variants_summary(const json& experiment) {
+  std::string summary;
+  if (experiment.contains("variants") && experiment["variants"].is_array()) {
+    for (const json& v : experiment["variants"]) {
+      summary += (summary.empty() ? "" : ",") + text(v, "name") + ":" + text(v, "allocation");
+    }
+  }
+  return summary.empty() ? "-" : summary;
+}
+
+int get(const settings& s, const command_line& line) {
+  expect(line, {}, 2, "get experiments");
+  if (line.words[1] != "experiments") {
+    throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments");
+  }
+  json answer = call(s, "/admin/v1/experiments", std::nullopt, true);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATUS", "UNIT_TYPE", "VARIANTS", "ID"}};
+  for (const json& e : list(answer, "experiments")) {
+    rows.push_back({text(e, "name"), text(e, "status"), text(e, "unit_type"), variants_summary(e),
+                    text(e, "id")});
+  }
+  print_table(rows);
+  return 0;
+}
+
+int set_status(const settings& s, const std::string& name, const std::string& status) {
+  json answer = call(s, "/admin/v1/experiments/" + escape_segment(name) + "/status",
+                     json{{"status", status}}, true);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::cout << text(answer, "name") << ": " << text(answer, "previous_status") << " -> "
+            << text(answer, "status") << '\n';
+  return 0;
+}
+
+// start, pause and stop: set-status with the status implied by the verb.
+int status_verb(const settings& s, const command_line& line, const std::string& status) {
+  expect(line, {}, 2, line.words[0] + " NAME");
+  return set_status(s, line.words[1], status);
+}
+
+int set_status_command(const settings& s, const command_line& line) {
+  expect(line, {}, 3, "set-status NAME STATUS");
+  return set_status(s, line.words[1], line.words[2]);
+}
+
+int assign(const settings& s, const command_line& line) {
+  const std::string synopsis =
+      "assign --unit-type T --unit-id ID [--context JSON] [--experiment NAME]...";
+  expect(line, {"unit-type", "unit-id", "context", "experiment"}, 1, synopsis);
+  std::optional<std::string> unit_type = line.value("unit-type");
+  std::optional<std::string> unit_id = line.value("unit-id");
+  if (!unit_type || !unit_id) {
+    throw usage_error("usage: expctl " + synopsis);
+  }
+  json context = json::object();
+  if (std::optional<std::string> raw = line.value("context")) {
+    context = json::parse(*raw, nullptr, false);
+    if (!context.is_object()) {
+      throw usage_error("--context must be a JSON object, like '{\"country\":\"US\"}'");
+    }
+  }
+  json request = {{"unit_type", *unit_type}, {"unit_id", *unit_id}, {"context", context}};
+  if (std::vector<std::string> experiments = line.values("experiment"); !experiments.empty()) {
+    request["requested_experiments"] = experiments;
+  }
+  json answer = call(s, "/v1/assign", request, false);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  for (const json& a : list(answer, "assignments")) {
+    std::cout << text(a, "experiment_id") << ' ' << text(a, "variant_name") << ' '
+              << (a.contains("config") ? dump(a["config"]) : "null") << '\n';
+  }
+  return 0;
+}
+
+int run(const settings& s, const command_line& line) {
+  const std::string& command = line.words[0];
+  if (command == "apply") {
+    return apply(s, line);
+  }
+  if (command == "get") {
+    return get(s, line);
+  }
+  if (command == "start") {
+    return status_verb(s, line, "running");
+  }
+  if (command == "pause") {
+    return status_verb(s, line, "paused");
+  }
+  if (command == "stop") {
+    return status_verb(s, line, "stopped");
+  }
+  if (command == "set-status") {
+    return set_status_command(s, line);
+  }
+  if (command == "assign") {
+    return assign(s, line);
+  }
+  throw usage_error("unknown command \"" + command + "\"");
+}
+
+// libcurl's process-wide setup, for the lifetime of main's work.
+struct curl_library {
+  curl_library() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  }
+  ~curl_library() {
+    curl_global_cleanup();
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    command_line line = parse_command_line(argc, argv);
+    if (line.has("help") || line.words.empty() || line.words[0] == "help") {
+      std::cout << usage_text;
+      return 0;
+    }
+    settings s = make_settings(line);
+    curl_library curl;
+    return run(s, line);
+  } catch (const usage_error& e) {
+    std::cerr << "error: " << e.what() << "\nrun 'expctl help' for usage\n";
+    return 2;
+  } catch (const input_error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 2;
+  } catch (const expd::tools::yaml_error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 2;
+  } catch (const server_error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  } catch (const unreachable_error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 3;
+  } catch (const std::exception& e) {
+    // Unforeseen failures (out of memory, libcurl setup): a plain failure.
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+  }
+}
