@@ -269,14 +269,16 @@ void pad_version(const json* v, std::string& out) {
   s = s.substr(0, s.find('+'));
   out.clear();
   std::size_t parts = 0;
-  for (std::size_t start = 0; start <= s.size();) {
-    auto end = std::min(s.find_first_of(".-", start), s.size());
-    auto part = s.substr(start, end - start);
-    if (parts++)
+  for (std::size_t start = 0; start <= s.size(); ++parts) {
+    std::size_t end = start;
+    bool numeric = true;
+    for (; end < s.size() && s[end] != '.' && s[end] != '-'; ++end)
+      numeric = numeric && is_digit(s[end]);
+    if (parts)
       out += '-';
-    if (!part.empty() && part.size() < 5 && std::all_of(part.begin(), part.end(), is_digit))
-      out.append(5 - part.size(), ' ');
-    out += part;
+    if (numeric && end > start && end - start < 5)
+      out.append(5 - (end - start), ' ');
+    out.append(s.substr(start, end - start));
     start = end + 1;
   }
   if (parts == 3) // '~' is the largest ASCII, so "1.0.0" > "1.0.0-beta"
@@ -373,7 +375,8 @@ struct membership {
   bool contains(const json& v) const {
     switch (type_of(&v)) {
     case js_type::string: return std::binary_search(strings.begin(), strings.end(), text_of(v));
-    case js_type::number: return std::binary_search(numbers.begin(), numbers.end(), v.get<double>());
+    case js_type::number:
+      return std::binary_search(numbers.begin(), numbers.end(), v.get<double>());
     case js_type::boolean: return v.get<bool>() ? has_true : has_false;
     case js_type::null: return has_null;
     default: return false;
@@ -430,7 +433,8 @@ std::vector<path_step> split_path(const std::string& dotted) {
     auto end = std::min(dotted.find('.', start), dotted.size());
     std::string key = dotted.substr(start, end - start);
     std::size_t index = std::string::npos;
-    if (!key.empty() && (key == "0" || key[0] != '0') && std::all_of(key.begin(), key.end(), is_digit))
+    bool canonical = key == "0" || (!key.empty() && key[0] != '0');
+    if (canonical && std::all_of(key.begin(), key.end(), is_digit))
       std::from_chars(key.data(), key.data() + key.size(), index); // leaves npos on overflow
     steps.push_back({std::move(key), index});
     start = end + 1;
@@ -455,9 +459,7 @@ node_ptr compile_condition(const json& spec, const std::string& path) {
     const auto& key = it.key();
     auto at = path + "." + key;
     if (key == "$and") {
-      auto parts = compile_conditions(it.value(), at);
-      if (!parts.empty())
-        clauses.push_back(all_of(std::move(parts)));
+      clauses.push_back(all_of(compile_conditions(it.value(), at)));
     } else if (key == "$or") {
       clauses.push_back(any_of(compile_conditions(it.value(), at)));
     } else if (key == "$nor") {
@@ -468,9 +470,10 @@ node_ptr compile_condition(const json& spec, const std::string& path) {
       throw field_error(at, "unknown operator " + key);
     } else {
       auto test = compile_value(it.value(), at);
-      clauses.push_back(make_node([steps = split_path(key), test = std::move(test)](const json* object) {
-        return test->holds(value_at(steps, object));
-      }));
+      clauses.push_back(
+        make_node([steps = split_path(key), test = std::move(test)](const json* object) {
+          return test->holds(value_at(steps, object));
+        }));
     }
   }
   return all_of(std::move(clauses));
@@ -500,12 +503,13 @@ std::optional<js_type> type_named(const json& name) {
 node_ptr compile_operator(const std::string& name, const json& operand, const std::string& path) {
   if (name == "$eq" || name == "$ne") {
     bool negated = name == "$ne";
-    return make_node([operand, negated](const json* v) { return strictly_equal(v, operand) != negated; });
+    return make_node(
+      [operand, negated](const json* v) { return strictly_equal(v, operand) != negated; });
   }
-  auto op = comparison_named(std::string_view(name).substr(1));
-  if (op && *op != comparison::eq && *op != comparison::ne)
-    return relational(*op, operand);
-  if (name.size() > 2 && name[1] == 'v' && (op = comparison_named(std::string_view(name).substr(2)))) {
+  std::string_view bare = std::string_view(name).substr(1);
+  if (auto op = comparison_named(bare))
+    return relational(*op, operand); // $eq and $ne were handled above
+  if (auto op = !bare.empty() && bare[0] == 'v' ? comparison_named(bare.substr(1)) : std::nullopt) {
     if (!operand.is_string() && !operand.is_number())
       throw field_error(path, name + " expects a version string");
     std::string padded;
@@ -519,13 +523,16 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$exists") {
     if (!operand.is_boolean())
       throw field_error(path, "$exists expects true or false");
-    return make_node([expected = operand.get<bool>()](const json* v) { return (v && !v->is_null()) == expected; });
+    return make_node([expected = operand.get<bool>()](const json* v) {
+      return (v && !v->is_null()) == expected;
+    });
   }
   if (name == "$in" || name == "$nin") {
     if (!operand.is_array())
       throw field_error(path, name + " expects an array");
     bool negated = name == "$nin";
-    return make_node([set = membership(operand), negated](const json* v) { return set.matches(v) != negated; });
+    return make_node(
+      [set = membership(operand), negated](const json* v) { return set.matches(v) != negated; });
   }
   if (name == "$all") {
     if (!operand.is_array())
@@ -534,9 +541,10 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     for (std::size_t i = 0; i < operand.size(); ++i)
       tests.push_back(compile_value(operand[i], path + "[" + std::to_string(i) + "]"));
     return make_node([tests = std::move(tests)](const json* v) {
-      return v && v->is_array() && std::all_of(tests.begin(), tests.end(), [v](const node_ptr& t) {
-               return std::any_of(v->begin(), v->end(), [&t](const json& e) { return t->holds(&e); });
-             });
+      auto found = [v](const node_ptr& t) {
+        return std::any_of(v->begin(), v->end(), [&t](const json& e) { return t->holds(&e); });
+      };
+      return v && v->is_array() && std::all_of(tests.begin(), tests.end(), found);
     });
   }
   if (name == "$not")
@@ -554,7 +562,8 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$elemMatch") {
     if (!operand.is_object())
       throw field_error(path, "$elemMatch expects an object");
-    auto test = is_operator_object(operand) ? compile_value(operand, path) : compile_condition(operand, path);
+    auto test = is_operator_object(operand) ? compile_value(operand, path)
+                                            : compile_condition(operand, path);
     return make_node([test = std::move(test)](const json* v) {
       return v && v->is_array() &&
              std::any_of(v->begin(), v->end(), [&test](const json& e) { return test->holds(&e); });
@@ -581,7 +590,8 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$type") {
     auto type = type_named(operand);
     if (!type)
-      throw field_error(path, "$type expects null, array, string, number, boolean, object or undefined");
+      throw field_error(path, "$type expects null, array, string, number, boolean, object "
+                              "or undefined");
     return make_node([type = *type](const json* v) { return type_of(v) == type; });
   }
   throw field_error(path, "unknown operator " + name);
@@ -594,7 +604,8 @@ node_ptr compile_value(const json& spec, const std::string& path) {
       return v && v->is_string() ? text_of(*v) == text : js_string(v) == text;
     });
   case js_type::number:
-    return make_node([number = spec.get<double>()](const json* v) { return to_number(v) == number; });
+    return make_node(
+      [number = spec.get<double>()](const json* v) { return to_number(v) == number; });
   case js_type::boolean:
     return make_node([expected = spec.get<bool>()](const json* v) {
       return v && !v->is_null() && truthy(*v) == expected;

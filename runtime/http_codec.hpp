@@ -60,7 +60,8 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// One response. Content-Length is always set; bodies are never chunked.
+/// One response. Content-Length is set except on 1xx, 204 and 304 (which carry no
+/// body); bodies are never chunked.
 struct http_response {
   int status = 200;
   std::string content_type = "application/json";

@@ -1,0 +1,44 @@
+# shellcheck shell=bash disable=SC2034
+# deploy/lib.sh: helpers shared by the deploy/ scripts (sourced, not run).
+# Sets ROOT (the repo root, physical path) and VAR, and defines logging,
+# failure and small process helpers.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+VAR="$ROOT/var"
+
+say()  { printf '== %s\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# tail_log FILE [LINES]: print the end of a log file to stderr (for failures).
+tail_log() {
+  local f="$1" n="${2:-40}"
+  if [ -r "$f" ]; then
+    printf -- '--- last %s lines of %s ---\n' "$n" "$f" >&2
+    tail -n "$n" "$f" >&2 || true
+    printf -- '--- end of %s ---\n' "$f" >&2
+  else
+    printf '(no log at %s)\n' "$f" >&2
+  fi
+}
+
+# pid_alive PIDFILE [NAME]: true if the pid in PIDFILE is a live process
+# (and, with NAME, one whose command line mentions NAME).
+pid_alive() {
+  local pf="$1" name="${2:-}" pid
+  [ -s "$pf" ] || return 1
+  pid="$(head -n1 "$pf" 2>/dev/null | tr -dc '0-9')"
+  [ -n "$pid" ] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [ -n "$name" ]; then
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name" || return 1
+  fi
+  return 0
+}
+
+pid_of() { head -n1 "$1" 2>/dev/null | tr -dc '0-9'; }
+
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' not found; run deploy/install-deps.sh first"
+}

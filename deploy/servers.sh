@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# deploy/servers.sh start|stop|status: runs the local PostgreSQL 15 and Redis
+# that expd and its tests use, on 127.0.0.1 only, with all data under var/
+# (no system service). `start` also writes var/env.sh (URLs + admin token).
+set -euo pipefail
+# shellcheck source=deploy/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+PG_PORT="${EXPD_PG_PORT:-54329}"
+REDIS_PORT="${EXPD_REDIS_PORT:-63799}"
+PG_BIN="${EXPD_PG_BIN:-/usr/lib/postgresql/15/bin}"
+TIMEOUT="${EXPD_SERVERS_TIMEOUT:-60}"      # seconds to wait for each server
+
+REDIS_PIDFILE="$VAR/run/redis.pid"
+REDIS_PORTFILE="$VAR/run/redis.port"
+REDIS_LOG="$VAR/log/redis.log"
+PG_LOG_LINK="$VAR/log/postgres.log"
+ENV_FILE="$VAR/env.sh"
+TOKEN_FILE="$VAR/admin.token"
+REPO_HASH="$(printf '%s' "$ROOT" | sha1sum | cut -c1-8)"
+ME="$(id -un)"
+
+usage() { echo "usage: $0 start|stop|status" >&2; exit 2; }
+
+# port_busy PORT: true if something accepts TCP connections on 127.0.0.1:PORT.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------- PostgreSQL
+# PostgreSQL refuses to run as root, so as root its binaries run as the
+# `postgres` system user (or as the non-root owner of an existing data dir).
+pg_setup_user() {
+  [ -x "$PG_BIN/pg_ctl" ] || die "PostgreSQL 15 not found in $PG_BIN; run deploy/install-deps.sh (or set EXPD_PG_BIN)"
+  PG_USER="$ME"
+  if [ "$(id -u)" -eq 0 ]; then
+    getent passwd postgres >/dev/null || die "running as root but there is no 'postgres' user; install the postgresql package (deploy/install-deps.sh)"
+    command -v runuser >/dev/null || die "runuser not found (util-linux)"
+    PG_USER=postgres
+  fi
+}
+
+# as_pg CMD...: run CMD as the PostgreSQL user, from / (its cwd may be
+# unreadable for that user), without our lock fd.
+as_pg() {
+  if [ "$PG_USER" = "$ME" ]; then
+    ( cd / && exec "$@" ) 9>&-
+  else
+    ( cd / && exec runuser -u "$PG_USER" -- "$@" ) 9>&-
+  fi
+}
+
+# Owner-only directory for the PostgreSQL user.
+pg_mkdir() {
+  local d="$1"
+  if [ ! -d "$d" ]; then mkdir -m 700 "$d"; fi
+  if [ "$PG_USER" != "$ME" ]; then chown "$PG_USER": "$d"; fi
+  chmod 700 "$d"
+}
+
+# Sets PG_BASE (holds data/, run/, log/): var/pg itself, or, when the PostgreSQL
+# user cannot traverse the repo path (root + repo under /root), a directory in
+# /tmp that var/pg links to.
+pg_resolve_base() {
+  local link="$VAR/pg" tmpbase
+  tmpbase="/tmp/expd-pg-$(id -u)-$REPO_HASH"
+  if [ -L "$link" ]; then
+    PG_BASE="$(readlink "$link")"
+    case "$PG_BASE" in
+      /tmp/expd-pg-*) ;;
+      *) die "$link is a symlink to $PG_BASE, which this script did not create; remove it" ;;
+    esac
+  elif [ -d "$link" ]; then
+    PG_BASE="$link"
+    if ! as_pg test -x "$VAR"; then
+      if [ -z "$(ls -A "$link")" ]; then
+        rmdir "$link"; PG_BASE="$tmpbase"; ln -s "$PG_BASE" "$link"
+      else
+        die "user $PG_USER cannot reach $link (a parent directory is not traversable); fix the permissions or remove var/pg to move the data to /tmp"
+      fi
+    fi
+  elif [ -e "$link" ]; then
+    die "$link exists but is not a directory; remove it"
+  elif as_pg test -x "$VAR"; then
+    PG_BASE="$link"
+  else
+    PG_BASE="$tmpbase"
+    note "user $PG_USER cannot traverse $ROOT; PostgreSQL data goes to $PG_BASE (var/pg links there)"
+    ln -s "$PG_BASE" "$link"
+  fi
+
+  if [ "$PG_BASE" = "$tmpbase" ]; then
+    if [ -L "$PG_BASE" ] || { [ -e "$PG_BASE" ] && [ ! -d "$PG_BASE" ]; }; then
+      die "$PG_BASE exists and is not a plain directory; remove it"
+    fi
+    if [ -d "$PG_BASE" ]; then
+      local owner; owner="$(stat -c %U "$PG_BASE")"
+      [ "$owner" = "$PG_USER" ] || [ "$owner" = "$ME" ] || die "$PG_BASE is owned by $owner, not $PG_USER; remove it"
+    fi
+  fi
+  if [ -d "$PG_BASE/data" ]; then
+    local owner; owner="$(stat -c %U "$PG_BASE/data")"
+    if [ "$owner" != "$PG_USER" ]; then
+      if [ "$(id -u)" -eq 0 ] && [ "$owner" != root ]; then
+        PG_USER="$owner"     # data made by a non-root user: keep running it as them
+      else
+        die "$PG_BASE/data belongs to $owner; run this script as $owner (or as root), or remove var/pg"
+      fi
+    fi
+  fi
+  PG_DATA="$PG_BASE/data"
+  PG_LOG="$PG_BASE/log/postgres.log"
+  PG_SOCK="$PG_BASE/run"
+  # A Unix socket path must fit in ~107 bytes; fall back to /tmp when too long.
+  if [ "${#PG_SOCK}" -gt 85 ]; then PG_SOCK="/tmp/expd-pgsock-$(id -u)-$REPO_HASH"; fi
+}
+
+pg_prepare_dirs() {
+  pg_mkdir "$PG_BASE"
+  pg_mkdir "$PG_BASE/log"
+  pg_mkdir "$PG_SOCK"
+  ln -sfn "$PG_LOG" "$PG_LOG_LINK"
+}
+
+pg_running() { [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1; }
+pg_running_port() { as_pg sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9'; }
+pg_psql() {
+  as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres "$@"
+}
+
+pg_initdb() {
+  say "initializing PostgreSQL data dir ($PG_DATA)"
+  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C \
+    >"$VAR/log/initdb.log" 2>&1 || { tail_log "$VAR/log/initdb.log"; die "initdb failed"; }
+  printf '%s\n' \
+    '# Written by deploy/servers.sh: local dev/test server, loopback only, no passwords.' \
+    'local   all   all                  trust' \
+    'host    all   all   127.0.0.1/32   trust' | as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null
+  printf '\n# Added by deploy/servers.sh (settings rewritten on every start)\ninclude_if_exists = '\''expd.conf'\''\n' \
+    | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
+}
+
+pg_write_conf() {
+  printf '%s\n' \
+    '# Written by deploy/servers.sh on every start; edit the script, not this file.' \
+    "listen_addresses = '127.0.0.1'" \
+    "port = $PG_PORT" \
+    "unix_socket_directories = '$PG_SOCK'" \
+    'max_connections = 200' \
+    'shared_buffers = 256MB' \
+    "timezone = 'UTC'" | as_pg tee "$PG_DATA/expd.conf" >/dev/null
+}
+
+pg_wait_ready() {
+  local i
+  for ((i = 0; i < TIMEOUT * 2; i++)); do
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; then return 0; fi
+    sleep 0.5
+  done
+  tail_log "$PG_LOG"
+  die "PostgreSQL did not answer on 127.0.0.1:$PG_PORT within ${TIMEOUT}s"
+}
+
+pg_start() {
+  pg_setup_user
+  pg_resolve_base
+  pg_prepare_dirs
+  if pg_running; then
+    local port; port="$(pg_running_port)"
+    if [ -n "$port" ] && [ "$port" != "$PG_PORT" ]; then
+      warn "PostgreSQL is already running on port $port (not $PG_PORT); keeping it (stop it first to change the port)"
+      PG_PORT="$port"
+    fi
+    note "PostgreSQL already running (127.0.0.1:$PG_PORT)"
+  else
+    [ -f "$PG_DATA/PG_VERSION" ] || pg_initdb
+    if port_busy "$PG_PORT"; then
+      die "port 127.0.0.1:$PG_PORT is already used by another process; stop it or set EXPD_PG_PORT"
+    fi
+    pg_write_conf
+    say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" -s start; then
+      tail_log "$PG_LOG"
+      die "PostgreSQL failed to start"
+    fi
+  fi
+  pg_wait_ready
+  # Role and database for expd (idempotent).
+  if [ -z "$(pg_psql -tAc "select 1 from pg_roles where rolname = 'expd'")" ]; then
+    note "creating role expd"
+    pg_psql -c 'create role expd login superuser'
+  fi
+  if [ -z "$(pg_psql -tAc "select 1 from pg_database where datname = 'expd'")" ]; then
+    note "creating database expd"
+    pg_psql -c 'create database expd owner expd'
+  fi
+}
+
+pg_stop() {
+  pg_setup_user
+  if [ ! -e "$VAR/pg" ]; then note "PostgreSQL: not set up"; return 0; fi
+  pg_resolve_base
+  if pg_running; then
+    say "stopping PostgreSQL"
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$TIMEOUT" -s stop \
+      || { tail_log "$PG_LOG"; die "PostgreSQL did not stop"; }
+  else
+    note "PostgreSQL not running"
+  fi
+}
+
+pg_status() {
+  pg_setup_user
+  if [ ! -e "$VAR/pg" ]; then echo "postgres: not set up (run deploy/servers.sh start)"; return 1; fi
+  pg_resolve_base
+  if pg_running; then
+    local port; port="$(pg_running_port)"
+    local pid; pid="$(as_pg sed -n 1p "$PG_DATA/postmaster.pid" 2>/dev/null || true)"
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; then
+      echo "postgres: running, pid $pid, 127.0.0.1:$port, data $PG_DATA"
+    else
+      echo "postgres: process $pid up but not accepting connections on 127.0.0.1:$port"; return 1
+    fi
+  else
+    echo "postgres: stopped (data $PG_DATA)"; return 1
+  fi
+}
+
+# --------------------------------------------------------------------- Redis
+redis_running() { pid_alive "$REDIS_PIDFILE" redis-server; }
+redis_running_port() { cat "$REDIS_PORTFILE" 2>/dev/null || echo "$REDIS_PORT"; }
+
+redis_start() {
+  need_cmd redis-server
+  need_cmd redis-cli
+  local ver; ver="$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')"
+  case "$ver" in
+    ''|[0-5].*) die "redis-server ${ver:-(unknown version)} is too old; need >= 6 (Debian 12 ships 7.0)" ;;
+  esac
+  if redis_running; then
+    local port; port="$(redis_running_port)"
+    if [ "$port" != "$REDIS_PORT" ]; then
+      warn "Redis is already running on port $port (not $REDIS_PORT); keeping it (stop it first to change the port)"
+      REDIS_PORT="$port"
+    fi
+    note "Redis already running (127.0.0.1:$REDIS_PORT)"
+  else
+    rm -f "$REDIS_PIDFILE"
+    if port_busy "$REDIS_PORT"; then
+      die "port 127.0.0.1:$REDIS_PORT is already used by another process; stop it or set EXPD_REDIS_PORT"
+    fi
+    say "starting Redis $ver on 127.0.0.1:$REDIS_PORT"
+    echo "$REDIS_PORT" >"$REDIS_PORTFILE"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$VAR/redis" \
+      --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" --save '' \
+      9>&- </dev/null || { tail_log "$REDIS_LOG"; die "redis-server failed to start"; }
+  fi
+  local i
+  for ((i = 0; i < TIMEOUT * 2; i++)); do
+    if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then return 0; fi
+    sleep 0.5
+  done
+  tail_log "$REDIS_LOG"
+  die "Redis did not answer PING on 127.0.0.1:$REDIS_PORT within ${TIMEOUT}s"
+}
+
+redis_stop() {
+  if ! redis_running; then note "Redis not running"; rm -f "$REDIS_PIDFILE"; return 0; fi
+  local pid port i; pid="$(pid_of "$REDIS_PIDFILE")"; port="$(redis_running_port)"
+  say "stopping Redis"
+  redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "Redis (pid $pid) ignored SHUTDOWN; sending SIGTERM"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && die "Redis (pid $pid) did not stop"
+  fi
+  rm -f "$REDIS_PIDFILE"
+}
+
+redis_status() {
+  if redis_running; then
+    local port; port="$(redis_running_port)"
+    if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
+      echo "redis:    running, pid $(pid_of "$REDIS_PIDFILE"), 127.0.0.1:$port"
+    else
+      echo "redis:    process $(pid_of "$REDIS_PIDFILE") up but not answering PING on 127.0.0.1:$port"; return 1
+    fi
+  else
+    echo "redis:    stopped"; return 1
+  fi
+}
+
+# ------------------------------------------------------------- env + token
+write_env() {
+  if [ ! -s "$TOKEN_FILE" ]; then
+    note "generating admin token (var/admin.token)"
+    ( umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$TOKEN_FILE.tmp" && mv "$TOKEN_FILE.tmp" "$TOKEN_FILE" )
+  fi
+  chmod 600 "$TOKEN_FILE"
+  local token pg_url redis_url
+  token="$(tr -d '\n' <"$TOKEN_FILE")"
+  pg_url="postgresql://expd@127.0.0.1:$PG_PORT/expd"
+  redis_url="redis://127.0.0.1:$REDIS_PORT"
+  (
+    umask 077
+    {
+      echo "# Written by deploy/servers.sh start. Use: source var/env.sh"
+      printf 'export EXPD_PG_URL=%q\n' "$pg_url"
+      printf 'export EXPD_TEST_PG_URL=%q\n' "$pg_url"
+      printf 'export EXPD_REDIS_URL=%q\n' "$redis_url"
+      printf 'export EXPD_ADMIN_TOKEN=%q\n' "$token"
+    } >"$ENV_FILE.tmp"
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+  )
+}
+
+# ---------------------------------------------------------------------- main
+[ $# -eq 1 ] || usage
+mkdir -p "$VAR/log" "$VAR/run" "$VAR/redis"
+
+case "$1" in
+  start)
+    exec 9>"$VAR/run/servers.lock"
+    flock -w 300 9 || die "another deploy/servers.sh holds var/run/servers.lock"
+    pg_start
+    redis_start
+    write_env
+    say "servers up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT (env in var/env.sh)"
+    ;;
+  stop)
+    exec 9>"$VAR/run/servers.lock"
+    flock -w 300 9 || die "another deploy/servers.sh holds var/run/servers.lock"
+    pg_stop
+    redis_stop
+    say "servers stopped"
+    ;;
+  status)
+    rc=0
+    pg_status || rc=3
+    redis_status || rc=3
+    exit "$rc"
+    ;;
+  *) usage ;;
+esac

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# deploy/stop.sh: stops everything deploy/run.sh started: expd (if running,
+# SIGTERM so it drains), then PostgreSQL and Redis. Safe to run repeatedly.
+set -euo pipefail
+# shellcheck source=deploy/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+bash deploy/expd.sh stop
+bash deploy/servers.sh stop

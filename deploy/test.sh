@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# deploy/test.sh: THE COMMAND that runs the whole test suite (CI runs it via
+# .ci/run): installs missing packages, builds, starts PostgreSQL + Redis, then
+# runs ctest serially. Exits with ctest's status; never leaves expd running.
+set -euo pipefail
+# shellcheck source=deploy/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+say "installing missing system packages"
+bash deploy/install-deps.sh
+say "building"
+bash deploy/build.sh
+say "starting PostgreSQL and Redis"
+bash deploy/servers.sh start
+# shellcheck disable=SC1091
+source "$VAR/env.sh"
+PG_PORT="${EXPD_PG_URL##*:}"; PG_PORT="${PG_PORT%%/*}"
+
+# Tests start their own expd processes; one left by deploy/run.sh must not
+# interfere, and this script must not leave one behind.
+if [ -f "$VAR/run/expd.pid" ]; then
+  say "stopping the expd started by deploy/run.sh"
+  bash deploy/expd.sh stop
+fi
+trap 'bash "$ROOT/deploy/expd.sh" stop >/dev/null 2>&1 || true' EXIT
+
+say "running tests (ctest -j1)"
+rc=0
+ctest --test-dir build --output-on-failure -j1 || rc=$?
+
+echo
+if [ "$rc" -eq 0 ]; then say "all tests passed"; else say "TESTS FAILED (ctest exit status $rc)"; fi
+note "PostgreSQL (127.0.0.1:$PG_PORT) and Redis (${EXPD_REDIS_URL#redis://}) are still running; stop them with: bash deploy/stop.sh"
+exit "$rc"

@@ -1,0 +1,271 @@
+#include "tests/integration/expd_process.hpp"
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
+#include <cstdlib>
+#include <fstream>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <pqxx/pqxx>
+
+extern char** environ;
+
+namespace expd::testing {
+
+namespace {
+
+std::string admin_pg_url() {
+  auto* url = std::getenv("EXPD_TEST_PG_URL");
+  if (url == nullptr || *url == '\0')
+    throw std::runtime_error("EXPD_TEST_PG_URL is not set: run the suite with deploy/test.sh, "
+                             "which starts PostgreSQL and sets it");
+  return url;
+}
+
+// The URL of database `name` on the same server as `admin`.
+std::string with_database(const std::string& admin, const std::string& name) {
+  auto slash = admin.rfind('/');
+  auto query = admin.find('?', slash);
+  return admin.substr(0, slash + 1) + name
+         + (query == std::string::npos ? "" : admin.substr(query));
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int connect_loopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string binary_path() {
+  if (auto* env = std::getenv("EXPD_BINARY"))
+    return env;
+  return EXPD_BINARY_DEFAULT;
+}
+
+} // namespace
+
+scratch_database::scratch_database() : admin_url_(admin_pg_url()) {
+  static int counter = 0;
+  name_ = "expd_it_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  pqxx::connection conn{admin_url_};
+  pqxx::nontransaction tx{conn};
+  tx.exec("DROP DATABASE IF EXISTS " + name_);
+  tx.exec("CREATE DATABASE " + name_);
+  url_ = with_database(admin_url_, name_);
+}
+
+scratch_database::~scratch_database() {
+  try {
+    pqxx::connection conn{admin_url_};
+    pqxx::nontransaction tx{conn};
+    tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+    // A leftover scratch database is harmless; the next run's name differs.
+  }
+}
+
+std::string scratch_database::scalar(const std::string& sql) const {
+  pqxx::connection conn{url_};
+  pqxx::nontransaction tx{conn};
+  auto rows = tx.exec(sql);
+  if (rows.empty() || rows[0][0].is_null())
+    return "";
+  return rows[0][0].as<std::string>();
+}
+
+nlohmann::json http_reply::json() const {
+  return nlohmann::json::parse(body, nullptr, false);
+}
+
+std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  int fd = connect_loopback(port);
+  if (fd < 0)
+    return "";
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    auto n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0)
+      break; // the server may close early (413): read what it answered
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[65536];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      break;
+    auto n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::vector<http_reply> parse_replies(const std::string& stream) {
+  std::vector<http_reply> out;
+  std::size_t pos = 0;
+  while (pos < stream.size()) {
+    auto end = stream.find("\r\n\r\n", pos);
+    if (end == std::string::npos || stream.compare(pos, 9, "HTTP/1.1 ") != 0)
+      break;
+    http_reply r;
+    r.status = std::atoi(stream.c_str() + pos + 9);
+    r.headers = stream.substr(pos, end - pos);
+    std::size_t length = 0;
+    auto cl = r.headers.find("Content-Length: ");
+    if (cl != std::string::npos)
+      length = static_cast<std::size_t>(std::atol(r.headers.c_str() + cl + 16));
+    r.body = stream.substr(end + 4, length);
+    pos = end + 4 + length;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+expd_process::expd_process(const scratch_database& db, std::vector<std::string> extra_flags)
+  : db_(db), flags_(std::move(extra_flags)) {
+  port_ = free_port();
+  log_path_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".log";
+  start();
+}
+
+expd_process::~expd_process() {
+  if (running())
+    kill();
+}
+
+void expd_process::start() {
+  std::vector<std::string> args{binary_path(), "--pg=" + db_.url(),
+                                "--listen=127.0.0.1:" + std::to_string(port_),
+                                "--log-level=warn"};
+  args.insert(args.end(), flags_.begin(), flags_.end());
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_text{std::string{"EXPD_ADMIN_TOKEN="} + admin_token};
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string{*e}.rfind("EXPD_ADMIN_TOKEN=", 0) != 0)
+      env_text.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_text)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0)
+    throw std::runtime_error("cannot start " + args[0]);
+  posix_spawn_file_actions_destroy(&actions);
+  pid_ = pid;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = 0;
+      throw std::runtime_error("expd exited during start-up; see " + log_path_);
+    }
+    if (request("GET", "/health").status == 200)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  throw std::runtime_error("expd did not become healthy; see " + log_path_);
+}
+
+int expd_process::stop() {
+  if (!running())
+    return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void expd_process::kill() {
+  if (!running())
+    return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = 0;
+}
+
+http_reply expd_process::request(const std::string& method, const std::string& path,
+                                 const std::string& body, bool admin,
+                                 const std::string& content_type) const {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!content_type.empty() && !body.empty())
+    req += "Content-Type: " + content_type + "\r\n";
+  if (admin)
+    req += std::string{"Authorization: Bearer "} + admin_token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  auto replies = parse_replies(raw_exchange(port_, req));
+  return replies.empty() ? http_reply{} : replies.front();
+}
+
+http_reply expd_process::assign(const nlohmann::json& body) const {
+  return request("POST", "/v1/assign", body.dump());
+}
+
+http_reply expd_process::apply(const nlohmann::json& doc, bool dry_run) const {
+  return request("POST", std::string{"/admin/v1/experiments/apply"} + (dry_run ? "?dry_run=true" : ""),
+                 doc.dump(), true);
+}
+
+http_reply expd_process::set_status(const std::string& name, const std::string& status) const {
+  return request("POST", "/admin/v1/experiments/" + name + "/status",
+                 nlohmann::json{{"status", status}}.dump(), true);
+}
+
+nlohmann::json spec_example(double control, double leftovers) {
+  return {{"experiments",
+           {{{"name", "planner_policy_exp"},
+             {"unit_type", "user"},
+             {"variants",
+              {{{"name", "control"},
+                {"allocation", control},
+                {"config", {{"policy_version_id", "uuid-v1"}}}},
+               {{"name", "leftovers_v2"},
+                {"allocation", leftovers},
+                {"config",
+                 {{"policy_version_id", "uuid-v2"}, {"params", {{"exploration_rate", 0.2}}}}}}}}}}}};
+}
+
+} // namespace expd::testing

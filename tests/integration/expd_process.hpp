@@ -1,0 +1,95 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace expd::testing {
+
+/// A scratch PostgreSQL database, created from EXPD_TEST_PG_URL (the server that
+/// deploy/servers.sh starts) and dropped at the end.
+class scratch_database {
+public:
+  scratch_database();
+  ~scratch_database();
+  scratch_database(const scratch_database&) = delete;
+  scratch_database& operator=(const scratch_database&) = delete;
+
+  const std::string& url() const noexcept {
+    return url_;
+  }
+
+  /// Runs `sql` and returns the first column of the first row as text ("" if none).
+  std::string scalar(const std::string& sql) const;
+
+private:
+  std::string admin_url_;
+  std::string name_;
+  std::string url_;
+};
+
+struct http_reply {
+  int status = 0; ///< 0: no reply (connection closed or timed out)
+  std::string headers;
+  std::string body;
+  nlohmann::json json() const;
+};
+
+/// Sends raw bytes to 127.0.0.1:port, reads until the peer closes or `timeout`, and
+/// returns everything read.
+std::string raw_exchange(int port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+/// Splits a byte stream into the HTTP replies it holds (Content-Length framing).
+std::vector<http_reply> parse_replies(const std::string& stream);
+
+/// A real expd process on a free loopback port, against `db`.
+class expd_process {
+public:
+  static constexpr const char* admin_token = "integration-test-admin-token";
+
+  explicit expd_process(const scratch_database& db, std::vector<std::string> extra_flags = {});
+  ~expd_process();
+  expd_process(const expd_process&) = delete;
+  expd_process& operator=(const expd_process&) = delete;
+
+  /// Starts (again) and waits until /health answers 200.
+  void start();
+  /// SIGTERM and wait; returns the exit status.
+  int stop();
+  /// SIGKILL and wait.
+  void kill();
+  bool running() const noexcept {
+    return pid_ > 0;
+  }
+
+  int port() const noexcept {
+    return port_;
+  }
+  const std::string& log_path() const noexcept {
+    return log_path_;
+  }
+
+  /// One request on its own connection (Connection: close).
+  http_reply request(const std::string& method, const std::string& path,
+                     const std::string& body = "", bool admin = false,
+                     const std::string& content_type = "application/json") const;
+
+  http_reply assign(const nlohmann::json& body) const;
+  http_reply apply(const nlohmann::json& doc, bool dry_run = false) const;
+  http_reply set_status(const std::string& name, const std::string& status) const;
+
+private:
+  const scratch_database& db_;
+  std::vector<std::string> flags_;
+  int port_ = 0;
+  int pid_ = 0;
+  std::string log_path_;
+};
+
+/// The onboarding spec's example document (config/experiments.example.yml as JSON).
+nlohmann::json spec_example(double control = 0.5, double leftovers = 0.5);
+
+} // namespace expd::testing
