@@ -1,0 +1,165 @@
+// Every endpoint with malformed, oversized, missing and hostile input: a 4xx JSON error
+// naming the field, no crash, and the node keeps serving.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/integration/expd_process.hpp"
+
+using namespace expd::testing;
+using nlohmann::json;
+
+namespace {
+
+class bad_input : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    db_ = new scratch_database;
+    node_ = new expd_process{*db_, {"--slow-client-timeout-ms=500", "--max-body-bytes=65536"}};
+    ASSERT_EQ(node_->apply(spec_example()).status, 200);
+    ASSERT_EQ(node_->set_status("planner_policy_exp", "running").status, 200);
+  }
+
+  static void TearDownTestSuite() {
+    delete node_;
+    delete db_;
+  }
+
+  void TearDown() override {
+    // Whatever the test sent, the node is still up and answering.
+    EXPECT_EQ(node_->request("GET", "/health").status, 200);
+  }
+
+  // Expects `reply` to be the client contract's error with `status` naming `field`.
+  static void expect_error(const http_reply& reply, int status, const std::string& field) {
+    EXPECT_EQ(reply.status, status) << reply.body;
+    auto doc = reply.json();
+    ASSERT_TRUE(doc.is_object()) << reply.body;
+    ASSERT_TRUE(doc.contains("error")) << reply.body;
+    EXPECT_TRUE(doc["error"]["code"].is_string());
+    EXPECT_TRUE(doc["error"]["message"].is_string());
+    EXPECT_EQ(doc["error"].value("field", ""), field) << reply.body;
+  }
+
+  static scratch_database* db_;
+  static expd_process* node_;
+};
+
+scratch_database* bad_input::db_ = nullptr;
+expd_process* bad_input::node_ = nullptr;
+
+} // namespace
+
+TEST_F(bad_input, malformed_json) {
+  expect_error(node_->request("POST", "/v1/assign", "{\"unit_type\":\"user\","), 400, "body");
+  expect_error(node_->request("POST", "/v1/assign", "not json at all"), 400, "body");
+  expect_error(node_->request("POST", "/v1/assign", ""), 400, "body");
+}
+
+TEST_F(bad_input, wrong_types_and_missing_fields) {
+  expect_error(node_->assign({{"unit_type", "user"}}), 400, "unit_id");
+  expect_error(node_->assign({{"unit_type", "user"}, {"unit_id", 42}}), 400, "unit_id");
+  expect_error(node_->assign({{"unit_type", "user"}, {"unit_id", nullptr}}), 400, "unit_id");
+  expect_error(node_->assign({{"unit_id", "u"}}), 400, "unit_type");
+  expect_error(node_->assign({{"unit_type", "user"}, {"unit_id", "u"}, {"context", "x"}}), 400,
+               "context");
+  expect_error(node_->assign({{"unit_type", "user"},
+                              {"unit_id", "u"},
+                              {"requested_experiments", {"planner_policy_exp", 3}}}),
+               400, "requested_experiments[1]");
+  expect_error(node_->request("POST", "/v1/assign", "[1,2,3]"), 400, "body");
+}
+
+TEST_F(bad_input, unknown_experiment) {
+  expect_error(node_->assign({{"unit_type", "user"},
+                              {"unit_id", "u"},
+                              {"requested_experiments", {"no_such_experiment"}}}),
+               400, "requested_experiments[0]");
+}
+
+TEST_F(bad_input, oversized_bodies_are_refused_before_they_are_read) {
+  // Declared 10 MB: refused from the headers, without waiting for the body.
+  auto stream = raw_exchange(node_->port(),
+                             "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 10485760\r\n\r\n{\"unit_id\":");
+  auto replies = parse_replies(stream);
+  ASSERT_EQ(replies.size(), 1u) << stream;
+  expect_error(replies[0], 413, "request");
+  // Actually sent 10 MB: same answer, and the node stays up.
+  std::string big(10 * 1024 * 1024, 'a');
+  auto sent = raw_exchange(node_->port(),
+                           "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                             + std::to_string(big.size()) + "\r\n\r\n" + big);
+  auto replies2 = parse_replies(sent);
+  ASSERT_EQ(replies2.size(), 1u);
+  EXPECT_EQ(replies2[0].status, 413);
+}
+
+TEST_F(bad_input, huge_headers) {
+  auto stream = raw_exchange(node_->port(), "GET /health HTTP/1.1\r\nX-Junk: "
+                                              + std::string(64 * 1024, 'j') + "\r\n\r\n");
+  auto replies = parse_replies(stream);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 431);
+}
+
+TEST_F(bad_input, garbage_and_tls_bytes_get_400) {
+  auto replies = parse_replies(raw_exchange(node_->port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 400);
+  replies = parse_replies(raw_exchange(node_->port(), "HELLO\r\n\r\n"));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 400);
+}
+
+TEST_F(bad_input, deep_nesting_is_refused) {
+  std::string deep = R"({"unit_type":"user","unit_id":"u","context":{"a":)" + std::string(5000, '[')
+                     + std::string(5000, ']') + "}}";
+  expect_error(node_->request("POST", "/v1/assign", deep), 400, "body");
+}
+
+TEST_F(bad_input, slow_clients_are_cut_off) {
+  // Half a request, then silence: answered 408 after the slow-client deadline (500 ms).
+  auto started = std::chrono::steady_clock::now();
+  auto stream = raw_exchange(node_->port(), "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Len",
+                             std::chrono::seconds{5});
+  auto waited = std::chrono::steady_clock::now() - started;
+  auto replies = parse_replies(stream);
+  ASSERT_EQ(replies.size(), 1u) << stream;
+  EXPECT_EQ(replies[0].status, 408);
+  EXPECT_LT(waited, std::chrono::seconds{4});
+}
+
+TEST_F(bad_input, wrong_method_path_and_content_type) {
+  auto reply = node_->request("GET", "/v1/assign");
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_NE(reply.headers.find("Allow: POST"), std::string::npos);
+  expect_error(node_->request("GET", "/v2/nothing"), 404, "path");
+  expect_error(node_->request("POST", "/v1/assign", "unit_id=u", false,
+                              "application/x-www-form-urlencoded"),
+               415, "Content-Type");
+}
+
+TEST_F(bad_input, pipelined_requests_are_answered_in_order) {
+  std::string one = R"({"unit_type":"user","unit_id":"p1"})";
+  std::string req = "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                    + std::to_string(one.size()) + "\r\n\r\n" + one;
+  std::string stream = req + "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" + req
+                       + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  auto replies = parse_replies(raw_exchange(node_->port(), stream));
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[0].status, 200);
+  EXPECT_EQ(replies[1].status, 404);
+  EXPECT_EQ(replies[2].status, 200);
+  EXPECT_EQ(replies[2].body, replies[0].body);
+  EXPECT_EQ(replies[3].status, 200);
+}
+
+TEST_F(bad_input, many_connections_that_send_nothing_do_not_stop_service) {
+  std::vector<std::thread> idle;
+  for (int i = 0; i < 50; ++i)
+    idle.emplace_back([this] { raw_exchange(node_->port(), "", std::chrono::milliseconds{800}); });
+  EXPECT_EQ(node_->assign({{"unit_type", "user"}, {"unit_id", "busy"}}).status, 200);
+  for (auto& t : idle)
+    t.join();
+}
