@@ -103,10 +103,12 @@ void complete_error(gateway_broker* self, const call& c, std::uint16_t status,
   complete(self, c, status, core::error_json(code, message, field));
 }
 
-// Answers with what an actor replied, or 503 when it did not answer in time.
-template <class Handle, class... Ts>
-void ask(gateway_broker* self, const call& c, const Handle& dest, Ts&&... xs) {
-  self->request(dest, self->state.cfg.request_timeout, std::forward<Ts>(xs)...)
+// Answers with what an actor replied, or 503 when it did not answer in time. In-process
+// shards get no deadline: a timer per request costs more than the assignment, and an
+// actor that dies still answers its pending requests with an error.
+template <class Handle, class Timeout, class... Ts>
+void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout, Ts&&... xs) {
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
     .then([=](api_reply& r) { complete(self, c, r.status, std::move(r.body)); },
           [=](caf::error& err) {
             log(log_level::error, "actor_request_failed",
@@ -162,7 +164,7 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
     return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
   }
   auto& shard = self->state.routes->shards.route(areq.unit_id);
-  ask(self, c, shard, atom::assign::value, std::move(areq));
+  ask(self, c, shard, caf::infinite, atom::assign::value, std::move(areq));
 }
 
 // GET /metrics: the gateway's own figures plus every actor's status record.
@@ -232,13 +234,13 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     if (req.method != "GET")
       return complete(self, c, 405, core::error_json("method_not_allowed", "use GET"),
                       "application/json", {{"Allow", "GET"}});
-    return ask(self, c, registry, atom::list::value);
+    return ask(self, c, registry, st.cfg.request_timeout, atom::list::value);
   }
   if (rest == "/apply") {
     if (req.method != "POST")
       return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
                       "application/json", {{"Allow", "POST"}});
-    return ask(self, c, registry, atom::apply::value, std::move(req.body),
+    return ask(self, c, registry, st.cfg.request_timeout, atom::apply::value, std::move(req.body),
                query_flag(req.query, "dry_run"));
   }
   constexpr std::string_view status_suffix = "/status";
@@ -249,7 +251,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
       if (req.method != "POST")
         return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
                         "application/json", {{"Allow", "POST"}});
-      return ask(self, c, registry, atom::set_status::value, std::string{name},
+      return ask(self, c, registry, st.cfg.request_timeout, atom::set_status::value, std::string{name},
                  std::move(req.body));
     }
   }
@@ -273,7 +275,8 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   } else if (req.path == "/health") {
     c.endpoint = "health";
     if (method_is("GET", "GET"))
-      ask(self, c, self->state.routes->registry, atom::health::value);
+      ask(self, c, self->state.routes->registry, self->state.cfg.request_timeout,
+          atom::health::value);
   } else if (req.path == "/metrics") {
     c.endpoint = "metrics";
     if (method_is("GET", "GET"))
