@@ -46,9 +46,11 @@ say "expctl get experiments"
 "$EXPCTL" get experiments || die "expctl get experiments failed"
 
 say "a few assignments (unit type user, app_version 1.2.3)"
-for i in 1 2 3 4 5; do
-  "$EXPCTL" assign --unit-type user --unit-id "user-$i" --context '{"app_version":"1.2.3"}' \
-    || die "expctl assign for user-$i failed (expd log: var/log/expd.log)"
+# Buckets (docs/assignment.md): 4856, 350, 7908, 9724, 6043: both variants show.
+for unit in user-1 user-2 user-11 user-12 user-123; do
+  printf '%-9s ' "$unit"
+  "$EXPCTL" assign --unit-type user --unit-id "$unit" --context '{"app_version":"1.2.3"}' \
+    || die "expctl assign for $unit failed (expd log: var/log/expd.log)"
 done
 
 cat <<MSG
