@@ -100,6 +100,15 @@ std::string scratch_database::scalar(const std::string& sql) const {
   return rows[0][0].as<std::string>();
 }
 
+void scratch_database::allow_connections(bool allow) const {
+  pqxx::connection conn{admin_url_};
+  pqxx::nontransaction tx{conn};
+  tx.exec("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS " + (allow ? "true" : "false"));
+  if (!allow)
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            + tx.quote(name_));
+}
+
 nlohmann::json http_reply::json() const {
   return nlohmann::json::parse(body, nullptr, false);
 }

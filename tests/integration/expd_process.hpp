@@ -24,6 +24,10 @@ public:
   /// Runs `sql` and returns the first column of the first row as text ("" if none).
   std::string scalar(const std::string& sql) const;
 
+  /// Cuts every client off this database and refuses new connections (`false`), or
+  /// lets them in again (`true`): a database outage without stopping the shared server.
+  void allow_connections(bool allow) const;
+
 private:
   std::string admin_url_;
   std::string name_;
