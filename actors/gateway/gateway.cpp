@@ -369,9 +369,7 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
         return;
       }
       ++st.connections_accepted;
-      auto& conn = st.conns.emplace(msg.handle, http_connection{runtime::http_request_parser{st.cfg.http}})
-                     .first->second;
-      conn.last_activity = clock_type::now();
+      st.conns.try_emplace(msg.handle, st.cfg.http);
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
     },
     [=](const caf::io::new_data_msg& msg) { on_data(self, msg.handle, msg.buf); },

@@ -43,6 +43,10 @@ struct reply_slot {
 };
 
 struct http_connection {
+  explicit http_connection(const runtime::http_limits& limits)
+    : parser(limits), last_activity(std::chrono::steady_clock::now()) {
+  }
+
   runtime::http_request_parser parser;
   std::deque<reply_slot> slots;
   std::uint64_t first_seq = 0; ///< sequence number of slots.front()
