@@ -18,11 +18,11 @@ namespace expd::core {
 
 using json = nlohmann::json;
 
-// Every compiled piece tests one value: the context object for a condition, an
-// attribute's value for a condition value. nullptr stands for JS `undefined`.
+// Every compiled piece tests one value: the context object for a condition, an attribute's
+// value for a condition value. A missing attribute is null, as from GrowthBook's getPath.
 struct condition::node {
   virtual ~node() = default;
-  virtual bool holds(const json* value) const = 0;
+  virtual bool holds(const json& value) const = 0;
 };
 
 namespace {
@@ -35,12 +35,10 @@ constexpr double infinity = std::numeric_limits<double>::infinity();
 
 // ---- JavaScript conversions --------------------------------------------------------
 
-enum class js_type { undefined, null, boolean, number, string, array, object };
+enum class js_type { null, boolean, number, string, array, object };
 
-js_type type_of(const json* v) {
-  if (!v)
-    return js_type::undefined;
-  switch (v->type()) {
+js_type type_of(const json& v) {
+  switch (v.type()) {
   case json::value_t::null: return js_type::null;
   case json::value_t::boolean: return js_type::boolean;
   case json::value_t::number_integer:
@@ -187,52 +185,51 @@ void append_integer(std::string& out, Integer i) {
 }
 
 // JS String(v); arrays join their elements with "," as Array.prototype.toString does.
-void append_js_string(std::string& out, const json* v) {
+void append_js_string(std::string& out, const json& v) {
   switch (type_of(v)) {
-  case js_type::undefined: out += "undefined"; return;
   case js_type::null: out += "null"; return;
-  case js_type::boolean: out += v->get<bool>() ? "true" : "false"; return;
-  case js_type::string: out += text_of(*v); return;
+  case js_type::boolean: out += v.get<bool>() ? "true" : "false"; return;
+  case js_type::string: out += text_of(v); return;
   case js_type::object: out += "[object Object]"; return;
   case js_type::number:
-    if (v->is_number_unsigned())
-      append_integer(out, v->get<std::uint64_t>());
-    else if (v->is_number_integer())
-      append_integer(out, v->get<std::int64_t>());
+    if (v.is_number_unsigned())
+      append_integer(out, v.get<std::uint64_t>());
+    else if (v.is_number_integer())
+      append_integer(out, v.get<std::int64_t>());
     else
-      append_number(out, v->get<double>());
+      append_number(out, v.get<double>());
     return;
   case js_type::array:
-    for (std::size_t i = 0; i < v->size(); ++i) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
       if (i)
         out += ',';
-      if (!(*v)[i].is_null())
-        append_js_string(out, &(*v)[i]);
+      if (!v[i].is_null())
+        append_js_string(out, v[i]);
     }
     return;
   }
 }
 
-std::string js_string(const json* v) {
+std::string js_string(const json& v) {
   std::string out;
   append_js_string(out, v);
   return out;
 }
 
 // JS ToNumber, which is what `actual * 1` does.
-double to_number(const json* v) {
+double to_number(const json& v) {
   switch (type_of(v)) {
   case js_type::null: return 0;
-  case js_type::boolean: return v->get<bool>() ? 1 : 0;
-  case js_type::number: return v->get<double>();
-  case js_type::string: return string_to_number(text_of(*v));
+  case js_type::boolean: return v.get<bool>() ? 1 : 0;
+  case js_type::number: return v.get<double>();
+  case js_type::string: return string_to_number(text_of(v));
   case js_type::array: return string_to_number(js_string(v));
   default: return not_a_number;
   }
 }
 
 bool truthy(const json& v) {
-  switch (type_of(&v)) {
+  switch (type_of(v)) {
   case js_type::null: return false;
   case js_type::boolean: return v.get<bool>();
   case js_type::number: return v.get<double>() != 0 && !std::isnan(v.get<double>());
@@ -242,14 +239,14 @@ bool truthy(const json& v) {
 }
 
 // JS `===`; arrays and objects are distinct objects, so never equal.
-bool strictly_equal(const json* a, const json& b) {
-  if (!a || type_of(a) != type_of(&b))
+bool strictly_equal(const json& a, const json& b) {
+  if (type_of(a) != type_of(b))
     return false;
-  switch (type_of(&b)) {
+  switch (type_of(b)) {
   case js_type::null: return true;
-  case js_type::boolean: return a->get<bool>() == b.get<bool>();
-  case js_type::number: return a->get<double>() == b.get<double>();
-  case js_type::string: return text_of(*a) == text_of(b);
+  case js_type::boolean: return a.get<bool>() == b.get<bool>();
+  case js_type::number: return a.get<double>() == b.get<double>();
+  case js_type::string: return text_of(a) == text_of(b);
   default: return false;
   }
 }
@@ -257,11 +254,11 @@ bool strictly_equal(const json* a, const json& b) {
 // GrowthBook's paddedVersionString into `out`: "v1.2.3+b" -> "    1-    2-    3-~", so
 // that plain string comparison orders versions (numeric parts padded, releases after
 // their pre-releases).
-void pad_version(const json* v, std::string& out) {
+void pad_version(const json& v, std::string& out) {
   std::string number;
-  if (v && v->is_number())
+  if (v.is_number())
     append_js_string(number, v);
-  std::string_view s = v && v->is_string() ? std::string_view(text_of(*v)) : number;
+  std::string_view s = v.is_string() ? std::string_view(text_of(v)) : number;
   if (s.empty())
     s = "0";
   if (s[0] == 'v')
@@ -306,7 +303,7 @@ bool compare(const T& a, const T& b, comparison c) {
 template <typename Test>
 struct test_node final : node {
   explicit test_node(Test test) : test(std::move(test)) {}
-  bool holds(const json* v) const override {
+  bool holds(const json& v) const override {
     return test(v);
   }
   Test test;
@@ -320,21 +317,21 @@ node_ptr make_node(Test test) {
 node_ptr all_of(std::vector<node_ptr> parts) {
   if (parts.size() == 1)
     return std::move(parts.front());
-  return make_node([parts = std::move(parts)](const json* v) {
-    return std::all_of(parts.begin(), parts.end(), [v](const node_ptr& p) { return p->holds(v); });
+  return make_node([parts = std::move(parts)](const json& v) {
+    return std::all_of(parts.begin(), parts.end(), [&v](const node_ptr& p) { return p->holds(v); });
   });
 }
 
 // $or; GrowthBook treats an empty list as satisfied (so an empty $nor fails).
 node_ptr any_of(std::vector<node_ptr> parts) {
-  return make_node([parts = std::move(parts)](const json* v) {
+  return make_node([parts = std::move(parts)](const json& v) {
     return parts.empty() ||
-           std::any_of(parts.begin(), parts.end(), [v](const node_ptr& p) { return p->holds(v); });
+           std::any_of(parts.begin(), parts.end(), [&v](const node_ptr& p) { return p->holds(v); });
   });
 }
 
 node_ptr negation(node_ptr inner) {
-  return make_node([inner = std::move(inner)](const json* v) { return !inner->holds(v); });
+  return make_node([inner = std::move(inner)](const json& v) { return !inner->holds(v); });
 }
 
 struct path_step {
@@ -342,26 +339,29 @@ struct path_step {
   std::size_t index; // npos unless key is a canonical array index ("0", "12", not "01")
 };
 
-const json* value_at(const std::vector<path_step>& steps, const json* at) {
-  // The containers themselves, not json's iterators: this runs on every assignment.
+// GrowthBook's getPath: null when a step is missing or the value is not an object.
+const json& value_at(const std::vector<path_step>& steps, const json& object) {
+  static const json missing; // null
+  const json* at = &object; // the containers, not json's iterators: runs on every assignment
   for (const auto& step : steps) {
-    if (auto object = at ? at->get_ptr<const json::object_t*>() : nullptr) {
-      auto it = object->find(step.key);
-      at = it == object->end() ? nullptr : &it->second;
-    } else if (auto array = at ? at->get_ptr<const json::array_t*>() : nullptr) {
-      at = step.index < array->size() ? &(*array)[step.index] : nullptr;
-    } else {
-      return nullptr;
+    const json* next = nullptr;
+    if (auto map = at->get_ptr<const json::object_t*>()) {
+      auto it = map->find(step.key);
+      next = it == map->end() ? nullptr : &it->second;
+    } else if (auto array = at->get_ptr<const json::array_t*>()) {
+      next = step.index < array->size() ? &(*array)[step.index] : nullptr;
     }
+    if (!(at = next))
+      return missing;
   }
-  return at;
+  return *at;
 }
 
 // $in / $nin: strict equality against the listed scalars, sorted for binary search.
 struct membership {
   explicit membership(const json& list) {
     for (const auto& e : list) {
-      switch (type_of(&e)) {
+      switch (type_of(e)) {
       case js_type::string: strings.push_back(text_of(e)); break;
       case js_type::number: numbers.push_back(e.get<double>()); break;
       case js_type::boolean: (e.get<bool>() ? has_true : has_false) = true; break;
@@ -373,7 +373,7 @@ struct membership {
     std::sort(numbers.begin(), numbers.end());
   }
   bool contains(const json& v) const {
-    switch (type_of(&v)) {
+    switch (type_of(v)) {
     case js_type::string: return std::binary_search(strings.begin(), strings.end(), text_of(v));
     case js_type::number:
       return std::binary_search(numbers.begin(), numbers.end(), v.get<double>());
@@ -383,10 +383,10 @@ struct membership {
     }
   }
   // An array attribute matches when any of its elements is listed.
-  bool matches(const json* v) const {
-    if (v && v->is_array())
-      return std::any_of(v->begin(), v->end(), [this](const json& e) { return contains(e); });
-    return v && contains(*v);
+  bool matches(const json& v) const {
+    if (v.is_array())
+      return std::any_of(v.begin(), v.end(), [this](const json& e) { return contains(e); });
+    return contains(v);
   }
   std::vector<std::string> strings;
   std::vector<double> numbers;
@@ -397,17 +397,17 @@ struct membership {
 // by code units (bytes of UTF-8 here), anything else numerically, NaN never matching.
 node_ptr relational(comparison op, const json& operand) {
   bool operand_is_text = operand.is_string() || operand.is_structured();
-  std::string operand_text = operand_is_text ? js_string(&operand) : std::string();
-  double operand_number = operand_is_text ? string_to_number(operand_text) : to_number(&operand);
+  std::string operand_text = operand_is_text ? js_string(operand) : std::string();
+  double operand_number = operand_is_text ? string_to_number(operand_text) : to_number(operand);
   auto compare_text = [=](std::string_view actual) {
     if (operand_is_text)
       return compare(actual, std::string_view(operand_text), op);
     return compare(string_to_number(actual), operand_number, op);
   };
-  return make_node([=](const json* v) {
-    if (v && v->is_string())
-      return compare_text(text_of(*v));
-    if (v && v->is_structured())
+  return make_node([=](const json& v) {
+    if (v.is_string())
+      return compare_text(text_of(v));
+    if (v.is_structured())
       return compare_text(js_string(v));
     return compare(to_number(v), operand_number, op);
   });
@@ -471,7 +471,7 @@ node_ptr compile_condition(const json& spec, const std::string& path) {
     } else {
       auto test = compile_value(it.value(), at);
       clauses.push_back(
-        make_node([steps = split_path(key), test = std::move(test)](const json* object) {
+        make_node([steps = split_path(key), test = std::move(test)](const json& object) {
           return test->holds(value_at(steps, object));
         }));
     }
@@ -489,14 +489,15 @@ std::optional<comparison> comparison_named(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<js_type> type_named(const json& name) {
-  static const std::pair<std::string_view, js_type> names[] = {
+// nullopt for an unknown name; "undefined" is known but no value has it (missing is null).
+std::optional<std::optional<js_type>> type_named(const json& name) {
+  static const std::pair<std::string_view, std::optional<js_type>> names[] = {
     {"null", js_type::null},     {"array", js_type::array},     {"string", js_type::string},
     {"number", js_type::number}, {"boolean", js_type::boolean}, {"object", js_type::object},
-    {"undefined", js_type::undefined}};
+    {"undefined", std::nullopt}};
   for (const auto& [n, t] : names)
     if (name.is_string() && text_of(name) == n)
-      return t;
+      return std::make_optional(t); // engaged, even for "undefined"'s empty inner
   return std::nullopt;
 }
 
@@ -504,7 +505,7 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$eq" || name == "$ne") {
     bool negated = name == "$ne";
     return make_node(
-      [operand, negated](const json* v) { return strictly_equal(v, operand) != negated; });
+      [operand, negated](const json& v) { return strictly_equal(v, operand) != negated; });
   }
   std::string_view bare = std::string_view(name).substr(1);
   if (auto op = comparison_named(bare))
@@ -513,8 +514,8 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     if (!operand.is_string() && !operand.is_number())
       throw field_error(path, name + " expects a version string");
     std::string padded;
-    pad_version(&operand, padded);
-    return make_node([op = *op, padded = std::move(padded)](const json* v) {
+    pad_version(operand, padded);
+    return make_node([op = *op, padded = std::move(padded)](const json& v) {
       thread_local std::string actual; // reused so that matching does not allocate
       pad_version(v, actual);
       return compare(actual, padded, op);
@@ -523,16 +524,15 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$exists") {
     if (!operand.is_boolean())
       throw field_error(path, "$exists expects true or false");
-    return make_node([expected = operand.get<bool>()](const json* v) {
-      return (v && !v->is_null()) == expected;
-    });
+    return make_node(
+      [expected = operand.get<bool>()](const json& v) { return v.is_null() != expected; });
   }
   if (name == "$in" || name == "$nin") {
     if (!operand.is_array())
       throw field_error(path, name + " expects an array");
     bool negated = name == "$nin";
     return make_node(
-      [set = membership(operand), negated](const json* v) { return set.matches(v) != negated; });
+      [set = membership(operand), negated](const json& v) { return set.matches(v) != negated; });
   }
   if (name == "$all") {
     if (!operand.is_array())
@@ -540,11 +540,11 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     std::vector<node_ptr> tests;
     for (std::size_t i = 0; i < operand.size(); ++i)
       tests.push_back(compile_value(operand[i], path + "[" + std::to_string(i) + "]"));
-    return make_node([tests = std::move(tests)](const json* v) {
-      auto found = [v](const node_ptr& t) {
-        return std::any_of(v->begin(), v->end(), [&t](const json& e) { return t->holds(&e); });
+    return make_node([tests = std::move(tests)](const json& v) {
+      auto found = [&v](const node_ptr& t) {
+        return std::any_of(v.begin(), v.end(), [&t](const json& e) { return t->holds(e); });
       };
-      return v && v->is_array() && std::all_of(tests.begin(), tests.end(), found);
+      return v.is_array() && std::all_of(tests.begin(), tests.end(), found);
     });
   }
   if (name == "$not")
@@ -552,11 +552,11 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$size") {
     if (!operand.is_number() && !is_operator_object(operand))
       throw field_error(path, "$size expects a number or an operator object");
-    return make_node([test = compile_value(operand, path)](const json* v) {
-      if (!v || !v->is_array())
+    return make_node([test = compile_value(operand, path)](const json& v) {
+      if (!v.is_array())
         return false;
-      const json length(static_cast<std::uint64_t>(v->size())); // a number: no allocation
-      return test->holds(&length);
+      const json length(static_cast<std::uint64_t>(v.size())); // a number: no allocation
+      return test->holds(length);
     });
   }
   if (name == "$elemMatch") {
@@ -564,9 +564,10 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
       throw field_error(path, "$elemMatch expects an object");
     auto test = is_operator_object(operand) ? compile_value(operand, path)
                                             : compile_condition(operand, path);
-    return make_node([test = std::move(test)](const json* v) {
-      return v && v->is_array() &&
-             std::any_of(v->begin(), v->end(), [&test](const json& e) { return test->holds(&e); });
+    // GrowthBook tests `actual[i] && check(actual[i])`: 0, NaN, "", false, null never match.
+    return make_node([test = std::move(test)](const json& v) {
+      auto match = [&test](const json& e) { return truthy(e) && test->holds(e); };
+      return v.is_array() && std::any_of(v.begin(), v.end(), match);
     });
   }
   if (name == "$regex") {
@@ -578,10 +579,10 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     } catch (const std::regex_error& e) {
       throw field_error(path, std::string("invalid regular expression: ") + e.what());
     }
-    return make_node([pattern = std::move(pattern)](const json* v) {
+    return make_node([pattern = std::move(pattern)](const json& v) {
       try {
-        return v && v->is_string() ? std::regex_search(text_of(*v), pattern)
-                                   : std::regex_search(js_string(v), pattern);
+        return v.is_string() ? std::regex_search(text_of(v), pattern)
+                             : std::regex_search(js_string(v), pattern);
       } catch (const std::regex_error&) {
         return false; // the matcher's complexity limit; the JS SDK also fails a throwing test
       }
@@ -592,29 +593,29 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     if (!type)
       throw field_error(path, "$type expects null, array, string, number, boolean, object "
                               "or undefined");
-    return make_node([type = *type](const json* v) { return type_of(v) == type; });
+    return make_node([type = *type](const json& v) { return type && type_of(v) == *type; });
   }
   throw field_error(path, "unknown operator " + name);
 }
 
 node_ptr compile_value(const json& spec, const std::string& path) {
-  switch (type_of(&spec)) {
+  switch (type_of(spec)) {
   case js_type::string:
-    return make_node([text = text_of(spec)](const json* v) {
-      return v && v->is_string() ? text_of(*v) == text : js_string(v) == text;
+    return make_node([text = text_of(spec)](const json& v) {
+      return v.is_string() ? text_of(v) == text : js_string(v) == text;
     });
   case js_type::number:
     return make_node(
-      [number = spec.get<double>()](const json* v) { return to_number(v) == number; });
+      [number = spec.get<double>()](const json& v) { return to_number(v) == number; });
   case js_type::boolean:
-    return make_node([expected = spec.get<bool>()](const json* v) {
-      return v && !v->is_null() && truthy(*v) == expected;
+    return make_node([expected = spec.get<bool>()](const json& v) {
+      return !v.is_null() && truthy(v) == expected;
     });
-  case js_type::null: return make_node([](const json* v) { return v && v->is_null(); });
+  case js_type::null: return make_node([](const json& v) { return v.is_null(); });
   default: break;
   }
   if (!is_operator_object(spec)) // arrays and plain objects compare deeply
-    return make_node([literal = spec](const json* v) { return v && *v == literal; });
+    return make_node([literal = spec](const json& v) { return v == literal; });
   std::vector<node_ptr> operators;
   for (auto it = spec.begin(); it != spec.end(); ++it)
     operators.push_back(compile_operator(it.key(), it.value(), path + "." + it.key()));
@@ -638,7 +639,7 @@ bool condition::matches(const json& context) const {
   if (!root_)
     return true;
   static const json no_attributes = json::object();
-  return root_->holds(context.is_object() ? &context : &no_attributes);
+  return root_->holds(context.is_object() ? context : no_attributes);
 }
 
 bool condition::empty() const noexcept {

@@ -1,6 +1,7 @@
 #include "core/condition.hpp"
 
 #include <atomic>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,53 @@ TEST(condition, non_object_context_is_treated_as_empty_object) {
   EXPECT_FALSE(first.matches(json::array({1})));
 }
 
+// ---- Missing attributes: GrowthBook's getPath returns null --------------------------------
+
+TEST(condition, missing_attribute_is_null_for_every_operator) {
+  const char* conds[] = {
+    R"({"x": null})", R"({"x": "null"})", R"({"x": "undefined"})", R"({"x": 0})",
+    R"({"x": false})", R"({"x": true})", R"({"x": []})", R"({"x": {}})",
+    R"({"x": {"$eq": null}})", R"({"x": {"$ne": null}})", R"({"x": {"$lt": 1}})",
+    R"({"x": {"$gte": 0}})", R"({"x": {"$gt": 0}})", R"({"x": {"$lte": "a"}})",
+    R"({"x": {"$in": [null]}})", R"({"x": {"$nin": [null]}})", R"({"x": {"$in": [0]}})",
+    R"({"x": {"$exists": true}})", R"({"x": {"$exists": false}})",
+    R"({"x": {"$regex": "^null$"}})", R"({"x": {"$type": "null"}})",
+    R"({"x": {"$type": "undefined"}})", R"({"x": {"$not": null}})", R"({"x": {"$size": 0}})",
+    R"({"x": {"$all": []}})", R"({"x": {"$elemMatch": {}}})", R"({"x": {"$veq": "0"}})"};
+  for (const char* cond : conds)
+    EXPECT_EQ(eval(cond, R"({})"), eval(cond, R"({"x": null})")) << cond;
+}
+
+TEST(condition, missing_attribute_matches_as_null) {
+  EXPECT_TRUE(eval(R"({"x": null})", R"({"y": 1})"));
+  EXPECT_TRUE(eval(R"({"x": {"$type": "null"}})", R"({})"));
+  EXPECT_TRUE(eval(R"({"x": {"$in": ["US", null]}})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": {"$nin": [null]}})", R"({})"));
+  EXPECT_TRUE(eval(R"({"x": {"$nin": ["US"]}})", R"({})"));
+  EXPECT_TRUE(eval(R"({"x": {"$gte": 0, "$lte": 0}})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": {"$gte": "a"}})", R"({})"));
+  EXPECT_TRUE(eval(R"({"x": {"$exists": false}})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": true})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": false})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": {}})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": {"$size": 0}})", R"({})"));
+}
+
+TEST(condition, missing_path_steps_give_null) {
+  const char* cond = R"({"user.address.country": null})";
+  EXPECT_TRUE(eval(cond, R"({})"));
+  EXPECT_TRUE(eval(cond, R"({"user": null})"));
+  EXPECT_TRUE(eval(cond, R"({"user": "text"})"));
+  EXPECT_TRUE(eval(cond, R"({"user": {"address": 5}})"));
+  EXPECT_TRUE(eval(cond, R"({"user": {"address": {}}})"));
+  EXPECT_FALSE(eval(cond, R"({"user": {"address": {"country": ""}}})"));
+  EXPECT_TRUE(eval(R"({"items.5.sku": {"$type": "null"}})", R"({"items": [{"sku": "A"}]})"));
+  EXPECT_TRUE(eval(R"({"s.0": "null"})", R"({"s": "abc"})"));
+  // A context that is not an object has no attributes, so each of them is null.
+  EXPECT_TRUE(condition::compile(json::parse(R"({"x": null})")).matches(json::array({1})));
+  EXPECT_TRUE(condition::compile(json::parse(R"({"x": 0})")).matches(json("text")));
+}
+
 // ---- String condition values: String(actual) === value -------------------------------
 
 TEST(condition, string_value_equals_string) {
@@ -82,7 +130,9 @@ TEST(condition, string_value_coerces_actual_with_js_string) {
   EXPECT_TRUE(eval(R"({"flag": "true"})", R"({"flag": true})"));
   EXPECT_TRUE(eval(R"({"flag": "false"})", R"({"flag": false})"));
   EXPECT_TRUE(eval(R"({"x": "null"})", R"({"x": null})"));
-  EXPECT_TRUE(eval(R"({"x": "undefined"})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute is String(null) = "null".
+  EXPECT_TRUE(eval(R"({"x": "null"})", R"({})"));
+  EXPECT_FALSE(eval(R"({"x": "undefined"})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": "undefined"})", R"({"x": null})"));
   EXPECT_TRUE(eval(R"({"tags": "a,b"})", R"({"tags": ["a", "b"]})"));
   EXPECT_TRUE(eval(R"({"tags": "1,2,3"})", R"({"tags": [1, [2, 3]]})"));
@@ -136,7 +186,8 @@ TEST(condition, number_value_coerces_null_booleans_and_empty) {
   EXPECT_TRUE(eval(R"({"x": 0})", R"({"x": false})"));
   EXPECT_TRUE(eval(R"({"x": 0})", R"({"x": []})"));
   EXPECT_TRUE(eval(R"({"x": 1})", R"({"x": true})"));
-  EXPECT_FALSE(eval(R"({"x": 0})", R"({})"));       // undefined -> NaN
+  // GrowthBook's getPath returns null, so a missing attribute is null * 1 = 0.
+  EXPECT_TRUE(eval(R"({"x": 0})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": 0})", R"({"x": {}})")); // "[object Object]" -> NaN
   EXPECT_FALSE(eval(R"({"x": 1})", R"({"x": [1, 2]})"));
 }
@@ -161,9 +212,10 @@ TEST(condition, boolean_value_compares_truthiness_of_a_defined_non_null_actual) 
   EXPECT_FALSE(eval(R"({"x": false})", R"({})"));
 }
 
-TEST(condition, null_value_matches_only_null_not_missing) {
+TEST(condition, null_value_matches_null_and_missing) {
   EXPECT_TRUE(eval(R"({"x": null})", R"({"x": null})"));
-  EXPECT_FALSE(eval(R"({"x": null})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute is null.
+  EXPECT_TRUE(eval(R"({"x": null})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": null})", R"({"x": 0})"));
   EXPECT_FALSE(eval(R"({"x": null})", R"({"x": ""})"));
   EXPECT_FALSE(eval(R"({"x": null})", R"({"x": false})"));
@@ -205,7 +257,8 @@ TEST(condition, eq_is_strict) {
   EXPECT_FALSE(eval(R"({"x": {"$eq": true}})", R"({"x": 1})"));
   EXPECT_TRUE(eval(R"({"x": {"$eq": false}})", R"({"x": false})"));
   EXPECT_TRUE(eval(R"({"x": {"$eq": null}})", R"({"x": null})"));
-  EXPECT_FALSE(eval(R"({"x": {"$eq": null}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute === null.
+  EXPECT_TRUE(eval(R"({"x": {"$eq": null}})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": {"$eq": 0}})", R"({"x": null})"));
   // Arrays and objects are never === in JS.
   EXPECT_FALSE(eval(R"({"x": {"$eq": [1]}})", R"({"x": [1]})"));
@@ -217,7 +270,8 @@ TEST(condition, ne_is_strict) {
   EXPECT_FALSE(eval(R"({"x": {"$ne": 30}})", R"({"x": 30})"));
   EXPECT_TRUE(eval(R"({"x": {"$ne": 30}})", R"({"x": "30"})"));
   EXPECT_TRUE(eval(R"({"x": {"$ne": 30}})", R"({})"));
-  EXPECT_TRUE(eval(R"({"x": {"$ne": null}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute is not !== null.
+  EXPECT_FALSE(eval(R"({"x": {"$ne": null}})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": {"$ne": null}})", R"({"x": null})"));
   EXPECT_TRUE(eval(R"({"x": {"$ne": [1]}})", R"({"x": [1]})"));
 }
@@ -256,9 +310,10 @@ TEST(condition, relational_between_strings_is_lexicographic) {
   EXPECT_TRUE(eval(R"({"d": {"$gte": "2024-01-01"}})", R"({"d": "2024-06-30"})"));
 }
 
-TEST(condition, relational_with_null_undefined_and_booleans) {
+TEST(condition, relational_with_null_missing_and_booleans) {
   EXPECT_FALSE(eval(R"({"x": {"$gt": 18}})", R"({})"));
-  EXPECT_FALSE(eval(R"({"x": {"$lt": 18}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute compares as 0.
+  EXPECT_TRUE(eval(R"({"x": {"$lt": 18}})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": {"$gte": "a"}})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": {"$gt": 18}})", R"({"x": null})"));
   EXPECT_TRUE(eval(R"({"x": {"$lt": 18}})", R"({"x": null})"));
@@ -268,7 +323,8 @@ TEST(condition, relational_with_null_undefined_and_booleans) {
   EXPECT_TRUE(eval(R"({"x": {"$lte": null}})", R"({"x": 0})"));
   EXPECT_TRUE(eval(R"({"x": {"$lte": null}})", R"({"x": -1})"));
   EXPECT_FALSE(eval(R"({"x": {"$lte": null}})", R"({"x": 1})"));
-  EXPECT_FALSE(eval(R"({"x": {"$lte": null}})", R"({})"));
+  // GrowthBook's getPath returns null, and null <= null.
+  EXPECT_TRUE(eval(R"({"x": {"$lte": null}})", R"({})"));
   EXPECT_TRUE(eval(R"({"x": {"$gt": false}})", R"({"x": "1"})"));
 }
 
@@ -305,7 +361,8 @@ TEST(condition, in_uses_strict_equality) {
   EXPECT_TRUE(eval(R"({"c": {"$in": [1.5, 2]}})", R"({"c": 1.5})"));
   EXPECT_FALSE(eval(R"({"c": {"$in": ["1"]}})", R"({"c": 1})"));
   EXPECT_TRUE(eval(R"({"c": {"$in": [null]}})", R"({"c": null})"));
-  EXPECT_FALSE(eval(R"({"c": {"$in": [null]}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute is in [null].
+  EXPECT_TRUE(eval(R"({"c": {"$in": [null]}})", R"({})"));
   EXPECT_TRUE(eval(R"({"c": {"$in": [true]}})", R"({"c": true})"));
   EXPECT_FALSE(eval(R"({"c": {"$in": [true]}})", R"({"c": 1})"));
   EXPECT_FALSE(eval(R"({"c": {"$in": [false]}})", R"({"c": true})"));
@@ -353,7 +410,8 @@ TEST(condition, not_operator_negates_a_condition_value) {
   EXPECT_FALSE(eval(R"({"x": {"$not": {"$regex": "^a"}}})", R"({"x": "abc"})"));
   EXPECT_TRUE(eval(R"({"x": {"$not": {"$regex": "^a"}}})", R"({"x": "bac"})"));
   EXPECT_FALSE(eval(R"({"x": {"$not": null}})", R"({"x": null})"));
-  EXPECT_TRUE(eval(R"({"x": {"$not": null}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute matches null and $not fails.
+  EXPECT_FALSE(eval(R"({"x": {"$not": null}})", R"({})"));
 }
 
 // ---- $size $elemMatch $all ------------------------------------------------------------------
@@ -384,7 +442,35 @@ TEST(condition, elem_match_with_operators_tests_each_element) {
   EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$gt": 90}}})", R"({})"));
   EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$gt": 1, "$lt": 3}}})", R"({"s": [0, 2, 4]})"));
   EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$gt": 1, "$lt": 3}}})", R"({"s": [0, 4]})"));
-  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$eq": 0}}})", R"({"s": [0]})"));
+  // GrowthBook tests `actual[i] && check(actual[i])`, so a falsy 0 is skipped.
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$eq": 0}}})", R"({"s": [0]})"));
+}
+
+TEST(condition, elem_match_skips_falsy_elements) {
+  // GrowthBook tests `actual[i] && check(actual[i])`: 0, -0, NaN, "", false and null never
+  // match, whatever the test.
+  const char* not_1 = R"({"s": {"$elemMatch": {"$ne": 1}}})";
+  EXPECT_FALSE(eval(not_1, R"({"s": [0, -0.0, "", false, null]})"));
+  EXPECT_TRUE(eval(not_1, R"({"s": [0, 2]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$eq": ""}}})", R"({"s": [""]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$eq": false}}})", R"({"s": [false]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$type": "null"}}})", R"({"s": [null]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$in": [0, 1]}}})", R"({"s": [0]})"));
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$in": [0, 1]}}})", R"({"s": [0, 1]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"$lt": 1}}})", R"({"s": [0, 0.0, -0.0]})"));
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$lt": 1}}})", R"({"s": [0, -1]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {}}})", R"({"s": [0, "", null, false]})"));
+  EXPECT_FALSE(eval(R"({"s": {"$elemMatch": {"a": {"$exists": false}}}})", R"({"s": [null, 0]})"));
+  auto not_one = condition::compile(json::parse(not_1));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(not_one.matches(json{{"s", json::array({nan})}}));
+  EXPECT_TRUE(not_one.matches(json{{"s", json::array({nan, 2})}}));
+  // Truthy values that look empty still count.
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$eq": "0"}}})", R"({"s": ["0"]})"));
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$size": 0}}})", R"({"s": [[]]})"));
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {}}})", R"({"s": [{}]})"));
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"a": {"$exists": false}}}})", R"({"s": ["x"]})"));
+  EXPECT_TRUE(eval(R"({"s": {"$elemMatch": {"$eq": true}}})", R"({"s": [false, true]})"));
 }
 
 TEST(condition, elem_match_with_a_condition_tests_each_element_as_an_object) {
@@ -428,7 +514,9 @@ TEST(condition, regex_searches_the_string_form) {
   EXPECT_FALSE(eval(R"({"e": {"$regex": "^ell"}})", R"({"e": "hello"})"));
   EXPECT_FALSE(eval(R"({"e": {"$regex": "ell"}})", R"({"e": "HELLO"})"));
   EXPECT_TRUE(eval(R"({"e": {"$regex": "^\\d+$"}})", R"({"e": 123})"));
-  EXPECT_TRUE(eval(R"({"e": {"$regex": "^undefined$"}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute is tested as "null".
+  EXPECT_FALSE(eval(R"({"e": {"$regex": "^undefined$"}})", R"({})"));
+  EXPECT_TRUE(eval(R"({"e": {"$regex": "^null$"}})", R"({})"));
   EXPECT_TRUE(eval(R"({"e": {"$regex": "^null$"}})", R"({"e": null})"));
   EXPECT_TRUE(eval(R"({"e": {"$regex": "^a,b$"}})", R"({"e": ["a", "b"]})"));
   EXPECT_TRUE(eval(R"({"e": {"$regex": "(foo|bar)[0-9]{2}"}})", R"({"e": "xbar42y"})"));
@@ -447,14 +535,17 @@ TEST(condition, type_names_every_js_type) {
   EXPECT_TRUE(eval(R"({"x": {"$type": "number"}})", R"({"x": 1.5})"));
   EXPECT_TRUE(eval(R"({"x": {"$type": "boolean"}})", R"({"x": false})"));
   EXPECT_TRUE(eval(R"({"x": {"$type": "object"}})", R"({"x": {}})"));
-  EXPECT_TRUE(eval(R"({"x": {"$type": "undefined"}})", R"({})"));
+  // GrowthBook's getPath returns null, so a missing attribute's type is "null".
+  EXPECT_TRUE(eval(R"({"x": {"$type": "null"}})", R"({})"));
 }
 
 TEST(condition, type_rejects_other_types) {
   EXPECT_FALSE(eval(R"({"x": {"$type": "object"}})", R"({"x": null})"));
   EXPECT_FALSE(eval(R"({"x": {"$type": "object"}})", R"({"x": []})"));
-  EXPECT_FALSE(eval(R"({"x": {"$type": "null"}})", R"({})"));
+  // GrowthBook's getPath returns null, so "undefined" is a valid name that nothing has.
+  EXPECT_FALSE(eval(R"({"x": {"$type": "undefined"}})", R"({})"));
   EXPECT_FALSE(eval(R"({"x": {"$type": "undefined"}})", R"({"x": null})"));
+  EXPECT_FALSE(eval(R"({"x": {"$type": "undefined"}})", R"({"x": 1})"));
   EXPECT_FALSE(eval(R"({"x": {"$type": "number"}})", R"({"x": "1"})"));
   EXPECT_FALSE(eval(R"({"x": {"$type": "string"}})", R"({"x": 1})"));
   EXPECT_FALSE(eval(R"({"x": {"$type": "boolean"}})", R"({"x": 0})"));
