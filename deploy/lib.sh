@@ -42,3 +42,18 @@ pid_of() { head -n1 "$1" 2>/dev/null | tr -dc '0-9'; }
 need_cmd() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' not found; run deploy/install-deps.sh first"
 }
+
+# What run.sh and test.sh both do first: install, build, start the servers, and load
+# var/env.sh (also sets PG_PORT for messages).
+prepare_servers_and_build() {
+  say "installing missing system packages"
+  bash deploy/install-deps.sh
+  say "building"
+  bash deploy/build.sh
+  say "starting PostgreSQL and Redis"
+  bash deploy/servers.sh start
+  # shellcheck disable=SC1091
+  source "$VAR/env.sh"
+  PG_PORT="${EXPD_PG_URL##*:}"
+  PG_PORT="${PG_PORT%%/*}"
+}

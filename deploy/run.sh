@@ -7,15 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-say "installing missing system packages"
-bash deploy/install-deps.sh
-say "building"
-bash deploy/build.sh
-say "starting PostgreSQL and Redis"
-bash deploy/servers.sh start
-# shellcheck disable=SC1091
-source "$VAR/env.sh"
-PG_PORT="${EXPD_PG_URL##*:}"; PG_PORT="${PG_PORT%%/*}"
+prepare_servers_and_build
 say "starting expd"
 bash deploy/expd.sh start
 
