@@ -2,13 +2,16 @@
 # expd's POST /v1/assign against nginx (one worker) answering a fixed JSON of the same
 # size, with the same wrk load (1 thread, 32 keep-alive connections), in one run.
 # Prints both figures and the ratio; see docs/benchmarks.md. Needs: deploy/build.sh,
-# deploy/servers.sh start. Usage: bench/http_vs_nginx.sh [seconds] [pin]
+# deploy/servers.sh start. Usage: bench/http_vs_nginx.sh [seconds] [pin] [rounds]
 #   pin: "pinned" runs each server on core 0 and wrk on core 1.
+#   rounds: nginx and expd alternate this many times (default 5) and medians are
+#   reported, so a burst of noise on this shared machine does not decide the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source var/env.sh
 duration=${1:-10}
 pin=${2:-unpinned}
+rounds=${3:-5}
 expd_port=18090
 nginx_port=18091
 work=$(mktemp -d /tmp/expd-bench.XXXXXX)
@@ -82,18 +85,30 @@ sleep 0.5
 run_wrk() { "${wrk_cpu[@]}" wrk -t1 -c32 -d"${duration}s" --latency -s "$work/assign.lua" "$1"; }
 # Warm-up pass for expd: every unit id assigned once, so the measured run is steady.
 run_wrk "http://127.0.0.1:$expd_port" >/dev/null
-nginx_out=$(run_wrk "http://127.0.0.1:$nginx_port")
-expd_out=$(run_wrk "http://127.0.0.1:$expd_port")
-
 rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
-p99() { awk '$1 == "99%" {print $2}' <<<"$1"; }
+# wrk prints 99% latency as e.g. 812.00us or 1.61ms; normalise to microseconds.
+p99_us() { awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
+  print (u == "ms" ? v * 1000 : (u == "s" ? v * 1000000 : v)) }' <<<"$1"; }
 errors() { grep -E 'Non-2xx|Socket errors' <<<"$1" || true; }
-nginx_rps=$(rps "$nginx_out") expd_rps=$(rps "$expd_out")
-echo "reply bytes: ${#reply}   duration: ${duration}s   cpu: $pin   $(nproc) cores: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')"
-printf '%-6s %12s %10s\n' server req/s p99
-printf '%-6s %12s %10s\n' nginx "$nginx_rps" "$(p99 "$nginx_out")"
-printf '%-6s %12s %10s\n' expd "$expd_rps" "$(p99 "$expd_out")"
-awk -v e="$expd_rps" -v n="$nginx_rps" 'BEGIN { printf "ratio expd/nginx: %.3f (floor 0.50)\n", e / n }'
-errors "$nginx_out"
-errors "$expd_out"
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+
+: >"$work/rounds"
+for round in $(seq "$rounds"); do
+  nginx_out=$(run_wrk "http://127.0.0.1:$nginx_port")
+  expd_out=$(run_wrk "http://127.0.0.1:$expd_port")
+  errors "$nginx_out"
+  errors "$expd_out"
+  echo "$round $(rps "$nginx_out") $(p99_us "$nginx_out") $(rps "$expd_out") $(p99_us "$expd_out")" >>"$work/rounds"
+done
+
+echo "reply bytes: ${#reply}   ${rounds} rounds x ${duration}s each   cpu: $pin   $(nproc) cores: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')"
+printf '%-6s %10s %10s %10s %10s %7s\n' round nginx_rps nginx_p99 expd_rps expd_p99 ratio
+awk '{ printf "%-6s %10.0f %8.0fus %10.0f %8.0fus %7.3f\n", $1, $2, $3, $4, $5, $4 / $2 }' "$work/rounds"
+nginx_rps=$(awk '{print $2}' "$work/rounds" | median)
+expd_rps=$(awk '{print $4}' "$work/rounds" | median)
+nginx_p99=$(awk '{print $3}' "$work/rounds" | median)
+expd_p99=$(awk '{print $5}' "$work/rounds" | median)
+ratio=$(awk '{print $4 / $2}' "$work/rounds" | median)
+printf '%-6s %10.0f %8.0fus %10.0f %8.0fus %7.3f\n' median "$nginx_rps" "$nginx_p99" "$expd_rps" "$expd_p99" "$ratio"
+echo "median ratio expd/nginx: $ratio (floor 0.50); median expd p99: ${expd_p99}us (ceiling 2000us)"
 echo "expd rows in exp.assignments: $(psql "$bench_url" -Atc 'SELECT count(*) FROM exp.assignments')"
