@@ -27,6 +27,15 @@ api_reply database_error(const std::exception& e) {
                                 "PostgreSQL did not accept the change; nothing was applied")};
 }
 
+// The change is committed but the shards still serve the old snapshot. Sending the
+// same request again is safe: the upsert is idempotent and publishes on success.
+api_reply reload_error(const std::exception& e) {
+  log(log_level::error, "registry_reload_failed", {{"error", e.what()}});
+  return {503, core::error_json("database_unavailable",
+                                "the change was stored but could not be reloaded; "
+                                "send the same request again")};
+}
+
 // Reloads from PostgreSQL (ids, timestamps) and pushes the result to every shard.
 void publish(self_ptr self) {
   auto& st = self->state;
@@ -71,9 +80,13 @@ api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
     try {
       st.store->apply(plan);
       ++st.applies;
-      publish(self);
     } catch (const std::exception& e) {
       return database_error(e);
+    }
+    try {
+      publish(self);
+    } catch (const std::exception& e) {
+      return reload_error(e);
     }
   }
   json items = json::array();
@@ -114,9 +127,13 @@ api_reply change_status(self_ptr self, const std::string& name, const std::strin
     try {
       st.store->set_status(name, *to);
       ++st.status_changes;
-      publish(self);
     } catch (const std::exception& e) {
       return database_error(e);
+    }
+    try {
+      publish(self);
+    } catch (const std::exception& e) {
+      return reload_error(e);
     }
   }
   return json_reply(200, {{"name", name},
