@@ -6,23 +6,25 @@
 namespace expd::core {
 
 void assignment_book::install(snapshot_ptr snap) {
-  snap_ = std::move(snap);
-  for (auto it = sticky_.begin(); it != sticky_.end();) {
-    auto* exp = snap_->find(it->first.str());
-    if (exp == nullptr || exp->salt != it->second.salt)
-      it = sticky_.erase(it);
-    else
-      ++it;
+  std::vector<sticky_units> next(snap->experiments().size());
+  for (std::size_t i = 0; i < next.size(); ++i) {
+    auto& exp = snap->experiments()[i];
+    auto* old = snap_ ? snap_->find(exp.id_text) : nullptr;
+    if (old != nullptr && old->id == exp.id && old->salt == exp.salt)
+      next[i].table = std::move(sticky_of(*old).table);
+    next[i].resolve_new_variants(exp);
   }
+  snap_ = std::move(snap);
+  sticky_ = std::move(next);
 }
 
 void assignment_book::remember(const assignment_record& row) {
   auto* exp = snap_ ? snap_->find(row.experiment_id.str()) : nullptr;
   if (exp == nullptr || exp->salt != row.salt)
     return;
-  auto& table = sticky_[exp->id];
-  table.salt = exp->salt;
-  table.units.insert_or_assign(row.unit_id, row.variant_id);
+  auto& sticky = sticky_of(*exp);
+  sticky.table.insert_or_assign(unit_key(row.unit_id), row.variant_id);
+  sticky.resolve_new_variants(*exp);
 }
 
 void assignment_book::assign(const assign_request& req, std::vector<served_assignment>& out,
@@ -30,9 +32,10 @@ void assignment_book::assign(const assign_request& req, std::vector<served_assig
   out.clear();
   if (!snap_)
     return;
+  unit_key key(req.unit_id);
   if (req.all) {
     for (auto* exp : snap_->served_for(req.unit_type))
-      assign_one(*exp, req, out, fresh);
+      assign_one(*exp, key, req, out, fresh);
     return;
   }
   for (std::size_t i = 0; i < req.requested.size(); ++i) {
@@ -43,20 +46,29 @@ void assignment_book::assign(const assign_request& req, std::vector<served_assig
     if (exp->unit_type == req.unit_type
         && (exp->status == experiment_status::running
             || exp->status == experiment_status::paused))
-      assign_one(*exp, req, out, fresh);
+      assign_one(*exp, key, req, out, fresh);
   }
 }
 
-void assignment_book::assign_one(const experiment& exp, const assign_request& req,
-                                 std::vector<served_assignment>& out,
+assignment_book::sticky_units& assignment_book::sticky_of(const experiment& exp) noexcept {
+  return sticky_[static_cast<std::size_t>(&exp - snap_->experiments().data())];
+}
+
+void assignment_book::sticky_units::resolve_new_variants(const experiment& exp) {
+  auto& ids = table.variant_ids();
+  for (auto i = variants.size(); i < ids.size(); ++i)
+    variants.push_back(exp.find_variant(ids[i]));
+}
+
+void assignment_book::assign_one(const experiment& exp, const unit_key& key,
+                                 const assign_request& req, std::vector<served_assignment>& out,
                                  std::vector<assignment_record>& fresh) {
+  auto& sticky = sticky_of(exp);
+  sticky.table.prefetch(key); // the targeting check hides the likely cache miss
   if (!exp.targeting.matches(req.context))
     return;
-  auto& table = sticky_[exp.id];
-  if (table.salt.empty())
-    table.salt = exp.salt;
-  if (auto it = table.units.find(req.unit_id); it != table.units.end()) {
-    if (auto* var = exp.find_variant(it->second))
+  if (auto ref = sticky.table.find(key); ref != sticky_table::none) {
+    if (auto* var = sticky.variants[ref])
       out.push_back({&exp, var});
     return;
   }
@@ -66,15 +78,16 @@ void assignment_book::assign_one(const experiment& exp, const assign_request& re
   if (index < 0)
     return;
   auto& var = exp.variants[static_cast<std::size_t>(index)];
-  table.units.emplace(req.unit_id, var.id);
+  sticky.table.insert_or_assign(key, var.id);
+  sticky.resolve_new_variants(exp);
   out.push_back({&exp, &var});
   fresh.push_back({exp.id, var.id, req.unit_type, req.unit_id, exp.salt});
 }
 
 std::size_t assignment_book::sticky_size() const noexcept {
   std::size_t n = 0;
-  for (auto& [id, table] : sticky_)
-    n += table.units.size();
+  for (auto& sticky : sticky_)
+    n += sticky.table.size();
   return n;
 }
 

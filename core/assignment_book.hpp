@@ -1,11 +1,11 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/assign_request.hpp"
 #include "core/snapshot.hpp"
+#include "core/sticky_table.hpp"
 #include "core/uuid.hpp"
 
 namespace expd::core {
@@ -54,16 +54,22 @@ public:
   std::size_t sticky_size() const noexcept;
 
 private:
-  struct sticky_table {
-    std::string salt;
-    std::unordered_map<std::string, uuid> units;
+  /// The sticky units of one experiment of the current snapshot, under its salt.
+  struct sticky_units {
+    sticky_table table;
+    /// table.variant_ids() resolved in the current snapshot; nullptr for a variant
+    /// that is gone (its units get no assignment rather than a new one).
+    std::vector<const variant*> variants;
+
+    void resolve_new_variants(const experiment& exp);
   };
 
-  void assign_one(const experiment& exp, const assign_request& req,
+  sticky_units& sticky_of(const experiment& exp) noexcept;
+  void assign_one(const experiment& exp, const unit_key& key, const assign_request& req,
                   std::vector<served_assignment>& out, std::vector<assignment_record>& fresh);
 
   snapshot_ptr snap_;
-  std::unordered_map<uuid, sticky_table> sticky_;
+  std::vector<sticky_units> sticky_; ///< parallel to snap_->experiments()
 };
 
 /// Appends `{"assignments":[...]}` in the client contract's shape.

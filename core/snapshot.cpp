@@ -4,6 +4,13 @@
 
 namespace expd::core {
 
+namespace {
+
+// At namespace scope rather than a function-local static: no guard check per request.
+const std::vector<const experiment*> no_experiments;
+
+} // namespace
+
 snapshot::snapshot(std::uint64_t version, std::vector<experiment> experiments)
   : version_(version), experiments_(std::move(experiments)) {
   std::sort(experiments_.begin(), experiments_.end(),
@@ -12,8 +19,13 @@ snapshot::snapshot(std::uint64_t version, std::vector<experiment> experiments)
     e.derive();
     by_key_.emplace(e.name, &e);
     by_key_.emplace(e.id_text, &e);
-    if (e.status == experiment_status::running || e.status == experiment_status::paused)
-      served_[e.unit_type].push_back(&e);
+    if (e.status != experiment_status::running && e.status != experiment_status::paused)
+      continue;
+    auto served = std::find_if(served_.begin(), served_.end(),
+                               [&e](auto& s) { return s.unit_type == e.unit_type; });
+    if (served == served_.end())
+      served = served_.insert(served_.end(), {e.unit_type, {}});
+    served->experiments.push_back(&e);
   }
 }
 
@@ -23,9 +35,10 @@ const experiment* snapshot::find(std::string_view key) const noexcept {
 }
 
 const std::vector<const experiment*>& snapshot::served_for(std::string_view unit_type) const {
-  static const std::vector<const experiment*> none;
-  auto it = served_.find(unit_type);
-  return it == served_.end() ? none : it->second;
+  for (auto& served : served_)
+    if (served.unit_type == unit_type)
+      return served.experiments;
+  return no_experiments;
 }
 
 } // namespace expd::core

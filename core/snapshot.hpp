@@ -36,7 +36,12 @@ private:
   std::uint64_t version_;
   std::vector<experiment> experiments_;
   std::map<std::string, const experiment*, std::less<>> by_key_;
-  std::map<std::string, std::vector<const experiment*>, std::less<>> served_;
+  struct served_unit_type {
+    std::string unit_type;
+    std::vector<const experiment*> experiments;
+  };
+  /// Deployments have a handful of unit types: a scan is cheaper than a tree walk.
+  std::vector<served_unit_type> served_;
 };
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;

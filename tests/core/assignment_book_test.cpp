@@ -247,3 +247,38 @@ TEST(assign_request, names_the_bad_field) {
   std::string long_id(513, 'x');
   EXPECT_EQ(fault(("{\"unit_type\":\"user\",\"unit_id\":\"" + long_id + "\"}").c_str()), "unit_id");
 }
+
+TEST(assignment_book, sticky_units_follow_their_experiment_when_others_come_and_go) {
+  assignment_book book;
+  book.install(snap(1, {make_experiment(2, "m", {0.5, 0.5})}));
+  std::map<std::string, std::string> before;
+  for (int i = 0; i < 300; ++i)
+    before["u" + std::to_string(i)] = variant_of(book, "u" + std::to_string(i));
+  // "a" sorts before "m" and "z" after: m's position in the snapshot moves.
+  book.install(snap(2, {make_experiment(1, "a", {1.0}, experiment_status::draft),
+                        make_experiment(2, "m", {0.1, 0.9}),
+                        make_experiment(3, "z", {1.0}, experiment_status::draft)}));
+  for (auto& [unit, variant] : before)
+    EXPECT_EQ(variant_of(book, unit), variant) << unit;
+  EXPECT_EQ(book.sticky_size(), before.size());
+  // Gone for one snapshot: forgotten, so the new allocation decides.
+  book.install(snap(3, {make_experiment(1, "a", {1.0}, experiment_status::draft)}));
+  EXPECT_EQ(book.sticky_size(), 0u);
+  book.install(snap(4, {make_experiment(2, "m", {0.1, 0.9})}));
+  for (auto& [unit, variant] : before)
+    EXPECT_EQ(variant_of(book, unit), bucket_of("m", unit) < 1000 ? "v0" : "v1") << unit;
+}
+
+TEST(assignment_book, units_of_a_removed_variant_get_no_assignment) {
+  assignment_book book;
+  auto exp = make_experiment(1, "exp", {0.5, 0.5});
+  book.install(snap(1, {exp}));
+  book.remember({exp.id, exp.variants[1].id, "user", "kept", "exp"});
+  exp.variants.pop_back();
+  exp.variants[0].allocation = 1.0;
+  book.install(snap(2, {exp}));
+  std::vector<assignment_record> fresh;
+  EXPECT_EQ(variant_of(book, "kept", &fresh), "");
+  EXPECT_TRUE(fresh.empty());
+  EXPECT_EQ(variant_of(book, "new", &fresh), "v0");
+}
