@@ -94,10 +94,6 @@ int run(const runtime::node_config& cfg) {
   caf_cfg.load<caf::io::middleman>();
   if (cfg.threads > 0)
     caf_cfg.set("scheduler.max-threads", cfg.threads);
-  // Requests run on the middleman's I/O thread (a shard woken by the gateway runs on
-  // the sender's execution unit), so the workers are mostly idle; work stealing would
-  // keep waking them every 50 us to poll. Sharing parks them on a condition variable.
-  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
 
   auto writer = sys.spawn<caf::detached>(
