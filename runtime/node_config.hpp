@@ -16,7 +16,7 @@ struct node_config {
   std::string pg_url;      ///< --pg, EXPD_PG_URL (required)
   std::string admin_token; ///< EXPD_ADMIN_TOKEN or --admin-token-file (required)
   std::size_t shards = 4;  ///< --shards
-  std::size_t threads = 0; ///< --threads: scheduler threads, 0 = one per core
+  std::size_t threads = 0; ///< --threads: scheduler threads, 0 = cores - 1 (at least 1)
   std::string log_level = "info";
 
   http_limits http;                                  ///< --max-body-bytes
