@@ -20,7 +20,7 @@ void assignment_book::install(snapshot_ptr snap) {
 
 void assignment_book::remember(const assignment_record& row) {
   auto* exp = snap_ ? snap_->find(row.experiment_id.str()) : nullptr;
-  if (exp == nullptr || exp->salt != row.salt)
+  if (exp == nullptr || exp->salt != *row.salt)
     return;
   auto& sticky = sticky_of(*exp);
   sticky.table.insert_or_assign(unit_key(row.unit_id), row.variant_id);
@@ -81,7 +81,7 @@ void assignment_book::assign_one(const experiment& exp, const unit_key& key,
   sticky.table.insert_or_assign(key, var.id);
   sticky.resolve_new_variants(exp);
   out.push_back({&exp, &var});
-  fresh.push_back({exp.id, var.id, req.unit_type, req.unit_id, exp.salt});
+  fresh.push_back({exp.id, var.id, req.unit_type, req.unit_id, exp.shared_salt});
 }
 
 std::size_t assignment_book::sticky_size() const noexcept {

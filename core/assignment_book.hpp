@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ struct assignment_record {
   uuid variant_id;
   std::string unit_type;
   std::string unit_id;
-  std::string salt;
+  std::shared_ptr<const std::string> salt; ///< shared: one per experiment, not per row
 };
 
 /// One answered assignment; pointers into the book's current snapshot.

@@ -6,6 +6,7 @@ namespace expd::core {
 
 void experiment::derive() {
   id_text = id.str();
+  shared_salt = std::make_shared<const std::string>(salt);
   name_json = nlohmann::json(name).dump();
   targeting = condition::compile(condition_spec);
   std::vector<double> allocations;

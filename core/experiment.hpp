@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct experiment {
   std::string description;
   experiment_status status = experiment_status::draft;
   std::string salt;
+  std::shared_ptr<const std::string> shared_salt; ///< salt, shared by write-behind rows
   nlohmann::json condition_spec;
   condition targeting;
   std::vector<variant> variants;

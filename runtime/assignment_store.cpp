@@ -27,7 +27,7 @@ void assignment_store::write(const assignment_batch& rows) {
     long long seq = 0;
     for (auto& r : rows)
       copy << std::make_tuple(seq++, r.experiment_id.str(), r.unit_id, r.unit_type,
-                              r.variant_id.str(), r.salt);
+                              r.variant_id.str(), *r.salt);
     copy.complete();
   }
   // The newest row of a unit wins inside one batch (a salt change can queue two).
@@ -59,7 +59,7 @@ void assignment_store::for_each_served(std::size_t batch_size,
     for (auto row : rows)
       batch.push_back({*core::uuid::parse(row[0].c_str()), *core::uuid::parse(row[1].c_str()),
                        row[2].as<std::string>(), row[3].as<std::string>(),
-                       row[4].as<std::string>()});
+                       std::make_shared<const std::string>(row[4].as<std::string>())});
     fn(std::move(batch));
   }
   tx.exec("CLOSE served_assignments");

@@ -68,7 +68,7 @@ TEST(assignment_book, first_assignment_is_recorded_once) {
   variant_of(book, "alice", &fresh);
   ASSERT_EQ(fresh.size(), 1u);
   EXPECT_EQ(fresh[0].unit_id, "alice");
-  EXPECT_EQ(fresh[0].salt, "exp");
+  EXPECT_EQ(*fresh[0].salt, "exp");
   EXPECT_EQ(fresh[0].experiment_id, id(100));
 }
 
@@ -100,12 +100,12 @@ TEST(assignment_book, remembered_rows_win_over_the_hash) {
   std::string unit = "bob";
   auto computed = bucket_of("exp", unit) < 5000 ? 0 : 1;
   auto other = exp.variants[1 - computed];
-  book.remember({exp.id, other.id, "user", unit, "exp"});
+  book.remember({exp.id, other.id, "user", unit, std::make_shared<const std::string>("exp")});
   std::vector<assignment_record> fresh;
   EXPECT_EQ(variant_of(book, unit, &fresh), other.name);
   EXPECT_TRUE(fresh.empty());
   // A row under an old salt no longer binds.
-  book.remember({exp.id, other.id, "user", "carol", "old-salt"});
+  book.remember({exp.id, other.id, "user", "carol", std::make_shared<const std::string>("old-salt")});
   EXPECT_EQ(variant_of(book, "carol"), bucket_of("exp", "carol") < 5000 ? "v0" : "v1");
 }
 
@@ -123,7 +123,7 @@ TEST(assignment_book, a_new_salt_rerandomises) {
     EXPECT_EQ(variant_of(book, unit, &fresh), bucket_of("exp-v2", unit) < 5000 ? "v0" : "v1");
   }
   EXPECT_EQ(fresh.size(), 100u);
-  EXPECT_EQ(fresh[0].salt, "exp-v2");
+  EXPECT_EQ(*fresh[0].salt, "exp-v2");
 }
 
 TEST(assignment_book, paused_serves_enrolled_units_only) {
@@ -273,7 +273,7 @@ TEST(assignment_book, units_of_a_removed_variant_get_no_assignment) {
   assignment_book book;
   auto exp = make_experiment(1, "exp", {0.5, 0.5});
   book.install(snap(1, {exp}));
-  book.remember({exp.id, exp.variants[1].id, "user", "kept", "exp"});
+  book.remember({exp.id, exp.variants[1].id, "user", "kept", std::make_shared<const std::string>("exp")});
   exp.variants.pop_back();
   exp.variants[0].allocation = 1.0;
   book.install(snap(2, {exp}));
