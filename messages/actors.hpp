@@ -35,6 +35,35 @@ using assignment_shard_actor = status_actor::extend<
   // Hands buffered first-time assignments to the writer now.
   caf::replies_to<atom::flush>::with<bool>>;
 
+/// The local spool every accepted event enters before it is acknowledged.
+using spool_writer_actor = status_actor::extend<
+  // Appends the payloads and answers once they are durable (or the spool is full).
+  caf::replies_to<atom::append, spool_payloads>::with<spool_ack>,
+  // Internal: commits everything appended since the last commit (group commit).
+  caf::reacts_to<atom::flush>,
+  // A consumer has everything up to seq; segments all consumers passed are deleted.
+  caf::reacts_to<atom::consumed, spool_consumer, std::uint64_t>>;
+
+/// Moves spooled events into exp.events with COPY, in order.
+using event_loader_actor = status_actor::extend<
+  // The spool has committed records up to seq.
+  caf::reacts_to<atom::spooled, std::uint64_t>,
+  // Internal: loads the next batch.
+  caf::reacts_to<atom::tick>>;
+
+/// Answers GET /v1/events from PostgreSQL (blocking, so apart from the loader).
+using event_reader_actor = status_actor::extend<
+  caf::replies_to<atom::query, core::event_query>::with<api_reply>>;
+
+/// Validates events against the catalog, spools them and acknowledges.
+using ingestion_actor = status_actor::extend<
+  // POST /v1/events: the body.
+  caf::replies_to<atom::ingest, std::string>::with<api_reply>,
+  // GET /v1/events: the query string.
+  caf::replies_to<atom::query, std::string>::with<api_reply>,
+  // Installs a newer catalog (event types and experiments).
+  caf::reacts_to<atom::catalog, core::event_catalog_ptr>>;
+
 /// Source of truth for experiments: applies documents, changes statuses, and pushes
 /// a new snapshot to every subscribed shard on each change.
 using experiment_registry_actor = status_actor::extend<
@@ -47,6 +76,12 @@ using experiment_registry_actor = status_actor::extend<
   // GET /health: checks PostgreSQL.
   caf::replies_to<atom::health>::with<api_reply>,
   // Sends the current snapshot to the shard now and every new one later.
-  caf::reacts_to<atom::subscribe, assignment_shard_actor>>;
+  caf::reacts_to<atom::subscribe, assignment_shard_actor>,
+  // Sends the current event catalog to the ingestion actor now and on every change.
+  caf::reacts_to<atom::subscribe, ingestion_actor>,
+  // POST /admin/v1/event-types/apply: the JSON document, and whether it is a dry run.
+  caf::replies_to<atom::apply_types, std::string, bool>::with<api_reply>,
+  // GET /admin/v1/event-types.
+  caf::replies_to<atom::list_types>::with<api_reply>>;
 
 } // namespace expd

@@ -5,15 +5,23 @@
 // Every atom of expd's actor protocol, in one place (CAF 0.17: at most 10 characters).
 namespace expd::atom {
 
+using append = caf::atom_constant<caf::atom("append")>;
 using apply = caf::atom_constant<caf::atom("apply")>;
+using apply_types = caf::atom_constant<caf::atom("applytypes")>;
 using assign = caf::atom_constant<caf::atom("assign")>;
+using catalog = caf::atom_constant<caf::atom("catalog")>;
+using consumed = caf::atom_constant<caf::atom("consumed")>;
 using drain = caf::atom_constant<caf::atom("drain")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
 using health = caf::atom_constant<caf::atom("health")>;
+using ingest = caf::atom_constant<caf::atom("ingest")>;
 using list = caf::atom_constant<caf::atom("list")>;
+using list_types = caf::atom_constant<caf::atom("listtypes")>;
+using query = caf::atom_constant<caf::atom("query")>;
 using record = caf::atom_constant<caf::atom("record")>;
 using remember = caf::atom_constant<caf::atom("remember")>;
 using set_status = caf::atom_constant<caf::atom("setstatus")>;
+using spooled = caf::atom_constant<caf::atom("spooled")>;
 using snapshot = caf::atom_constant<caf::atom("snapshot")>;
 using status = caf::atom_constant<caf::atom("status")>;
 using stop = caf::atom_constant<caf::atom("stop")>;

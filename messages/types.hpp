@@ -8,7 +8,9 @@
 
 #include "core/assign_request.hpp"
 #include "core/assignment_book.hpp"
+#include "core/event.hpp"
 #include "core/snapshot.hpp"
+#include "core/event_query.hpp"
 
 namespace expd {
 
@@ -17,6 +19,7 @@ namespace expd {
 struct api_reply {
   std::uint16_t status = 200;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers = {}; ///< e.g. Retry-After
 };
 
 /// One Prometheus sample an actor reports about itself.
@@ -37,6 +40,19 @@ struct status_record {
 
 using assignment_batch = std::vector<core::assignment_record>;
 
+/// Accepted events on their way into the spool, one core::append_spooled_event
+/// payload each.
+using spool_payloads = std::vector<std::string>;
+
+/// The spool's answer to an append.
+struct spool_ack {
+  bool accepted = false;   ///< false: the spool is full, nothing was written
+  std::uint64_t last_seq = 0;
+};
+
+/// Which consumer of the spool reports progress (segments go once all have passed).
+enum class spool_consumer : std::uint8_t { loader, archiver };
+
 } // namespace expd
 
 // These messages stay inside one process for now; the cluster issue gives the ones
@@ -46,3 +62,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::status_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::assignment_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::assign_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::snapshot_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_catalog_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_payloads)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_consumer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_query)

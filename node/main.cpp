@@ -15,6 +15,10 @@
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
 #include "actors/gateway/gateway.hpp"
+#include "actors/ingestion/event_loader.hpp"
+#include "actors/ingestion/event_reader.hpp"
+#include "actors/ingestion/ingestion.hpp"
+#include "actors/ingestion/spool_writer.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/experiment_store.hpp"
 #include "runtime/listen_socket.hpp"
@@ -113,6 +117,20 @@ int run(const runtime::node_config& cfg) {
   for (auto& shard : shards)
     caf::anon_send(registry, atom::subscribe::value, shard);
 
+  auto spool = std::make_unique<runtime::spool>(
+    runtime::spool_config{cfg.spool_dir, 16 * 1024 * 1024, cfg.spool_max_bytes, cfg.spool_fsync});
+  log(log_level::info, "spool_opened",
+      {{"dir", cfg.spool_dir}, {"spool_id", spool->id().str()}, {"last_seq", spool->last_seq()}});
+  auto loader = sys.spawn<caf::detached>(
+    event_loader, event_loader_config{cfg.pg_url, cfg.spool_dir, spool->id()}, caf::actor{});
+  auto spool_actor = sys.spawn<caf::detached>(spool_writer, std::move(spool), loader, false);
+  auto reader = sys.spawn<caf::detached>(event_reader, cfg.pg_url);
+  ingestion_config icfg;
+  icfg.limits.max_past = cfg.event_max_past_hours * 3600 * 1000000;
+  icfg.limits.max_future = cfg.event_max_future_minutes * 60 * 1000000;
+  auto ingestor = sys.spawn(ingestion, icfg, spool_actor, reader);
+  caf::anon_send(registry, atom::subscribe::value, ingestor);
+
   caf::scoped_actor self{sys};
   preload_assignments(self, cfg, router);
 
@@ -124,7 +142,8 @@ int run(const runtime::node_config& cfg) {
   gw.slow_client_timeout = cfg.slow_client_timeout;
   gw.idle_timeout = cfg.idle_timeout;
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
-                                           gateway_routes{registry, writer, router});
+                                           gateway_routes{registry, writer, router, ingestor,
+                                                          {spool_actor, loader, reader}});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},
@@ -138,6 +157,9 @@ int run(const runtime::node_config& cfg) {
   for (auto& shard : shards)
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+  for (auto& a : {caf::actor_cast<caf::actor>(ingestor), caf::actor_cast<caf::actor>(spool_actor),
+                  caf::actor_cast<caf::actor>(loader), caf::actor_cast<caf::actor>(reader)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   log(log_level::info, "expd_stopped");
   return 0;
 }

@@ -42,6 +42,14 @@ void set_listen(node_config& cfg, const std::string& value) {
   cfg.listen_port = static_cast<std::uint16_t>(port);
 }
 
+bool on_off(const std::string& name, const std::string& value) {
+  if (value == "on")
+    return true;
+  if (value == "off")
+    return false;
+  throw std::invalid_argument("--" + name + " must be on or off");
+}
+
 } // namespace
 
 node_config parse_node_config(int argc, const char* const* argv) {
@@ -81,6 +89,16 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.slow_client_timeout = std::chrono::milliseconds{positive(name, value)};
     else if (name == "idle-timeout-ms")
       cfg.idle_timeout = std::chrono::milliseconds{positive(name, value)};
+    else if (name == "spool-dir")
+      cfg.spool_dir = value;
+    else if (name == "spool-max-mb")
+      cfg.spool_max_bytes = static_cast<std::uint64_t>(positive(name, value)) << 20;
+    else if (name == "spool-fsync")
+      cfg.spool_fsync = on_off(name, value);
+    else if (name == "event-max-past-hours")
+      cfg.event_max_past_hours = static_cast<std::int64_t>(positive(name, value));
+    else if (name == "event-max-future-minutes")
+      cfg.event_max_future_minutes = static_cast<std::int64_t>(positive(name, value));
     else
       throw std::invalid_argument("unknown flag --" + name);
   }
@@ -99,6 +117,8 @@ std::string node_usage() {
          "            [--max-connections=10000] [--writer-batch=1000]\n"
          "            [--writer-interval-ms=50] [--slow-client-timeout-ms=10000]\n"
          "            [--idle-timeout-ms=60000] [--admin-token-file=PATH]\n"
+         "            [--spool-dir=var/spool] [--spool-max-mb=1024] [--spool-fsync=on]\n"
+         "            [--event-max-past-hours=168] [--event-max-future-minutes=5]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/api_error.hpp"
+#include <algorithm>
+
 #include "core/apply_plan.hpp"
+#include "core/event.hpp"
 #include "core/experiment_document.hpp"
 #include "core/field_error.hpp"
 #include "runtime/log.hpp"
@@ -36,6 +39,15 @@ api_reply reload_error(const std::exception& e) {
                                 "send the same request again")};
 }
 
+// The catalog events are validated against: event types and the current experiments.
+void publish_catalog(self_ptr self) {
+  auto& st = self->state;
+  auto catalog = std::make_shared<const core::event_catalog>(
+    core::event_catalog{st.event_types, st.current});
+  for (auto& ingestor : st.ingestors)
+    self->send(ingestor, atom::catalog::value, catalog);
+}
+
 // Reloads from PostgreSQL (ids, timestamps) and pushes the result to every shard.
 void publish(self_ptr self) {
   auto& st = self->state;
@@ -44,6 +56,7 @@ void publish(self_ptr self) {
   st.current = next;
   for (auto& shard : st.subscribers)
     self->send(shard, atom::snapshot::value, st.current);
+  publish_catalog(self);
   log(log_level::info, "snapshot_published",
       {{"version", next->version()}, {"experiments", next->experiments().size()}});
 }
@@ -142,13 +155,67 @@ api_reply change_status(self_ptr self, const std::string& name, const std::strin
                           {"version", st.current->version()}});
 }
 
+api_reply apply_event_types(self_ptr self, const std::string& body, bool dry_run) {
+  auto& st = self->state;
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return {400, core::error_json("invalid_json", "the body is not valid JSON", "body")};
+  std::vector<core::event_type> types;
+  try {
+    types = core::parse_event_type_document(doc);
+  } catch (const core::field_error& e) {
+    return {422, core::error_json("invalid_event_type", e.what(), e.field())};
+  }
+  json items = json::array();
+  bool changes = false;
+  for (auto& t : types) {
+    auto it = std::find_if(st.event_types.begin(), st.event_types.end(),
+                           [&](const core::event_type& known) { return known.name == t.name; });
+    const char* action = "created";
+    if (it != st.event_types.end())
+      action = it->description == t.description
+                   && core::metrics_to_json(*it) == core::metrics_to_json(t)
+                 ? "unchanged"
+                 : "updated";
+    changes = changes || std::string_view{action} != "unchanged";
+    items.push_back({{"name", t.name}, {"action", action}});
+  }
+  if (changes && !dry_run) {
+    try {
+      st.events->apply_event_types(types);
+      ++st.event_type_applies;
+    } catch (const std::exception& e) {
+      return database_error(e);
+    }
+    try {
+      st.event_types = st.events->load_event_types();
+    } catch (const std::exception& e) {
+      return reload_error(e);
+    }
+    publish_catalog(self);
+  }
+  return json_reply(200, {{"dry_run", dry_run}, {"event_types", std::move(items)}});
+}
+
+json describe(const core::event_type& t) {
+  return {{"name", t.name}, {"description", t.description}, {"metrics", core::metrics_to_json(t)}};
+}
+
 } // namespace
 
 experiment_registry_actor::behavior_type
 experiment_registry(experiment_registry_actor::stateful_pointer<experiment_registry_state> self,
                     std::string pg_url, core::snapshot_ptr initial) {
-  self->state.store = std::make_unique<runtime::experiment_store>(std::move(pg_url));
+  self->state.store = std::make_unique<runtime::experiment_store>(pg_url);
   self->state.current = std::move(initial);
+  self->state.events = std::make_unique<runtime::event_store>(pg_url);
+  try {
+    self->state.event_types = self->state.events->load_event_types();
+  } catch (const std::exception& e) {
+    // The catalog stays empty (every event refused as of unknown type) until an
+    // apply succeeds; the operator sees why in the log.
+    log(log_level::error, "event_types_load_failed", {{"error", e.what()}});
+  }
   return {
     [=](atom::apply, const std::string& body, bool dry_run) -> api_reply {
       return apply_document(self, body, dry_run);
@@ -173,6 +240,21 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
                               {"postgres", "ok"},
                               {"snapshot_version", self->state.current->version()}});
     },
+    [=](atom::subscribe, ingestion_actor& ingestor) {
+      self->send(ingestor, atom::catalog::value,
+                 std::make_shared<const core::event_catalog>(
+                   core::event_catalog{self->state.event_types, self->state.current}));
+      self->state.ingestors.push_back(std::move(ingestor));
+    },
+    [=](atom::apply_types, const std::string& body, bool dry_run) -> api_reply {
+      return apply_event_types(self, body, dry_run);
+    },
+    [=](atom::list_types) -> api_reply {
+      json list = json::array();
+      for (auto& t : self->state.event_types)
+        list.push_back(describe(t));
+      return json_reply(200, {{"event_types", std::move(list)}});
+    },
     [=](atom::subscribe, assignment_shard_actor& shard) {
       self->send(shard, atom::snapshot::value, self->state.current);
       self->state.subscribers.push_back(std::move(shard));
@@ -186,7 +268,12 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
                {"expd_registry_applies_total", "counter", "Documents applied with changes.", "",
                 static_cast<double>(st.applies)},
                {"expd_registry_status_changes_total", "counter", "Experiment status changes.",
-                "", static_cast<double>(st.status_changes)}}};
+                "", static_cast<double>(st.status_changes)},
+               {"expd_registry_event_types", "gauge", "Known event types.", "",
+                static_cast<double>(st.event_types.size())},
+               {"expd_registry_event_type_applies_total", "counter",
+                "Event type documents applied with changes.", "",
+                static_cast<double>(st.event_type_applies)}}};
     },
   };
 }

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "messages/actors.hpp"
+#include "runtime/event_store.hpp"
 #include "runtime/experiment_store.hpp"
 
 namespace expd {
@@ -18,6 +19,10 @@ struct experiment_registry_state {
   std::unique_ptr<runtime::experiment_store> store;
   core::snapshot_ptr current;
   std::vector<assignment_shard_actor> subscribers;
+  std::unique_ptr<runtime::event_store> events;
+  std::vector<core::event_type> event_types;
+  std::vector<ingestion_actor> ingestors; ///< get the event catalog
+  std::uint64_t event_type_applies = 0;
   std::uint64_t applies = 0;
   std::uint64_t status_changes = 0;
 };

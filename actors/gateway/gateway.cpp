@@ -109,7 +109,10 @@ void complete_error(gateway_broker* self, const call& c, std::uint16_t status,
 template <class Handle, class Timeout, class... Ts>
 void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout, Ts&&... xs) {
   self->request(dest, timeout, std::forward<Ts>(xs)...)
-    .then([=](api_reply& r) { complete(self, c, r.status, std::move(r.body)); },
+    .then(
+      [=](api_reply& r) {
+        complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
+      },
           [=](caf::error& err) {
             log(log_level::error, "actor_request_failed",
                 {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
@@ -197,7 +200,7 @@ void handle_metrics(gateway_broker* self, const call& c) {
     complete(self, c, 200, std::move(body), "text/plain; version=0.0.4");
   };
   auto& routes = *st.routes;
-  state->remaining = 2 + routes.shards.all().size();
+  state->remaining = 3 + routes.shards.all().size() + routes.reporters.size();
   auto on_record = [=](status_record& r) {
     for (auto& s : r.samples)
       state->samples.push_back(std::move(s));
@@ -211,8 +214,28 @@ void handle_metrics(gateway_broker* self, const call& c) {
   auto timeout = st.cfg.request_timeout;
   self->request(routes.registry, timeout, atom::status::value).then(on_record, on_error);
   self->request(routes.writer, timeout, atom::status::value).then(on_record, on_error);
+  self->request(routes.ingestion, timeout, atom::status::value).then(on_record, on_error);
   for (auto& shard : routes.shards.all())
     self->request(shard, timeout, atom::status::value).then(on_record, on_error);
+  for (auto& reporter : routes.reporters)
+    self->request(reporter, timeout, atom::status::value).then(on_record, on_error);
+}
+
+void handle_events(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  if (req.method == "GET")
+    return ask(self, c, st.routes->ingestion, st.cfg.request_timeout, atom::query::value,
+               std::move(req.query));
+  if (req.method != "POST")
+    return complete(self, c, 405, core::error_json("method_not_allowed", "use POST or GET"),
+                    "application/json", {{"Allow", "POST, GET"}});
+  if (!json_content_type(req))
+    return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
+                          "Content-Type");
+  // The spool answers once the events are durable; that takes longer than an
+  // in-memory actor but never long, so the usual deadline applies.
+  ask(self, c, st.routes->ingestion, st.cfg.request_timeout, atom::ingest::value,
+      std::move(req.body));
 }
 
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
@@ -228,7 +251,20 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (core::json_nesting_exceeds(req.body, max_json_depth))
     return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
   auto& registry = st.routes->registry;
+  if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply") {
+    bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
+    const char* method = apply ? "POST" : "GET";
+    if (req.method != method)
+      return complete(self, c, 405, core::error_json("method_not_allowed", std::string{"use "} + method),
+                      "application/json", {{"Allow", method}});
+    if (apply)
+      return ask(self, c, registry, st.cfg.request_timeout, atom::apply_types::value,
+                 std::move(req.body), query_flag(req.query, "dry_run"));
+    return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
+  }
   static const std::string prefix = "/admin/v1/experiments";
+  if (req.path.rfind(prefix, 0) != 0)
+    return complete_error(self, c, 404, "not_found", "no such admin endpoint", "path");
   auto rest = std::string_view{req.path}.substr(prefix.size());
   if (rest.empty()) {
     if (req.method != "GET")
@@ -281,7 +317,10 @@ void route(gateway_broker* self, const call& base, http_request& req) {
     c.endpoint = "metrics";
     if (method_is("GET", "GET"))
       handle_metrics(self, c);
-  } else if (req.path.rfind("/admin/v1/experiments", 0) == 0) {
+  } else if (req.path == "/v1/events") {
+    c.endpoint = "events";
+    handle_events(self, c, req);
+  } else if (req.path.rfind("/admin/v1/", 0) == 0) {
     c.endpoint = "admin";
     handle_admin(self, c, req);
   } else {

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/io/broker.hpp>
 
@@ -32,6 +33,8 @@ struct gateway_routes {
   experiment_registry_actor registry;
   assignment_writer_actor writer;
   shard_router shards;
+  ingestion_actor ingestion;
+  std::vector<status_actor> reporters; ///< further actors whose status /metrics shows
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
@@ -169,18 +170,22 @@ expd_process::expd_process(const scratch_database& db, std::vector<std::string> 
   : db_(db), flags_(std::move(extra_flags)) {
   port_ = free_port();
   log_path_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".log";
+  // The spool outlives restarts of this node, as a real node's var/spool does.
+  spool_dir_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".spool";
+  std::filesystem::remove_all(spool_dir_);
   start();
 }
 
 expd_process::~expd_process() {
   if (running())
     kill();
+  std::filesystem::remove_all(spool_dir_);
 }
 
 void expd_process::start() {
   std::vector<std::string> args{binary_path(), "--pg=" + db_.url(),
                                 "--listen=127.0.0.1:" + std::to_string(port_),
-                                "--log-level=warn"};
+                                "--log-level=warn", "--spool-dir=" + spool_dir_};
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::vector<char*> argv;
   for (auto& a : args)

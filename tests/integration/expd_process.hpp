@@ -75,6 +75,9 @@ public:
   const std::string& log_path() const noexcept {
     return log_path_;
   }
+  const std::string& spool_dir() const noexcept {
+    return spool_dir_;
+  }
 
   /// One request on its own connection (Connection: close).
   http_reply request(const std::string& method, const std::string& path,
@@ -91,6 +94,7 @@ private:
   int port_ = 0;
   int pid_ = 0;
   std::string log_path_;
+  std::string spool_dir_;
 };
 
 /// The onboarding spec's example document (config/experiments.example.yml as JSON).

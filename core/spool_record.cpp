@@ -1,0 +1,100 @@
+#include "core/spool_record.hpp"
+
+#include <cstring>
+
+#include <xxhash.h>
+
+namespace expd::core {
+
+namespace {
+
+template <class T>
+void put(std::string& out, T v) {
+  char buf[sizeof(T)];
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    buf[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out.append(buf, sizeof(T));
+}
+
+template <class T>
+T get(const char* p) noexcept {
+  T v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    v |= static_cast<T>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+std::uint32_t checksum(std::uint64_t seq, std::string_view payload) noexcept {
+  // Seeding with seq ties the payload to its position: a stale record of a reused
+  // file cannot pass for the next one.
+  return static_cast<std::uint32_t>(XXH3_64bits_withSeed(payload.data(), payload.size(), seq));
+}
+
+constexpr std::size_t event_header_bytes = 16 + 8 + 1 + 4;
+
+} // namespace
+
+void append_frame(std::string& out, std::uint64_t seq, std::string_view payload) {
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));
+  put<std::uint32_t>(out, checksum(seq, payload));
+  put<std::uint64_t>(out, seq);
+  out.append(payload);
+}
+
+frame read_frame(std::string_view bytes) noexcept {
+  frame f;
+  if (bytes.size() < frame_header_bytes)
+    return f;
+  auto size = get<std::uint32_t>(bytes.data());
+  if (size == 0 || size > max_frame_payload)
+    return f;
+  if (bytes.size() < frame_header_bytes + size) {
+    f.what = frame::kind::incomplete;
+    f.size = frame_header_bytes + size;
+    return f;
+  }
+  auto sum = get<std::uint32_t>(bytes.data() + 4);
+  auto seq = get<std::uint64_t>(bytes.data() + 8);
+  auto payload = bytes.substr(frame_header_bytes, size);
+  if (checksum(seq, payload) != sum)
+    return f;
+  f.what = frame::kind::record;
+  f.seq = seq;
+  f.payload = payload;
+  f.size = frame_header_bytes + size;
+  return f;
+}
+
+void append_spooled_event(std::string& out, const valid_event& e) {
+  put<std::uint64_t>(out, e.event_id.hi);
+  put<std::uint64_t>(out, e.event_id.lo);
+  put<std::uint64_t>(out, static_cast<std::uint64_t>(e.occurred_at));
+  out += static_cast<char>(e.client_event_id ? 1 : 0);
+  auto size_at = out.size();
+  put<std::uint32_t>(out, 0);
+  append_copy_line(out, e);
+  auto copy_size = static_cast<std::uint32_t>(out.size() - size_at - 4);
+  for (std::size_t i = 0; i < 4; ++i)
+    out[size_at + i] = static_cast<char>((copy_size >> (8 * i)) & 0xff);
+  append_json_line(out, e);
+}
+
+std::optional<spooled_event> read_spooled_event(std::string_view payload) noexcept {
+  if (payload.size() < event_header_bytes)
+    return std::nullopt;
+  spooled_event e;
+  auto* p = payload.data();
+  e.event_id.hi = get<std::uint64_t>(p);
+  e.event_id.lo = get<std::uint64_t>(p + 8);
+  e.occurred_at = static_cast<unix_micros>(get<std::uint64_t>(p + 16));
+  e.client_event_id = p[24] != 0;
+  auto copy_size = get<std::uint32_t>(p + 25);
+  auto rest = payload.substr(event_header_bytes);
+  if (copy_size > rest.size())
+    return std::nullopt;
+  e.copy_line = rest.substr(0, copy_size);
+  e.json_line = rest.substr(copy_size);
+  return e;
+}
+
+} // namespace expd::core

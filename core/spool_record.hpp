@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/event.hpp"
+
+namespace expd::core {
+
+/// A spool file is a sequence of frames: [u32 payload size][u32 checksum][u64 seq]
+/// [payload], little-endian. A zero size marks the end of what was written (segments
+/// are preallocated, so unwritten space reads as zeros); the checksum covers seq and
+/// payload, so a torn write at a crash reads as the end, never as a record.
+constexpr std::size_t frame_header_bytes = 16;
+constexpr std::size_t max_frame_payload = 16 * 1024 * 1024;
+
+void append_frame(std::string& out, std::uint64_t seq, std::string_view payload);
+
+struct frame {
+  enum class kind { record, end, incomplete } what = kind::end;
+  std::uint64_t seq = 0;
+  std::string_view payload;
+  std::size_t size = 0; ///< header + payload, for kind::record and kind::incomplete
+};
+
+/// Reads the frame at the start of `bytes`. `incomplete` when a record's header says it
+/// is longer than `bytes` (read more); `end` for zeros, a bad checksum or a size past
+/// max_frame_payload.
+frame read_frame(std::string_view bytes) noexcept;
+
+/// One accepted event as the spool stores it: the few fields the loader needs without
+/// parsing, the COPY line for PostgreSQL and the JSON line for the archive.
+struct spooled_event {
+  uuid event_id;
+  unix_micros occurred_at = 0;
+  bool client_event_id = false;
+  std::string_view copy_line; ///< ends with '\n'
+  std::string_view json_line; ///< ends with '\n'
+};
+
+/// Encodes `e` as a frame payload (rendering both lines).
+void append_spooled_event(std::string& out, const valid_event& e);
+
+/// Decodes a payload written by append_spooled_event; nullopt when it is not one.
+std::optional<spooled_event> read_spooled_event(std::string_view payload) noexcept;
+
+} // namespace expd::core

@@ -1,0 +1,270 @@
+#include "runtime/spool.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/spool_record.hpp"
+#include "runtime/random_uuid.hpp"
+
+namespace expd::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view segment_suffix = ".seg";
+
+[[noreturn]] void fail(const std::string& what, const fs::path& path) {
+  throw spool_error(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+fs::path segment_path(const fs::path& dir, std::uint64_t first_seq) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu", static_cast<unsigned long long>(first_seq));
+  return dir / (std::string{name} + std::string{segment_suffix});
+}
+
+void sync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    fail("cannot open", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    fail("cannot fsync", dir);
+}
+
+void pwrite_all(int fd, std::string_view bytes, std::uint64_t offset, const fs::path& path) {
+  while (!bytes.empty()) {
+    auto n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      fail("cannot write", path);
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
+} // namespace
+
+std::vector<std::pair<std::uint64_t, fs::path>> spool_segments(const fs::path& dir) {
+  std::vector<std::pair<std::uint64_t, fs::path>> out;
+  for (auto& entry : fs::directory_iterator(dir)) {
+    auto name = entry.path().filename().string();
+    if (name.size() != 20 + segment_suffix.size() || entry.path().extension() != segment_suffix)
+      continue;
+    out.emplace_back(std::stoull(name.substr(0, 20)), entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+spool::spool(spool_config cfg) : cfg_(std::move(cfg)) {
+  if (cfg_.segment_bytes < 1024 * 1024)
+    throw spool_error("spool segments must be at least 1 MiB");
+  fs::create_directories(cfg_.dir);
+  load_id();
+  recover();
+}
+
+spool::~spool() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void spool::load_id() {
+  auto path = cfg_.dir / "spool.id";
+  std::ifstream in(path);
+  std::string text;
+  if (in >> text) {
+    auto id = core::uuid::parse(text);
+    if (!id)
+      throw spool_error(path.string() + " does not hold a UUID; the spool folder is damaged");
+    id_ = *id;
+    return;
+  }
+  id_ = random_uuid();
+  auto tmp = cfg_.dir / "spool.id.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << id_.str() << '\n';
+    if (!out.flush())
+      fail("cannot write", tmp);
+  }
+  int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0)
+    fail("cannot fsync", tmp);
+  ::close(fd);
+  fs::rename(tmp, path);
+  sync_dir(cfg_.dir);
+}
+
+void spool::recover() {
+  for (auto& [first, path] : spool_segments(cfg_.dir))
+    segments_.push_back({first, path});
+  if (segments_.empty()) {
+    open_segment(1, true);
+    return;
+  }
+  // Only the last segment can end in a torn write; scan it to its end.
+  auto& last = segments_.back();
+  open_segment(last.first_seq, false);
+  std::string bytes(cfg_.segment_bytes, '\0');
+  auto n = ::pread(fd_, bytes.data(), bytes.size(), 0);
+  if (n < 0)
+    fail("cannot read", last.path);
+  bytes.resize(static_cast<std::size_t>(n));
+  next_seq_ = last.first_seq;
+  std::string_view view = bytes;
+  for (;;) {
+    auto f = core::read_frame(view.substr(offset_));
+    if (f.what != core::frame::kind::record || f.seq != next_seq_)
+      break;
+    offset_ += f.size;
+    ++next_seq_;
+  }
+}
+
+void spool::open_segment(std::uint64_t first_seq, bool create) {
+  auto path = segment_path(cfg_.dir, first_seq);
+  int fd = ::open(path.c_str(), create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0644);
+  if (fd < 0)
+    fail("cannot open", path);
+  if (create) {
+    // Preallocated space reads as zeros (the end marker) and later writes need no
+    // size change, so fdatasync flushes data alone.
+    int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(cfg_.segment_bytes));
+    if (rc != 0) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      errno = rc;
+      fail("cannot preallocate", path);
+    }
+    if (::fsync(fd) != 0)
+      fail("cannot fsync", path);
+    sync_dir(cfg_.dir);
+    segments_.push_back({first_seq, path});
+  }
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = fd;
+  offset_ = 0;
+}
+
+std::uint64_t spool::append(std::string_view payload) {
+  if (payload.size() > core::max_frame_payload
+      || payload.size() + core::frame_header_bytes > cfg_.segment_bytes)
+    throw spool_error("a spool record of " + std::to_string(payload.size()) + " bytes is too large");
+  if (offset_ + buffer_.size() + core::frame_header_bytes + payload.size() > cfg_.segment_bytes) {
+    write_buffer();
+    // The old segment stays durable-ordered: its tail is flushed before records that
+    // follow it are acknowledged (commit syncs the current file only).
+    if (cfg_.fsync && ::fdatasync(fd_) != 0)
+      fail("cannot fsync", segments_.back().path);
+    open_segment(next_seq_, true);
+  }
+  core::append_frame(buffer_, next_seq_, payload);
+  return next_seq_++;
+}
+
+void spool::write_buffer() {
+  if (buffer_.empty())
+    return;
+  pwrite_all(fd_, buffer_, offset_, segments_.back().path);
+  offset_ += buffer_.size();
+  buffer_.clear();
+}
+
+void spool::commit() {
+  write_buffer();
+  if (cfg_.fsync && ::fdatasync(fd_) != 0)
+    fail("cannot fsync", segments_.back().path);
+}
+
+void spool::release_through(std::uint64_t seq) {
+  // Segment i holds [first_i, first_{i+1} - 1]; keep the one being written.
+  std::size_t drop = 0;
+  while (drop + 1 < segments_.size() && segments_[drop + 1].first_seq - 1 <= seq) {
+    fs::remove(segments_[drop].path);
+    ++drop;
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(drop));
+}
+
+spool_reader::spool_reader(fs::path dir) : dir_(std::move(dir)) {
+}
+
+spool_reader::~spool_reader() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void spool_reader::open_segment_holding(std::uint64_t seq) {
+  auto segments = spool_segments(dir_);
+  auto it = std::upper_bound(segments.begin(), segments.end(), seq,
+                             [](std::uint64_t s, const auto& seg) { return s < seg.first; });
+  if (it == segments.begin())
+    throw spool_error("spool record " + std::to_string(seq) + " is gone from " + dir_.string());
+  --it;
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = ::open(it->second.c_str(), O_RDONLY);
+  if (fd_ < 0)
+    fail("cannot open", it->second);
+  buffer_.clear();
+  buffer_offset_ = 0;
+  pos_ = 0;
+  next_seq_ = it->first;
+}
+
+bool spool_reader::fill(std::size_t need) {
+  buffer_.erase(0, pos_);
+  buffer_offset_ += pos_;
+  pos_ = 0;
+  auto have = buffer_.size();
+  auto want = std::max<std::size_t>(need, 1 << 20);
+  buffer_.resize(have + want);
+  auto n = ::pread(fd_, buffer_.data() + have, want, static_cast<off_t>(buffer_offset_ + have));
+  if (n < 0)
+    fail("cannot read", dir_);
+  buffer_.resize(have + static_cast<std::size_t>(n));
+  return n > 0;
+}
+
+std::size_t spool_reader::read(std::uint64_t after, std::uint64_t through,
+                               std::size_t max_records,
+                               const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  if (next_seq_ == 0 || next_seq_ > after + 1)
+    open_segment_holding(after + 1);
+  std::size_t count = 0;
+  while (count < max_records && next_seq_ <= through) {
+    auto f = core::read_frame(std::string_view{buffer_}.substr(pos_));
+    if (f.what == core::frame::kind::record && f.seq == next_seq_) {
+      pos_ += f.size;
+      ++next_seq_;
+      if (f.seq > after) {
+        fn(f.seq, f.payload);
+        ++count;
+      }
+      continue;
+    }
+    if (f.what == core::frame::kind::incomplete || buffer_.size() - pos_ < core::frame_header_bytes) {
+      if (fill(f.what == core::frame::kind::incomplete ? f.size : core::frame_header_bytes))
+        continue;
+    }
+    // The end of this segment: the next record starts the next one.
+    auto want = next_seq_;
+    open_segment_holding(want);
+    if (next_seq_ != want)
+      throw spool_error("spool record " + std::to_string(want) + " is missing from " + dir_.string());
+  }
+  return count;
+}
+
+} // namespace expd::runtime

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/uuid.hpp"
+
+namespace expd::runtime {
+
+struct spool_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct spool_config {
+  std::filesystem::path dir;
+  std::uint64_t segment_bytes = 16 * 1024 * 1024;
+  std::uint64_t max_bytes = 1024ULL * 1024 * 1024; ///< past this, new events are refused
+  bool fsync = true; ///< commit() returns once records are on disk, not only in the OS
+};
+
+/// The local append-only log every accepted event goes to before it is acknowledged
+/// (docs/events.md, "Durability"). Records are numbered 1, 2, ... for the spool's life;
+/// files are segments named by their first record's number and preallocated, so an
+/// fdatasync flushes data alone. Opening recovers: a torn record at the end (a crash
+/// mid-write, never acknowledged) is overwritten by the next append. Not thread-safe:
+/// one actor owns it; readers use spool_reader.
+class spool {
+public:
+  explicit spool(spool_config cfg);
+  ~spool();
+  spool(const spool&) = delete;
+  spool& operator=(const spool&) = delete;
+
+  /// This spool's identity, kept in its folder: the loader's progress is recorded under
+  /// it, so renaming the node does not replay (or skip) anything.
+  const core::uuid& id() const noexcept {
+    return id_;
+  }
+
+  /// The number of the last record appended (0 when none ever was).
+  std::uint64_t last_seq() const noexcept {
+    return next_seq_ - 1;
+  }
+
+  /// Buffers `payload` as the next record; returns its number. Durable after commit().
+  std::uint64_t append(std::string_view payload);
+
+  /// Writes buffered records and, with fsync on, waits until they are on disk.
+  void commit();
+
+  /// Deletes the segments whose records are all <= seq (consumed by every reader). The
+  /// segment being written is kept.
+  void release_through(std::uint64_t seq);
+
+  /// Bytes the live segments take on disk.
+  std::uint64_t disk_bytes() const noexcept {
+    return segments_.size() * cfg_.segment_bytes;
+  }
+
+  bool full() const noexcept {
+    return disk_bytes() >= cfg_.max_bytes;
+  }
+
+  const spool_config& config() const noexcept {
+    return cfg_;
+  }
+
+private:
+  struct segment {
+    std::uint64_t first_seq;
+    std::filesystem::path path;
+  };
+
+  void load_id();
+  void recover();
+  void open_segment(std::uint64_t first_seq, bool create);
+  void write_buffer();
+
+  spool_config cfg_;
+  core::uuid id_;
+  std::vector<segment> segments_; ///< in order; back() is written to
+  int fd_ = -1;
+  std::uint64_t offset_ = 0; ///< write position in segments_.back()
+  std::string buffer_;       ///< appended, not yet written
+  std::uint64_t next_seq_ = 1;
+};
+
+/// Reads a spool's records in order, from another thread than the spool's owner; it
+/// must only ask for records the owner has committed.
+class spool_reader {
+public:
+  explicit spool_reader(std::filesystem::path dir);
+  ~spool_reader();
+  spool_reader(const spool_reader&) = delete;
+  spool_reader& operator=(const spool_reader&) = delete;
+
+  /// Calls fn(seq, payload) for the records numbered after `after` up to `through`, in
+  /// order, at most `max_records`; the payload is valid during the call. Returns how
+  /// many were read. Throws spool_error when a committed record is missing.
+  std::size_t read(std::uint64_t after, std::uint64_t through, std::size_t max_records,
+                   const std::function<void(std::uint64_t, std::string_view)>& fn);
+
+private:
+  void open_segment_holding(std::uint64_t seq);
+  bool fill(std::size_t need);
+
+  std::filesystem::path dir_;
+  int fd_ = -1;
+  std::uint64_t buffer_offset_ = 0; ///< file offset of buffer_[0]
+  std::size_t pos_ = 0;             ///< next frame in buffer_
+  std::string buffer_;
+  std::uint64_t next_seq_ = 0; ///< number of the frame at pos_ (0: not positioned)
+};
+
+/// The segment file names of `dir` in record order.
+std::vector<std::pair<std::uint64_t, std::filesystem::path>> spool_segments(
+  const std::filesystem::path& dir);
+
+} // namespace expd::runtime
