@@ -18,6 +18,9 @@ CONFIG="config/experiments.example.yml"
 [ -x "$EXPCTL" ] || die "$EXPCTL not found; the build did not produce expctl"
 [ -f "$CONFIG" ] || die "$CONFIG not found"
 
+say "expctl apply -f config/event_types.example.yml"
+"$EXPCTL" apply -f config/event_types.example.yml || die "expctl apply of the event types failed (expd log: var/log/expd.log)"
+
 say "expctl apply -f $CONFIG"
 "$EXPCTL" apply -f "$CONFIG" || die "expctl apply failed (expd log: var/log/expd.log)"
 
@@ -44,6 +47,24 @@ for unit in user-1 user-2 user-11 user-12 user-123; do
   "$EXPCTL" assign --unit-type user --unit-id "$unit" --context '{"app_version":"1.2.3"}' \
     || die "expctl assign for $unit failed (expd log: var/log/expd.log)"
 done
+
+say "an event for user-123, and what arrived (expctl events tail)"
+variant=$("$EXPCTL" -o json assign --unit-type user --unit-id user-123 --context '{"app_version":"1.2.3"}' \
+  | sed -n 's/.*"variant_id": "\([0-9a-f-]\{36\}\)".*/\1/p' | head -1)
+experiment=$("$EXPCTL" -o json assign --unit-type user --unit-id user-123 --context '{"app_version":"1.2.3"}' \
+  | sed -n 's/.*"experiment_id": "\([0-9a-f-]\{36\}\)".*/\1/p' | head -1)
+[ -n "$variant" ] && [ -n "$experiment" ] || die "could not read user-123's assignment"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+curl -fsS -H 'Content-Type: application/json' "$EXPD_SERVER/v1/events" -d "{\"event_type\":\"plan_generated\",
+  \"unit_type\":\"user\",\"unit_id\":\"user-123\",\"experiments\":[{\"experiment_id\":\"$experiment\",
+  \"variant_id\":\"$variant\"}],\"context\":{\"policy_version_id\":\"uuid-v2\"},
+  \"metrics\":{\"latency_ms\":450},\"timestamp\":\"$now\"}" || die "POST /v1/events failed (expd log: var/log/expd.log)"
+echo
+for _ in $(seq 50); do
+  out=$("$EXPCTL" events tail --unit-id user-123) && [ -n "$out" ] && break
+  sleep 0.1
+done
+printf '%s\n' "$out"
 
 cat <<MSG
 

@@ -117,8 +117,10 @@ int run(const runtime::node_config& cfg) {
   for (auto& shard : shards)
     caf::anon_send(registry, atom::subscribe::value, shard);
 
+  // Eight or more segments fit under the limit, so releasing one frees a useful share.
+  auto segment = std::clamp<std::uint64_t>(cfg.spool_max_bytes / 8, 1 << 20, 16 << 20);
   auto spool = std::make_unique<runtime::spool>(
-    runtime::spool_config{cfg.spool_dir, 16 * 1024 * 1024, cfg.spool_max_bytes, cfg.spool_fsync});
+    runtime::spool_config{cfg.spool_dir, segment, cfg.spool_max_bytes, cfg.spool_fsync});
   log(log_level::info, "spool_opened",
       {{"dir", cfg.spool_dir}, {"spool_id", spool->id().str()}, {"last_seq", spool->last_seq()}});
   auto loader = sys.spawn<caf::detached>(

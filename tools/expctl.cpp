@@ -12,9 +12,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <curl/curl.h>
@@ -29,8 +31,12 @@ using nlohmann::json;
 constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
 
 commands:
-  apply -f FILE [--dry-run]   create or update the experiments in a YAML file
+  apply -f FILE [--dry-run]   create or update the experiments and event types in a
+                              YAML file (keys: experiments, event_types)
   get experiments             list experiments
+  get event-types             list event types and the metrics each may carry
+  events tail (--unit-id ID | --experiment-id UUID) [--event-type T] [--limit N]
+              [--follow]      recent events, oldest first; --follow keeps polling
   start NAME                  set an experiment running
   pause NAME                  pause an experiment
   stop NAME                   stop an experiment
@@ -85,7 +91,8 @@ constexpr option_spec option_specs[] = {
     {"server", 0, true},      {"token", 0, true},   {"output", 'o', true},
     {"help", 'h', false},     {"file", 'f', true},  {"dry-run", 0, false},
     {"unit-type", 0, true},   {"unit-id", 0, true}, {"context", 0, true},
-    {"experiment", 0, true},
+    {"experiment", 0, true},  {"experiment-id", 0, true}, {"event-type", 0, true},
+    {"limit", 0, true},       {"follow", 0, false},
 };
 
 constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
@@ -429,6 +436,33 @@ void print_json(const json& answer) {
 
 // ---- commands ---------------------------------------------------------------------
 
+// Sends one part of an apply document to its endpoint and prints what happened.
+void apply_part(const settings& s, const std::string& path, const std::string& key,
+                const json& items, bool dry_run) {
+  json answer = call(s, path + (dry_run ? "?dry_run=true" : ""), json{{key, items}}, true);
+  if (s.json_output) {
+    print_json(answer);
+    return;
+  }
+  bool with_ids = key == "experiments";
+  std::vector<std::vector<std::string>> rows = {with_ids ? std::vector<std::string>{"NAME", "ID", "ACTION"}
+                                                         : std::vector<std::string>{"EVENT_TYPE", "ACTION"}};
+  for (const json& e : list(answer, key.c_str())) {
+    if (with_ids)
+      rows.push_back({text(e, "name"), text(e, "id"), text(e, "action")});
+    else
+      rows.push_back({text(e, "name"), text(e, "action")});
+  }
+  print_table(rows);
+  // The server's word, not the flag: a server that ignored dry_run did change things.
+  bool was_dry_run = answer.contains("dry_run") ? answer["dry_run"] == true : dry_run;
+  if (was_dry_run) {
+    std::cout << "dry run: nothing changed\n";
+  } else if (with_ids) {
+    std::cout << "applied version " << text(answer, "version") << '\n';
+  }
+}
+
 int apply(const settings& s, const command_line& line) {
   expect(line, {"file", "dry-run"}, 1, "apply -f FILE [--dry-run]");
   std::optional<std::string> file = line.value("file");
@@ -436,29 +470,20 @@ int apply(const settings& s, const command_line& line) {
     throw usage_error("usage: expctl apply -f FILE [--dry-run]");
   }
   json document = expd::tools::yaml_file_to_json(*file);
-  // Only `experiments` is sent, so a misspelt top-level key must not pass unnoticed.
-  if (!document.is_object() || document.size() != 1 || !document.contains("experiments")
-      || !document["experiments"].is_array()) {
-    throw input_error(*file + ": expected a mapping with a single key, experiments, holding a list");
+  // Only these keys are sent, so a misspelt top-level key must not pass unnoticed.
+  bool known = document.is_object() && !document.empty();
+  for (auto it = known ? document.begin() : json::iterator{}; known && it != document.end(); ++it)
+    known = (it.key() == "experiments" || it.key() == "event_types") && it.value().is_array();
+  if (!known) {
+    throw input_error(*file + ": expected a mapping with experiments and/or event_types, each a list");
   }
   bool dry_run = line.has("dry-run");
-  json answer = call(s, std::string("/admin/v1/experiments/apply") + (dry_run ? "?dry_run=true" : ""),
-                     json{{"experiments", document["experiments"]}}, true);
-  if (s.json_output) {
-    print_json(answer);
-    return 0;
+  // Event types first: events of a new experiment may name them at once.
+  if (document.contains("event_types")) {
+    apply_part(s, "/admin/v1/event-types/apply", "event_types", document["event_types"], dry_run);
   }
-  std::vector<std::vector<std::string>> rows = {{"NAME", "ID", "ACTION"}};
-  for (const json& e : list(answer, "experiments")) {
-    rows.push_back({text(e, "name"), text(e, "id"), text(e, "action")});
-  }
-  print_table(rows);
-  // The server's word, not the flag: a server that ignored dry_run did change things.
-  bool was_dry_run = answer.contains("dry_run") ? answer["dry_run"] == true : dry_run;
-  if (was_dry_run) {
-    std::cout << "dry run: nothing changed\n";
-  } else {
-    std::cout << "applied version " << text(answer, "version") << '\n';
+  if (document.contains("experiments")) {
+    apply_part(s, "/admin/v1/experiments/apply", "experiments", document["experiments"], dry_run);
   }
   return 0;
 }
@@ -474,10 +499,31 @@ std::string variants_summary(const json& experiment) {
   return summary.empty() ? "-" : summary;
 }
 
+int get_event_types(const settings& s) {
+  json answer = call(s, "/admin/v1/event-types", std::nullopt, true);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "METRICS", "DESCRIPTION"}};
+  for (const json& t : list(answer, "event_types")) {
+    std::string metrics;
+    if (t.contains("metrics") && t["metrics"].is_object())
+      for (auto it = t["metrics"].begin(); it != t["metrics"].end(); ++it)
+        metrics += (metrics.empty() ? "" : ",") + it.key() + ":" + text(it.value(), "type");
+    rows.push_back({text(t, "name"), metrics.empty() ? "-" : metrics, text(t, "description")});
+  }
+  print_table(rows);
+  return 0;
+}
+
 int get(const settings& s, const command_line& line) {
-  expect(line, {}, 2, "get experiments");
+  expect(line, {}, 2, "get experiments|event-types");
+  if (line.words[1] == "event-types") {
+    return get_event_types(s);
+  }
   if (line.words[1] != "experiments") {
-    throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments");
+    throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments, event-types");
   }
   json answer = call(s, "/admin/v1/experiments", std::nullopt, true);
   if (s.json_output) {
@@ -548,6 +594,52 @@ int assign(const settings& s, const command_line& line) {
   return 0;
 }
 
+// One line per event: time, type, unit, variants, metrics.
+void print_event(const json& e) {
+  std::string variants;
+  if (e.contains("experiments") && e["experiments"].is_array())
+    for (const json& x : e["experiments"])
+      variants += (variants.empty() ? "" : ",") + text(x, "variant_id");
+  std::cout << text(e, "timestamp") << ' ' << text(e, "event_type") << ' ' << text(e, "unit_type")
+            << ':' << text(e, "unit_id") << ' ' << (variants.empty() ? "-" : variants) << ' '
+            << (e.contains("metrics") ? dump(e["metrics"]) : "{}") << '\n';
+}
+
+int events(const settings& s, const command_line& line) {
+  const std::string synopsis = "events tail (--unit-id ID | --experiment-id UUID) [--event-type T] "
+                               "[--limit N] [--follow]";
+  expect(line, {"unit-id", "experiment-id", "event-type", "limit", "follow"}, 2, synopsis);
+  if (line.words[1] != "tail") {
+    throw usage_error("usage: expctl " + synopsis);
+  }
+  std::string query;
+  for (const char* name : {"unit-id", "experiment-id", "event-type", "limit"}) {
+    if (std::optional<std::string> v = line.value(name)) {
+      std::string key = name;
+      std::replace(key.begin(), key.end(), '-', '_');
+      query += (query.empty() ? "?" : "&") + key + "=" + escape_segment(*v);
+    }
+  }
+  std::set<std::string> shown;
+  for (;;) {
+    json answer = call(s, "/v1/events" + query, std::nullopt, false);
+    if (s.json_output && !line.has("follow")) {
+      print_json(answer);
+      return 0;
+    }
+    std::vector<json> fresh;
+    for (const json& e : list(answer, "events"))
+      if (shown.insert(text(e, "event_id")).second)
+        fresh.push_back(e);
+    for (auto it = fresh.rbegin(); it != fresh.rend(); ++it) // the server sends newest first
+      s.json_output ? print_json(*it) : print_event(*it);
+    std::cout.flush();
+    if (!line.has("follow"))
+      return 0;
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+  }
+}
+
 int run(const settings& s, const command_line& line) {
   const std::string& command = line.words[0];
   if (command == "apply") {
@@ -570,6 +662,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "assign") {
     return assign(s, line);
+  }
+  if (command == "events") {
+    return events(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }
