@@ -30,7 +30,8 @@ const nlohmann::json& document_list(const nlohmann::json& doc, const char* key,
   if (list == doc.end() || !list->is_array())
     throw field_error(key, std::string{key} + " must be an array");
   if (list->size() > max_items)
-    throw field_error(key, "more than " + std::to_string(max_items) + " " + std::string{item} + "s");
+    throw field_error(key, "more than " + std::to_string(max_items) + " " + std::string{item}
+                             + "s");
   return *list;
 }
 
@@ -75,8 +76,7 @@ std::string identifier(const nlohmann::json& obj, const std::string& path, const
 }
 
 nlohmann::json number_json(double value) {
-  constexpr double exact_limit = 9007199254740992.0; // 2^53
-  if (std::floor(value) == value && std::fabs(value) <= exact_limit)
+  if (std::floor(value) == value && std::fabs(value) <= exact_integer_limit)
     return static_cast<std::int64_t>(value);
   return value;
 }

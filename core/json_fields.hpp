@@ -65,8 +65,11 @@ void check_identifier(std::string_view text, const std::string& field, std::stri
 std::string identifier(const nlohmann::json& obj, const std::string& path, const char* key,
                        std::size_t max_len);
 
-/// `value` as JSON; a whole one within +-2^53 (where every integer is a double) as an
-/// integer, so a bound of 0 reads "0" rather than "0.0".
+/// Past +-2^53 doubles no longer hold every integer, so a whole double says little.
+constexpr double exact_integer_limit = 9007199254740992.0;
+
+/// `value` as JSON; a whole one within exact_integer_limit as an integer, so a bound of 0
+/// reads "0" rather than "0.0".
 nlohmann::json number_json(double value);
 
 } // namespace expd::core

@@ -39,7 +39,8 @@ std::string fault_after(Change change) {
 // The fault of `example()` after `change` to its plan_generated.latency_ms spec.
 template <class Change>
 std::string fault_of_latency(Change change) {
-  return fault_after([&change](json& doc) { change(doc["event_types"][0]["metrics"]["latency_ms"]); });
+  return fault_after(
+    [&change](json& doc) { change(doc["event_types"][0]["metrics"]["latency_ms"]); });
 }
 
 } // namespace
