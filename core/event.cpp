@@ -89,11 +89,6 @@ std::string unit_text(const json& event, const char* key, std::size_t max_bytes)
   return text;
 }
 
-const json* optional_member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() || it->is_null() ? nullptr : &*it;
-}
-
 uuid uuid_member(const json& obj, const std::string& path, const char* key) {
   auto id = uuid::parse(required_string(obj, path, key));
   if (!id)

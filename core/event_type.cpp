@@ -27,15 +27,15 @@ std::optional<metric_kind> parse_kind(std::string_view text) noexcept {
 // could have: finite, and whole for an integer metric.
 std::optional<double> parse_bound(const json& m, const std::string& path, const char* key,
                                   metric_kind kind) {
-  auto it = m.find(key);
-  if (it == m.end() || it->is_null())
+  auto* bound = optional_member(m, key);
+  if (!bound)
     return std::nullopt;
   auto field = path + "." + key;
   if (kind == metric_kind::boolean)
     throw field_error(field, std::string{"a boolean metric has no "} + key);
-  if (!it->is_number())
+  if (!bound->is_number())
     throw field_error(field, std::string{key} + " must be a number");
-  auto value = it->get<double>();
+  auto value = bound->get<double>();
   if (!std::isfinite(value))
     throw field_error(field, std::string{key} + " must be a finite number");
   if (kind == metric_kind::integer && std::floor(value) != value)
@@ -75,8 +75,8 @@ event_type parse_event_type(const json& t, const std::string& path,
   type.name = identifier(t, path, "name", max_name_length);
   type.description = optional_string(t, path, "description", max_description_bytes)
                        .value_or("");
-  auto metrics = t.find("metrics");
-  if (metrics == t.end() || metrics->is_null())
+  auto* metrics = optional_member(t, "metrics");
+  if (!metrics)
     return type;
   auto mpath = path + ".metrics";
   if (!metrics->is_object())

@@ -28,7 +28,7 @@ variant_spec parse_variant(const json& v, const std::string& path,
   spec.allocation = alloc->get<double>();
   if (!(spec.allocation >= 0.0 && spec.allocation <= 1.0))
     throw field_error(path + ".allocation", "allocation must lie in [0, 1]");
-  if (auto cfg = v.find("config"); cfg != v.end() && !cfg->is_null()) {
+  if (auto* cfg = optional_member(v, "config")) {
     if (!cfg->is_object())
       throw field_error(path + ".config", "config must be an object");
     if (cfg->dump().size() > limits.max_config_bytes)
@@ -59,7 +59,7 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
   spec.salt = optional_string(e, path, "salt", 256);
   if (spec.salt && spec.salt->empty())
     throw field_error(path + ".salt", "salt must not be empty");
-  if (auto cond = e.find("condition"); cond != e.end() && !cond->is_null()) {
+  if (auto* cond = optional_member(e, "condition")) {
     condition::compile(*cond, path + ".condition");
     spec.condition = *cond;
   }

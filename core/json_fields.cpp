@@ -35,20 +35,24 @@ const nlohmann::json& document_list(const nlohmann::json& doc, const char* key,
   return *list;
 }
 
+const nlohmann::json* optional_member(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
 const std::string& required_string(const nlohmann::json& obj, const std::string& path,
                                    const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null())
+  auto* value = optional_member(obj, key);
+  if (!value)
     throw field_error(member_path(path, key), std::string{key} + " is required");
-  if (!it->is_string())
+  if (!value->is_string())
     throw field_error(member_path(path, key), std::string{key} + " must be a string");
-  return it->get_ref<const std::string&>();
+  return value->get_ref<const std::string&>();
 }
 
 std::optional<std::string> optional_string(const nlohmann::json& obj, const std::string& path,
                                            const char* key, std::size_t max_bytes) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null())
+  if (!optional_member(obj, key))
     return std::nullopt;
   auto& text = required_string(obj, path, key);
   if (text.size() > max_bytes)

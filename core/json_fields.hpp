@@ -48,6 +48,9 @@ auto parse_named_list(const nlohmann::json& doc, const char* key, std::size_t ma
   return out;
 }
 
+/// Member `key`; nullptr when absent or null, which optional members treat alike.
+const nlohmann::json* optional_member(const nlohmann::json& obj, const char* key);
+
 /// Member `key` as a string; refused when absent, null or of another type.
 const std::string& required_string(const nlohmann::json& obj, const std::string& path,
                                    const char* key);
