@@ -233,8 +233,11 @@ json metric_value(const metric_spec& spec, const json& value, const std::string&
   if (spec.kind == metric_kind::integer) {
     // 2.0 is accepted as 2: many JSON encoders write every number as a float.
     if (value.is_number_float()) {
-      if (std::floor(number) != number || std::fabs(number) > exact_integer_limit)
+      if (std::floor(number) != number)
         throw field_error(path, spec.name + " must be a whole number");
+      if (std::fabs(number) > exact_integer_limit)
+        throw field_error(path, spec.name + " is too large to be exact as a float; send it"
+                                              " as a JSON integer");
       stored = static_cast<std::int64_t>(number);
     } else if (value.is_number_unsigned()
                && value.get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max()) {

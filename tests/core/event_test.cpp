@@ -445,6 +445,8 @@ TEST(event, metric_messages_give_the_value_and_the_bound) {
   EXPECT_EQ(message_with("metrics", {{"latency_ms", 60000.5}}),
             "latency_ms is 60000.5, above the maximum 60000");
   EXPECT_EQ(message_with("metrics", {{"items", 2.5}}), "items must be a whole number");
+  EXPECT_EQ(message_with("metrics", {{"count", 1e300}}),
+            "count is too large to be exact as a float; send it as a JSON integer");
   EXPECT_EQ(message_with("metrics", {{"accepted", 1}}), "accepted must be true or false");
   EXPECT_EQ(message_with("metrics", {{"latency", 1}}),
             "event type plan_generated declares no metric \"latency\"");
