@@ -59,7 +59,14 @@ struct valid_event {
 /// experiment once), optional `context` (object, bounded size), optional `metrics`
 /// (object; each key declared by the event type, its value of the declared kind, finite,
 /// within min/max). Unknown fields are refused. Throws core::field_error whose field is
-/// the path inside the event ("metrics.latency_ms", "experiments[1].variant_id").
+/// the path inside the event ("metrics.latency_ms", "experiments[1].variant_id"); a
+/// fault of the whole event (not an object) has field "".
+/// Nothing that passes can make PostgreSQL refuse its row (and with it the batch's COPY):
+/// unit_type and unit_id are valid UTF-8 without control characters; context's strings
+/// and keys are valid UTF-8 without NUL (jsonb refuses \u0000) and its numbers finite.
+/// An integer metric takes JSON integers in the 64-bit range and floats without a
+/// fraction within +-2^53 (2.0 is stored as 2), as many encoders write every number as a
+/// float. A null optional member counts as absent; the nil UUID is refused as event_id.
 valid_event validate_event(const nlohmann::json& event, const event_catalog& catalog,
                            unix_micros received_at, const uuid& new_id,
                            const event_limits& limits = {});

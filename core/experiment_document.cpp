@@ -1,64 +1,17 @@
 #include "core/experiment_document.hpp"
 
-#include <cctype>
-#include <initializer_list>
 #include <string>
 #include <unordered_set>
 
 #include "core/bucketing.hpp"
 #include "core/field_error.hpp"
+#include "core/json_fields.hpp"
 
 namespace expd::core {
 
 namespace {
 
 using nlohmann::json;
-
-void require_known_fields(const json& obj, const std::string& path,
-                          std::initializer_list<const char*> known) {
-  for (auto& [key, value] : obj.items()) {
-    bool ok = false;
-    for (auto k : known)
-      ok = ok || key == k;
-    if (!ok)
-      throw field_error(path.empty() ? key : path + "." + key,
-                        "unknown field \"" + key + "\"");
-  }
-}
-
-// Names end up in URLs (/admin/v1/experiments/{name}) and metric labels.
-std::string identifier(const json& obj, const std::string& path, const char* key,
-                       std::size_t max_len) {
-  auto field = path + "." + key;
-  auto it = obj.find(key);
-  if (it == obj.end())
-    throw field_error(field, std::string{key} + " is required");
-  if (!it->is_string())
-    throw field_error(field, std::string{key} + " must be a string");
-  auto text = it->get<std::string>();
-  if (text.empty() || text.size() > max_len)
-    throw field_error(field, std::string{key} + " must be 1 to " + std::to_string(max_len)
-                               + " characters");
-  for (unsigned char c : text)
-    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.'))
-      throw field_error(field, std::string{key}
-                                 + " may hold only letters, digits, '_', '-' and '.'");
-  return text;
-}
-
-std::optional<std::string> optional_string(const json& obj, const std::string& path,
-                                           const char* key, std::size_t max_len) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null())
-    return std::nullopt;
-  if (!it->is_string())
-    throw field_error(path + "." + key, std::string{key} + " must be a string");
-  auto text = it->get<std::string>();
-  if (text.size() > max_len)
-    throw field_error(path + "." + key, std::string{key} + " is longer than "
-                                          + std::to_string(max_len) + " bytes");
-  return text;
-}
 
 variant_spec parse_variant(const json& v, const std::string& path,
                            const experiment_document_limits& limits) {
@@ -75,7 +28,7 @@ variant_spec parse_variant(const json& v, const std::string& path,
   spec.allocation = alloc->get<double>();
   if (!(spec.allocation >= 0.0 && spec.allocation <= 1.0))
     throw field_error(path + ".allocation", "allocation must lie in [0, 1]");
-  if (auto cfg = v.find("config"); cfg != v.end() && !cfg->is_null()) {
+  if (auto* cfg = optional_member(v, "config")) {
     if (!cfg->is_object())
       throw field_error(path + ".config", "config must be an object");
     if (cfg->dump().size() > limits.max_config_bytes)
@@ -106,7 +59,7 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
   spec.salt = optional_string(e, path, "salt", 256);
   if (spec.salt && spec.salt->empty())
     throw field_error(path + ".salt", "salt must not be empty");
-  if (auto cond = e.find("condition"); cond != e.end() && !cond->is_null()) {
+  if (auto* cond = optional_member(e, "condition")) {
     condition::compile(*cond, path + ".condition");
     spec.condition = *cond;
   }
@@ -142,25 +95,10 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
 std::vector<experiment_spec> parse_experiment_document(const json& doc,
                                                        const experiment_document_limits&
                                                          limits) {
-  if (!doc.is_object())
-    throw field_error("experiments", "the document must be an object with \"experiments\"");
-  require_known_fields(doc, "", {"experiments"});
-  auto list = doc.find("experiments");
-  if (list == doc.end() || !list->is_array())
-    throw field_error("experiments", "experiments must be an array");
-  if (list->size() > limits.max_experiments)
-    throw field_error("experiments", "more than " + std::to_string(limits.max_experiments)
-                                       + " experiments");
-  std::vector<experiment_spec> specs;
-  std::unordered_set<std::string> names;
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    auto path = "experiments[" + std::to_string(i) + "]";
-    auto spec = parse_experiment((*list)[i], path, limits);
-    if (!names.insert(spec.name).second)
-      throw field_error(path + ".name", "duplicate experiment name \"" + spec.name + "\"");
-    specs.push_back(std::move(spec));
-  }
-  return specs;
+  return parse_named_list(doc, "experiments", limits.max_experiments, "experiment",
+                          [&limits](const json& e, const std::string& path) {
+                            return parse_experiment(e, path, limits);
+                          });
 }
 
 } // namespace expd::core
