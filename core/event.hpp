@@ -67,6 +67,7 @@ struct valid_event {
 /// An integer metric takes JSON integers in the 64-bit range and floats without a
 /// fraction within +-2^53 (2.0 is stored as 2), as many encoders write every number as a
 /// float. A null optional member counts as absent; the nil UUID is refused as event_id.
+/// Callers bound the nesting first (json_nesting_exceeds): the checks walk it recursively.
 valid_event validate_event(const nlohmann::json& event, const event_catalog& catalog,
                            unix_micros received_at, const uuid& new_id,
                            const event_limits& limits = {});

@@ -379,11 +379,18 @@ TEST(event, context_size_is_bounded_whatever_its_shape) {
   EXPECT_EQ(fault_with("context", {{"p", std::string(2000, '\n')}}, {64, 256, 64, 64, 4000}),
             "context");
 
-  auto nested = [](int depth) {
-    return json::parse("{\"d\":" + std::string(depth, '[') + std::string(depth, ']') + "}");
+  // As deep as the gateway lets a body nest (64), with `bottom` innermost.
+  auto nested = [](const std::string& bottom) {
+    return json::parse("{\"d\":" + std::string(62, '[') + json(bottom).dump()
+                       + std::string(62, ']') + "}");
   };
-  EXPECT_EQ(fault_with("context", nested(5000)), "no error");
-  EXPECT_EQ(fault_with("context", nested(9000)), "context");
+  EXPECT_EQ(fault_with("context", nested(std::string(1000, 'x'))), "no error");
+  EXPECT_EQ(fault_with("context", nested(std::string(limits.max_context_bytes, 'x'))),
+            "context");
+  std::string deepest = "context.d";
+  for (int i = 0; i < 62; ++i)
+    deepest += "[0]";
+  EXPECT_EQ(fault_with("context", nested(std::string("\0", 1))), deepest);
   json wide = json::object();
   for (int i = 0; i < 5000; ++i)
     wide["k" + std::to_string(i)] = i;
