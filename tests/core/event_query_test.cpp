@@ -45,7 +45,7 @@ TEST(event_query, percent_decoding_and_every_parameter) {
 
 TEST(event_query, faults_name_the_parameter) {
   EXPECT_EQ(fault_of(""), "unit_id");
-  EXPECT_EQ(fault_of("unit_id=a&experiment_id=0b9d3f5e-2c1a-4f7e-9b8d-1a2b3c4d5e6f"), "unit_id");
+  EXPECT_EQ(fault_of("unit_id=a&experiment_id=0b9d3f5e-2c1a-4f7e-9b8d-1a2b3c4d5e6f"), "experiment_id");
   EXPECT_EQ(fault_of("experiment_id=nope"), "experiment_id");
   EXPECT_EQ(fault_of("unit_id=a&limit=0"), "limit");
   EXPECT_EQ(fault_of("unit_id=a&limit=1001"), "limit");

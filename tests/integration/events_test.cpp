@@ -79,7 +79,7 @@ TEST(events, one_event_in_the_spec_shape_is_stored_and_can_be_read_back) {
   EXPECT_EQ(reply.json()["accepted"], 1);
   EXPECT_TRUE(reply.json()["rejected"].empty());
   ASSERT_TRUE(eventually([&] { return stored(db) == "1"; })) << stored(db);
-  EXPECT_EQ(db.scalar("SELECT metrics->>'latency_ms' FROM exp.events"), "450");
+  EXPECT_EQ(db.scalar("SELECT (metrics->>'latency_ms')::float8 = 450 FROM exp.events"), "t");
   EXPECT_EQ(db.scalar("SELECT variant_ids[1]::text FROM exp.events"), x.control);
 
   auto page = node.request("GET", "/v1/events?unit_id=user-123").json();

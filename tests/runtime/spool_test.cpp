@@ -45,7 +45,7 @@ std::string payload(std::uint64_t i) {
 } // namespace
 
 TEST_F(spool_test, records_survive_a_reopen_and_numbering_continues) {
-  core::uuid id;
+  expd::core::uuid id;
   {
     spool s{config()};
     id = s.id();
