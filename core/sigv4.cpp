@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/percent_encoding.hpp"
+
 namespace expd::core {
 
 namespace {
@@ -70,24 +72,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
       == nullptr)
     throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
   return {reinterpret_cast<const char*>(digest), length};
-}
-
-std::string uri_encode(std::string_view text, bool keep_slash) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                      || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    }
-  }
-  return out;
 }
 
 std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query) {

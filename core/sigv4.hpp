@@ -60,11 +60,7 @@ std::string sha256_hex(std::string_view data);
 /// HMAC-SHA256 of `data` under `key`, as 32 raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);
 
-/// RFC 3986 percent-encoding as SigV4 defines it: A-Z a-z 0-9 - . _ ~ stay, every other
-/// byte becomes %XX (upper-case hex); '/' stays when `keep_slash` (paths).
-std::string uri_encode(std::string_view text, bool keep_slash);
-
-/// "Param1=value1&Param2=value2": each name and value encoded, sorted by name, then by
+/// "Param1=value1&Param2=value2": each name and value uri_encode'd, sorted by name, then by
 /// value. Also the query string to send, so what is signed is what goes on the wire.
 std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query);
 

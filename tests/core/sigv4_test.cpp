@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "core/percent_encoding.hpp"
 #include "core/sigv4.hpp"
 
 using namespace expd::core;
@@ -102,13 +103,6 @@ TEST(sigv4, signing_key_matches_the_documented_derivation) {
   EXPECT_EQ(hex_of(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830",
                                "us-east-1", "iam")),
             "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
-}
-
-TEST(sigv4, uri_encode_keeps_only_unreserved_bytes) {
-  EXPECT_EQ(uri_encode("AZaz09-._~", false), "AZaz09-._~");
-  EXPECT_EQ(uri_encode("a b+c=d/e", false), "a%20b%2Bc%3Dd%2Fe");
-  EXPECT_EQ(uri_encode("a b+c=d/e", true), "a%20b%2Bc%3Dd/e");
-  EXPECT_EQ(uri_encode("\xc3\xbc", true), "%C3%BC");
 }
 
 TEST(sigv4, amz_date_is_utc) {
