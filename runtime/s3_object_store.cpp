@@ -74,7 +74,7 @@ s3_config s3_config_from_url(const std::string& url) {
   auto scheme = endpoint.substr(0, scheme_end);
   if (scheme_end == std::string::npos || (scheme != "http" && scheme != "https")
       || endpoint.size() == scheme_end + 3
-      || endpoint.find_first_of("/?#", scheme_end + 3) != std::string::npos)
+      || endpoint.find_first_of("/?#@", scheme_end + 3) != std::string::npos)
     fail("endpoint '" + endpoint + "' is not http(s)://host[:port]");
   config.endpoint = endpoint;
   config.credentials.access_key_id = env("AWS_ACCESS_KEY_ID");

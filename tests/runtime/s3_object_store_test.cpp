@@ -86,6 +86,8 @@ TEST(s3_object_store, bad_urls_say_what_is_wrong) {
             std::string::npos);
   EXPECT_NE(message_of("s3://bucket?endpoint=http://x/path").find("is not http(s)://host[:port]"),
             std::string::npos);
+  EXPECT_NE(message_of("s3://bucket?endpoint=http://user:pw@x").find("is not http(s)://host[:port]"),
+            std::string::npos);
 }
 
 TEST(s3_object_store, missing_credentials_are_named) {
