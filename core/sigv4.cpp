@@ -98,8 +98,8 @@ std::string amz_date(std::chrono::system_clock::time_point when) {
   return text;
 }
 
-std::string signing_key(std::string_view secret, std::string_view date,
-                        std::string_view region, std::string_view service) {
+std::string signing_key(std::string_view secret, std::string_view date, std::string_view region,
+                        std::string_view service) {
   auto key = hmac_sha256("AWS4" + std::string{secret}, date);
   key = hmac_sha256(key, region);
   key = hmac_sha256(key, service);
@@ -128,12 +128,11 @@ sigv4_signature sign(const sigv4_request& request, const sigv4_credentials& cred
                           + out.signed_headers + "\n" + request.payload_hash;
   out.string_to_sign = "AWS4-HMAC-SHA256\n" + scope.amz_date + "\n" + scope.str() + "\n"
                        + sha256_hex(out.canonical_request);
-  auto key = signing_key(credentials.secret_access_key, scope.amz_date.substr(0, 8),
-                         scope.region, scope.service);
+  auto key = signing_key(credentials.secret_access_key, scope.amz_date.substr(0, 8), scope.region,
+                         scope.service);
   out.signature = hex(hmac_sha256(key, out.string_to_sign));
-  out.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/"
-                      + scope.str() + ", SignedHeaders=" + out.signed_headers
-                      + ", Signature=" + out.signature;
+  out.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope.str()
+                      + ", SignedHeaders=" + out.signed_headers + ", Signature=" + out.signature;
   return out;
 }
 

@@ -68,8 +68,8 @@ std::string canonical_query(const std::vector<std::pair<std::string, std::string
 std::string amz_date(std::chrono::system_clock::time_point when);
 
 /// The key derived from the secret for one day, region and service (32 raw bytes).
-std::string signing_key(std::string_view secret, std::string_view date,
-                        std::string_view region, std::string_view service);
+std::string signing_key(std::string_view secret, std::string_view date, std::string_view region,
+                        std::string_view service);
 
 /// Signs `request`. Header values are trimmed and inner runs of spaces collapsed;
 /// headers sent more than once are joined with ',' in the order given.

@@ -58,15 +58,16 @@ int write_new_file(const std::string& path, std::string_view body) {
 
 local_object_store::local_object_store(std::string root) {
   if (root.empty() || root.front() != '/')
-    throw object_store_error("local object store '" + root + "': the folder must be an absolute path");
+    throw object_store_error("local object store '" + root
+                             + "': the folder must be an absolute path");
   root_ = std::filesystem::path{root}.lexically_normal().string();
   while (root_.size() > 1 && root_.back() == '/')
     root_.pop_back();
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec || !std::filesystem::is_directory(root_))
-    throw object_store_error(describe() + ": cannot create the folder: "
-                             + (ec ? ec.message() : "a file is in the way"));
+    throw object_store_error(
+      describe() + ": cannot create the folder: " + (ec ? ec.message() : "a file is in the way"));
   if (root_ == "/")
     root_.clear(); // keys join as root_ + "/" + key
 }
@@ -75,9 +76,11 @@ namespace {
 
 void check_local_key(const std::string& key) {
   check_object_key(key);
-  if (key.rfind(temp_prefix, 0) == 0 || key.find("/" + std::string{temp_prefix}) != std::string::npos)
+  if (key.rfind(temp_prefix, 0) == 0
+      || key.find("/" + std::string{temp_prefix}) != std::string::npos)
     throw object_store_error("object key '" + key + "' refused: segments starting '"
-                             + std::string{temp_prefix} + "' are the local store's temporary files");
+                             + std::string{temp_prefix}
+                             + "' are the local store's temporary files");
 }
 
 } // namespace
@@ -132,7 +135,7 @@ std::optional<std::string> local_object_store::get(const std::string& key) {
       return std::nullopt;
     fail(errno);
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(file.fd, &st) != 0)
     fail(errno);
   if (S_ISDIR(st.st_mode))

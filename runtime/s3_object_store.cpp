@@ -38,7 +38,9 @@ std::size_t append_body(char* data, std::size_t size, std::size_t count, void* o
 } // namespace
 
 s3_config s3_config_from_url(const std::string& url) {
-  auto fail = [&](const std::string& why) { throw object_store_error("object store URL '" + url + "': " + why); };
+  auto fail = [&](const std::string& why) {
+    throw object_store_error("object store URL '" + url + "': " + why);
+  };
   s3_config config;
   auto query_at = url.find('?');
   config.bucket = url.substr(5, query_at == std::string::npos ? std::string::npos : query_at - 5);
@@ -87,10 +89,8 @@ s3_config s3_config_from_url(const std::string& url) {
 }
 
 s3_object_store::s3_object_store(s3_config config)
-  : config_(std::move(config)),
-    host_(config_.endpoint.substr(config_.endpoint.find("://") + 3)),
-    curl_(curl_easy_init()),
-    jitter_(std::random_device{}()) {
+  : config_(std::move(config)), host_(config_.endpoint.substr(config_.endpoint.find("://") + 3)),
+    curl_(curl_easy_init()), jitter_(std::random_device{}()) {
   if (curl_ == nullptr)
     throw object_store_error(describe() + ": curl_easy_init failed");
 }
@@ -99,13 +99,14 @@ s3_object_store::~s3_object_store() {
   curl_easy_cleanup(curl_);
 }
 
-s3_object_store::reply s3_object_store::send(
-  const std::string& method, const std::string& key,
-  const std::vector<std::pair<std::string, std::string>>& query, std::string_view body,
-  const std::string& what) {
+s3_object_store::reply
+s3_object_store::send(const std::string& method, const std::string& key,
+                      const std::vector<std::pair<std::string, std::string>>& query,
+                      std::string_view body, const std::string& what) {
   // Path-style: the bucket is the first segment; the key is encoded once, '/' kept.
   core::sigv4_request request{method,
-                              "/" + config_.bucket + (key.empty() ? "" : "/" + core::uri_encode(key, true)),
+                              "/" + config_.bucket
+                                + (key.empty() ? "" : "/" + core::uri_encode(key, true)),
                               query,
                               {},
                               core::sha256_hex(body)};
@@ -155,7 +156,8 @@ s3_object_store::reply s3_object_store::send(
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(h, CURLOPT_USERAGENT, "expd");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(config_.connect_timeout.count()));
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);

@@ -13,8 +13,8 @@ struct s3_config {
   std::string endpoint; ///< "http://127.0.0.1:59000"; on AWS "https://s3.<region>.amazonaws.com"
   std::string region = "us-east-1";
   core::sigv4_credentials credentials;
-  int max_keys = 1000;  ///< keys per ListObjectsV2 page (S3's own maximum)
-  int attempts = 4;     ///< tries per request when the connection fails or S3 answers 5xx
+  int max_keys = 1000; ///< keys per ListObjectsV2 page (S3's own maximum)
+  int attempts = 4;    ///< tries per request when the connection fails or S3 answers 5xx
   std::chrono::milliseconds backoff{200}; ///< before the second try; doubles, with jitter
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{120000}; ///< one whole request, body included
@@ -50,8 +50,8 @@ private:
   /// Sends one request, again after transport errors and 5xx while tries are left.
   /// Throws object_store_error when none got an answer below 500.
   reply send(const std::string& method, const std::string& key,
-             const std::vector<std::pair<std::string, std::string>>& query,
-             std::string_view body, const std::string& what);
+             const std::vector<std::pair<std::string, std::string>>& query, std::string_view body,
+             const std::string& what);
   /// Throws object_store_error with S3's error code and message.
   [[noreturn]] void fail(const std::string& what, const reply& r) const;
 

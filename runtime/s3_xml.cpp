@@ -46,8 +46,8 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 // The character `entity` ("amp", "#233", "#xE9") stands for, appended to `out`.
 bool decode_entity(std::string_view entity, std::string& out) {
-  static constexpr std::pair<std::string_view, char> named[] = {
-    {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
+  static constexpr std::pair<std::string_view, char> named[]
+    = {{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
   for (auto& [name, c] : named) {
     if (entity == name) {
       out += c;
@@ -59,7 +59,8 @@ bool decode_entity(std::string_view entity, std::string& out) {
   bool hex = entity[1] == 'x';
   auto digits = entity.substr(hex ? 2 : 1);
   std::uint32_t cp = 0;
-  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
+  auto [end, error]
+    = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
   if (digits.empty() || error != std::errc{} || end != digits.data() + digits.size() || cp == 0
       || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
     return false;
@@ -74,7 +75,8 @@ std::string xml_unescape(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
     auto semicolon = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
-    if (semicolon == std::string_view::npos || !decode_entity(text.substr(i + 1, semicolon - i - 1), out)) {
+    if (semicolon == std::string_view::npos
+        || !decode_entity(text.substr(i + 1, semicolon - i - 1), out)) {
       out += text[i];
       continue;
     }

@@ -19,7 +19,7 @@ struct s3_list_page {
 
 /// The <Error> body of a failed request.
 struct s3_error_body {
-  std::string code;    ///< "NoSuchKey", "SignatureDoesNotMatch"; empty when not an error body
+  std::string code; ///< "NoSuchKey", "SignatureDoesNotMatch"; empty when not an error body
   std::string message;
 };
 

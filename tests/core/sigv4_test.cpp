@@ -18,8 +18,8 @@ namespace {
 
 // AWS's SigV4 test suite (docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html):
 // every vector signs as this key, on this day, for this region and service.
-const sigv4_credentials suite_credentials{"AKIDEXAMPLE",
-                                          "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+const sigv4_credentials suite_credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                          ""};
 const sigv4_scope suite_scope{"20150830T123600Z", "us-east-1", "service"};
 const std::string empty_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -51,9 +51,10 @@ std::string hex_of(const std::string& bytes) {
 
 TEST(sigv4, get_vanilla) {
   auto s = sign(suite_get(), suite_credentials, suite_scope);
-  EXPECT_EQ(s.canonical_request, "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
-                                 "\nhost;x-amz-date\n"
-                                   + empty_hash);
+  EXPECT_EQ(s.canonical_request,
+            "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
+            "\nhost;x-amz-date\n"
+              + empty_hash);
   EXPECT_EQ(s.string_to_sign, "AWS4-HMAC-SHA256\n20150830T123600Z\n"
                               "20150830/us-east-1/service/aws4_request\n"
                               "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
@@ -64,15 +65,15 @@ TEST(sigv4, get_vanilla) {
 
 TEST(sigv4, get_vanilla_query_order_key) {
   // One name twice: sorted by value too, byte order ('V' before 'v').
-  auto s = sign(suite_get({{"Param1", "value2"}, {"Param1", "Value1"}}), suite_credentials,
-                suite_scope);
+  auto s
+    = sign(suite_get({{"Param1", "value2"}, {"Param1", "Value1"}}), suite_credentials, suite_scope);
   EXPECT_EQ(s.canonical_request.substr(0, 34), "GET\n/\nParam1=Value1&Param1=value2\n");
   EXPECT_EQ(s.signature, "eedbc4e291e521cf13422ffca22be7d2eb8146eecf653089df300a15b2382bd1");
 }
 
 TEST(sigv4, get_vanilla_query_order_key_case) {
-  auto s = sign(suite_get({{"Param2", "value2"}, {"Param1", "value1"}}), suite_credentials,
-                suite_scope);
+  auto s
+    = sign(suite_get({{"Param2", "value2"}, {"Param1", "value1"}}), suite_credentials, suite_scope);
   EXPECT_EQ(s.signature, "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
 }
 
@@ -100,9 +101,9 @@ TEST(sigv4, post_x_www_form_urlencoded) {
 
 TEST(sigv4, signing_key_matches_the_documented_derivation) {
   // AWS's worked example for deriving a signing key (service "iam").
-  EXPECT_EQ(hex_of(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830",
-                               "us-east-1", "iam")),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+  EXPECT_EQ(
+    hex_of(signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam")),
+    "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
 }
 
 TEST(sigv4, amz_date_is_utc) {

@@ -67,7 +67,7 @@ std::string required_env(const char* name, const std::string& server) {
   auto* value = std::getenv(name);
   if (value == nullptr || *value == '\0')
     throw std::runtime_error(std::string{name} + " is not set: run the suite with deploy/test.sh, "
-                             "which starts " + server + " and sets it");
+                             + "which starts " + server + " and sets it");
   return value;
 }
 

@@ -76,12 +76,9 @@ TEST_F(s3_object_store_test, put_get_overwrite_remove) {
 
 TEST_F(s3_object_store_test, keys_that_need_encoding_round_trip) {
   // Encoded once in the path ('/' kept), listed back through XML entities.
-  std::vector<std::string> keys{"date=2025-01-01/hour=10/part 1.ndjson",
-                                "ünïcödé/ユーザー=1",
-                                "a+b&c=d",
-                                "100%/~tilde",
-                                "quotes \"double\" 'single' <angle>.txt",
-                                "punct;,:@$!()*[]{}^`|\\#"};
+  std::vector<std::string> keys{
+    "date=2025-01-01/hour=10/part 1.ndjson",  "ünïcödé/ユーザー=1",      "a+b&c=d", "100%/~tilde",
+    "quotes \"double\" 'single' <angle>.txt", "punct;,:@$!()*[]{}^`|\\#"};
   for (auto& key : keys)
     key = prefix_ + key;
   for (auto& key : keys)

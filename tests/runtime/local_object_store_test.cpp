@@ -53,9 +53,9 @@ TEST_F(local_object_store_test, round_trip) {
   EXPECT_EQ(store.get("top-level/below"), std::nullopt) << "a file on the way is not a folder";
   EXPECT_EQ(store.get("events/date=2025-01-01"), std::nullopt) << "a folder is not an object";
   // The folder is laid out like the bucket: one file per key, nothing else.
-  EXPECT_EQ(files(), (std::vector<std::string>{
-                       "bucket/events/date=2025-01-01/hour=10/part-1.ndjson.zst",
-                       "bucket/top-level"}));
+  EXPECT_EQ(files(),
+            (std::vector<std::string>{"bucket/events/date=2025-01-01/hour=10/part-1.ndjson.zst",
+                                      "bucket/top-level"}));
 }
 
 TEST_F(local_object_store_test, overwrite_replaces_the_bytes) {
@@ -68,9 +68,13 @@ TEST_F(local_object_store_test, overwrite_replaces_the_bytes) {
 
 TEST_F(local_object_store_test, list_is_sorted_and_filtered_by_prefix) {
   local_object_store store{root_};
-  std::vector<std::string> keys{"events/date=2025-01-02/hour=00/p1", "events/date=2025-01-01/hour=10/p2",
-                                "events/date=2025-01-01/hour=10/p1", "events/date=2025-01-01/hour=09/p9",
-                                "events/date=2025-02-01/hour=00/p1", "other/x", "eventsX"};
+  std::vector<std::string> keys{"events/date=2025-01-02/hour=00/p1",
+                                "events/date=2025-01-01/hour=10/p2",
+                                "events/date=2025-01-01/hour=10/p1",
+                                "events/date=2025-01-01/hour=09/p9",
+                                "events/date=2025-02-01/hour=00/p1",
+                                "other/x",
+                                "eventsX"};
   for (auto& key : keys)
     store.put(key, key);
   EXPECT_EQ(store.list("events/date=2025-01-01/"),
@@ -100,11 +104,11 @@ TEST_F(local_object_store_test, temporary_files_are_not_listed) {
 TEST_F(local_object_store_test, hostile_keys_are_refused) {
   local_object_store store{root_};
   std::string control{"a\0b", 3};
-  for (std::string key : {std::string{}, std::string{"/etc/passwd"}, std::string{"../escape"},
-                          std::string{"a/../../escape"}, std::string{"a//b"}, std::string{"a/"},
-                          std::string{"./a"}, std::string{"a/./b"}, std::string{".."},
-                          std::string{"a\nb"}, control, std::string(1025, 'k'),
-                          std::string{".expd-tmp-1-1"}}) {
+  for (std::string key :
+       {std::string{}, std::string{"/etc/passwd"}, std::string{"../escape"},
+        std::string{"a/../../escape"}, std::string{"a//b"}, std::string{"a/"}, std::string{"./a"},
+        std::string{"a/./b"}, std::string{".."}, std::string{"a\nb"}, control,
+        std::string(1025, 'k'), std::string{".expd-tmp-1-1"}}) {
     EXPECT_THROW(store.put(key, "x"), object_store_error) << key;
     EXPECT_THROW(store.get(key), object_store_error) << key;
     EXPECT_THROW(store.remove(key), object_store_error) << key;

@@ -32,8 +32,8 @@ public:
   }
 
 private:
-  static constexpr const char* names[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                          "AWS_SESSION_TOKEN"};
+  static constexpr const char* names[]
+    = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"};
   static void set(const char* name, const char* value) {
     if (value != nullptr)
       setenv(name, value, 1);
@@ -86,8 +86,9 @@ TEST(s3_object_store, bad_urls_say_what_is_wrong) {
             std::string::npos);
   EXPECT_NE(message_of("s3://bucket?endpoint=http://x/path").find("is not http(s)://host[:port]"),
             std::string::npos);
-  EXPECT_NE(message_of("s3://bucket?endpoint=http://user:pw@x").find("is not http(s)://host[:port]"),
-            std::string::npos);
+  EXPECT_NE(
+    message_of("s3://bucket?endpoint=http://user:pw@x").find("is not http(s)://host[:port]"),
+    std::string::npos);
 }
 
 TEST(s3_object_store, missing_credentials_are_named) {
