@@ -44,16 +44,18 @@ need_cmd() {
 }
 
 # What run.sh and test.sh both do first: install, build, start the servers, and load
-# var/env.sh (also sets PG_PORT for messages).
+# var/env.sh (also sets PG_PORT and S3_ADDR for messages).
 prepare_servers_and_build() {
-  say "installing missing system packages"
+  say "installing missing system packages and the Python venv"
   bash deploy/install-deps.sh
   say "building"
   bash deploy/build.sh
-  say "starting PostgreSQL and Redis"
+  say "starting PostgreSQL, Redis and the S3 test server"
   bash deploy/servers.sh start
   # shellcheck disable=SC1091
   source "$VAR/env.sh"
   PG_PORT="${EXPD_PG_URL##*:}"
   PG_PORT="${PG_PORT%%/*}"
+  S3_ADDR="${EXPD_S3_URL#*endpoint=http://}"
+  S3_ADDR="${S3_ADDR%%&*}"
 }

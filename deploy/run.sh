@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/run.sh: THE ONE COMMAND to try expd: installs missing packages, builds,
-# starts PostgreSQL + Redis + expd, loads config/experiments.example.yml, starts
-# planner_policy_exp and shows a few assignments. Leaves everything running.
+# starts PostgreSQL + Redis + S3 (moto) + expd, loads config/experiments.example.yml,
+# starts planner_policy_exp and shows a few assignments. Leaves everything running.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -68,9 +68,9 @@ printf '%s\n' "$out"
 
 cat <<MSG
 
-== expd is running on $EXPD_SERVER (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://})
+== expd is running on $EXPD_SERVER (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR)
    try:   source var/env.sh && build/expctl get experiments
-   logs:  var/log/expd.log  var/log/postgres.log  var/log/redis.log
+   logs:  var/log/expd.log  var/log/postgres.log  var/log/redis.log  var/log/moto.log
    tests: bash deploy/test.sh
    stop:  bash deploy/stop.sh
 MSG

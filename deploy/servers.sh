@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/servers.sh start|stop|status: runs the local PostgreSQL 15 and Redis
-# that expd and its tests use, on 127.0.0.1 only, with all data under var/
-# (no system service). `start` also writes var/env.sh (URLs + admin token).
+# deploy/servers.sh start|stop|status: runs the local PostgreSQL 15, Redis and
+# S3 test server (moto, from var/venv) that expd and its tests use, on 127.0.0.1
+# only, with all data under var/ (no system service). `start` also writes
+# var/env.sh (URLs, admin token, S3 access key).
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -9,12 +10,19 @@ cd "$ROOT"
 
 PG_PORT="${EXPD_PG_PORT:-54329}"
 REDIS_PORT="${EXPD_REDIS_PORT:-63799}"
+S3_PORT="${EXPD_S3_PORT:-59000}"
+S3_BUCKET=expd-archive
 PG_BIN="${EXPD_PG_BIN:-/usr/lib/postgresql/15/bin}"
 TIMEOUT="${EXPD_SERVERS_TIMEOUT:-60}"      # seconds to wait for each server
 
 REDIS_PIDFILE="$VAR/run/redis.pid"
 REDIS_PORTFILE="$VAR/run/redis.port"
 REDIS_LOG="$VAR/log/redis.log"
+MOTO_PIDFILE="$VAR/run/moto.pid"
+MOTO_PORTFILE="$VAR/run/moto.port"
+MOTO_KEYS="$VAR/run/moto.keys"
+MOTO_LOG="$VAR/log/moto.log"
+VENV="$VAR/venv"
 PG_LOG_LINK="$VAR/log/postgres.log"
 ENV_FILE="$VAR/env.sh"
 TOKEN_FILE="$VAR/admin.token"
@@ -291,6 +299,91 @@ redis_status() {
   fi
 }
 
+# ------------------------------------------------------------- S3 (moto)
+# moto keeps everything in memory: a restart starts with an empty bucket and a new
+# access key (var/run/moto.keys, copied into var/env.sh).
+moto_running() { pid_alive "$MOTO_PIDFILE" moto_server; }
+moto_running_port() { cat "$MOTO_PORTFILE" 2>/dev/null || echo "$S3_PORT"; }
+moto_answers() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/moto-api/" 2>/dev/null; }
+moto_setup() { "$VENV/bin/python" "$ROOT/deploy/s3_setup.py" "$1" "http://127.0.0.1:$S3_PORT" "$S3_BUCKET" "$MOTO_KEYS"; }
+
+moto_start() {
+  need_cmd curl
+  [ -x "$VENV/bin/moto_server" ] || die "moto not found in var/venv; run deploy/install-deps.sh"
+  if moto_running; then
+    local port; port="$(moto_running_port)"
+    if [ "$port" != "$S3_PORT" ]; then
+      warn "moto is already running on port $port (not $S3_PORT); keeping it (stop it first to change the port)"
+      S3_PORT="$port"
+    fi
+    if moto_setup check 9>&-; then
+      note "S3 (moto) already running (127.0.0.1:$S3_PORT)"
+      return 0
+    fi
+    warn "the running moto does not take the key in var/run/moto.keys or does not check signatures; restarting it (its objects are lost)"
+    moto_stop
+  fi
+  rm -f "$MOTO_PIDFILE" "$MOTO_KEYS"
+  if port_busy "$S3_PORT"; then
+    die "port 127.0.0.1:$S3_PORT is already used by another process; stop it or set EXPD_S3_PORT"
+  fi
+  say "starting S3 test server (moto) on 127.0.0.1:$S3_PORT"
+  echo "$S3_PORT" >"$MOTO_PORTFILE"
+  printf '\n==== %s deploy/servers.sh: starting moto_server on 127.0.0.1:%s\n' "$(date -u +%FT%TZ)" "$S3_PORT" >>"$MOTO_LOG"
+  # After the three IAM calls of s3_setup.py create, every request must be signed
+  # with a key moto's IAM knows (see deploy/s3_setup.py).
+  INITIAL_NO_AUTH_ACTION_COUNT=3 setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" \
+    </dev/null >>"$MOTO_LOG" 2>&1 9>&- &
+  local pid=$! i
+  echo "$pid" >"$MOTO_PIDFILE"
+  for ((i = 0; i < TIMEOUT * 2; i++)); do
+    if moto_answers "$S3_PORT"; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail_log "$MOTO_LOG"
+      die "moto_server (pid $pid) exited during startup"
+    fi
+    sleep 0.5
+  done
+  if ! moto_answers "$S3_PORT"; then
+    tail_log "$MOTO_LOG"
+    die "moto did not answer on 127.0.0.1:$S3_PORT within ${TIMEOUT}s"
+  fi
+  note "creating the access key and bucket $S3_BUCKET; signatures are checked from now on"
+  if ! moto_setup create 9>&-; then
+    tail_log "$MOTO_LOG"
+    moto_stop
+    die "setting up moto failed (messages above)"
+  fi
+}
+
+moto_stop() {
+  if ! moto_running; then note "S3 (moto) not running"; rm -f "$MOTO_PIDFILE" "$MOTO_KEYS"; return 0; fi
+  local pid i; pid="$(pid_of "$MOTO_PIDFILE")"
+  say "stopping S3 test server (moto)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "moto (pid $pid) ignored SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -0 "$pid" 2>/dev/null && die "moto (pid $pid) did not stop"
+  fi
+  rm -f "$MOTO_PIDFILE" "$MOTO_KEYS"
+}
+
+moto_status() {
+  if moto_running; then
+    local port; port="$(moto_running_port)"
+    if moto_answers "$port"; then
+      echo "s3:       running (moto), pid $(pid_of "$MOTO_PIDFILE"), 127.0.0.1:$port, bucket $S3_BUCKET"
+    else
+      echo "s3:       process $(pid_of "$MOTO_PIDFILE") up but moto not answering on 127.0.0.1:$port"; return 1
+    fi
+  else
+    echo "s3:       stopped"; return 1
+  fi
+}
+
 # ------------------------------------------------------------- env + token
 write_env() {
   if [ ! -s "$TOKEN_FILE" ]; then
@@ -298,10 +391,13 @@ write_env() {
     ( umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$TOKEN_FILE.tmp" && mv "$TOKEN_FILE.tmp" "$TOKEN_FILE" )
   fi
   chmod 600 "$TOKEN_FILE"
-  local token pg_url redis_url
+  local token pg_url redis_url s3_url AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
   token="$(tr -d '\n' <"$TOKEN_FILE")"
   pg_url="postgresql://expd@127.0.0.1:$PG_PORT/expd"
   redis_url="redis://127.0.0.1:$REDIS_PORT"
+  s3_url="s3://$S3_BUCKET?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1"
+  # shellcheck disable=SC1090
+  source "$MOTO_KEYS"
   (
     umask 077
     {
@@ -310,6 +406,10 @@ write_env() {
       printf 'export EXPD_TEST_PG_URL=%q\n' "$pg_url"
       printf 'export EXPD_REDIS_URL=%q\n' "$redis_url"
       printf 'export EXPD_ADMIN_TOKEN=%q\n' "$token"
+      printf 'export EXPD_S3_URL="%s"\n' "$s3_url"
+      printf 'export EXPD_TEST_S3_URL="%s"\n' "$s3_url"
+      printf 'export AWS_ACCESS_KEY_ID=%q\n' "$AWS_ACCESS_KEY_ID"
+      printf 'export AWS_SECRET_ACCESS_KEY=%q\n' "$AWS_SECRET_ACCESS_KEY"
     } >"$ENV_FILE.tmp"
     mv "$ENV_FILE.tmp" "$ENV_FILE"
   )
@@ -325,20 +425,23 @@ case "$1" in
     flock -w 300 9 || die "another deploy/servers.sh holds var/run/servers.lock"
     pg_start
     redis_start
+    moto_start
     write_env
-    say "servers up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT (env in var/env.sh)"
+    say "servers up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, S3 127.0.0.1:$S3_PORT (env in var/env.sh)"
     ;;
   stop)
     exec 9>"$VAR/run/servers.lock"
     flock -w 300 9 || die "another deploy/servers.sh holds var/run/servers.lock"
     pg_stop
     redis_stop
+    moto_stop
     say "servers stopped"
     ;;
   status)
     rc=0
     pg_status || rc=3
     redis_status || rc=3
+    moto_status || rc=3
     exit "$rc"
     ;;
   *) usage ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/stop.sh: stops everything deploy/run.sh started: expd (if running,
-# SIGTERM so it drains), then PostgreSQL and Redis. Safe to run repeatedly.
+# SIGTERM so it drains), then PostgreSQL, Redis and S3 (moto). Safe to run repeatedly.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"

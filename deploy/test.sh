@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/test.sh: THE COMMAND that runs the whole test suite (CI runs it via
-# .ci/run): installs missing packages, builds, starts PostgreSQL + Redis, then
-# runs ctest serially. Exits with ctest's status; never leaves expd running.
+# .ci/run): installs missing packages, builds, starts PostgreSQL + Redis + S3 (moto),
+# then runs ctest serially. Exits with ctest's status; never leaves expd running.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -23,5 +23,5 @@ ctest --test-dir build --output-on-failure -j1 || rc=$?
 
 echo
 if [ "$rc" -eq 0 ]; then say "all tests passed"; else say "TESTS FAILED (ctest exit status $rc)"; fi
-note "PostgreSQL (127.0.0.1:$PG_PORT) and Redis (${EXPD_REDIS_URL#redis://}) are still running; stop them with: bash deploy/stop.sh"
+note "PostgreSQL (127.0.0.1:$PG_PORT), Redis (${EXPD_REDIS_URL#redis://}) and S3 ($S3_ADDR) are still running; stop them with: bash deploy/stop.sh"
 exit "$rc"

@@ -23,14 +23,6 @@ namespace expd::testing {
 
 namespace {
 
-std::string admin_pg_url() {
-  auto* url = std::getenv("EXPD_TEST_PG_URL");
-  if (url == nullptr || *url == '\0')
-    throw std::runtime_error("EXPD_TEST_PG_URL is not set: run the suite with deploy/test.sh, "
-                             "which starts PostgreSQL and sets it");
-  return url;
-}
-
 // The URL of database `name` on the same server as `admin`.
 std::string with_database(const std::string& admin, const std::string& name) {
   auto slash = admin.rfind('/');
@@ -72,7 +64,16 @@ std::string binary_path() {
 
 } // namespace
 
-scratch_database::scratch_database() : admin_url_(admin_pg_url()) {
+std::string required_env(const char* name, const std::string& server) {
+  auto* value = std::getenv(name);
+  if (value == nullptr || *value == '\0')
+    throw std::runtime_error(std::string{name} + " is not set: run the suite with deploy/test.sh, "
+                             + "which starts " + server + " and sets it");
+  return value;
+}
+
+scratch_database::scratch_database()
+  : admin_url_(required_env("EXPD_TEST_PG_URL", "PostgreSQL")) {
   static int counter = 0;
   name_ = "expd_it_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
   pqxx::connection conn{admin_url_};

@@ -8,6 +8,10 @@
 
 namespace expd::testing {
 
+/// The value of environment variable `name`. Unset, it throws naming `server`, the one
+/// deploy/test.sh starts and sets it for: outside that script the suite fails, never skips.
+std::string required_env(const char* name, const std::string& server);
+
 /// A scratch PostgreSQL database, created from EXPD_TEST_PG_URL (the server that
 /// deploy/servers.sh starts) and dropped at the end.
 class scratch_database {
