@@ -51,6 +51,15 @@ using event_loader_actor = status_actor::extend<
   // Internal: loads the next batch.
   caf::reacts_to<atom::tick>>;
 
+/// Copies loaded events to object storage in compressed hourly files with manifests.
+using archiver_actor = status_actor::extend<
+  // PostgreSQL holds the spool's records up to seq (their duplicates are known).
+  caf::reacts_to<atom::spooled, std::uint64_t>,
+  // Internal: gathers and, when due, writes a chunk.
+  caf::reacts_to<atom::tick>,
+  // Where to report progress, so consumed spool segments can go.
+  caf::reacts_to<atom::subscribe, spool_writer_actor>>;
+
 /// Answers GET /v1/events from PostgreSQL (blocking, so apart from the loader).
 using event_reader_actor = status_actor::extend<
   caf::replies_to<atom::query, core::event_query>::with<api_reply>>;

@@ -2,6 +2,7 @@
 // and stored assignments are loaded before the port opens, so the first request is
 // answered with sticky variants already in place.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
 #include "actors/gateway/gateway.hpp"
+#include "actors/ingestion/archiver.hpp"
 #include "actors/ingestion/event_loader.hpp"
 #include "actors/ingestion/event_reader.hpp"
 #include "actors/ingestion/ingestion.hpp"
@@ -123,9 +125,26 @@ int run(const runtime::node_config& cfg) {
     runtime::spool_config{cfg.spool_dir, segment, cfg.spool_max_bytes, cfg.spool_fsync});
   log(log_level::info, "spool_opened",
       {{"dir", cfg.spool_dir}, {"spool_id", spool->id().str()}, {"last_seq", spool->last_seq()}});
+  archiver_actor archive;
+  if (cfg.archive != "off") {
+    archiver_config acfg;
+    // A relative folder is taken from where expd starts, as --spool-dir is.
+    acfg.store_url = cfg.archive.find("://") == std::string::npos
+                       ? std::filesystem::absolute(cfg.archive).string()
+                       : cfg.archive;
+    acfg.pg_url = cfg.pg_url;
+    acfg.spool_dir = cfg.spool_dir;
+    acfg.spool_id = spool->id();
+    acfg.interval = cfg.archive_interval;
+    acfg.max_events = cfg.archive_max_events;
+    archive = sys.spawn<caf::detached>(archiver, acfg);
+  }
   auto loader = sys.spawn<caf::detached>(
-    event_loader, event_loader_config{cfg.pg_url, cfg.spool_dir, spool->id()}, caf::actor{});
-  auto spool_actor = sys.spawn<caf::detached>(spool_writer, std::move(spool), loader, false);
+    event_loader, event_loader_config{cfg.pg_url, cfg.spool_dir, spool->id()}, archive);
+  auto spool_actor = sys.spawn<caf::detached>(spool_writer, std::move(spool), loader,
+                                              static_cast<bool>(archive));
+  if (archive)
+    caf::anon_send(archive, atom::subscribe::value, spool_actor);
   auto reader = sys.spawn<caf::detached>(event_reader, cfg.pg_url);
   ingestion_config icfg;
   icfg.limits.max_past = cfg.event_max_past_hours * 3600 * 1000000;
@@ -136,6 +155,9 @@ int run(const runtime::node_config& cfg) {
   caf::scoped_actor self{sys};
   preload_assignments(self, cfg, router);
 
+  std::vector<status_actor> reporters{spool_actor, loader, reader};
+  if (archive)
+    reporters.push_back(archive);
   gateway_config gw;
   gw.http = cfg.http;
   gw.admin_token = cfg.admin_token;
@@ -144,8 +166,7 @@ int run(const runtime::node_config& cfg) {
   gw.slow_client_timeout = cfg.slow_client_timeout;
   gw.idle_timeout = cfg.idle_timeout;
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
-                                           gateway_routes{registry, writer, router, ingestor,
-                                                          {spool_actor, loader, reader}});
+                                           gateway_routes{registry, writer, router, ingestor, reporters});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},
@@ -159,8 +180,8 @@ int run(const runtime::node_config& cfg) {
   for (auto& shard : shards)
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-  for (auto& a : {caf::actor_cast<caf::actor>(ingestor), caf::actor_cast<caf::actor>(spool_actor),
-                  caf::actor_cast<caf::actor>(loader), caf::actor_cast<caf::actor>(reader)})
+  caf::anon_send_exit(ingestor, caf::exit_reason::user_shutdown);
+  for (auto& a : reporters)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   log(log_level::info, "expd_stopped");
   return 0;

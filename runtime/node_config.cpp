@@ -99,9 +99,17 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.event_max_past_hours = static_cast<std::int64_t>(positive(name, value));
     else if (name == "event-max-future-minutes")
       cfg.event_max_future_minutes = static_cast<std::int64_t>(positive(name, value));
+    else if (name == "archive")
+      cfg.archive = value;
+    else if (name == "archive-interval-ms")
+      cfg.archive_interval = std::chrono::milliseconds{positive(name, value)};
+    else if (name == "archive-max-events")
+      cfg.archive_max_events = positive(name, value);
     else
       throw std::invalid_argument("unknown flag --" + name);
   }
+  if (cfg.archive.empty())
+    throw std::invalid_argument("--archive is empty (give a folder, a URL or off)");
   if (cfg.pg_url.empty())
     throw std::invalid_argument("--pg (or EXPD_PG_URL) is required");
   if (cfg.admin_token.size() < 16)
@@ -119,6 +127,8 @@ std::string node_usage() {
          "            [--idle-timeout-ms=60000] [--admin-token-file=PATH]\n"
          "            [--spool-dir=var/spool] [--spool-max-mb=1024] [--spool-fsync=on]\n"
          "            [--event-max-past-hours=168] [--event-max-future-minutes=5]\n"
+         "            [--archive=var/archive|file:///DIR|s3://BUCKET?endpoint=URL|off]\n"
+         "            [--archive-interval-ms=60000] [--archive-max-events=200000]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

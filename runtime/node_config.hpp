@@ -34,6 +34,9 @@ struct node_config {
   bool spool_fsync = true;                           ///< --spool-fsync=on|off
   std::int64_t event_max_past_hours = 7 * 24;        ///< --event-max-past-hours
   std::int64_t event_max_future_minutes = 5;         ///< --event-max-future-minutes
+  std::string archive = "var/archive";               ///< --archive: folder, file:// or s3:// URL, or off
+  std::chrono::milliseconds archive_interval{60000}; ///< --archive-interval-ms
+  std::size_t archive_max_events = 200000;           ///< --archive-max-events per chunk
 };
 
 /// Reads flags (--name=value) and the environment. Throws std::invalid_argument with a

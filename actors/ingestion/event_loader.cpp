@@ -70,7 +70,7 @@ bool load_batch(self_ptr self) {
   if (st.writer)
     self->send(st.writer, atom::consumed::value, spool_consumer::loader, st.loaded);
   if (st.archiver)
-    caf::anon_send(st.archiver, atom::spooled::value, st.loaded);
+    self->send(st.archiver, atom::spooled::value, st.loaded);
   return true;
 }
 
@@ -78,7 +78,7 @@ bool load_batch(self_ptr self) {
 
 event_loader_actor::behavior_type
 event_loader(event_loader_actor::stateful_pointer<event_loader_state> self,
-             event_loader_config cfg, caf::actor archiver) {
+             event_loader_config cfg, archiver_actor archiver) {
   auto& st = self->state;
   st.store = std::make_unique<runtime::event_store>(cfg.pg_url);
   st.reader = std::make_unique<runtime::spool_reader>(cfg.spool_dir);

@@ -29,7 +29,7 @@ struct event_loader_state {
   std::unique_ptr<runtime::event_store> store;
   std::unique_ptr<runtime::spool_reader> reader;
   spool_writer_actor writer;  ///< learnt from its first message
-  caf::actor archiver;        ///< told what is loaded; may be unset
+  archiver_actor archiver;    ///< told what is loaded; unset when archiving is off
   std::uint64_t committed = 0; ///< spooled and durable
   std::uint64_t loaded = 0;    ///< in PostgreSQL
   bool cursor_known = false;
@@ -47,6 +47,6 @@ struct event_loader_state {
 /// with backoff; the spool keeps everything meanwhile.
 event_loader_actor::behavior_type
 event_loader(event_loader_actor::stateful_pointer<event_loader_state> self,
-             event_loader_config cfg, caf::actor archiver);
+             event_loader_config cfg, archiver_actor archiver);
 
 } // namespace expd

@@ -8,7 +8,14 @@
 #include <set>
 #include <thread>
 
+#include <fstream>
+#include <map>
+
+#include <zstd.h>
+
 #include "core/rfc3339.hpp"
+#include "core/sigv4.hpp"
+#include "runtime/object_store.hpp"
 #include "runtime/random_uuid.hpp"
 #include "tests/integration/expd_process.hpp"
 
@@ -66,6 +73,84 @@ http_reply post(const expd_process& node, const json& body) {
 
 std::string stored(const scratch_database& db) {
   return db.scalar("SELECT count(*) FROM exp.events");
+}
+
+std::string spool_id(const expd_process& node) {
+  std::ifstream in(node.spool_dir() + "/spool.id");
+  std::string id;
+  in >> id;
+  return id;
+}
+
+std::string decompress(const std::string& body) {
+  auto size = ZSTD_getFrameContentSize(body.data(), body.size());
+  EXPECT_NE(size, ZSTD_CONTENTSIZE_ERROR);
+  std::string out(static_cast<std::size_t>(size), '\0');
+  auto n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+// Every event the node's manifests list, read back from the files, by event_id; a
+// file whose checksum does not match its manifest, or an event archived twice, fails.
+std::map<std::string, json> archived(expd::runtime::object_store& store, const std::string& spool) {
+  std::map<std::string, json> events;
+  for (auto& key : store.list("events/_manifest/" + spool + "-")) {
+    auto manifest = json::parse(*store.get(key));
+    std::size_t listed = 0;
+    for (auto& file : manifest["files"]) {
+      auto body = store.get(file["key"].get<std::string>());
+      EXPECT_TRUE(body) << file;
+      if (!body)
+        continue;
+      EXPECT_EQ(expd::core::sha256_hex(*body), file["sha256"]);
+      EXPECT_EQ(file["key"].get<std::string>().find("events/date="), 0u);
+      auto text = decompress(*body);
+      std::size_t pos = 0, lines = 0;
+      while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        auto e = json::parse(text.substr(pos, end - pos));
+        EXPECT_TRUE(events.emplace(e["event_id"].get<std::string>(), e).second)
+          << "archived twice: " << e["event_id"];
+        pos = end + 1;
+        ++lines;
+      }
+      EXPECT_EQ(lines, file["events"].get<std::size_t>());
+      listed += lines;
+    }
+    EXPECT_EQ(listed, manifest["events"].get<std::size_t>());
+  }
+  return events;
+}
+
+// The table as the archive writes it, by event_id.
+std::map<std::string, json> table(const scratch_database& db) {
+  auto rows = json::parse(db.scalar(
+    "SELECT COALESCE(json_agg(json_build_object('event_id', event_id, 'event_type', event_type,"
+    " 'unit_id', unit_id, 'metrics', metrics, 'context', context,"
+    " 'timestamp', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),"
+    " '[]') FROM exp.events"));
+  std::map<std::string, json> out;
+  for (auto& r : rows)
+    out.emplace(r["event_id"].get<std::string>(), r);
+  return out;
+}
+
+void expect_archive_equals_table(expd::runtime::object_store& store, const std::string& spool,
+                                 const scratch_database& db) {
+  auto want = table(db);
+  std::map<std::string, json> got;
+  EXPECT_TRUE(eventually([&] {
+    got = archived(store, spool);
+    return got.size() == want.size();
+  })) << got.size() << " archived of " << want.size();
+  for (auto& [id, row] : want) {
+    auto it = got.find(id);
+    ASSERT_NE(it, got.end()) << "not archived: " << id;
+    for (const char* field : {"event_type", "unit_id", "timestamp", "metrics", "context"})
+      EXPECT_EQ(it->second[field], row[field]) << id << " " << field;
+  }
 }
 
 } // namespace
@@ -209,7 +294,7 @@ TEST(events, postgres_away_the_service_keeps_accepting_and_the_spool_drains_in_o
 
 TEST(events, killed_mid_load_every_acknowledged_event_is_stored_once) {
   scratch_database db;
-  auto node = std::make_unique<expd_process>(db);
+  auto node = std::make_unique<expd_process>(db, std::vector<std::string>{"--archive-interval-ms=100"});
   auto x = prepare(*node);
   std::vector<json> sent;
   std::atomic<bool> stop{false};
@@ -250,11 +335,14 @@ TEST(events, killed_mid_load_every_acknowledged_event_is_stored_once) {
     << stored(db) << " of " << sent.size();
   EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM exp.events"),
             std::to_string(sent.size()));
+  // Killed mid-chunk or not, the archive ends up equal to the table.
+  auto store = expd::runtime::open_object_store(node->archive_dir());
+  expect_archive_equals_table(*store, spool_id(*node), db);
 }
 
 TEST(events, a_full_spool_answers_503_with_retry_after_and_recovers) {
   scratch_database db;
-  expd_process node{db, {"--spool-max-mb=4"}};
+  expd_process node{db, {"--spool-max-mb=4", "--archive-interval-ms=100"}};
   auto x = prepare(node);
   db.allow_connections(false);
   json batch = {{"events", json::array()}};
@@ -278,4 +366,42 @@ TEST(events, a_full_spool_answers_503_with_retry_after_and_recovers) {
   db.allow_connections(true);
   EXPECT_TRUE(eventually([&] { return stored(db) == std::to_string(acked); })) << stored(db);
   EXPECT_TRUE(eventually([&] { return post(node, batch).status == 200; }));
+}
+
+TEST(events, the_archive_read_back_equals_the_table) {
+  scratch_database db;
+  expd_process node{db, {"--archive-interval-ms=200"}};
+  auto x = prepare(node);
+  for (int batch = 0; batch < 6; ++batch) {
+    json body = {{"events", json::array()}};
+    for (int j = 0; j < 50; ++j) {
+      auto e = event(x, "a" + std::to_string(j), j);
+      e["timestamp"] = now_text(-3600 * (j % 3)); // three hours, three folders
+      e["context"] = {{"note", "tab\there \"quoted\" \u00e9"}};
+      body["events"].push_back(e);
+    }
+    auto retried = body["events"][0];
+    retried["event_id"] = expd::runtime::random_uuid().str();
+    body["events"].push_back(retried);
+    body["events"].push_back(retried); // a duplicate: in the table once, so in the archive once
+    ASSERT_EQ(post(node, body).status, 200);
+  }
+  ASSERT_TRUE(eventually([&] { return stored(db) == "306"; })) << stored(db);
+  auto store = expd::runtime::open_object_store(node.archive_dir());
+  expect_archive_equals_table(*store, spool_id(node), db);
+  EXPECT_GE(store->list("events/date=").size(), 3u);
+}
+
+TEST(events, archiving_to_s3_is_a_configuration_change) {
+  auto url = required_env("EXPD_TEST_S3_URL", "the S3 test server (moto)");
+  scratch_database db;
+  expd_process node{db, {"--archive=" + url, "--archive-interval-ms=200"}};
+  auto x = prepare(node);
+  json body = {{"events", json::array()}};
+  for (int j = 0; j < 40; ++j)
+    body["events"].push_back(event(x, "s3-" + std::to_string(j), j));
+  ASSERT_EQ(post(node, body).status, 200);
+  ASSERT_TRUE(eventually([&] { return stored(db) == "40"; }));
+  auto store = expd::runtime::open_object_store(url);
+  expect_archive_equals_table(*store, spool_id(node), db);
 }

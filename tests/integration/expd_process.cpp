@@ -173,7 +173,9 @@ expd_process::expd_process(const scratch_database& db, std::vector<std::string> 
   log_path_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".log";
   // The spool outlives restarts of this node, as a real node's var/spool does.
   spool_dir_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".spool";
+  archive_dir_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".archive";
   std::filesystem::remove_all(spool_dir_);
+  std::filesystem::remove_all(archive_dir_);
   start();
 }
 
@@ -181,12 +183,14 @@ expd_process::~expd_process() {
   if (running())
     kill();
   std::filesystem::remove_all(spool_dir_);
+  std::filesystem::remove_all(archive_dir_);
 }
 
 void expd_process::start() {
   std::vector<std::string> args{binary_path(), "--pg=" + db_.url(),
                                 "--listen=127.0.0.1:" + std::to_string(port_),
-                                "--log-level=warn", "--spool-dir=" + spool_dir_};
+                                "--log-level=warn", "--spool-dir=" + spool_dir_,
+                                "--archive=" + archive_dir_};
   args.insert(args.end(), flags_.begin(), flags_.end());
   std::vector<char*> argv;
   for (auto& a : args)

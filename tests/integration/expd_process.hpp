@@ -82,6 +82,10 @@ public:
   const std::string& spool_dir() const noexcept {
     return spool_dir_;
   }
+  /// The local archive folder (unless the flags name another --archive).
+  const std::string& archive_dir() const noexcept {
+    return archive_dir_;
+  }
 
   /// One request on its own connection (Connection: close).
   http_reply request(const std::string& method, const std::string& path,
@@ -99,6 +103,7 @@ private:
   int pid_ = 0;
   std::string log_path_;
   std::string spool_dir_;
+  std::string archive_dir_;
 };
 
 /// The onboarding spec's example document (config/experiments.example.yml as JSON).
