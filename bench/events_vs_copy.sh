@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Event ingestion against its ceiling, in one run (docs/benchmarks.md):
+#   (a) psql's raw COPY of N events into exp.events (the same table, same indexes);
+#   (b) expd end to end over HTTP, batches of 100 events from wrk, archive on:
+#       events stored per second, counted until the loader has caught up;
+#   (c) expd with one event per request (wrk, 32 keep-alive connections).
+# Prints each figure and the ratio (b)/(a). Needs: deploy/build.sh, deploy/servers.sh start.
+# Usage: bench/events_vs_copy.sh [seconds] [copy_rows]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source var/env.sh
+duration=${1:-20}
+copy_rows=${2:-500000}
+port=18092
+work=$(mktemp -d /tmp/expd-events-bench.XXXXXX)
+expd_pid=""
+cleanup() {
+  [ -n "$expd_pid" ] && kill -TERM "$expd_pid" 2>/dev/null && wait "$expd_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+base="${EXPD_PG_URL%/*}"
+
+fresh_db() {
+  psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+}
+start_expd() { # db, extra flags...
+  local db=$1
+  shift
+  build/expd --pg="$base/$db" --listen=127.0.0.1:$port --log-level=warn \
+    --spool-dir="$work/spool-$db" --archive="$work/archive-$db" "$@" 2>"$work/expd-$db.log" &
+  expd_pid=$!
+  for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return; sleep 0.1; done
+  cat "$work/expd-$db.log" >&2
+  exit 1
+}
+stop_expd() {
+  kill -TERM "$expd_pid" && wait "$expd_pid" || true
+  expd_pid=""
+}
+prepare() { # experiment and event types; prints "experiment_id variant_id"
+  export EXPD_SERVER=http://127.0.0.1:$port
+  build/expctl apply -f config/event_types.example.yml >/dev/null
+  build/expctl apply -f config/experiments.example.yml >/dev/null
+  build/expctl -o json get experiments | /usr/bin/python3 -c '
+import json, sys
+e = json.load(sys.stdin)["experiments"][0]
+print(e["id"], e["variants"][0]["id"])'
+}
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# ---- (a) raw COPY ------------------------------------------------------------------
+fresh_db expd_bench_copy
+start_expd expd_bench_copy --archive=off # only to migrate and create today's partition
+read -r exp_id var_id < <(prepare)
+stop_expd
+copy_url="$base/expd_bench_copy"
+psql "$copy_url" -qc "SELECT exp.ensure_event_partitions(current_date - 1, current_date + 1)" >/dev/null
+# The rows expd itself would write for the events of (b).
+psql "$copy_url" -qc "\copy (SELECT gen_random_uuid(), '$now'::timestamptz, now(), 'plan_generated',
+  'user', 'user-' || i, ARRAY['$exp_id']::uuid[], ARRAY['$var_id']::uuid[],
+  '{\"policy_version_id\":\"uuid-v1\"}'::jsonb, jsonb_build_object('latency_ms', i % 1000)
+  FROM generate_series(1, $copy_rows) i) TO '$work/events.copy'"
+psql "$copy_url" -qc "TRUNCATE exp.events"
+copy_start=$(date +%s.%N)
+psql "$copy_url" -qc "\copy exp.events (event_id, occurred_at, received_at, event_type, unit_type,
+  unit_id, experiment_ids, variant_ids, context, metrics) FROM '$work/events.copy'"
+copy_end=$(date +%s.%N)
+copy_rate=$(awk -v n="$copy_rows" -v a="$copy_start" -v b="$copy_end" 'BEGIN { printf "%.0f", n / (b - a) }')
+
+# ---- (b) expd, batches of 100, archive on --------------------------------------------
+fresh_db expd_bench_events
+start_expd expd_bench_events
+read -r exp_id var_id < <(prepare)
+cat >"$work/batch.lua" <<LUA
+-- 100 events per request, each with its own client event_id.
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local parts = {}
+  for i = 1, 100 do
+    n = n + 1
+    parts[i] = string.format('{"event_id":"00000000-0000-4000-8000-%012x","event_type":"plan_generated",'
+      .. '"unit_type":"user","unit_id":"user-%d","experiments":[{"experiment_id":"$exp_id",'
+      .. '"variant_id":"$var_id"}],"context":{"policy_version_id":"uuid-v1"},'
+      .. '"metrics":{"latency_ms":%d},"timestamp":"$now"}', n, n, n % 1000)
+  end
+  return wrk.format(nil, "/v1/events", nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
+end
+LUA
+stored() { psql "$base/expd_bench_events" -Atc "SELECT count(*) FROM exp.events"; }
+batch_start=$(date +%s.%N)
+wrk -t1 -c8 -d"${duration}s" --latency -s "$work/batch.lua" "http://127.0.0.1:$port" >"$work/wrk-batch.txt"
+# Sustained means stored: wait for the loader to catch up before stopping the clock.
+accepted=$(awk '/requests in/ {print $1 * 100}' "$work/wrk-batch.txt")
+prev=-1
+while :; do
+  now_stored=$(stored)
+  [ "$now_stored" = "$prev" ] && break
+  prev=$now_stored
+  sleep 0.5
+done
+batch_end=$(date +%s.%N)
+batch_rate=$(awk -v n="$now_stored" -v a="$batch_start" -v b="$batch_end" 'BEGIN { printf "%.0f", n / (b - a - 0.5) }')
+archived=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '/^expd_archive_lag_events/ {print $2}')
+stop_expd
+
+# ---- (c) expd, one event per request ---------------------------------------------------
+fresh_db expd_bench_single
+start_expd expd_bench_single --archive-interval-ms=1000
+read -r exp_id var_id < <(prepare)
+cat >"$work/single.lua" <<LUA
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/v1/events", nil, string.format(
+    '{"event_type":"plan_generated","unit_type":"user","unit_id":"user-%d",'
+    .. '"experiments":[{"experiment_id":"$exp_id","variant_id":"$var_id"}],'
+    .. '"context":{"policy_version_id":"uuid-v1"},"metrics":{"latency_ms":%d},"timestamp":"$now"}',
+    n, n % 1000))
+end
+LUA
+wrk -t1 -c32 -d"${duration}s" --latency -s "$work/single.lua" "http://127.0.0.1:$port" >"$work/wrk-single.txt"
+single_rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk-single.txt")
+single_p99=$(awk '$1 == "99%" {print $2}' "$work/wrk-single.txt")
+stop_expd
+
+echo "machine: $(nproc) cores, $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')"
+grep -E 'Non-2xx|Socket errors' "$work/wrk-batch.txt" "$work/wrk-single.txt" || true
+echo "(a) psql COPY:                 $copy_rows rows, $copy_rate rows/s"
+echo "(b) expd batches of 100:       $accepted accepted, $now_stored stored, $batch_rate events/s stored (archive lag at end: ${archived:-?})"
+echo "(c) expd single events:        $single_rps requests/s, p99 $single_p99 (floor 20000/s)"
+awk -v b="$batch_rate" -v a="$copy_rate" 'BEGIN { printf "ratio (b)/(a): %.3f (floor 0.60)\n", b / a }'
