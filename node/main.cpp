@@ -149,7 +149,10 @@ int run(const runtime::node_config& cfg) {
   ingestion_config icfg;
   icfg.limits.max_past = cfg.event_max_past_hours * 3600 * 1000000;
   icfg.limits.max_future = cfg.event_max_future_minutes * 60 * 1000000;
-  auto ingestor = sys.spawn(ingestion, icfg, spool_actor, reader);
+  // Detached: parsing events is the heaviest work per request, and an actor the
+  // gateway wakes would otherwise run on the I/O thread (measured: 9k -> see
+  // docs/benchmarks.md).
+  auto ingestor = sys.spawn<caf::detached>(ingestion, icfg, spool_actor, reader);
   caf::anon_send(registry, atom::subscribe::value, ingestor);
 
   caf::scoped_actor self{sys};

@@ -122,7 +122,11 @@ event_load_result event_store::load(const core::uuid& spool, const event_load_ba
   }
   ensure_partitions(lo, hi);
   auto last_seq = batch.seqs.back();
-  return with_retry([&](pqxx::connection& conn) {
+  // Optimistic first: client retries are rare, so the batch goes straight to COPY and
+  // the key finds them; only a batch the key refuses is loaded again with a lookup of
+  // its client ids first.
+  auto attempt = [&](bool look_up) {
+    return with_retry([&](pqxx::connection& conn) {
     event_load_result r;
     pqxx::work tx{conn};
     // Locks the cursor row: two nodes given the same spool folder cannot both load it.
@@ -137,7 +141,7 @@ event_load_result event_store::load(const core::uuid& spool, const event_load_ba
       r.already_loaded = true;
       return r;
     }
-    auto held = stored_already(tx, events);
+    auto held = look_up ? stored_already(tx, events) : id_at_set{};
     id_at_set seen;
     std::vector<std::pair<std::uint64_t, core::uuid>> skipped;
     {
@@ -188,7 +192,13 @@ event_load_result event_store::load(const core::uuid& spool, const event_load_ba
                    spool.str(), last_seq);
     tx.commit();
     return r;
-  });
+    });
+  };
+  try {
+    return attempt(false);
+  } catch (const pqxx::unique_violation&) {
+    return attempt(true);
+  }
 }
 
 std::set<std::uint64_t> event_store::skipped(const core::uuid& spool, std::uint64_t after,

@@ -232,10 +232,9 @@ void handle_events(gateway_broker* self, const call& c, http_request& req) {
   if (!json_content_type(req))
     return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
                           "Content-Type");
-  // The spool answers once the events are durable; that takes longer than an
-  // in-memory actor but never long, so the usual deadline applies.
-  ask(self, c, st.routes->ingestion, st.cfg.request_timeout, atom::ingest::value,
-      std::move(req.body));
+  // In-process and always answering (the spool replies with an ack, "full" or an
+  // error), so no deadline timer per request, as for the shards.
+  ask(self, c, st.routes->ingestion, caf::infinite, atom::ingest::value, std::move(req.body));
 }
 
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
