@@ -217,23 +217,26 @@ void spool_reader::open_segment_holding(std::uint64_t seq) {
   fd_ = ::open(it->second.c_str(), O_RDONLY);
   if (fd_ < 0)
     fail("cannot open", it->second);
-  buffer_.clear();
   buffer_offset_ = 0;
   pos_ = 0;
+  end_ = 0;
   next_seq_ = it->first;
 }
 
 bool spool_reader::fill(std::size_t need) {
-  buffer_.erase(0, pos_);
+  // Keeps the unread tail, then reads after it into space sized once: resizing a
+  // string zero-fills it, which cost more than the read itself.
+  std::memmove(buffer_.data(), buffer_.data() + pos_, end_ - pos_);
   buffer_offset_ += pos_;
+  end_ -= pos_;
   pos_ = 0;
-  auto have = buffer_.size();
-  auto want = std::max<std::size_t>(need, 1 << 20);
-  buffer_.resize(have + want);
-  auto n = ::pread(fd_, buffer_.data() + have, want, static_cast<off_t>(buffer_offset_ + have));
+  if (buffer_.size() < end_ + std::max<std::size_t>(need, 1 << 20))
+    buffer_.resize(end_ + std::max<std::size_t>(need, 1 << 20));
+  auto n = ::pread(fd_, buffer_.data() + end_, buffer_.size() - end_,
+                   static_cast<off_t>(buffer_offset_ + end_));
   if (n < 0)
     fail("cannot read", dir_);
-  buffer_.resize(have + static_cast<std::size_t>(n));
+  end_ += static_cast<std::size_t>(n);
   return n > 0;
 }
 
@@ -244,7 +247,7 @@ std::size_t spool_reader::read(std::uint64_t after, std::uint64_t through,
     open_segment_holding(after + 1);
   std::size_t count = 0;
   while (count < max_records && next_seq_ <= through) {
-    auto f = core::read_frame(std::string_view{buffer_}.substr(pos_));
+    auto f = core::read_frame(std::string_view{buffer_.data() + pos_, end_ - pos_});
     if (f.what == core::frame::kind::record && f.seq == next_seq_) {
       pos_ += f.size;
       ++next_seq_;
@@ -254,7 +257,7 @@ std::size_t spool_reader::read(std::uint64_t after, std::uint64_t through,
       }
       continue;
     }
-    if (f.what == core::frame::kind::incomplete || buffer_.size() - pos_ < core::frame_header_bytes) {
+    if (f.what == core::frame::kind::incomplete || end_ - pos_ < core::frame_header_bytes) {
       if (fill(f.what == core::frame::kind::incomplete ? f.size : core::frame_header_bytes))
         continue;
     }

@@ -112,6 +112,7 @@ private:
   int fd_ = -1;
   std::uint64_t buffer_offset_ = 0; ///< file offset of buffer_[0]
   std::size_t pos_ = 0;             ///< next frame in buffer_
+  std::size_t end_ = 0;             ///< bytes of buffer_ read from the file
   std::string buffer_;
   std::uint64_t next_seq_ = 0; ///< number of the frame at pos_ (0: not positioned)
 };
