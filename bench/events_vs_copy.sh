@@ -5,12 +5,15 @@
 #       events stored per second, counted until the loader has caught up;
 #   (c) expd with one event per request (wrk, 32 keep-alive connections).
 # Prints each figure and the ratio (b)/(a). Needs: deploy/build.sh, deploy/servers.sh start.
-# Usage: bench/events_vs_copy.sh [seconds] [copy_rows]
+# (a) and (b) alternate for `rounds` rounds and the medians are reported, as noise on
+# this shared machine moves either by a third from one minute to the next.
+# Usage: bench/events_vs_copy.sh [seconds] [copy_rows] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source var/env.sh
 duration=${1:-20}
 copy_rows=${2:-500000}
+rounds=${3:-3}
 port=18092
 work=$(mktemp -d /tmp/expd-events-bench.XXXXXX)
 expd_pid=""
@@ -50,6 +53,7 @@ print(e["id"], e["variants"][0]["id"])'
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # ---- (a) raw COPY ------------------------------------------------------------------
+run_copy() {
 fresh_db expd_bench_copy
 start_expd expd_bench_copy --archive=off # only to migrate and create today's partition
 read -r exp_id var_id < <(prepare)
@@ -67,8 +71,10 @@ psql "$copy_url" -qc "\copy exp.events (event_id, occurred_at, received_at, even
   unit_id, experiment_ids, variant_ids, context, metrics) FROM '$work/events.copy'"
 copy_end=$(date +%s.%N)
 copy_rate=$(awk -v n="$copy_rows" -v a="$copy_start" -v b="$copy_end" 'BEGIN { printf "%.0f", n / (b - a) }')
+}
 
 # ---- (b) expd, batches of 100, archive on --------------------------------------------
+run_batches() {
 fresh_db expd_bench_events
 # The archive writes a chunk at least every second, so it works during the run.
 start_expd expd_bench_events --archive-interval-ms=1000
@@ -103,6 +109,15 @@ now_stored=$(stored)
 batch_rate=$(awk -v n="$now_stored" -v a="$batch_start" -v b="$batch_end" 'BEGIN { printf "%.0f", n / (b - a) }')
 archived=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '/^expd_archive_events_total/ {print $2}')
 stop_expd
+}
+
+: >"$work/rounds"
+for round in $(seq "$rounds"); do
+  run_copy
+  run_batches
+  echo "$round $copy_rate $batch_rate $now_stored $archived" >>"$work/rounds"
+done
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 
 # ---- (c) expd, one event per request ---------------------------------------------------
 fresh_db expd_bench_single
@@ -128,7 +143,7 @@ stop_expd
 
 echo "machine: $(nproc) cores, $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')"
 grep -E 'Non-2xx|Socket errors' "$work/wrk-batch.txt" "$work/wrk-single.txt" || true
-echo "(a) psql COPY:                 $copy_rows rows, $copy_rate rows/s"
-echo "(b) expd batches of 100:       $accepted accepted, $now_stored stored, $archived archived, $batch_rate events/s stored and archived"
-echo "(c) expd single events:        $single_rps requests/s, p99 $single_p99 (floor 20000/s)"
-awk -v b="$batch_rate" -v a="$copy_rate" 'BEGIN { printf "ratio (b)/(a): %.3f (floor 0.60)\n", b / a }'
+printf '%-6s %14s %22s %10s %10s %7s\n' round "(a) COPY/s" "(b) expd stored+arch/s" stored archived ratio
+awk '{ printf "%-6s %14.0f %22.0f %10d %10d %7.3f\n", $1, $2, $3, $4, $5, $3 / $2 }' "$work/rounds"
+echo "median ratio (b)/(a): $(awk '{print $3 / $2}' "$work/rounds" | median) (floor 0.60); median (a) $(awk '{print $2}' "$work/rounds" | median) rows/s, median (b) $(awk '{print $3}' "$work/rounds" | median) events/s"
+echo "(c) expd single events: $single_rps requests/s, p99 $single_p99 (floor 20000/s)"

@@ -1,6 +1,7 @@
 #include "actors/ingestion/event_loader.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
@@ -38,15 +39,17 @@ void fail(self_ptr self, const std::exception& e) {
   schedule_tick(self, st.backoff);
 }
 
-// Loads one batch; false when there was nothing to do or it failed.
-bool load_batch(self_ptr self) {
+// Loads one batch. Returns how long to wait before the next: none after a full batch
+// (more is waiting), the linger after a partial one, so a trickle of single events
+// is loaded in fewer, larger transactions; nullopt when there was nothing to load.
+std::optional<std::chrono::milliseconds> load_batch(self_ptr self) {
   auto& st = self->state;
   if (!st.cursor_known) {
     st.loaded = st.store->loaded_seq(st.cfg.spool_id);
     st.cursor_known = true;
   }
   if (st.loaded >= st.committed)
-    return false;
+    return std::nullopt;
   runtime::event_load_batch batch;
   st.reader->read(st.loaded, st.committed, st.cfg.batch,
                   [&](std::uint64_t seq, std::string_view payload) {
@@ -54,11 +57,11 @@ bool load_batch(self_ptr self) {
                     batch.payloads.emplace_back(payload);
                   });
   if (batch.seqs.empty())
-    return false;
+    return std::nullopt;
   auto r = st.store->load(st.cfg.spool_id, batch);
   if (r.already_loaded) {
     st.cursor_known = false; // someone else moved it: read it again
-    return true;
+    return std::chrono::milliseconds{0};
   }
   if (st.backoff.count() > 0)
     log(log_level::info, "event_load_recovered", {{"unloaded", st.committed - batch.seqs.back()}});
@@ -71,7 +74,7 @@ bool load_batch(self_ptr self) {
     self->send(st.writer, atom::consumed::value, spool_consumer::loader, st.loaded);
   if (st.archiver)
     self->send(st.archiver, atom::spooled::value, st.loaded);
-  return true;
+  return batch.seqs.size() < st.cfg.batch ? st.cfg.linger : std::chrono::milliseconds{0};
 }
 
 } // namespace
@@ -97,8 +100,8 @@ event_loader(event_loader_actor::stateful_pointer<event_loader_state> self,
       auto& st = self->state;
       st.tick_scheduled = false;
       try {
-        if (load_batch(self))
-          schedule_tick(self, std::chrono::milliseconds{0});
+        if (auto wait = load_batch(self))
+          schedule_tick(self, *wait);
       } catch (const std::exception& e) {
         fail(self, e);
       }

@@ -20,6 +20,9 @@ struct event_loader_config {
   std::filesystem::path spool_dir;
   core::uuid spool_id;
   std::size_t batch = 5000; ///< events per COPY transaction
+  /// Pause after a partial batch: at most this much is added to an event's way into
+  /// PostgreSQL (it is durable in the spool already), and trickles load in bulk.
+  std::chrono::milliseconds linger{20};
 };
 
 struct event_loader_state {
@@ -42,9 +45,9 @@ struct event_loader_state {
 };
 
 /// Runs detached: reads the spool in order and loads it into exp.events with COPY,
-/// as fast as PostgreSQL takes it (a batch is whatever arrived while the previous one
-/// was written, so a lone event is not held back). While PostgreSQL is away it retries
-/// with backoff; the spool keeps everything meanwhile.
+/// as fast as PostgreSQL takes it: a batch is whatever arrived while the previous one
+/// was written or, when little arrives, during the linger after a partial batch. While
+/// PostgreSQL is away it retries with backoff; the spool keeps everything meanwhile.
 event_loader_actor::behavior_type
 event_loader(event_loader_actor::stateful_pointer<event_loader_state> self,
              event_loader_config cfg, archiver_actor archiver);
