@@ -246,11 +246,13 @@ std::size_t spool_reader::read(std::uint64_t after, std::uint64_t through,
   if (next_seq_ == 0 || next_seq_ > after + 1)
     open_segment_holding(after + 1);
   std::size_t count = 0;
+  bool refreshed = false; ///< this position was read from the file again
   while (count < max_records && next_seq_ <= through) {
     auto f = core::read_frame(std::string_view{buffer_.data() + pos_, end_ - pos_});
     if (f.what == core::frame::kind::record && f.seq == next_seq_) {
       pos_ += f.size;
       ++next_seq_;
+      refreshed = false;
       if (f.seq > after) {
         fn(f.seq, f.payload);
         ++count;
@@ -259,6 +261,14 @@ std::size_t spool_reader::read(std::uint64_t after, std::uint64_t through,
     }
     if (f.what == core::frame::kind::incomplete || end_ - pos_ < core::frame_header_bytes) {
       if (fill(f.what == core::frame::kind::incomplete ? f.size : core::frame_header_bytes))
+        continue;
+    }
+    // Zeros or a torn frame may be bytes read before the writer got there: read this
+    // position again once before taking it as the end of the segment.
+    if (!refreshed) {
+      refreshed = true;
+      end_ = pos_;
+      if (fill(core::frame_header_bytes))
         continue;
     }
     // The end of this segment: the next record starts the next one.

@@ -174,3 +174,23 @@ TEST_F(spool_test, records_too_large_are_refused) {
   EXPECT_THROW(s.append(std::string(2 * 1024 * 1024, 'z')), spool_error);
   EXPECT_EQ(s.append("fine"), 1u);
 }
+
+TEST_F(spool_test, a_reader_that_ran_ahead_of_the_writer_sees_later_records) {
+  // The reader's buffer holds the zeros past the last commit; records written there
+  // later must be read, not taken as the end (the loader follows the writer this way).
+  spool s{config()};
+  spool_reader reader{dir};
+  std::uint64_t at = 0;
+  std::string big(50 * 1024, 'w');
+  for (int round = 0; round < 60; ++round) { // ~3 MB: crosses segment boundaries
+    for (int i = 0; i < 1 + round % 3; ++i)
+      s.append(big + std::to_string(round));
+    s.commit();
+    reader.read(at, s.last_seq(), SIZE_MAX, [&](std::uint64_t seq, std::string_view p) {
+      EXPECT_EQ(seq, at + 1);
+      EXPECT_EQ(p, big + std::to_string(round));
+      at = seq;
+    });
+    ASSERT_EQ(at, s.last_seq()) << "round " << round;
+  }
+}
