@@ -30,6 +30,8 @@ fresh_db() {
 start_expd() { # db, extra flags...
   local db=$1
   shift
+  # Each round starts from nothing: a spool outlives its database only in production.
+  rm -rf "$work/spool-$db" "$work/archive-$db"
   build/expd --pg="$base/$db" --listen=127.0.0.1:$port --log-level=warn \
     --spool-dir="$work/spool-$db" --archive="$work/archive-$db" "$@" 2>"$work/expd-$db.log" &
   expd_pid=$!
