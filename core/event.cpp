@@ -274,15 +274,22 @@ std::string metrics_text(const json& metrics, const event_type& type,
 // COPY's text format: backslash, and the tab, newline and carriage return that end
 // columns and rows, are written as backslash escapes; every other byte as itself.
 void append_copy_text(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-    case '\\': out += "\\\\"; break;
-    case '\t': out += "\\t"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    default: out += c;
+  // Runs without a special character are appended whole: most text has none.
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char* escape = nullptr;
+    switch (text[i]) {
+    case '\\': escape = "\\\\"; break;
+    case '\t': escape = "\\t"; break;
+    case '\n': escape = "\\n"; break;
+    case '\r': escape = "\\r"; break;
+    default: continue;
     }
+    out.append(text.data() + start, i - start);
+    out += escape;
+    start = i + 1;
   }
+  out.append(text.data() + start, text.size() - start);
 }
 
 // A uuid[] literal: UUIDs need neither quotes nor escapes.
@@ -292,7 +299,7 @@ void append_uuid_array(std::string& out, const std::vector<std::pair<uuid, uuid>
   for (std::size_t i = 0; i < refs.size(); ++i) {
     if (i)
       out += ',';
-    out += (variants ? refs[i].second : refs[i].first).str();
+    (variants ? refs[i].second : refs[i].first).append_to(out);
   }
   out += '}';
 }
@@ -348,11 +355,11 @@ valid_event validate_event(const json& event, const event_catalog& catalog,
 }
 
 void append_copy_line(std::string& out, const valid_event& e) {
-  out += e.event_id.str();
+  e.event_id.append_to(out);
   out += '\t';
-  out += format_rfc3339(e.occurred_at);
+  append_rfc3339(out, e.occurred_at);
   out += '\t';
-  out += format_rfc3339(e.received_at);
+  append_rfc3339(out, e.received_at);
   for (auto* text : {&e.event_type, &e.unit_type, &e.unit_id}) {
     out += '\t';
     append_copy_text(out, *text);
@@ -370,7 +377,9 @@ void append_copy_line(std::string& out, const valid_event& e) {
 
 void append_json_line(std::string& out, const valid_event& e) {
   out += '{';
-  append_json_member(out, "event_id", e.event_id.str());
+  out += "\"event_id\":\"";
+  e.event_id.append_to(out); // ids and times need no JSON escapes
+  out += '"';
   out += ',';
   append_json_member(out, "event_type", e.event_type);
   out += ',';
@@ -380,9 +389,11 @@ void append_json_line(std::string& out, const valid_event& e) {
   out += ",\"experiments\":[";
   for (std::size_t i = 0; i < e.experiments.size(); ++i) {
     out += i ? ",{" : "{";
-    append_json_member(out, "experiment_id", e.experiments[i].first.str());
-    out += ',';
-    append_json_member(out, "variant_id", e.experiments[i].second.str());
+    out += "\"experiment_id\":\"";
+    e.experiments[i].first.append_to(out);
+    out += "\",\"variant_id\":\"";
+    e.experiments[i].second.append_to(out);
+    out += '"';
     out += '}';
   }
   out += "],\"context\":";
@@ -390,9 +401,11 @@ void append_json_line(std::string& out, const valid_event& e) {
   out += ",\"metrics\":";
   out += e.metrics_json;
   out += ',';
-  append_json_member(out, "timestamp", format_rfc3339(e.occurred_at));
-  out += ',';
-  append_json_member(out, "received_at", format_rfc3339(e.received_at));
+  out += "\"timestamp\":\"";
+  append_rfc3339(out, e.occurred_at);
+  out += "\",\"received_at\":\"";
+  append_rfc3339(out, e.received_at);
+  out += '"';
   out += "}\n";
 }
 

@@ -126,12 +126,35 @@ std::optional<unix_micros> parse_rfc3339(std::string_view text) noexcept {
 }
 
 std::string format_rfc3339(unix_micros t) {
+  std::string out;
+  append_rfc3339(out, t);
+  return out;
+}
+
+void append_rfc3339(std::string& out, unix_micros t) {
+  // By hand: every event is rendered with four of these, and snprintf cost more than
+  // the rest of the rendering together (perf, docs/benchmarks.md).
   auto c = civil_from_micros(t);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04lld-%02u-%02uT%02u:%02u:%02u.%06uZ",
-                static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute, c.second,
-                c.micros);
-  return text;
+  char text[27];
+  auto put = [&text](std::size_t at, std::uint64_t v, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; v /= 10)
+      text[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, static_cast<std::uint64_t>(c.year), 4);
+  text[4] = '-';
+  put(5, c.month, 2);
+  text[7] = '-';
+  put(8, c.day, 2);
+  text[10] = 'T';
+  put(11, c.hour, 2);
+  text[13] = ':';
+  put(14, c.minute, 2);
+  text[16] = ':';
+  put(17, c.second, 2);
+  text[19] = '.';
+  put(20, c.micros, 6);
+  text[26] = 'Z';
+  out.append(text, sizeof text);
 }
 
 utc_hour utc_hour_of(unix_micros t) noexcept {

@@ -22,6 +22,9 @@ std::optional<unix_micros> parse_rfc3339(std::string_view text) noexcept;
 /// as times do.
 std::string format_rfc3339(unix_micros t);
 
+/// format_rfc3339 appended to `out`, without a temporary.
+void append_rfc3339(std::string& out, unix_micros t);
+
 /// The UTC calendar day and hour of `t`, as the archive's folders name them.
 struct utc_hour {
   int year, month, day, hour;

@@ -38,18 +38,26 @@ std::optional<uuid> uuid::parse(std::string_view text) noexcept {
 }
 
 std::string uuid::str() const {
+  std::string out;
+  append_to(out);
+  return out;
+}
+
+void uuid::append_to(std::string& out) const {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out(36, '-');
+  char text[36];
   int nibble = 0;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23)
+  for (std::size_t i = 0; i < sizeof text; ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      text[i] = '-';
       continue;
+    }
     auto half = nibble < 16 ? hi : lo;
     auto shift = 60 - 4 * (nibble % 16);
-    out[i] = digits[(half >> shift) & 0xf];
+    text[i] = digits[(half >> shift) & 0xf];
     ++nibble;
   }
-  return out;
+  out.append(text, sizeof text);
 }
 
 } // namespace expd::core

@@ -20,6 +20,9 @@ struct uuid {
   /// Canonical lower-case 8-4-4-4-12 form.
   std::string str() const;
 
+  /// str() appended to `out`, without a temporary.
+  void append_to(std::string& out) const;
+
   bool nil() const noexcept {
     return hi == 0 && lo == 0;
   }
