@@ -35,10 +35,9 @@ using assignment_shard_actor = status_actor::extend<
   // Hands buffered first-time assignments to the writer now.
   caf::replies_to<atom::flush>::with<bool>>;
 
-/// The local spool every accepted event enters before it is acknowledged.
+/// The owner of the local spool every accepted event enters before it is acknowledged
+/// (the ingestion actor).
 using spool_writer_actor = status_actor::extend<
-  // Appends the payloads and answers once they are durable (or the spool is full).
-  caf::replies_to<atom::append, spool_payloads>::with<spool_ack>,
   // Internal: commits everything appended since the last commit (group commit).
   caf::reacts_to<atom::flush>,
   // A consumer has everything up to seq; segments all consumers passed are deleted.
@@ -65,7 +64,7 @@ using event_reader_actor = status_actor::extend<
   caf::replies_to<atom::query, core::event_query>::with<api_reply>>;
 
 /// Validates events against the catalog, spools them and acknowledges.
-using ingestion_actor = status_actor::extend<
+using ingestion_actor = spool_writer_actor::extend<
   // POST /v1/events: the body.
   caf::replies_to<atom::ingest, std::string>::with<api_reply>,
   // GET /v1/events: the query string.

@@ -40,16 +40,6 @@ struct status_record {
 
 using assignment_batch = std::vector<core::assignment_record>;
 
-/// Accepted events on their way into the spool, one core::append_spooled_event
-/// payload each.
-using spool_payloads = std::vector<std::string>;
-
-/// The spool's answer to an append.
-struct spool_ack {
-  bool accepted = false;   ///< false: the spool is full, nothing was written
-  std::uint64_t last_seq = 0;
-};
-
 /// Which consumer of the spool reports progress (segments go once all have passed).
 enum class spool_consumer : std::uint8_t { loader, archiver };
 
@@ -63,7 +53,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::assignment_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::assign_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::snapshot_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_catalog_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_payloads)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_consumer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_query)

@@ -20,7 +20,6 @@
 #include "actors/ingestion/event_loader.hpp"
 #include "actors/ingestion/event_reader.hpp"
 #include "actors/ingestion/ingestion.hpp"
-#include "actors/ingestion/spool_writer.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/experiment_store.hpp"
 #include "runtime/listen_socket.hpp"
@@ -141,24 +140,23 @@ int run(const runtime::node_config& cfg) {
   }
   auto loader = sys.spawn<caf::detached>(
     event_loader, event_loader_config{cfg.pg_url, cfg.spool_dir, spool->id()}, archive);
-  auto spool_actor = sys.spawn<caf::detached>(spool_writer, std::move(spool), loader,
-                                              static_cast<bool>(archive));
-  if (archive)
-    caf::anon_send(archive, atom::subscribe::value, spool_actor);
   auto reader = sys.spawn<caf::detached>(event_reader, cfg.pg_url);
   ingestion_config icfg;
   icfg.limits.max_past = cfg.event_max_past_hours * 3600 * 1000000;
   icfg.limits.max_future = cfg.event_max_future_minutes * 60 * 1000000;
-  // Detached: parsing events is the heaviest work per request, and an actor the
-  // gateway wakes would otherwise run on the I/O thread (measured: 9k -> see
-  // docs/benchmarks.md).
-  auto ingestor = sys.spawn<caf::detached>(ingestion, icfg, spool_actor, reader);
+  // Detached: it blocks on fdatasync, and parsing events is the heaviest work per
+  // request, which an actor the gateway wakes would otherwise do on the I/O thread
+  // (docs/benchmarks.md).
+  auto ingestor = sys.spawn<caf::detached>(ingestion, icfg, std::move(spool), loader, reader,
+                                           static_cast<bool>(archive));
+  if (archive)
+    caf::anon_send(archive, atom::subscribe::value, caf::actor_cast<spool_writer_actor>(ingestor));
   caf::anon_send(registry, atom::subscribe::value, ingestor);
 
   caf::scoped_actor self{sys};
   preload_assignments(self, cfg, router);
 
-  std::vector<status_actor> reporters{spool_actor, loader, reader};
+  std::vector<status_actor> reporters{loader, reader};
   if (archive)
     reporters.push_back(archive);
   gateway_config gw;

@@ -1,6 +1,10 @@
 #include "actors/ingestion/ingestion.hpp"
 
+#include <algorithm>
 #include <chrono>
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +13,7 @@
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
 #include "core/spool_record.hpp"
+#include "runtime/log.hpp"
 #include "runtime/random_uuid.hpp"
 
 namespace expd {
@@ -32,7 +37,7 @@ api_reply reply_json(std::uint16_t status, const json& body) {
 }
 
 struct triage {
-  spool_payloads payloads;
+  std::vector<std::string> payloads; ///< core::append_spooled_event encodings
   json rejected = json::array();
   std::string first_field; ///< of the first rejection, for the error of an all-bad request
   std::string first_message;
@@ -58,6 +63,13 @@ triage validate_all(self_ptr self, const json& events, bool batch) {
     }
   }
   return t;
+}
+
+api_reply unavailable() {
+  return {503,
+          core::error_json("spool_unavailable", "the events could not be made durable; "
+                                                "nothing was acknowledged, retry"),
+          {{"Retry-After", "1"}}};
 }
 
 caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
@@ -96,42 +108,93 @@ caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
     body_json["rejected"] = std::move(t.rejected);
     return reply_json(400, body_json);
   }
+  if (st.spool->full()) {
+    ++st.refused_full;
+    return api_reply{503,
+                     core::error_json("spool_full", "the event spool is full while PostgreSQL "
+                                                    "catches up; nothing was stored, retry later"),
+                     {{"Retry-After", std::to_string(st.cfg.retry_after.count())}}};
+  }
   auto count = t.payloads.size();
+  try {
+    for (auto& p : t.payloads)
+      st.spool->append(p);
+  } catch (const std::exception& e) {
+    runtime::log(runtime::log_level::error, "spool_append_failed", {{"error", e.what()}});
+    return unavailable();
+  }
+  st.accepted += count;
   auto rp = self->make_response_promise<api_reply>();
-  self->request(st.spool, caf::infinite, atom::append::value, std::move(t.payloads))
-    .then(
-      [=, rejected = std::move(t.rejected)](const spool_ack& ack) mutable {
-        auto& st = self->state;
-        if (!ack.accepted) {
-          ++st.refused_full;
-          rp.deliver(api_reply{503,
-                               core::error_json("spool_full",
-                                                "the event spool is full while PostgreSQL "
-                                                "catches up; nothing was stored, retry later"),
-                               {{"Retry-After", std::to_string(st.cfg.retry_after.count())}}});
-          return;
-        }
-        st.accepted += count;
-        rp.deliver(reply_json(200, {{"accepted", count}, {"rejected", std::move(rejected)}}));
-      },
-      [=](caf::error&) mutable {
-        rp.deliver(api_reply{503, core::error_json("spool_unavailable",
-                                                   "the events could not be made durable; "
-                                                   "nothing was acknowledged, retry"),
-                             {{"Retry-After", "1"}}});
-      });
+  st.waiting.emplace_back(rp, reply_json(200, {{"accepted", count}, {"rejected", std::move(t.rejected)}}));
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    caf::anon_send(caf::actor_cast<ingestion_actor>(self), atom::flush::value);
+  }
   return rp;
+}
+
+void commit_waiting(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.waiting.empty())
+    return;
+  try {
+    st.spool->commit();
+  } catch (const std::exception& e) {
+    // Nothing is acknowledged that is not on disk: the clients hear 503 and retry.
+    runtime::log(runtime::log_level::error, "spool_commit_failed", {{"error", e.what()}});
+    for (auto& [rp, _] : st.waiting)
+      rp.deliver(unavailable());
+    st.waiting.clear();
+    return;
+  }
+  ++st.commits;
+  for (auto& [rp, reply] : st.waiting)
+    rp.deliver(std::move(reply));
+  st.waiting.clear();
+  self->send(st.loader, atom::spooled::value, st.spool->last_seq());
+}
+
+status_record ingestion_status(self_ptr self) {
+  auto& st = self->state;
+  auto last = static_cast<double>(st.spool->last_seq());
+  return {"ingestion",
+          {{"expd_events_accepted_total", "counter", "Events accepted (spooled).", "",
+            static_cast<double>(st.accepted)},
+           {"expd_events_rejected_total", "counter", "Events rejected by validation.", "",
+            static_cast<double>(st.rejected)},
+           {"expd_events_refused_total", "counter",
+            "Requests refused with 503 because the spool was full.", "",
+            static_cast<double>(st.refused_full)},
+           {"expd_spool_bytes", "gauge", "Bytes the event spool's segments take on disk.", "",
+            static_cast<double>(st.spool->disk_bytes())},
+           {"expd_spool_max_bytes", "gauge", "Spool size past which events are refused (503).",
+            "", static_cast<double>(st.spool->config().max_bytes)},
+           {"expd_spool_last_seq", "gauge", "Number of the last spooled event.", "", last},
+           {"expd_spool_unloaded_events", "gauge",
+            "Spooled events not yet in PostgreSQL (the loader's queue depth).", "",
+            last - static_cast<double>(st.loaded)},
+           {"expd_spool_unarchived_events", "gauge",
+            "Spooled events not yet in the archive (the archiver's queue depth).", "",
+            st.archive_enabled ? last - static_cast<double>(st.archived) : 0.0},
+           {"expd_spool_commits_total", "counter", "Spool commits (fdatasync groups).", "",
+            static_cast<double>(st.commits)}}};
 }
 
 } // namespace
 
 ingestion_actor::behavior_type
 ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_config cfg,
-          spool_writer_actor spool, event_reader_actor reader) {
+          std::unique_ptr<runtime::spool> spool, event_loader_actor loader,
+          event_reader_actor reader, bool archive_enabled) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.spool = std::move(spool);
+  st.loader = std::move(loader);
   st.reader = std::move(reader);
+  st.archive_enabled = archive_enabled;
+  // Whatever an earlier run left is waiting for the loader.
+  self->send(st.loader, atom::spooled::value, st.spool->last_seq());
   return {
     [=](atom::ingest, const std::string& body) -> caf::result<api_reply> {
       return ingest(self, body);
@@ -148,17 +211,18 @@ ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_con
     [=](atom::catalog, core::event_catalog_ptr& catalog) {
       self->state.catalog = std::move(catalog);
     },
-    [=](atom::status) -> status_record {
+    [=](atom::flush) { commit_waiting(self); },
+    [=](atom::consumed, spool_consumer who, std::uint64_t seq) {
       auto& st = self->state;
-      return {"ingestion",
-              {{"expd_events_accepted_total", "counter", "Events accepted (spooled).", "",
-                static_cast<double>(st.accepted)},
-               {"expd_events_rejected_total", "counter", "Events rejected by validation.", "",
-                static_cast<double>(st.rejected)},
-               {"expd_events_refused_total", "counter",
-                "Requests refused with 503 because the spool was full.", "",
-                static_cast<double>(st.refused_full)}}};
+      (who == spool_consumer::loader ? st.loaded : st.archived) = seq;
+      auto done = st.archive_enabled ? std::min(st.loaded, st.archived) : st.loaded;
+      try {
+        st.spool->release_through(done);
+      } catch (const std::exception& e) {
+        runtime::log(runtime::log_level::warn, "spool_release_failed", {{"error", e.what()}});
+      }
     },
+    [=](atom::status) -> status_record { return ingestion_status(self); },
   };
 }
 

@@ -2,12 +2,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "core/event.hpp"
 #include "messages/actors.hpp"
+#include "runtime/spool.hpp"
 
 namespace expd {
 
@@ -22,18 +27,28 @@ struct ingestion_state {
 
   ingestion_config cfg;
   core::event_catalog_ptr catalog;
-  spool_writer_actor spool;
+  std::unique_ptr<runtime::spool> spool;
+  event_loader_actor loader;
   event_reader_actor reader;
-  std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;
-  std::uint64_t refused_full = 0;
+  bool archive_enabled = false;
+  std::uint64_t loaded = 0; ///< consumers' progress: segments below both go
+  std::uint64_t archived = 0;
+  /// Requests whose events are appended but not yet committed, with their answers.
+  std::vector<std::pair<caf::typed_response_promise<api_reply>, api_reply>> waiting;
+  bool flush_scheduled = false;
+  std::uint64_t accepted = 0, rejected = 0, refused_full = 0, commits = 0;
 };
 
-/// The front of event ingestion: parses and validates each event of a request against
-/// the newest catalog, hands the good ones to the spool and answers once they are
-/// durable, with the index, field and reason of every rejected one.
+/// The front of event ingestion and the owner of the spool: parses and validates each
+/// event of a request against the newest catalog, appends the good ones to the spool
+/// and answers once they are on disk, with the index, field and reason of every
+/// rejected one. Runs detached. Appends are acknowledged together after one commit
+/// (group commit): the flush message it sends itself queues behind every request
+/// already waiting, so one fdatasync covers them all, and no other thread sits between
+/// a request and its answer.
 ingestion_actor::behavior_type
 ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_config cfg,
-          spool_writer_actor spool, event_reader_actor reader);
+          std::unique_ptr<runtime::spool> spool, event_loader_actor loader,
+          event_reader_actor reader, bool archive_enabled);
 
 } // namespace expd
