@@ -223,6 +223,11 @@ void spool_reader::open_segment_holding(std::uint64_t seq) {
   next_seq_ = it->first;
 }
 
+std::uint64_t spool_reader::first_available() const {
+  auto segments = spool_segments(dir_);
+  return segments.empty() ? 0 : segments.front().first;
+}
+
 bool spool_reader::fill(std::size_t need) {
   // Keeps the unread tail, then reads after it into space sized once: resizing a
   // string zero-fills it, which cost more than the read itself.

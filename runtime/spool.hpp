@@ -104,6 +104,10 @@ public:
   std::size_t read(std::uint64_t after, std::uint64_t through, std::size_t max_records,
                    const std::function<void(std::uint64_t, std::string_view)>& fn);
 
+  /// The number of the oldest record still in the spool's segments (released ones are
+  /// gone); 0 when the folder holds no segment.
+  std::uint64_t first_available() const;
+
 private:
   void open_segment_holding(std::uint64_t seq);
   bool fill(std::size_t need);

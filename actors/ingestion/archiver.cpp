@@ -63,6 +63,13 @@ void recover(self_ptr self) {
 // Reads loaded records after the chunk (or the archive's end) into the chunk.
 void gather(self_ptr self) {
   auto& st = self->state;
+  if (auto first = st.reader->first_available(); st.chunk.empty() && first > st.archived + 1) {
+    // Released before this archive knew of them (archiving newly turned on, or a new
+    // bucket): they are in PostgreSQL, not here; start at what the spool still holds.
+    log(log_level::warn, "archive_starts_mid_spool",
+        {{"archived_seq", st.archived}, {"first_in_spool", first}});
+    st.archived = first - 1;
+  }
   auto after = st.chunk.empty() ? st.archived : st.chunk.last_seq();
   if (after >= st.loaded || st.chunk.events() >= st.cfg.max_events
       || st.chunk.bytes() >= st.cfg.max_bytes)

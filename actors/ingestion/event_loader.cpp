@@ -50,6 +50,15 @@ std::optional<std::chrono::milliseconds> load_batch(self_ptr self) {
   }
   if (st.loaded >= st.committed)
     return std::nullopt;
+  // Records before the spool's oldest segment were released after loading; a database
+  // that has no cursor for them (replaced, or restored from an older backup) cannot
+  // get them back, so say so loudly and go on rather than stall.
+  if (auto first = st.reader->first_available(); first > st.loaded + 1) {
+    log(log_level::error, "event_spool_gap",
+        {{"database_cursor", st.loaded}, {"first_in_spool", first},
+         {"lost_events", first - 1 - st.loaded}});
+    st.loaded = first - 1;
+  }
   runtime::event_load_batch batch;
   st.reader->read(st.loaded, st.committed, st.cfg.batch,
                   [&](std::uint64_t seq, std::string_view payload) {

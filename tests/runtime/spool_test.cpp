@@ -194,3 +194,20 @@ TEST_F(spool_test, a_reader_that_ran_ahead_of_the_writer_sees_later_records) {
     ASSERT_EQ(at, s.last_seq()) << "round " << round;
   }
 }
+
+TEST_F(spool_test, readers_learn_where_the_spool_now_starts) {
+  spool s{config()};
+  spool_reader reader{dir};
+  EXPECT_EQ(reader.first_available(), 1u);
+  std::string big(300 * 1024, 'a');
+  for (int i = 0; i < 12; ++i)
+    s.append(big);
+  s.commit();
+  s.release_through(8);
+  auto first = reader.first_available();
+  EXPECT_GT(first, 1u);
+  EXPECT_LE(first, 9u);
+  std::uint64_t seen = 0;
+  reader.read(first - 1, 12, SIZE_MAX, [&](std::uint64_t seq, std::string_view) { seen = seq; });
+  EXPECT_EQ(seen, 12u);
+}
