@@ -63,7 +63,8 @@ bool well_formed(const moments& m) noexcept {
   // An empty arm has nothing in its sums.
   if (m.n == 0)
     return m.sum == 0 && m.sum_sq == 0;
-  return m.sum * m.sum <= m.n * m.sum_sq * (1 + 8 * eps);
+  // sum_sq - sum^2/n >= 0, give or take the rounding squared_deviations allows for.
+  return m.sum * (m.sum / m.n) <= m.sum_sq * (1 + 4 * m.n * eps);
 }
 
 double squared_deviations(const moments& m) noexcept {

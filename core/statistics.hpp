@@ -15,8 +15,9 @@ struct moments {
   double sum_sq = 0;
 };
 
-/// Finite, n >= 0, sum_sq >= 0, and sum^2 <= n * sum_sq (Cauchy-Schwarz, with room for
-/// rounding): moments some set of real values can have.
+/// Finite, n >= 0, sum_sq >= 0, and sum^2 <= n * sum_sq (Cauchy-Schwarz, with the room
+/// for rounding that squared_deviations allows): moments some set of real values can
+/// have.
 bool well_formed(const moments& m) noexcept;
 
 /// Sum of squared deviations from the mean, sum_sq - sum^2 / n (n > 0). Computed from

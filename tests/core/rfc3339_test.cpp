@@ -3,14 +3,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "core/rfc3339.hpp"
+#include "tests/support/python_reference.hpp"
 
 using namespace expd::core;
 
@@ -61,35 +59,6 @@ random_time draw(std::mt19937_64& rng, int max_day, int max_hour, int max_offset
     t.fraction += static_cast<char>('0' + pick(0, 9));
   t.offset_minutes = (pick(0, max_offset_hour) * 60 + pick(0, 59)) * (pick(0, 1) ? 1 : -1);
   return t;
-}
-
-// Runs a Python script on `lines` (one per input line) and returns its output lines.
-std::vector<std::string> run_python(const std::string& script,
-                                    const std::vector<std::string>& lines) {
-  auto dir = testing::TempDir();
-  auto script_path = dir + "rfc3339_check_" + std::to_string(::getpid()) + ".py";
-  auto input_path = dir + "rfc3339_input_" + std::to_string(::getpid()) + ".txt";
-  std::ofstream(script_path) << script;
-  {
-    std::ofstream input(input_path);
-    for (auto& line : lines)
-      input << line << '\n';
-  }
-  std::vector<std::string> out;
-  auto command = "/usr/bin/python3 " + script_path + " < " + input_path;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe)) {
-      std::string line = buffer;
-      if (!line.empty() && line.back() == '\n')
-        line.pop_back();
-      out.push_back(line);
-    }
-    ::pclose(pipe);
-  }
-  std::remove(script_path.c_str());
-  std::remove(input_path.c_str());
-  return out;
 }
 
 } // namespace
@@ -269,7 +238,7 @@ TEST(rfc3339, agrees_with_libc_timegm) {
 // it allows offset minutes past 59, which the draw never makes) and is the reference
 // for both validity and value.
 TEST(rfc3339, agrees_with_python_datetime) {
-  if (::access("/usr/bin/python3", X_OK) != 0)
+  if (!expd::test::python_has())
     GTEST_SKIP() << "/usr/bin/python3 is not installed";
   const std::string script = R"(import sys
 from datetime import datetime, timedelta, timezone
@@ -294,7 +263,7 @@ for line in sys.stdin:
     times.push_back(any(rng));
     lines.push_back(texts.back() + "\t" + std::to_string(times.back()));
   }
-  auto answers = run_python(script, lines);
+  auto answers = expd::test::run_python(script, lines);
   ASSERT_EQ(answers.size(), texts.size());
   int valid = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
