@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake pkg-config ccache
   libcaf-dev libprotobuf-dev protobuf-compiler libpqxx-dev libhiredis-dev
   libhttp-parser-dev nlohmann-json3-dev libyaml-cpp-dev libxxhash-dev libboost-dev
-  libcurl4-openssl-dev libssl-dev libzstd-dev zstd googletest libgtest-dev libbenchmark-dev
+  libcurl4-openssl-dev libssl-dev libzstd-dev zstd libsimdjson-dev googletest libgtest-dev libbenchmark-dev
   postgresql redis-server nginx-light wrk curl
   python3 python3-venv python3-xxhash python3-scipy python3-statsmodels python3-botocore
 )

@@ -11,6 +11,7 @@
 #include "core/assign_request.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
+#include "core/json_parse.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -157,7 +158,7 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
                           "Content-Type");
   if (core::json_nesting_exceeds(req.body, max_json_depth))
     return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
-  auto doc = nlohmann::json::parse(req.body, nullptr, false);
+  auto doc = core::parse_json(req.body);
   if (doc.is_discarded())
     return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
   core::assign_request areq;
@@ -408,7 +409,9 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
       }
       ++st.connections_accepted;
       st.conns.try_emplace(msg.handle, st.cfg.http);
-      self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
+      // CAF zero-fills the unused part of the read buffer before every read: a small
+      // buffer keeps that cheap for the common small request; large bodies take more reads.
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
     },
     [=](const caf::io::new_data_msg& msg) { on_data(self, msg.handle, msg.buf); },
     [=](const caf::io::connection_closed_msg& msg) { self->state.conns.erase(msg.handle); },

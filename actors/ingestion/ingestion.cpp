@@ -12,6 +12,7 @@
 #include "core/event_query.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
+#include "core/json_parse.hpp"
 #include "core/spool_record.hpp"
 #include "runtime/log.hpp"
 #include "runtime/random_uuid.hpp"
@@ -78,7 +79,7 @@ caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
     return api_reply{503, core::error_json("starting", "the node is starting; retry")};
   if (core::json_nesting_exceeds(body, max_event_json_depth))
     return api_reply{400, core::error_json("invalid_json", "the body nests too deeply", "body")};
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = core::parse_json(body);
   if (doc.is_discarded() || !doc.is_object())
     return api_reply{400, core::error_json("invalid_json",
                                            "the body must be one event or {\"events\":[...]} in JSON",
@@ -125,7 +126,11 @@ caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
   }
   st.accepted += count;
   auto rp = self->make_response_promise<api_reply>();
-  st.waiting.emplace_back(rp, reply_json(200, {{"accepted", count}, {"rejected", std::move(t.rejected)}}));
+  // The common answer, every event accepted, is written without building a JSON tree.
+  auto reply = t.rejected.empty()
+                 ? api_reply{200, "{\"accepted\":" + std::to_string(count) + ",\"rejected\":[]}"}
+                 : reply_json(200, {{"accepted", count}, {"rejected", std::move(t.rejected)}});
+  st.waiting.emplace_back(rp, std::move(reply));
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     caf::anon_send(caf::actor_cast<ingestion_actor>(self), atom::flush::value);

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace expd::core {
+
+/// Parses `text` as nlohmann::json::parse(text, nullptr, false) does (a discarded value
+/// when it is not JSON), with simdjson doing the lexing: nlohmann's lexer is most of the
+/// cost of ingesting an event. The value is the one nlohmann would build (non-negative
+/// integers unsigned, the last of duplicate keys kept; only "-0" becomes unsigned 0, not
+/// signed 0, the same value); whatever simdjson refuses
+/// (integers past 64 bits, numbers past double's range, any malformed text) is
+/// parsed by nlohmann itself, so both the errors and the edge cases stay nlohmann's.
+/// Thread-safe: each thread keeps its own simdjson parser (and its buffers).
+nlohmann::json parse_json(std::string_view text);
+
+} // namespace expd::core

@@ -1,0 +1,128 @@
+#include "core/json_parse.hpp"
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace expd::core {
+namespace {
+
+using nlohmann::json;
+
+// Equal values of equal types all the way down: 1 and 1u compare equal in nlohmann,
+// but validation tells unsigned from signed, so parse_json must match the type too.
+// The one exception: simdjson keeps no sign on an integer zero, so "-0" comes back as
+// unsigned 0 where nlohmann builds signed 0; both hold the same value and dump as "0".
+bool identical(const json& a, const json& b) {
+  if (a.is_number_integer() && b.is_number_integer() && a == 0 && b == 0)
+    return true;
+  if (a.type() != b.type())
+    return false;
+  if (a.is_object()) {
+    if (a.size() != b.size())
+      return false;
+    for (auto it = a.begin(), jt = b.begin(); it != a.end(); ++it, ++jt)
+      if (it.key() != jt.key() || !identical(it.value(), jt.value()))
+        return false;
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size())
+      return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!identical(a[i], b[i]))
+        return false;
+    return true;
+  }
+  if (a.is_number_float())
+    return a.get<double>() == b.get<double>() || (a.get<double>() != a.get<double>());
+  return a == b;
+}
+
+void expect_same_as_nlohmann(const std::string& text) {
+  auto expected = json::parse(text, nullptr, false);
+  auto got = parse_json(text);
+  ASSERT_EQ(expected.is_discarded(), got.is_discarded()) << text;
+  if (!expected.is_discarded()) {
+    EXPECT_TRUE(identical(expected, got)) << text << "\nnlohmann: " << expected.dump()
+                                          << "\nparse_json: " << got.dump();
+  }
+}
+
+TEST(json_parse, builds_the_value_nlohmann_builds) {
+  for (const char* text : {
+         R"({"event_type":"plan_generated","unit_id":"u-1","metrics":{"latency_ms":450}})",
+         R"({"a":0,"b":-0,"c":-1,"d":18446744073709551615,"e":9223372036854775807})",
+         R"({"f":1.0,"g":1e2,"h":-2.5e-3,"i":0.1,"j":1E+2,"k":123456789012345678901234567890})",
+         R"({"big":1e400,"tiny":1e-400,"neg":-18446744073709551616})",
+         R"({"s":"a\"b\\c\/d\b\f\n\r\t","u":"\u00e9\u4e2d\ud83d\ude00","nul":"a\u0000b"})",
+         R"({"dup":1,"dup":2,"x":{"dup":"a","dup":"b"}})",
+         R"([1,[2,[3,[]]],{},null,true,false,""])",
+         "  {\"ws\" : [ 1 , 2 ] }\n\t",
+         "\"just a string\"", "42", "null", "true",
+       })
+    expect_same_as_nlohmann(text);
+}
+
+TEST(json_parse, refuses_what_nlohmann_refuses) {
+  for (const char* text : {
+         "", " ", "{", "}", "[1,]", "{\"a\":}", "{\"a\" 1}", "{a:1}", "[01]", "[1.]", "[.5]",
+         "[+1]", "[NaN]", "[Infinity]", "{\"a\":1} x", "{} {}", "'single'", "[\"\\x41\"]",
+         "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]", "[\"tab\there\"]",
+         "[\"\xff\"]", "[\"\xc3\x28\"]", "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]",
+         "[tru]", "[nul]", "[\"unterminated]",
+       })
+    expect_same_as_nlohmann(text);
+}
+
+// Random documents and random damage to them: whatever either parser makes of a text,
+// the other makes the same.
+TEST(json_parse, agrees_with_nlohmann_on_random_and_damaged_text) {
+  std::mt19937_64 rng{20261123};
+  const std::vector<std::string> atoms = {
+    "0", "-0", "7", "-12", "3.25", "-1e-7", "6.02e23", "18446744073709551615",
+    "18446744073709551616", "-9223372036854775808", "-9223372036854775809", "1e309",
+    "true", "false", "null", "\"\"", "\"x\"", "\"\\u00e9\"", "\"\\ud83d\\ude00\"",
+    "\"\\u0000\"", "\"caf\xc3\xa9\"", "\"\\n\\t\""};
+  std::function<std::string(int)> value = [&](int depth) -> std::string {
+    auto pick = rng() % (depth > 3 ? 1 : 3);
+    if (pick == 0)
+      return atoms[rng() % atoms.size()];
+    std::string out = pick == 1 ? "[" : "{";
+    auto n = rng() % 4;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i)
+        out += ",";
+      if (pick == 2)
+        out += "\"k" + std::to_string(rng() % 3) + "\":";
+      out += value(depth + 1);
+    }
+    return out + (pick == 1 ? "]" : "}");
+  };
+  int parsed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto text = value(0);
+    if (i % 2 == 1 && !text.empty()) {
+      auto at = rng() % text.size();
+      switch (rng() % 3) {
+      case 0: text.erase(at, 1); break;
+      case 1: text.insert(at, 1, "{}[],:\"\\ 0e-\x80"[rng() % 14]); break;
+      case 2: text.resize(at); break;
+      }
+    }
+    if (!json::parse(text, nullptr, false).is_discarded())
+      ++parsed;
+    expect_same_as_nlohmann(text);
+    if (HasFatalFailure())
+      return;
+  }
+  // Both kinds occur, so both paths were compared.
+  EXPECT_GT(parsed, 1500);
+  EXPECT_LT(parsed, 3000);
+}
+
+} // namespace
+} // namespace expd::core
