@@ -84,6 +84,19 @@ void assignment_book::assign_one(const experiment& exp, const unit_key& key,
   fresh.push_back({exp.id, var.id, req.unit_type, req.unit_id, exp.shared_salt});
 }
 
+void assignment_book::held_variants(std::string_view unit_type, std::string_view unit_id,
+                                    std::vector<std::pair<uuid, uuid>>& out) const {
+  if (!snap_)
+    return;
+  unit_key key(unit_id);
+  for (auto* exp : snap_->served_for(unit_type)) {
+    auto& sticky = sticky_[static_cast<std::size_t>(exp - snap_->experiments().data())];
+    if (auto ref = sticky.table.find(key); ref != sticky_table::none)
+      if (auto* var = sticky.variants[ref])
+        out.emplace_back(exp->id, var->id);
+  }
+}
+
 std::size_t assignment_book::sticky_size() const noexcept {
   std::size_t n = 0;
   for (auto& sticky : sticky_)

@@ -2,6 +2,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/assign_request.hpp"
@@ -50,6 +52,13 @@ public:
   /// experiment that does not exist.
   void assign(const assign_request& req, std::vector<served_assignment>& out,
               std::vector<assignment_record>& fresh);
+
+  /// Appends to `out` (not cleared) the (experiment_id, variant_id) of every running or
+  /// paused experiment of `unit_type` in which the unit holds a variant: the context
+  /// ingestion attaches to an event sent without "experiments". Assigns nothing and
+  /// ignores targeting: the event happened under the variant the unit was given.
+  void held_variants(std::string_view unit_type, std::string_view unit_id,
+                     std::vector<std::pair<uuid, uuid>>& out) const;
 
   /// Sticky entries held, over all experiments.
   std::size_t sticky_size() const noexcept;

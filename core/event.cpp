@@ -345,8 +345,10 @@ valid_event validate_event(const json& event, const event_catalog& catalog,
       throw field_error("event_id", "event_id must not be the nil UUID");
     e.client_event_id = true;
   }
-  if (auto* list = optional_member(event, "experiments"))
+  if (auto* list = optional_member(event, "experiments")) {
     e.experiments = experiment_refs(*list, *catalog.experiments, limits);
+    e.experiments_sent = true;
+  }
   if (auto* context = optional_member(event, "context"))
     e.context_json = context_text(*context, limits);
   if (auto* metrics = optional_member(event, "metrics"))

@@ -47,6 +47,9 @@ struct valid_event {
   std::string unit_type;
   std::string unit_id;
   std::vector<std::pair<uuid, uuid>> experiments; ///< (experiment_id, variant_id)
+  /// The client sent "experiments" (even empty); absent or null: ingestion attaches
+  /// the variants the unit holds.
+  bool experiments_sent = false;
   std::string context_json = "{}";                ///< serialised object
   std::string metrics_json = "{}";                ///< serialised object, keys sorted
 };

@@ -33,7 +33,9 @@ using assignment_shard_actor = status_actor::extend<
   // Loads stored assignments at start-up; answers with the sticky entries held.
   caf::replies_to<atom::remember, assignment_batch>::with<std::uint64_t>,
   // Hands buffered first-time assignments to the writer now.
-  caf::replies_to<atom::flush>::with<bool>>;
+  caf::replies_to<atom::flush>::with<bool>,
+  // The variants the units hold, for events sent without "experiments"; assigns nothing.
+  caf::replies_to<atom::held, unit_refs>::with<held_variants_list>>;
 
 /// The owner of the local spool every accepted event enters before it is acknowledged
 /// (the ingestion actor).

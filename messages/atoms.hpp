@@ -13,6 +13,7 @@ using consumed = caf::atom_constant<caf::atom("consumed")>;
 using drain = caf::atom_constant<caf::atom("drain")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
 using health = caf::atom_constant<caf::atom("health")>;
+using held = caf::atom_constant<caf::atom("held")>;
 using ingest = caf::atom_constant<caf::atom("ingest")>;
 using list = caf::atom_constant<caf::atom("list")>;
 using list_types = caf::atom_constant<caf::atom("listtypes")>;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -40,6 +41,17 @@ struct status_record {
 
 using assignment_batch = std::vector<core::assignment_record>;
 
+/// A unit whose variants ingestion asks its shard for, to attach them to an event
+/// sent without "experiments".
+struct unit_ref {
+  std::string unit_type;
+  std::string unit_id;
+};
+using unit_refs = std::vector<unit_ref>;
+
+/// Per unit of a unit_refs, in its order: the (experiment_id, variant_id) it holds.
+using held_variants_list = std::vector<std::vector<std::pair<core::uuid, core::uuid>>>;
+
 /// Which consumer of the spool reports progress (segments go once all have passed).
 enum class spool_consumer : std::uint8_t { loader, archiver };
 
@@ -50,6 +62,8 @@ enum class spool_consumer : std::uint8_t { loader, archiver };
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::api_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::status_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::assignment_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::unit_refs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::held_variants_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::assign_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::snapshot_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_catalog_ptr)

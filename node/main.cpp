@@ -148,7 +148,7 @@ int run(const runtime::node_config& cfg) {
   // request, which an actor the gateway wakes would otherwise do on the I/O thread
   // (docs/benchmarks.md).
   auto ingestor = sys.spawn<caf::detached>(ingestion, icfg, std::move(spool), loader, reader,
-                                           static_cast<bool>(archive));
+                                           router, static_cast<bool>(archive));
   if (archive)
     caf::anon_send(archive, atom::subscribe::value, caf::actor_cast<spool_writer_actor>(ingestor));
   caf::anon_send(registry, atom::subscribe::value, ingestor);

@@ -95,6 +95,12 @@ assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state
         self->state.book.remember(row);
       return self->state.book.sticky_size();
     },
+    [=](atom::held, const unit_refs& units) -> held_variants_list {
+      held_variants_list lists(units.size());
+      for (std::size_t i = 0; i < units.size(); ++i)
+        self->state.book.held_variants(units[i].unit_type, units[i].unit_id, lists[i]);
+      return lists;
+    },
     [=](atom::flush) -> bool {
       self->state.flush_scheduled = false;
       hand_to_writer(self);

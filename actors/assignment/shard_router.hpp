@@ -13,12 +13,18 @@ namespace expd {
 /// through it changes.
 class shard_router {
 public:
+  shard_router() = default;
+
   explicit shard_router(std::vector<assignment_shard_actor> shards)
     : shards_(std::move(shards)) {
   }
 
   const assignment_shard_actor& route(std::string_view unit_id) const noexcept {
-    return shards_[core::shard_of(unit_id, shards_.size())];
+    return shards_[index_of(unit_id)];
+  }
+
+  std::size_t index_of(std::string_view unit_id) const noexcept {
+    return core::shard_of(unit_id, shards_.size());
   }
 
   const std::vector<assignment_shard_actor>& all() const noexcept {

@@ -38,7 +38,7 @@ api_reply reply_json(std::uint16_t status, const json& body) {
 }
 
 struct triage {
-  std::vector<std::string> payloads; ///< core::append_spooled_event encodings
+  std::vector<core::valid_event> events;
   json rejected = json::array();
   std::string first_field; ///< of the first rejection, for the error of an all-bad request
   std::string first_message;
@@ -50,10 +50,8 @@ triage validate_all(self_ptr self, const json& events, bool batch) {
   auto received = now_micros();
   for (std::size_t i = 0; i < events.size(); ++i) {
     try {
-      auto e = core::validate_event(events[i], *st.catalog, received, runtime::random_uuid(),
-                                    st.cfg.limits);
-      t.payloads.emplace_back();
-      core::append_spooled_event(t.payloads.back(), e);
+      t.events.push_back(core::validate_event(events[i], *st.catalog, received,
+                                              runtime::random_uuid(), st.cfg.limits));
     } catch (const core::field_error& err) {
       if (t.rejected.empty()) {
         t.first_field = batch ? "events[" + std::to_string(i) + "]." + err.field() : err.field();
@@ -71,6 +69,91 @@ api_reply unavailable() {
           core::error_json("spool_unavailable", "the events could not be made durable; "
                                                 "nothing was acknowledged, retry"),
           {{"Retry-After", "1"}}};
+}
+
+// Appends the events to the spool and queues the answer for the next commit, or
+// answers at once when they cannot be spooled.
+void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_reply>& rp) {
+  auto& st = self->state;
+  if (st.spool->full()) {
+    ++st.refused_full;
+    rp.deliver(api_reply{503,
+                         core::error_json("spool_full",
+                                          "the event spool is full while PostgreSQL catches "
+                                          "up; nothing was stored, retry later"),
+                         {{"Retry-After", std::to_string(st.cfg.retry_after.count())}}});
+    return;
+  }
+  try {
+    std::string payload;
+    for (auto& e : t.events) {
+      payload.clear();
+      core::append_spooled_event(payload, e);
+      st.spool->append(payload);
+    }
+  } catch (const std::exception& e) {
+    // Appended but uncommitted records are not acknowledged; the client retries.
+    runtime::log(runtime::log_level::error, "spool_append_failed", {{"error", e.what()}});
+    rp.deliver(unavailable());
+    return;
+  }
+  auto count = t.events.size();
+  st.accepted += count;
+  // The common answer, every event accepted, is written without building a JSON tree.
+  auto reply = t.rejected.empty()
+                 ? api_reply{200, "{\"accepted\":" + std::to_string(count) + ",\"rejected\":[]}"}
+                 : reply_json(200, {{"accepted", count}, {"rejected", std::move(t.rejected)}});
+  st.waiting.emplace_back(rp, std::move(reply));
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    caf::anon_send(caf::actor_cast<ingestion_actor>(self), atom::flush::value);
+  }
+}
+
+// Events sent without "experiments" get the variants their unit holds, asked of the
+// shards that own the units (one request per shard); then all are spooled. A shard
+// that does not answer in time costs the attachment, never the events.
+void attach_then_spool(self_ptr self, std::shared_ptr<triage> t,
+                       caf::typed_response_promise<api_reply> rp) {
+  auto& st = self->state;
+  std::vector<std::pair<unit_refs, std::vector<std::size_t>>> asks(st.shards.all().size());
+  for (std::size_t i = 0; i < t->events.size(); ++i) {
+    auto& e = t->events[i];
+    if (e.experiments_sent)
+      continue;
+    auto& [units, indices] = asks[st.shards.index_of(e.unit_id)];
+    units.push_back({e.unit_type, e.unit_id});
+    indices.push_back(i);
+  }
+  auto remaining = std::make_shared<std::size_t>(0);
+  for (auto& ask : asks)
+    *remaining += ask.first.empty() ? 0 : 1;
+  for (std::size_t shard = 0; shard < asks.size(); ++shard) {
+    if (asks[shard].first.empty())
+      continue;
+    auto indices = std::move(asks[shard].second);
+    auto done = [self, t, rp, remaining]() mutable {
+      if (--*remaining == 0)
+        spool_and_answer(self, *t, rp);
+    };
+    self->request(st.shards.all()[shard], st.cfg.attach_timeout, atom::held::value,
+                  std::move(asks[shard].first))
+      .then(
+        [self, t, indices, done](held_variants_list& lists) mutable {
+          for (std::size_t k = 0; k < indices.size() && k < lists.size(); ++k) {
+            auto& e = t->events[indices[k]];
+            e.experiments = std::move(lists[k]);
+            self->state.attached += e.experiments.empty() ? 0 : 1;
+          }
+          done();
+        },
+        [self, done](caf::error& err) mutable {
+          ++self->state.attach_failed;
+          runtime::log(runtime::log_level::warn, "attach_experiments_failed",
+                       {{"error", caf::to_string(err)}});
+          done();
+        });
+  }
 }
 
 caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
@@ -103,38 +186,18 @@ caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
   }
   auto t = validate_all(self, batch ? doc["events"] : single, batch);
   st.rejected += t.rejected.size();
-  if (t.payloads.empty()) {
+  if (t.events.empty()) {
     json body_json = json::parse(core::error_json("invalid_event", t.first_message, t.first_field));
     body_json["accepted"] = 0;
     body_json["rejected"] = std::move(t.rejected);
     return reply_json(400, body_json);
   }
-  if (st.spool->full()) {
-    ++st.refused_full;
-    return api_reply{503,
-                     core::error_json("spool_full", "the event spool is full while PostgreSQL "
-                                                    "catches up; nothing was stored, retry later"),
-                     {{"Retry-After", std::to_string(st.cfg.retry_after.count())}}};
-  }
-  auto count = t.payloads.size();
-  try {
-    for (auto& p : t.payloads)
-      st.spool->append(p);
-  } catch (const std::exception& e) {
-    runtime::log(runtime::log_level::error, "spool_append_failed", {{"error", e.what()}});
-    return unavailable();
-  }
-  st.accepted += count;
   auto rp = self->make_response_promise<api_reply>();
-  // The common answer, every event accepted, is written without building a JSON tree.
-  auto reply = t.rejected.empty()
-                 ? api_reply{200, "{\"accepted\":" + std::to_string(count) + ",\"rejected\":[]}"}
-                 : reply_json(200, {{"accepted", count}, {"rejected", std::move(t.rejected)}});
-  st.waiting.emplace_back(rp, std::move(reply));
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    caf::anon_send(caf::actor_cast<ingestion_actor>(self), atom::flush::value);
-  }
+  auto sent = [](const core::valid_event& e) { return e.experiments_sent; };
+  if (st.shards.all().empty() || std::all_of(t.events.begin(), t.events.end(), sent))
+    spool_and_answer(self, t, rp);
+  else
+    attach_then_spool(self, std::make_shared<triage>(std::move(t)), rp);
   return rp;
 }
 
@@ -168,6 +231,12 @@ status_record ingestion_status(self_ptr self) {
             static_cast<double>(st.accepted)},
            {"expd_events_rejected_total", "counter", "Events rejected by validation.", "",
             static_cast<double>(st.rejected)},
+           {"expd_events_attached_total", "counter",
+            "Events sent without \"experiments\" that got their unit's variants attached.", "",
+            static_cast<double>(st.attached)},
+           {"expd_events_attach_failed_total", "counter",
+            "Shard requests for units' variants that failed or timed out (events kept).", "",
+            static_cast<double>(st.attach_failed)},
            {"expd_events_refused_total", "counter",
             "Requests refused with 503 because the spool was full.", "",
             static_cast<double>(st.refused_full)},
@@ -191,12 +260,13 @@ status_record ingestion_status(self_ptr self) {
 ingestion_actor::behavior_type
 ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_config cfg,
           std::unique_ptr<runtime::spool> spool, event_loader_actor loader,
-          event_reader_actor reader, bool archive_enabled) {
+          event_reader_actor reader, shard_router shards, bool archive_enabled) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.spool = std::move(spool);
   st.loader = std::move(loader);
   st.reader = std::move(reader);
+  st.shards = std::move(shards);
   st.archive_enabled = archive_enabled;
   // Whatever an earlier run left is waiting for the loader.
   self->send(st.loader, atom::spooled::value, st.spool->last_seq());

@@ -282,3 +282,38 @@ TEST(assignment_book, units_of_a_removed_variant_get_no_assignment) {
   EXPECT_TRUE(fresh.empty());
   EXPECT_EQ(variant_of(book, "new", &fresh), "v0");
 }
+
+TEST(assignment_book, held_variants_are_what_the_unit_was_given_and_assign_nothing) {
+  assignment_book book;
+  auto other_type = make_experiment(3, "devices", {1.0});
+  other_type.unit_type = "device";
+  book.install(snap(1, {make_experiment(1, "a", {0.5, 0.5}), make_experiment(2, "b", {1.0}),
+                        std::move(other_type)}));
+  std::vector<std::pair<uuid, uuid>> held;
+  book.held_variants("user", "u1", held);
+  EXPECT_TRUE(held.empty()); // never assigned: nothing attached, nothing assigned now
+  EXPECT_EQ(book.sticky_size(), 0u);
+
+  std::vector<served_assignment> out;
+  std::vector<assignment_record> fresh;
+  book.assign(request("u1"), out, fresh);
+  ASSERT_EQ(out.size(), 2u);
+  book.held_variants("user", "u1", held);
+  ASSERT_EQ(held.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(held[i].first, out[i].exp->id);
+    EXPECT_EQ(held[i].second, out[i].var->id);
+  }
+  // Another unit type, or another unit, holds nothing of it; `out` is appended to.
+  book.held_variants("device", "u1", held);
+  book.held_variants("user", "u2", held);
+  EXPECT_EQ(held.size(), 2u);
+
+  // A stopped experiment attaches nothing.
+  auto stopped = make_experiment(1, "a", {0.5, 0.5}, experiment_status::stopped);
+  book.install(snap(2, {std::move(stopped), make_experiment(2, "b", {1.0})}));
+  held.clear();
+  book.held_variants("user", "u1", held);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].first, id(200));
+}

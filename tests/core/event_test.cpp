@@ -191,6 +191,7 @@ TEST(event, accepts_the_product_example) {
   ASSERT_EQ(e.experiments.size(), 1u);
   EXPECT_EQ(e.experiments[0].first, planner);
   EXPECT_EQ(e.experiments[0].second, treatment);
+  EXPECT_TRUE(e.experiments_sent);
   EXPECT_EQ(e.context_json, R"({"policy_version_id":"pv-7"})");
   EXPECT_EQ(e.metrics_json, R"({"latency_ms":450})");
 }
@@ -201,14 +202,17 @@ TEST(event, optional_members_may_be_absent_or_null) {
     event.erase(key);
   auto e = validate(event);
   EXPECT_TRUE(e.experiments.empty());
+  EXPECT_FALSE(e.experiments_sent); // ingestion attaches the unit's variants
   EXPECT_EQ(e.context_json, "{}");
   EXPECT_EQ(e.metrics_json, "{}");
   for (auto key : {"experiments", "context", "metrics", "event_id"})
     event[key] = nullptr;
   EXPECT_EQ(fault_of(event), "no error");
+  EXPECT_FALSE(validate(event).experiments_sent);
   event["event_type"] = "checkout";
   event["experiments"] = json::array();
   EXPECT_EQ(fault_of(event), "no error");
+  EXPECT_TRUE(validate(event).experiments_sent); // explicitly none: nothing attached
 }
 
 TEST(event, takes_upper_case_uuids_and_the_clients_event_id) {

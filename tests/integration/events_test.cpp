@@ -177,6 +177,34 @@ TEST(events, one_event_in_the_spec_shape_is_stored_and_can_be_read_back) {
   EXPECT_EQ(by_exp["events"].size(), 1u);
 }
 
+TEST(events, an_event_without_experiments_gets_the_variants_its_unit_holds) {
+  scratch_database db;
+  expd_process node{db};
+  auto x = prepare(node);
+  ASSERT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
+  auto assigned = node.request("POST", "/v1/assign",
+                               R"({"unit_type":"user","unit_id":"assigned-1"})").json();
+  ASSERT_EQ(assigned["assignments"].size(), 1u) << assigned;
+  auto variant = assigned["assignments"][0]["variant_id"].get<std::string>();
+
+  auto bare = event(x, "assigned-1");
+  bare.erase("experiments");
+  auto never = event(x, "never-assigned");
+  never.erase("experiments");
+  auto explicitly_none = event(x, "assigned-1");
+  explicitly_none["experiments"] = json::array();
+  auto reply = post(node, {{"events", {bare, never, explicitly_none}}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.json()["accepted"], 3);
+  ASSERT_TRUE(eventually([&] { return stored(db) == "3"; })) << stored(db);
+  EXPECT_EQ(db.scalar("SELECT string_agg(unit_id || ':' || cardinality(experiment_ids) || ':'"
+                      " || COALESCE(variant_ids[1]::text, '-'), ' ' ORDER BY unit_id,"
+                      " cardinality(experiment_ids)) FROM exp.events"),
+            "assigned-1:0:- assigned-1:1:" + variant + " never-assigned:0:-");
+  EXPECT_NE(node.request("GET", "/metrics").body.find("expd_events_attached_total 1"),
+            std::string::npos);
+}
+
 TEST(events, a_batch_keeps_the_good_events_and_names_each_bad_one) {
   scratch_database db;
   expd_process node{db};
@@ -328,9 +356,11 @@ TEST(events, killed_mid_load_every_acknowledged_event_is_stored_once) {
     return std::stoul(stored(db)) >= acked.size();
   })) << stored(db) << " of " << acked.size();
   // The client retries what it never heard back about, as clients do.
-  for (auto& e : sent)
-    if (acked.count(e["event_id"]) == 0)
+  for (auto& e : sent) {
+    if (acked.count(e["event_id"]) == 0) {
       ASSERT_EQ(post(*node, e).status, 200);
+    }
+  }
   ASSERT_TRUE(eventually([&] { return stored(db) == std::to_string(sent.size()); }))
     << stored(db) << " of " << sent.size();
   EXPECT_EQ(db.scalar("SELECT count(DISTINCT event_id) FROM exp.events"),
