@@ -63,6 +63,15 @@ using archiver_actor = status_actor::extend<
 using event_reader_actor = status_actor::extend<
   caf::replies_to<atom::query, core::event_query>::with<api_reply>>;
 
+/// Keeps exp.metric_aggregates and exp.exposure_aggregates current: a periodic pass
+/// over events received since the last, and recomputes of a window on demand.
+using aggregator_actor = status_actor::extend<
+  // Internal: runs the periodic pass.
+  caf::reacts_to<atom::tick>,
+  // POST /admin/v1/aggregate: recomputes [from, to) (UTC microseconds, already
+  // validated) and answers what it wrote.
+  caf::replies_to<atom::aggregate, core::unix_micros, core::unix_micros>::with<api_reply>>;
+
 /// Validates events against the catalog, spools them and acknowledges.
 using ingestion_actor = spool_writer_actor::extend<
   // POST /v1/events: the body.

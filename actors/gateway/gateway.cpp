@@ -11,6 +11,7 @@
 #include "core/assign_request.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
+#include "core/metric_aggregate.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -237,6 +238,22 @@ void handle_events(gateway_broker* self, const call& c, http_request& req) {
   ask(self, c, st.routes->ingestion, caf::infinite, atom::ingest::value, std::move(req.body));
 }
 
+// POST /admin/v1/aggregate {"from","to"}: checked here (core), recomputed by the
+// aggregator, which always answers (no deadline: a long window takes a while).
+void handle_aggregate(gateway_broker* self, const call& c, http_request& req) {
+  if (req.method != "POST")
+    return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
+                    "application/json", {{"Allow", "POST"}});
+  core::aggregate_window window;
+  try {
+    window = core::parse_aggregate_request(req.body);
+  } catch (const core::field_error& e) {
+    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+  }
+  ask(self, c, self->state.routes->aggregator, caf::infinite, atom::aggregate::value, window.from,
+      window.to);
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!authorized(st, req))
@@ -250,6 +267,8 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (core::json_nesting_exceeds(req.body, max_json_depth))
     return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
   auto& registry = st.routes->registry;
+  if (req.path == "/admin/v1/aggregate")
+    return handle_aggregate(self, c, req);
   if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply") {
     bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
     const char* method = apply ? "POST" : "GET";

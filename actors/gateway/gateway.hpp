@@ -35,6 +35,7 @@ struct gateway_routes {
   shard_router shards;
   ingestion_actor ingestion;
   std::vector<status_actor> reporters; ///< further actors whose status /metrics shows
+  aggregator_actor aggregator;         ///< POST /admin/v1/aggregate
 };
 
 /// One response slot per request, so pipelined requests are answered in order even
