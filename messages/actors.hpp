@@ -72,6 +72,17 @@ using aggregator_actor = status_actor::extend<
   // validated) and answers what it wrote.
   caf::replies_to<atom::aggregate, core::unix_micros, core::unix_micros>::with<api_reply>>;
 
+/// Answers what people read of the aggregates: results with their statistics, trend
+/// series and the experiment list (blocking reads, so detached; apart from the
+/// aggregator, so a long recompute never holds up a dashboard).
+using results_reader_actor = status_actor::extend<
+  // GET /v1/experiments/{id}/results: the experiment id (a UUID, checked) and the query.
+  caf::replies_to<atom::results, std::string, std::string>::with<api_reply>,
+  // GET /v1/experiments/{id}/series: the experiment id and the query.
+  caf::replies_to<atom::series, std::string, std::string>::with<api_reply>,
+  // GET /v1/experiments: every experiment with its status, exposures and SRM check.
+  caf::replies_to<atom::list>::with<api_reply>>;
+
 /// Validates events against the catalog, spools them and acknowledges.
 using ingestion_actor = spool_writer_actor::extend<
   // POST /v1/events: the body.

@@ -12,6 +12,7 @@
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
 #include "core/metric_aggregate.hpp"
+#include "core/uuid.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -254,6 +255,40 @@ void handle_aggregate(gateway_broker* self, const call& c, http_request& req) {
       window.to);
 }
 
+// GET /v1/experiments, /v1/experiments/{id}/results and /v1/experiments/{id}/series:
+// the id is checked here, the rest by the results reader.
+void handle_experiments(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  auto& reader = st.routes->results;
+  constexpr std::string_view prefix = "/v1/experiments";
+  auto rest = std::string_view{req.path}.substr(prefix.size());
+  if (rest.empty() || rest == "/")
+    return ask(self, c, reader, st.cfg.request_timeout, atom::list::value);
+  auto slash = rest.find('/', 1);
+  auto id = rest.substr(1, slash == std::string_view::npos ? slash : slash - 1);
+  auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  if (what != "/results" && what != "/series")
+    return complete_error(self, c, 404, "not_found",
+                          "use /v1/experiments/{id}/results or /v1/experiments/{id}/series", "path");
+  if (!core::uuid::parse(id))
+    return complete_error(self, c, 400, "invalid_field",
+                          "the experiment id must be a UUID (GET /v1/experiments lists them)", "id");
+  if (what == "/results")
+    return ask(self, c, reader, st.cfg.request_timeout, atom::results::value, std::string{id},
+               std::move(req.query));
+  ask(self, c, reader, st.cfg.request_timeout, atom::series::value, std::string{id},
+      std::move(req.query));
+}
+
+// GET /dashboard/...: the dashboard's files, from memory.
+void handle_dashboard(gateway_broker* self, const call& c, const http_request& req) {
+  auto& web = self->state.cfg.dashboard;
+  if (!web)
+    return complete_error(self, c, 404, "not_found", "this node serves no dashboard", "path");
+  auto r = web->find(req.path);
+  complete(self, c, r.status, *r.body, r.content_type, {{"Cache-Control", "no-cache"}});
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!authorized(st, req))
@@ -338,6 +373,14 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   } else if (req.path == "/v1/events") {
     c.endpoint = "events";
     handle_events(self, c, req);
+  } else if (req.path == "/v1/experiments" || req.path.rfind("/v1/experiments/", 0) == 0) {
+    c.endpoint = "experiments";
+    if (method_is("GET", "GET"))
+      handle_experiments(self, c, req);
+  } else if (req.path == "/dashboard" || req.path.rfind("/dashboard/", 0) == 0) {
+    c.endpoint = "dashboard";
+    if (method_is("GET", "GET"))
+      handle_dashboard(self, c, req);
   } else if (req.path.rfind("/admin/v1/", 0) == 0) {
     c.endpoint = "admin";
     handle_admin(self, c, req);
