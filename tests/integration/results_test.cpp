@@ -55,6 +55,8 @@ std::string seed(const expd_process& node, const scratch_database& db, int units
   EXPECT_EQ(node.apply(spec_example()).status, 200);
   EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
   EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types.dump(), true).status, 200);
+  // Started three days ago, so the events of the last two days count.
+  db.scalar("UPDATE exp.experiments SET start_at = now() - interval '3 days' RETURNING 1");
   std::string experiment;
   std::map<std::string, std::string> variant_of;
   for (int i = 0; i < units; ++i) {
@@ -257,7 +259,7 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
   auto profile = std::filesystem::temp_directory_path() / ("expd-chromium-" + std::to_string(::getpid()));
   auto common = "timeout 120 " + chromium + " --headless=new --disable-gpu --no-sandbox"
                 + " --no-first-run --disable-extensions --disable-dev-shm-usage"
-                + " --user-data-dir=" + profile.string() + " --window-size=1400,3000"
+                + " --user-data-dir=" + profile.string() + " --window-size=1400,3800"
                 + " --virtual-time-budget=20000 --enable-logging=stderr --v=0 ";
   auto dom = run_command(common + "--dump-dom " + url + " 2>" + profile.string() + ".log");
   auto log = read_file(profile.string() + ".log");
@@ -269,7 +271,7 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
   EXPECT_EQ(body.find("data-errors"), std::string::npos) << body;
   EXPECT_NE(body.find("data-blank-charts=\"0\""), std::string::npos) << body;
   std::smatch charts;
-  ASSERT_TRUE(std::regex_search(body, charts, std::regex{R"(data-charts="(\d+)")"})) << body;
+  ASSERT_TRUE(std::regex_search(body, charts, std::regex{R"re(data-charts="(\d+)")re"})) << body;
   // The overview, per metric an interval and a lift chart (3 metrics), latency and cost,
   // and trends of 3 metrics.
   EXPECT_GE(std::stoi(charts[1]), 1 + 3 * 2 + 2 + 3) << body;
