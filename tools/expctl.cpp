@@ -623,7 +623,8 @@ int results(const settings& s, const command_line& line) {
   expect(line, {}, 2, "results NAME|ID");
   const std::string& wanted = line.words[1];
   std::string id;
-  for (const json& e : list(call(s, "/v1/experiments", std::nullopt, false), "experiments")) {
+  json experiments = call(s, "/v1/experiments", std::nullopt, false);
+  for (const json& e : list(experiments, "experiments")) {
     if (text(e, "name") == wanted || text(e, "id") == wanted) {
       id = text(e, "id");
     }

@@ -176,6 +176,18 @@ TEST(results, answers_results_series_and_the_list_from_aggregates) {
   auto days = node.request("GET", "/v1/experiments/" + id + "/series");
   ASSERT_EQ(days.status, 200) << days.body;
   EXPECT_FALSE(days.json()["series"].empty());
+
+  // expctl results: by name, as a table and as JSON.
+  auto expctl = build_dir() + "/expctl --server=http://127.0.0.1:" + std::to_string(node.port());
+  auto table = run_command(expctl + " results planner_policy_exp 2>&1");
+  EXPECT_EQ(table.status, 0) << table.out;
+  EXPECT_NE(table.out.find("leftovers_v2"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("plan_generated.latency_ms"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("SRM"), std::string::npos) << table.out;
+  auto as_json = run_command(expctl + " -o json results " + id + " 2>&1");
+  EXPECT_EQ(as_json.status, 0) << as_json.out;
+  EXPECT_EQ(json::parse(as_json.out, nullptr, false)["experiment"]["id"], id) << as_json.out;
+  EXPECT_NE(run_command(expctl + " results no_such_experiment 2>&1").status, 0);
 }
 
 TEST(results, refuses_bad_ids_and_parameters_naming_the_field) {
