@@ -1,43 +1,13 @@
 #include "core/event_query.hpp"
 
 #include <charconv>
-#include <map>
 
 #include "core/field_error.hpp"
+#include "core/query_string.hpp"
 
 namespace expd::core {
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view in, const std::string& field) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%') {
-      int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
-      if (lo < 0)
-        throw field_error(field, "bad percent-encoding");
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
 
 long long number(const std::string& text, const std::string& field, long long lo, long long hi) {
   long long v = 0;
@@ -51,19 +21,8 @@ long long number(const std::string& text, const std::string& field, long long lo
 } // namespace
 
 event_query parse_event_query(std::string_view query_string, unix_micros now) {
-  std::map<std::string, std::string> params;
-  while (!query_string.empty()) {
-    auto amp = query_string.find('&');
-    auto item = query_string.substr(0, amp);
-    query_string = amp == std::string_view::npos ? std::string_view{} : query_string.substr(amp + 1);
-    if (item.empty())
-      continue;
-    auto eq = item.find('=');
-    auto key = percent_decode(item.substr(0, eq), "query");
-    auto value = eq == std::string_view::npos ? std::string{} : percent_decode(item.substr(eq + 1), key);
-    if (!params.emplace(key, std::move(value)).second)
-      throw field_error(key, key + " is given twice");
-  }
+  auto params = parse_query_parameters(
+    query_string, {"unit_id", "experiment_id", "event_type", "limit", "hours", "cursor"});
   event_query q;
   q.before = now;
   q.window = 24LL * 3600 * 1000000;

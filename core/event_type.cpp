@@ -47,7 +47,7 @@ metric_spec parse_metric(const std::string& name, const json& m, const std::stri
   check_identifier(name, path, "a metric name", max_name_length);
   if (!m.is_object())
     throw field_error(path, "a metric must be an object such as {\"type\":\"number\"}");
-  require_known_fields(m, path, {"type", "min", "max", "unit", "description"});
+  require_known_fields(m, path, {"type", "min", "max", "unit", "description", "per_unit"});
   metric_spec spec;
   spec.name = name;
   auto& type = required_string(m, path, "type");
@@ -63,6 +63,13 @@ metric_spec parse_metric(const std::string& name, const json& m, const std::stri
   spec.unit = optional_string(m, path, "unit", max_unit_bytes).value_or("");
   spec.description = optional_string(m, path, "description", max_description_bytes)
                        .value_or("");
+  spec.per_unit = default_per_unit_rule(spec.kind);
+  if (auto rule = optional_string(m, path, "per_unit", 16)) {
+    auto parsed = parse_per_unit_rule(*rule);
+    if (!parsed)
+      throw field_error(path + ".per_unit", "unknown per_unit \"" + *rule + "\" (sum, any, mean)");
+    spec.per_unit = *parsed;
+  }
   return spec;
 }
 
@@ -100,6 +107,26 @@ std::string_view to_string(metric_kind k) noexcept {
   return "number";
 }
 
+std::string_view to_string(per_unit_rule r) noexcept {
+  switch (r) {
+  case per_unit_rule::sum: return "sum";
+  case per_unit_rule::any: return "any";
+  case per_unit_rule::mean: return "mean";
+  }
+  return "sum";
+}
+
+std::optional<per_unit_rule> parse_per_unit_rule(std::string_view text) noexcept {
+  for (auto rule : {per_unit_rule::sum, per_unit_rule::any, per_unit_rule::mean})
+    if (text == to_string(rule))
+      return rule;
+  return std::nullopt;
+}
+
+per_unit_rule default_per_unit_rule(metric_kind kind) noexcept {
+  return kind == metric_kind::boolean ? per_unit_rule::any : per_unit_rule::sum;
+}
+
 const metric_spec* event_type::find_metric(std::string_view name) const noexcept {
   auto it = std::lower_bound(metrics.begin(), metrics.end(), name,
                              [](const metric_spec& m, std::string_view n) { return m.name < n; });
@@ -129,6 +156,8 @@ json metrics_to_json(const event_type& t) {
       spec["unit"] = m.unit;
     if (!m.description.empty())
       spec["description"] = m.description;
+    if (m.per_unit != default_per_unit_rule(m.kind))
+      spec["per_unit"] = std::string{to_string(m.per_unit)};
     out[m.name] = std::move(spec);
   }
   return out;

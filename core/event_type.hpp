@@ -15,6 +15,24 @@ enum class metric_kind { number, integer, boolean };
 /// "number", "integer", "boolean".
 std::string_view to_string(metric_kind k) noexcept;
 
+/// How a metric's events become one value per unit, the unit of analysis of every
+/// aggregate (docs/aggregation.md):
+/// - sum: the unit's values added up; a unit without events counts as 0.
+/// - any: 1 when any of the unit's events is true (non-zero), else 0; a unit without
+///   events counts as 0 (a conversion).
+/// - mean: the mean of the unit's values; only units with events count.
+enum class per_unit_rule { sum, any, mean };
+
+/// "sum", "any", "mean".
+std::string_view to_string(per_unit_rule r) noexcept;
+
+/// "sum", "any", "mean"; nullopt for anything else.
+std::optional<per_unit_rule> parse_per_unit_rule(std::string_view text) noexcept;
+
+/// The rule a metric of `kind` gets when it declares none: boolean -> any, integer and
+/// number -> sum.
+per_unit_rule default_per_unit_rule(metric_kind kind) noexcept;
+
 /// One metric an event type declares: `latency_ms: {type: number, min: 0, unit: ms}`.
 struct metric_spec {
   std::string name;
@@ -23,6 +41,7 @@ struct metric_spec {
   std::optional<double> max; ///< inclusive
   std::string unit;          ///< free text for people ("ms", "usd")
   std::string description;
+  per_unit_rule per_unit = per_unit_rule::sum; ///< `per_unit:`; default by kind
 };
 
 /// A known event type and the metrics its events may carry (a metric not declared
@@ -52,7 +71,8 @@ std::vector<event_type> parse_event_type_document(const nlohmann::json& doc,
                                                   const event_type_document_limits& limits = {});
 
 /// The spec as stored in exp.event_types.metrics and shown by GET /v1/event-types:
-/// `{"latency_ms":{"type":"number","min":0,"unit":"ms"}}` (absent fields left out).
+/// `{"latency_ms":{"type":"number","min":0,"unit":"ms","per_unit":"mean"}}` (absent
+/// fields left out; `per_unit` only when it is not the default of the kind).
 nlohmann::json metrics_to_json(const event_type& t);
 
 } // namespace expd::core

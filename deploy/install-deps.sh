@@ -14,6 +14,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libzstd-dev zstd libsimdjson-dev googletest libgtest-dev libbenchmark-dev
   postgresql redis-server nginx-light wrk curl
   python3 python3-venv python3-xxhash python3-scipy python3-statsmodels python3-botocore
+  libjs-chart.js chromium
 )
 
 install_system_packages() {

@@ -65,6 +65,26 @@ using archiver_actor = status_actor::extend<
 using event_reader_actor = status_actor::extend<
   caf::replies_to<atom::query, core::event_query>::with<api_reply>>;
 
+/// Keeps exp.metric_aggregates and exp.exposure_aggregates current: a periodic pass
+/// over events received since the last, and recomputes of a window on demand.
+using aggregator_actor = status_actor::extend<
+  // Internal: runs the periodic pass.
+  caf::reacts_to<atom::tick>,
+  // POST /admin/v1/aggregate: recomputes [from, to) (UTC microseconds, already
+  // validated) and answers what it wrote.
+  caf::replies_to<atom::aggregate, core::unix_micros, core::unix_micros>::with<api_reply>>;
+
+/// Answers what people read of the aggregates: results with their statistics, trend
+/// series and the experiment list (blocking reads, so detached; apart from the
+/// aggregator, so a long recompute never holds up a dashboard).
+using results_reader_actor = status_actor::extend<
+  // GET /v1/experiments/{id}/results: the experiment id (a UUID, checked) and the query.
+  caf::replies_to<atom::results, std::string, std::string>::with<api_reply>,
+  // GET /v1/experiments/{id}/series: the experiment id and the query.
+  caf::replies_to<atom::series, std::string, std::string>::with<api_reply>,
+  // GET /v1/experiments: every experiment with its status, exposures and SRM check.
+  caf::replies_to<atom::list>::with<api_reply>>;
+
 /// Validates events against the catalog, spools them and acknowledges.
 using ingestion_actor = spool_writer_actor::extend<
   // POST /v1/events: the body.

@@ -5,6 +5,7 @@
 // Every atom of expd's actor protocol, in one place (CAF 0.17: at most 10 characters).
 namespace expd::atom {
 
+using aggregate = caf::atom_constant<caf::atom("aggregate")>;
 using apply = caf::atom_constant<caf::atom("apply")>;
 using apply_types = caf::atom_constant<caf::atom("applytypes")>;
 using assign = caf::atom_constant<caf::atom("assign")>;
@@ -20,8 +21,10 @@ using list_types = caf::atom_constant<caf::atom("listtypes")>;
 using query = caf::atom_constant<caf::atom("query")>;
 using record = caf::atom_constant<caf::atom("record")>;
 using remember = caf::atom_constant<caf::atom("remember")>;
+using results = caf::atom_constant<caf::atom("results")>;
 using set_status = caf::atom_constant<caf::atom("setstatus")>;
 using spooled = caf::atom_constant<caf::atom("spooled")>;
+using series = caf::atom_constant<caf::atom("series")>;
 using snapshot = caf::atom_constant<caf::atom("snapshot")>;
 using status = caf::atom_constant<caf::atom("status")>;
 using stop = caf::atom_constant<caf::atom("stop")>;

@@ -12,6 +12,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/aggregation/aggregator.hpp"
+#include "actors/aggregation/results_reader.hpp"
 #include "actors/assignment/assignment_shard.hpp"
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
@@ -156,7 +158,15 @@ int run(const runtime::node_config& cfg) {
   caf::scoped_actor self{sys};
   preload_assignments(self, cfg, router);
 
-  std::vector<status_actor> reporters{loader, reader};
+  aggregator_config agg;
+  agg.pg_url = cfg.pg_url;
+  agg.interval = cfg.aggregate_interval;
+  agg.store.max_past = icfg.limits.max_past;
+  auto aggregate = sys.spawn<caf::detached>(aggregator, agg);
+
+  auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);
+
+  std::vector<status_actor> reporters{loader, reader, aggregate, results};
   if (archive)
     reporters.push_back(archive);
   gateway_config gw;
@@ -166,8 +176,13 @@ int run(const runtime::node_config& cfg) {
   gw.request_timeout = cfg.request_timeout;
   gw.slow_client_timeout = cfg.slow_client_timeout;
   gw.idle_timeout = cfg.idle_timeout;
+  gw.dashboard = std::make_shared<const runtime::web_assets>(runtime::embedded_web_files(),
+                                                             cfg.chartjs_path);
+  if (!gw.dashboard->has_chartjs())
+    log(log_level::warn, "dashboard_without_chartjs",
+        {{"path", cfg.chartjs_path}, {"fix", "apt-get install libjs-chart.js or --chartjs-path"}});
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
-                                           gateway_routes{registry, writer, router, ingestor, reporters});
+                                           gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

@@ -105,6 +105,11 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.archive_interval = std::chrono::milliseconds{positive(name, value)};
     else if (name == "archive-max-events")
       cfg.archive_max_events = positive(name, value);
+    else if (name == "aggregate-interval-ms")
+      cfg.aggregate_interval = value == "0" ? std::chrono::milliseconds{0}
+                                            : std::chrono::milliseconds{positive(name, value)};
+    else if (name == "chartjs-path")
+      cfg.chartjs_path = value;
     else
       throw std::invalid_argument("unknown flag --" + name);
   }
@@ -129,6 +134,8 @@ std::string node_usage() {
          "            [--event-max-past-hours=168] [--event-max-future-minutes=5]\n"
          "            [--archive=var/archive|file:///DIR|s3://BUCKET?endpoint=URL|off]\n"
          "            [--archive-interval-ms=60000] [--archive-max-events=200000]\n"
+         "            [--aggregate-interval-ms=60000 (0: on demand only)]\n"
+         "            [--chartjs-path=/usr/share/javascript/chart.js/chart.min.js]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

@@ -37,6 +37,8 @@ struct node_config {
   std::string archive = "var/archive";               ///< --archive: folder, file:// or s3:// URL, or off
   std::chrono::milliseconds archive_interval{60000}; ///< --archive-interval-ms
   std::size_t archive_max_events = 200000;           ///< --archive-max-events per chunk
+  std::chrono::milliseconds aggregate_interval{60000}; ///< --aggregate-interval-ms; 0: on demand only
+  std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js"; ///< --chartjs-path (libjs-chart.js)
 };
 
 /// Reads flags (--name=value) and the environment. Throws std::invalid_argument with a

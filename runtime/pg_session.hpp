@@ -4,6 +4,7 @@
 #include <string>
 
 #include <pqxx/connection>
+#include <pqxx/except>
 
 namespace expd::runtime {
 
@@ -28,5 +29,20 @@ private:
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
 };
+
+} // namespace expd::runtime
+
+namespace expd::runtime {
+
+/// Runs `fn(connection)`; when the connection had broken, once more on a new one.
+template <class F>
+auto with_reconnect(pg_session& session, F&& fn) {
+  try {
+    return fn(session.get());
+  } catch (const pqxx::broken_connection&) {
+    session.reset();
+    return fn(session.get());
+  }
+}
 
 } // namespace expd::runtime

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,10 @@ commands:
                               YAML file (keys: experiments, event_types)
   get experiments             list experiments
   get event-types             list event types and the metrics each may carry
+  results NAME|ID             an experiment's results: per variant and metric the mean,
+                              its interval, the lift against control, p-values
+                              (fixed-horizon, Holm-adjusted, always-valid), chance to
+                              beat control, and the sample-ratio check
   events tail (--unit-id ID | --experiment-id UUID) [--event-type T] [--limit N]
               [--follow]      recent events, oldest first; --follow keeps polling
   start NAME                  set an experiment running
@@ -595,6 +600,78 @@ int assign(const settings& s, const command_line& line) {
 }
 
 // One line per event: time, type, unit, variants, metrics.
+// A number of a results document rounded for a table; statuses ("not enough data")
+// as they are.
+std::string figure(const json& value, bool percent = false) {
+  if (!value.is_number()) {
+    return value.is_string() ? value.get<std::string>() : "-";
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, percent ? "%.2f%%" : "%.4g", value.get<double>() * (percent ? 100 : 1));
+  return buf;
+}
+
+std::string figure_interval(const json& value, bool percent = false) {
+  if (!value.is_object()) {
+    return figure(value);
+  }
+  return "[" + figure(value["lower"], percent) + ", " + figure(value["upper"], percent) + "]";
+}
+
+// results NAME|ID: the id from GET /v1/experiments, then GET /v1/experiments/{id}/results.
+int results(const settings& s, const command_line& line) {
+  expect(line, {}, 2, "results NAME|ID");
+  const std::string& wanted = line.words[1];
+  std::string id;
+  json experiments = call(s, "/v1/experiments", std::nullopt, false);
+  for (const json& e : list(experiments, "experiments")) {
+    if (text(e, "name") == wanted || text(e, "id") == wanted) {
+      id = text(e, "id");
+    }
+  }
+  if (id.empty()) {
+    throw server_error("no experiment is named or has the id \"" + wanted + "\"");
+  }
+  json answer = call(s, "/v1/experiments/" + id + "/results", std::nullopt, false);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  const json& srm = answer.value("srm", json::object());
+  std::cout << "experiment  " << text(answer["experiment"], "name") << " (" << id << ")\n"
+            << "computed    " << text(answer, "computed_at") << "\n"
+            << "control     " << text(answer.value("control", json::object()), "variant_name") << "\n"
+            << "confidence  " << text(answer, "confidence") << ", p-values adjusted by "
+            << text(answer, "correction") << "\n"
+            << "SRM         "
+            << (srm.value("mismatch", false) ? "MISMATCH" : text(srm, "status")) << " (p = "
+            << figure(srm.value("p_value", json("-"))) << ")\n";
+  for (const json& w : answer.value("warnings", json::array())) {
+    std::cout << "WARNING: " << w.get<std::string>() << '\n';
+  }
+  std::cout << '\n';
+  std::vector<std::vector<std::string>> rows = {{"VARIANT", "EXPOSED", "METRIC", "N", "MEAN", "CI",
+                                                 "LIFT", "REL_LIFT", "P", "ADJ_P", "ALWAYS_VALID_P",
+                                                 "P(BEAT)"}};
+  for (const json& v : list(answer, "variants")) {
+    std::string name = text(v, "variant_name") + (v.value("is_control", false) ? " (control)" : "");
+    for (const json& m : list(v, "metrics")) {
+      std::vector<std::string> row = {name, text(v, "exposures"),
+                                      text(m, "event_type") + "." + text(m, "metric_name"),
+                                      text(m, "n"), figure(m["mean"]), figure_interval(m["mean_ci"])};
+      if (m.contains("vs_control")) {
+        const json& c = m["vs_control"];
+        row.insert(row.end(), {figure(c["absolute_lift"]), figure(c["relative_lift"], true),
+                               figure(c["p_value"]), figure(c["adjusted_p_value"]),
+                               figure(c["always_valid_p_value"]), figure(c["chance_to_beat"], true)});
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  print_table(rows);
+  return 0;
+}
+
 void print_event(const json& e) {
   std::string variants;
   if (e.contains("experiments") && e["experiments"].is_array())
@@ -647,6 +724,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "get") {
     return get(s, line);
+  }
+  if (command == "results") {
+    return results(s, line);
   }
   if (command == "start") {
     return status_verb(s, line, "running");

@@ -12,6 +12,8 @@
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
 #include "core/json_parse.hpp"
+#include "core/metric_aggregate.hpp"
+#include "core/uuid.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -238,6 +240,56 @@ void handle_events(gateway_broker* self, const call& c, http_request& req) {
   ask(self, c, st.routes->ingestion, caf::infinite, atom::ingest::value, std::move(req.body));
 }
 
+// POST /admin/v1/aggregate {"from","to"}: checked here (core), recomputed by the
+// aggregator, which always answers (no deadline: a long window takes a while).
+void handle_aggregate(gateway_broker* self, const call& c, http_request& req) {
+  if (req.method != "POST")
+    return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
+                    "application/json", {{"Allow", "POST"}});
+  core::aggregate_window window;
+  try {
+    window = core::parse_aggregate_request(req.body);
+  } catch (const core::field_error& e) {
+    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+  }
+  ask(self, c, self->state.routes->aggregator, caf::infinite, atom::aggregate::value, window.from,
+      window.to);
+}
+
+// GET /v1/experiments, /v1/experiments/{id}/results and /v1/experiments/{id}/series:
+// the id is checked here, the rest by the results reader.
+void handle_experiments(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  auto& reader = st.routes->results;
+  constexpr std::string_view prefix = "/v1/experiments";
+  auto rest = std::string_view{req.path}.substr(prefix.size());
+  if (rest.empty() || rest == "/")
+    return ask(self, c, reader, st.cfg.request_timeout, atom::list::value);
+  auto slash = rest.find('/', 1);
+  auto id = rest.substr(1, slash == std::string_view::npos ? slash : slash - 1);
+  auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  if (what != "/results" && what != "/series")
+    return complete_error(self, c, 404, "not_found",
+                          "use /v1/experiments/{id}/results or /v1/experiments/{id}/series", "path");
+  if (!core::uuid::parse(id))
+    return complete_error(self, c, 400, "invalid_field",
+                          "the experiment id must be a UUID (GET /v1/experiments lists them)", "id");
+  if (what == "/results")
+    return ask(self, c, reader, st.cfg.request_timeout, atom::results::value, std::string{id},
+               std::move(req.query));
+  ask(self, c, reader, st.cfg.request_timeout, atom::series::value, std::string{id},
+      std::move(req.query));
+}
+
+// GET /dashboard/...: the dashboard's files, from memory.
+void handle_dashboard(gateway_broker* self, const call& c, const http_request& req) {
+  auto& web = self->state.cfg.dashboard;
+  if (!web)
+    return complete_error(self, c, 404, "not_found", "this node serves no dashboard", "path");
+  auto r = web->find(req.path);
+  complete(self, c, r.status, *r.body, r.content_type, {{"Cache-Control", "no-cache"}});
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!authorized(st, req))
@@ -251,6 +303,8 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (core::json_nesting_exceeds(req.body, max_json_depth))
     return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
   auto& registry = st.routes->registry;
+  if (req.path == "/admin/v1/aggregate")
+    return handle_aggregate(self, c, req);
   if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply") {
     bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
     const char* method = apply ? "POST" : "GET";
@@ -320,6 +374,14 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   } else if (req.path == "/v1/events") {
     c.endpoint = "events";
     handle_events(self, c, req);
+  } else if (req.path == "/v1/experiments" || req.path.rfind("/v1/experiments/", 0) == 0) {
+    c.endpoint = "experiments";
+    if (method_is("GET", "GET"))
+      handle_experiments(self, c, req);
+  } else if (req.path == "/dashboard" || req.path.rfind("/dashboard/", 0) == 0) {
+    c.endpoint = "dashboard";
+    if (method_is("GET", "GET"))
+      handle_dashboard(self, c, req);
   } else if (req.path.rfind("/admin/v1/", 0) == 0) {
     c.endpoint = "admin";
     handle_admin(self, c, req);

@@ -14,6 +14,7 @@
 #include "messages/actors.hpp"
 #include "runtime/http_codec.hpp"
 #include "runtime/prometheus.hpp"
+#include "runtime/web_assets.hpp"
 
 namespace expd {
 
@@ -26,6 +27,7 @@ struct gateway_config {
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds slow_client_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
+  std::shared_ptr<const runtime::web_assets> dashboard; ///< GET /dashboard/...; none: 404
 };
 
 /// Who the gateway routes to.
@@ -35,6 +37,8 @@ struct gateway_routes {
   shard_router shards;
   ingestion_actor ingestion;
   std::vector<status_actor> reporters; ///< further actors whose status /metrics shows
+  aggregator_actor aggregator;         ///< POST /admin/v1/aggregate
+  results_reader_actor results;        ///< GET /v1/experiments[/{id}/results|series]
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

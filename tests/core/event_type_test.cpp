@@ -185,3 +185,47 @@ TEST(event_type, messages_say_what_to_change) {
     EXPECT_STREQ(e.what(), "unknown type \"float\" (number, integer, boolean)");
   }
 }
+
+TEST(event_type, per_unit_rule_defaults_by_kind_and_reads_back) {
+  auto types = parse_event_type_document(example());
+  auto& plan = types[1];
+  EXPECT_EQ(plan.find_metric("accepted")->per_unit, per_unit_rule::any);
+  EXPECT_EQ(plan.find_metric("items")->per_unit, per_unit_rule::sum);
+  EXPECT_EQ(plan.find_metric("latency_ms")->per_unit, per_unit_rule::sum);
+
+  auto doc = example();
+  doc["event_types"][0]["metrics"]["latency_ms"]["per_unit"] = "mean";
+  doc["event_types"][0]["metrics"]["accepted"]["per_unit"] = "sum";
+  doc["event_types"][0]["metrics"]["items"]["per_unit"] = "sum"; // the default, said aloud
+  auto declared = parse_event_type_document(doc)[1];
+  EXPECT_EQ(declared.find_metric("latency_ms")->per_unit, per_unit_rule::mean);
+  EXPECT_EQ(declared.find_metric("accepted")->per_unit, per_unit_rule::sum);
+  // Stored only where it is not the kind's default, so documents without it keep their
+  // stored form, and it reads back the same.
+  auto stored = metrics_to_json(declared);
+  EXPECT_EQ(stored["latency_ms"]["per_unit"], "mean");
+  EXPECT_EQ(stored["accepted"]["per_unit"], "sum");
+  EXPECT_FALSE(stored["items"].contains("per_unit"));
+  json again = {{"event_types", {{{"name", "plan_generated"}, {"metrics", stored}}}}};
+  auto reread = parse_event_type_document(again)[0];
+  EXPECT_EQ(reread.find_metric("latency_ms")->per_unit, per_unit_rule::mean);
+  EXPECT_EQ(reread.find_metric("accepted")->per_unit, per_unit_rule::sum);
+  EXPECT_EQ(reread.find_metric("items")->per_unit, per_unit_rule::sum);
+}
+
+TEST(event_type, per_unit_rules_have_names_and_bad_ones_name_the_field) {
+  for (auto rule : {per_unit_rule::sum, per_unit_rule::any, per_unit_rule::mean})
+    EXPECT_EQ(parse_per_unit_rule(to_string(rule)), rule);
+  EXPECT_EQ(parse_per_unit_rule("median"), std::nullopt);
+  EXPECT_EQ(parse_per_unit_rule("SUM"), std::nullopt);
+  EXPECT_EQ(default_per_unit_rule(metric_kind::boolean), per_unit_rule::any);
+  EXPECT_EQ(default_per_unit_rule(metric_kind::integer), per_unit_rule::sum);
+  EXPECT_EQ(default_per_unit_rule(metric_kind::number), per_unit_rule::sum);
+
+  const std::string at = "event_types[0].metrics.latency_ms.per_unit";
+  EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = "median"; }), at);
+  EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = 1; }), at);
+  EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = ""; }), at);
+  EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = "mean"; }), "no error");
+  EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = nullptr; }), "no error");
+}

@@ -1,0 +1,125 @@
+#include "actors/aggregation/aggregator.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/api_error.hpp"
+#include "runtime/log.hpp"
+
+namespace expd {
+
+namespace {
+
+using self_ptr = aggregator_actor::stateful_pointer<aggregator_state>;
+using runtime::log;
+using runtime::log_level;
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+core::unix_micros now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void schedule(self_ptr self, std::chrono::milliseconds delay) {
+  caf::delayed_anon_send(caf::actor_cast<aggregator_actor>(self), delay, atom::tick::value);
+}
+
+void run_pass(self_ptr self) {
+  auto& st = self->state;
+  auto start = clock_type::now();
+  try {
+    auto r = st.store->run_pass();
+    st.last_pass_seconds = seconds_since(start);
+    ++st.passes;
+    st.metric_rows += r.metric_rows;
+    st.received_upto = r.received_upto;
+    if (st.backoff.count() > 0)
+      log(log_level::info, "aggregate_recovered");
+    st.backoff = std::chrono::milliseconds{0};
+    if (r.experiments > 0)
+      log(log_level::info, "aggregate_pass",
+          {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
+           {"exposure_rows", r.exposure_rows}, {"seconds", st.last_pass_seconds}});
+    schedule(self, st.cfg.interval);
+  } catch (const std::exception& e) {
+    ++st.failures;
+    st.backoff = std::min(std::max(st.backoff * 2, std::chrono::milliseconds{1000}),
+                          std::max(st.cfg.interval, std::chrono::milliseconds{1000}));
+    log(log_level::error, "aggregate_pass_failed",
+        {{"error", e.what()}, {"retry_ms", st.backoff.count()}});
+    schedule(self, st.backoff);
+  }
+}
+
+api_reply recompute(self_ptr self, core::aggregate_window w) {
+  auto& st = self->state;
+  auto start = clock_type::now();
+  try {
+    auto r = st.store->recompute(w);
+    ++st.recomputes;
+    st.metric_rows += r.metric_rows;
+    auto seconds = seconds_since(start);
+    log(log_level::info, "aggregate_recompute",
+        {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
+         {"exposure_rows", r.exposure_rows}, {"seconds", seconds}});
+    auto window = r.window.value_or(w);
+    nlohmann::json body = {{"from", core::format_rfc3339(window.from)},
+                           {"to", core::format_rfc3339(window.to)},
+                           {"experiments", r.experiments},
+                           {"metric_rows", r.metric_rows},
+                           {"exposure_rows", r.exposure_rows},
+                           {"seconds", seconds}};
+    return {200, body.dump()};
+  } catch (const std::exception& e) {
+    ++st.failures;
+    log(log_level::error, "aggregate_recompute_failed", {{"error", e.what()}});
+    return {503, core::error_json("unavailable", "the recompute failed; retry"), {{"Retry-After", "5"}}};
+  }
+}
+
+} // namespace
+
+aggregator_actor::behavior_type
+aggregator(aggregator_actor::stateful_pointer<aggregator_state> self, aggregator_config cfg) {
+  auto& st = self->state;
+  st.store = std::make_unique<runtime::aggregate_store>(cfg.pg_url, cfg.store);
+  st.cfg = std::move(cfg);
+  if (st.cfg.interval.count() > 0)
+    schedule(self, std::chrono::milliseconds{0});
+  return {
+    [=](atom::tick) { run_pass(self); },
+    [=](atom::aggregate, core::unix_micros from, core::unix_micros to) -> api_reply {
+      return recompute(self, {from, to});
+    },
+    [=](atom::status) -> status_record {
+      auto& st = self->state;
+      double lag = 0;
+      if (st.received_upto)
+        lag = std::max<double>(0, (now_micros() - *st.received_upto) / 1e6);
+      return {"aggregator",
+              {{"expd_aggregate_passes_total", "counter", "Periodic aggregation passes.", "",
+                static_cast<double>(st.passes)},
+               {"expd_aggregate_recomputes_total", "counter",
+                "On-demand recomputes (POST /admin/v1/aggregate).", "",
+                static_cast<double>(st.recomputes)},
+               {"expd_aggregate_failures_total", "counter", "Failed passes and recomputes.", "",
+                static_cast<double>(st.failures)},
+               {"expd_aggregate_rows_total", "counter", "Rows written to exp.metric_aggregates.",
+                "", static_cast<double>(st.metric_rows)},
+               {"expd_aggregate_last_pass_seconds", "gauge", "Duration of the last periodic pass.",
+                "", st.last_pass_seconds},
+               {"expd_aggregate_lag_seconds", "gauge",
+                "Age of the newest event (received_at) the aggregates include.", "", lag}}};
+    },
+  };
+}
+
+} // namespace expd

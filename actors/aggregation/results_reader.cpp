@@ -1,0 +1,111 @@
+#include "actors/aggregation/results_reader.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "core/api_error.hpp"
+#include "core/experiment_results.hpp"
+#include "core/experiment_status.hpp"
+#include "core/field_error.hpp"
+#include "runtime/log.hpp"
+
+namespace expd {
+
+namespace {
+
+using self_ptr = results_reader_actor::stateful_pointer<results_reader_state>;
+using runtime::log;
+using runtime::log_level;
+
+core::unix_micros now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+api_reply not_found(const std::string& id) {
+  return {404, core::error_json("not_found", "no experiment has the id " + id, "id")};
+}
+
+// Runs `answer`, turning a client's bad parameter into a 400 and a database failure
+// into a 503.
+template <class F>
+api_reply guarded(self_ptr self, const char* what, F&& answer) {
+  ++self->state.requests;
+  try {
+    return answer();
+  } catch (const core::field_error& e) {
+    return {400, core::error_json("invalid_field", e.what(), e.field())};
+  } catch (const std::exception& e) {
+    ++self->state.failures;
+    log(log_level::error, "results_read_failed", {{"what", what}, {"error", e.what()}});
+    return {503, core::error_json("unavailable", "the aggregates could not be read; retry"),
+            {{"Retry-After", "5"}}};
+  }
+}
+
+api_reply results(self_ptr self, const std::string& id, const std::string& query) {
+  return guarded(self, "results", [&]() -> api_reply {
+    auto options = core::parse_results_query(query);
+    auto agg = self->state.aggregates->load_experiment(*core::uuid::parse(id));
+    if (!agg)
+      return not_found(id);
+    return {200, core::experiment_results(*agg, options).dump()};
+  });
+}
+
+api_reply series(self_ptr self, const std::string& id, const std::string& query) {
+  return guarded(self, "series", [&]() -> api_reply {
+    auto request = core::parse_series_query(query, now_micros());
+    auto experiment = *core::uuid::parse(id);
+    auto agg = self->state.aggregates->load_experiment(experiment);
+    if (!agg)
+      return not_found(id);
+    auto points = self->state.aggregates->load_series(experiment, request.granularity,
+                                                      request.window.from, request.window.to);
+    return {200, core::experiment_series(*agg, request, points).dump()};
+  });
+}
+
+api_reply list(self_ptr self) {
+  return guarded(self, "list", [&]() -> api_reply {
+    auto lines = nlohmann::json::array();
+    for (auto& e : self->state.experiments->load()) {
+      auto agg = self->state.aggregates->load_experiment(e.id);
+      if (agg)
+        lines.push_back(core::experiment_overview(*agg, core::to_string(e.status)));
+    }
+    return {200, nlohmann::json{{"experiments", std::move(lines)}}.dump()};
+  });
+}
+
+} // namespace
+
+results_reader_actor::behavior_type
+results_reader(results_reader_actor::stateful_pointer<results_reader_state> self,
+               std::string pg_url) {
+  self->state.aggregates = std::make_unique<runtime::aggregate_store>(pg_url);
+  self->state.experiments = std::make_unique<runtime::experiment_store>(pg_url);
+  return {
+    [=](atom::results, const std::string& id, const std::string& query) -> api_reply {
+      return results(self, id, query);
+    },
+    [=](atom::series, const std::string& id, const std::string& query) -> api_reply {
+      return series(self, id, query);
+    },
+    [=](atom::list) -> api_reply { return list(self); },
+    [=](atom::status) -> status_record {
+      auto& st = self->state;
+      return {"results_reader",
+              {{"expd_results_requests_total", "counter",
+                "Results, series and list requests answered from the aggregates.", "",
+                static_cast<double>(st.requests)},
+               {"expd_results_failures_total", "counter",
+                "Results requests that failed to read the aggregates.", "",
+                static_cast<double>(st.failures)}}};
+    },
+  };
+}
+
+} // namespace expd

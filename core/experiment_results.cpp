@@ -1,0 +1,451 @@
+#include "core/experiment_results.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <tuple>
+
+#include "core/cuped.hpp"
+#include "core/field_error.hpp"
+#include "core/multiple_testing.hpp"
+#include "core/query_string.hpp"
+#include "core/proportions.hpp"
+#include "core/rfc3339.hpp"
+#include "core/srm.hpp"
+#include "core/statistics.hpp"
+
+namespace expd::core {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* not_aggregated = "not aggregated yet";
+
+constexpr const char* peeking_text =
+  "p_value is a fixed-horizon p-value: it is valid once, at a sample size chosen in "
+  "advance. Looking at it while the experiment runs and stopping when it is small "
+  "produces false winners; the always-valid p-value, which allows that, is not "
+  "available here.";
+
+// A number, or the text of the status that says why it is not there.
+json value_or_status(const std::optional<double>& v, statistic_status s) {
+  if (v && std::isfinite(*v))
+    return *v;
+  return std::string{s == statistic_status::ok ? "not available" : to_string(s)};
+}
+
+json interval_or_status(const std::optional<interval>& v, statistic_status s) {
+  if (v && std::isfinite(v->lower) && std::isfinite(v->upper))
+    return json{{"lower", v->lower}, {"upper", v->upper}};
+  return value_or_status(std::nullopt, s);
+}
+
+json probability_json(const probability& p) {
+  return value_or_status(p.value, p.status);
+}
+
+moments to_moments(const metric_moments& m) {
+  return {static_cast<double>(m.units), m.sum, m.sum_sq};
+}
+
+struct metric_key {
+  std::string event_type;
+  std::string metric_name;
+  per_unit_rule rule = per_unit_rule::sum;
+
+  bool operator<(const metric_key& o) const {
+    return std::tie(event_type, metric_name) < std::tie(o.event_type, o.metric_name);
+  }
+};
+
+// Every metric any variant has, sorted.
+std::vector<metric_key> metric_keys(const experiment_aggregates& a) {
+  std::set<metric_key> keys;
+  for (auto& v : a.variants)
+    for (auto& m : v.metrics)
+      keys.insert({m.event_type, m.metric_name, m.rule});
+  return {keys.begin(), keys.end()};
+}
+
+// A variant's moments of a metric. A variant with no row for a sum or any metric had
+// no unit send one: its exposed units are all zeros. For a mean metric it has no unit.
+metric_moments find_metric(const variant_aggregates& v, const metric_key& key) {
+  for (auto& m : v.metrics)
+    if (m.event_type == key.event_type && m.metric_name == key.metric_name)
+      return m;
+  metric_moments zero;
+  zero.event_type = key.event_type;
+  zero.metric_name = key.metric_name;
+  zero.rule = key.rule;
+  if (key.rule != per_unit_rule::mean)
+    zero.units = v.exposures;
+  return zero;
+}
+
+std::size_t pick_control(const experiment_aggregates& a, const results_options& o) {
+  if (o.control) {
+    for (std::size_t i = 0; i < a.variants.size(); ++i)
+      if (a.variants[i].variant_name == *o.control || a.variants[i].variant_id.str() == *o.control)
+        return i;
+    throw field_error("control", "no variant of this experiment is named or has the id \""
+                                   + *o.control + "\"");
+  }
+  for (std::size_t i = 0; i < a.variants.size(); ++i)
+    if (a.variants[i].variant_name == "control")
+      return i;
+  return 0;
+}
+
+json srm_json(const experiment_aggregates& a, double threshold) {
+  std::vector<double> units;
+  std::vector<double> allocations;
+  json observed = json::array();
+  for (auto& v : a.variants) {
+    units.push_back(static_cast<double>(v.exposures));
+    allocations.push_back(v.allocation);
+    observed.push_back({{"variant_name", v.variant_name},
+                        {"exposures", v.exposures},
+                        {"allocation", v.allocation}});
+  }
+  auto check = check_sample_ratio(units, allocations, threshold);
+  return {{"status", to_string(check.status)},
+          {"mismatch", check.mismatch},
+          {"p_value", value_or_status(check.p_value, check.status)},
+          {"chi_square", value_or_status(check.chi_square, check.status)},
+          {"threshold", threshold},
+          {"variants", std::move(observed)}};
+}
+
+std::string srm_warning(const json& srm) {
+  return "SAMPLE RATIO MISMATCH: units reached the variants in a split that differs from "
+         "the allocations (chi-square p = "
+         + srm["p_value"].dump()
+         + "). Assignment or logging is broken for some variant; do not trust any result "
+           "of this experiment until that is explained.";
+}
+
+bool has_covariate(const metric_moments& m) {
+  return m.units_x && m.sum_x && m.sum_x_sq && m.sum_xy;
+}
+
+// The mSPRT mixture variance for one metric: the option, or (0.1 m_c)^2, or s_c^2.
+double tau_sq_for(const moments& control, const results_options& o) {
+  if (o.msprt_tau_sq)
+    return *o.msprt_tau_sq;
+  auto s = summarize(control, o.confidence);
+  if (s.mean && *s.mean != 0)
+    return 0.01 * *s.mean * *s.mean;
+  return s.variance.value_or(0);
+}
+
+// A comparison's p-value, and where its adjusted value goes.
+struct tested {
+  json* comparison;
+  double p_value;
+};
+
+// The absolute difference of a mean_comparison or proportion_comparison.
+template <class Comparison>
+void write_difference(json& out, const Comparison& x) {
+  out["status"] = to_string(x.status);
+  out["absolute_lift"] = value_or_status(x.difference, x.status);
+  out["absolute_ci"] = interval_or_status(x.difference_ci, x.status);
+  out["p_value"] = value_or_status(x.p_value, x.status);
+}
+
+json compare(const metric_key& key, const moments& t, const moments& c,
+             const results_options& o) {
+  json out;
+  auto welch = welch_test(t, c, o.confidence);
+  bool conversion = key.rule == per_unit_rule::any;
+  if (conversion) {
+    auto prop = two_proportion_test(t, c, o.confidence);
+    out["test"] = "two-proportion z-test";
+    write_difference(out, prop);
+    out["chance_to_beat"] = probability_json(conversion_chance_to_beat(t, c));
+    out["chance_to_beat_method"] = "beta posteriors, uniform priors";
+  } else {
+    out["test"] = "welch t-test";
+    write_difference(out, welch);
+    out["chance_to_beat"] = probability_json(chance_to_beat(t, c));
+    out["chance_to_beat_method"] = "normal approximation";
+  }
+  out["relative_status"] = to_string(welch.relative_status);
+  out["relative_lift"] = value_or_status(welch.relative_lift, welch.relative_status);
+  out["relative_ci"] = interval_or_status(welch.relative_ci, welch.relative_status);
+  auto tau_sq = tau_sq_for(c, o);
+  auto avp = msprt_p_value(t, c, tau_sq);
+  out["always_valid_p_value"] = probability_json(avp);
+  out["msprt_tau_sq"] = tau_sq;
+  if (out["p_value"].is_number() && !out["always_valid_p_value"].is_number())
+    out["peeking_warning"] = peeking_text;
+  return out;
+}
+
+json cuped_json(const std::vector<cuped_arm>& arms, std::size_t t, std::size_t c,
+                const cuped_adjustment& adj, double confidence) {
+  json out{{"status", to_string(adj.status)},
+           {"theta", value_or_status(adj.theta, adj.status)},
+           {"variance_reduction", value_or_status(adj.variance_reduction, adj.status)}};
+  if (adj.status != statistic_status::ok || adj.adjusted.size() != arms.size())
+    return out;
+  auto w = welch_test(adj.adjusted[t], adj.adjusted[c], confidence);
+  out["absolute_lift"] = value_or_status(w.difference, w.status);
+  out["absolute_ci"] = interval_or_status(w.difference_ci, w.status);
+  out["p_value"] = value_or_status(w.p_value, w.status);
+  return out;
+}
+
+// Holm or BH over every comparison that has a p-value; the rest say why not.
+void adjust(std::vector<tested>& all, const results_options& o) {
+  std::vector<double> ps;
+  for (auto& x : all)
+    ps.push_back(x.p_value);
+  auto adjusted = o.correction == correction_method::holm ? holm(ps) : benjamini_hochberg(ps);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    auto& cmp = *all[i].comparison;
+    if (adjusted.status != statistic_status::ok) {
+      cmp["adjusted_p_value"] = to_string(adjusted.status);
+      continue;
+    }
+    cmp["adjusted_p_value"] = adjusted.values[i];
+    cmp["significant"] = adjusted.values[i] < 1 - o.confidence;
+  }
+}
+
+double parse_double(const std::string& text, const std::string& field, double lo, double hi,
+                    const char* range) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v) || v < lo
+      || v > hi)
+    throw field_error(field, field + " must be a number " + range);
+  return v;
+}
+
+unix_micros parse_time(const std::string& text, const std::string& field) {
+  auto t = parse_rfc3339(text);
+  if (!t)
+    throw field_error(field, field + " must be an RFC 3339 date-time (2025-01-01T00:00:00Z)");
+  return *t;
+}
+
+} // namespace
+
+std::string_view to_string(correction_method m) noexcept {
+  return m == correction_method::holm ? "holm" : "bh";
+}
+
+results_options parse_results_query(std::string_view query_string) {
+  results_options o;
+  for (auto& [key, value] :
+       parse_query_parameters(query_string, {"confidence", "control", "correction", "tau_sq"})) {
+    if (key == "confidence") {
+      o.confidence = parse_double(value, key, 0.5, 0.999, "from 0.5 to 0.999");
+    } else if (key == "control") {
+      if (value.empty())
+        throw field_error(key, "control must name a variant (its name or id)");
+      o.control = value;
+    } else if (key == "correction") {
+      if (value == "holm")
+        o.correction = correction_method::holm;
+      else if (value == "bh")
+        o.correction = correction_method::benjamini_hochberg;
+      else
+        throw field_error(key, "correction must be holm or bh");
+    } else {
+      o.msprt_tau_sq = parse_double(value, key, 1e-300, 1e300, "above 0");
+    }
+  }
+  return o;
+}
+
+json experiment_results(const experiment_aggregates& a, const results_options& o) {
+  json doc;
+  doc["experiment"] = {{"id", a.experiment_id.str()}, {"name", a.experiment_name}};
+  doc["computed_at"] = a.computed_at ? json(format_rfc3339(*a.computed_at)) : json(not_aggregated);
+  doc["confidence"] = o.confidence;
+  doc["correction"] = to_string(o.correction);
+  json warnings = json::array();
+  if (a.variants.empty()) {
+    doc["status"] = "no variants";
+    doc["warnings"] = std::move(warnings);
+    doc["variants"] = json::array();
+    doc["metrics"] = json::array();
+    return doc;
+  }
+  auto control = pick_control(a, o);
+  auto& cv = a.variants[control];
+  doc["status"] = a.computed_at ? "ok" : not_aggregated;
+  if (!a.computed_at)
+    warnings.push_back("This experiment has not been aggregated yet: the aggregator writes "
+                       "its first results on its next pass (or POST /admin/v1/aggregate).");
+  doc["control"] = {{"variant_id", cv.variant_id.str()}, {"variant_name", cv.variant_name}};
+  doc["srm"] = srm_json(a, o.srm_threshold);
+  if (doc["srm"]["mismatch"].get<bool>())
+    warnings.push_back(srm_warning(doc["srm"]));
+
+  auto keys = metric_keys(a);
+  json metrics = json::array();
+  for (auto& k : keys)
+    metrics.push_back({{"event_type", k.event_type},
+                       {"metric_name", k.metric_name},
+                       {"rule", to_string(k.rule)},
+                       {"test", k.rule == per_unit_rule::any ? "two-proportion z-test"
+                                                              : "welch t-test"}});
+  doc["metrics"] = std::move(metrics);
+
+  json variants = json::array();
+  for (std::size_t i = 0; i < a.variants.size(); ++i) {
+    auto& v = a.variants[i];
+    variants.push_back({{"variant_id", v.variant_id.str()},
+                        {"variant_name", v.variant_name},
+                        {"allocation", v.allocation},
+                        {"exposures", v.exposures},
+                        {"is_control", i == control},
+                        {"metrics", json::array()}});
+  }
+  bool peeking = false;
+  for (auto& k : keys) {
+    std::vector<metric_moments> per_variant;
+    for (auto& v : a.variants)
+      per_variant.push_back(find_metric(v, k));
+    std::vector<cuped_arm> arms;
+    if (std::all_of(per_variant.begin(), per_variant.end(), has_covariate))
+      for (auto& m : per_variant)
+        arms.push_back({to_moments(m),
+                        {static_cast<double>(*m.units_x), *m.sum_x, *m.sum_x_sq},
+                        *m.sum_xy});
+    std::optional<cuped_adjustment> adj;
+    if (!arms.empty())
+      adj = cuped(arms);
+    auto c = to_moments(per_variant[control]);
+    for (std::size_t i = 0; i < per_variant.size(); ++i) {
+      auto& m = per_variant[i];
+      auto s = summarize(to_moments(m), o.confidence);
+      json entry{{"event_type", k.event_type},
+                 {"metric_name", k.metric_name},
+                 {"rule", to_string(k.rule)},
+                 {"n", m.units},
+                 {"units_with_events", m.units_with_events},
+                 {"events", m.events},
+                 {"status", to_string(s.status)},
+                 {"mean", value_or_status(s.mean, s.status)},
+                 {"mean_ci", interval_or_status(s.mean_ci, s.status)}};
+      if (i != control) {
+        auto cmp = compare(k, to_moments(m), c, o);
+        if (adj)
+          cmp["cuped"] = cuped_json(arms, i, control, *adj, o.confidence);
+        peeking = peeking || cmp.contains("peeking_warning");
+        entry["vs_control"] = std::move(cmp);
+      }
+      variants[i]["metrics"].push_back(std::move(entry));
+    }
+  }
+  // Pointers into `variants` are taken once it no longer grows.
+  std::vector<tested> all;
+  for (auto& v : variants)
+    for (auto& m : v["metrics"])
+      if (m.contains("vs_control")) {
+        auto& cmp = m["vs_control"];
+        if (cmp["p_value"].is_number())
+          all.push_back({&cmp, cmp["p_value"].get<double>()});
+        else
+          cmp["adjusted_p_value"] = cmp["p_value"];
+      }
+  adjust(all, o);
+  if (peeking)
+    warnings.push_back("Some comparisons show only a fixed-horizon p-value: " + std::string{peeking_text});
+  doc["multiple_testing"] = {{"method", to_string(o.correction)}, {"comparisons", all.size()}};
+  doc["variants"] = std::move(variants);
+  doc["warnings"] = std::move(warnings);
+  return doc;
+}
+
+json experiment_overview(const experiment_aggregates& a, std::string_view experiment_status) {
+  json variants = json::array();
+  std::uint64_t exposures = 0;
+  for (auto& v : a.variants) {
+    exposures += v.exposures;
+    variants.push_back({{"variant_id", v.variant_id.str()},
+                        {"variant_name", v.variant_name},
+                        {"allocation", v.allocation},
+                        {"exposures", v.exposures}});
+  }
+  return {{"id", a.experiment_id.str()},
+          {"name", a.experiment_name},
+          {"status", experiment_status},
+          {"computed_at", a.computed_at ? json(format_rfc3339(*a.computed_at)) : json(not_aggregated)},
+          {"exposures", exposures},
+          {"variants", std::move(variants)},
+          {"srm", srm_json(a, results_options{}.srm_threshold)}};
+}
+
+series_request parse_series_query(std::string_view query_string, unix_micros now) {
+  auto params = parse_query_parameters(query_string, {"granularity", "from", "to", "confidence"});
+  series_request r;
+  if (auto it = params.find("granularity"); it != params.end()) {
+    auto g = parse_aggregate_granularity(it->second);
+    if (!g || *g == aggregate_granularity::experiment)
+      throw field_error("granularity", "granularity must be hour or day");
+    r.granularity = *g;
+  }
+  bool hourly = r.granularity == aggregate_granularity::hour;
+  auto longest = hourly ? max_hourly_series : max_daily_series;
+  auto fallback = (hourly ? 2LL : 30LL) * 86400 * 1000000;
+  auto to = params.count("to") ? parse_time(params["to"], "to") : now;
+  auto from = params.count("from") ? parse_time(params["from"], "from") : to - fallback;
+  if (from >= to)
+    throw field_error("from", "from must be before to");
+  if (to - from > longest)
+    throw field_error(params.count("from") ? "from" : "to",
+                      std::string{"the window may span at most "}
+                        + (hourly ? "31 days of hours" : "400 days of days"));
+  r.window = {from, to};
+  if (auto it = params.find("confidence"); it != params.end())
+    r.confidence = parse_double(it->second, "confidence", 0.5, 0.999, "from 0.5 to 0.999");
+  return r;
+}
+
+json experiment_series(const experiment_aggregates& a, const series_request& request,
+                       const std::vector<aggregate_point>& points) {
+  json lines = json::array();
+  const aggregate_point* previous = nullptr;
+  for (auto& p : points) {
+    bool same = previous != nullptr && previous->variant_id == p.variant_id
+                && previous->event_type == p.event_type && previous->metric_name == p.metric_name;
+    if (!same) {
+      std::string name;
+      for (auto& v : a.variants)
+        if (v.variant_id == p.variant_id)
+          name = v.variant_name;
+      lines.push_back({{"variant_id", p.variant_id.str()},
+                       {"variant_name", name},
+                       {"event_type", p.event_type},
+                       {"metric_name", p.metric_name},
+                       {"rule", to_string(p.moments.rule)},
+                       {"points", json::array()}});
+    }
+    previous = &p;
+    auto s = summarize(to_moments(p.moments), request.confidence);
+    lines.back()["points"].push_back({{"t", format_rfc3339(p.bucket_start)},
+                                      {"n", p.moments.units},
+                                      {"events", p.moments.events},
+                                      {"sum", p.moments.sum},
+                                      {"status", to_string(s.status)},
+                                      {"mean", value_or_status(s.mean, s.status)},
+                                      {"mean_ci", interval_or_status(s.mean_ci, s.status)},
+                                      {"exposures_cumulative", p.exposures_cumulative}});
+  }
+  return {{"experiment", {{"id", a.experiment_id.str()}, {"name", a.experiment_name}}},
+          {"granularity", to_string(request.granularity)},
+          {"from", format_rfc3339(request.window.from)},
+          {"to", format_rfc3339(request.window.to)},
+          {"confidence", request.confidence},
+          {"computed_at", a.computed_at ? json(format_rfc3339(*a.computed_at)) : json(not_aggregated)},
+          {"series", std::move(lines)}};
+}
+
+} // namespace expd::core

@@ -1,0 +1,431 @@
+#include "runtime/aggregate_store.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <pqxx/pqxx>
+
+#include "core/event_type.hpp"
+#include "runtime/event_store.hpp"
+
+namespace expd::runtime {
+
+namespace {
+
+// Every statement of a pass, in the order they run. The heavy one is the metric
+// recompute: one scan of exp.events bounded by occurred_at, one hash aggregation to
+// per-unit values of the three granularities at once (grouping sets), one aggregation
+// of those to moments. docs/aggregation.md explains each step.
+
+// Experiments with events received after $2, and when; $1 bounds the scan by
+// occurred_at (nothing older is accepted). A NULL experiment: events without one,
+// which still move the cursor.
+constexpr const char* touched_since_sql = R"(
+SELECT c.experiment_id::text,
+       (extract(epoch FROM min(e.occurred_at)) * 1000000)::bigint,
+       (extract(epoch FROM max(e.occurred_at)) * 1000000)::bigint,
+       (extract(epoch FROM max(e.received_at)) * 1000000)::bigint
+FROM exp.events e
+LEFT JOIN LATERAL unnest(e.experiment_ids) AS c(experiment_id) ON true
+WHERE e.occurred_at >= $1::timestamptz AND e.received_at > $2::timestamptz
+GROUP BY 1)";
+
+// Experiments with events in [$1, $2).
+constexpr const char* touched_in_sql = R"(
+SELECT DISTINCT c.experiment_id::text
+FROM exp.events e, unnest(e.experiment_ids) AS c(experiment_id)
+WHERE e.occurred_at >= $1::timestamptz AND e.occurred_at < $2::timestamptz)";
+
+// $1 experiments, [$2, $3) the hour and day buckets to write, $4..$6 the per-unit rule
+// of each (event type, metric). Cumulative rows take every event from the hour the
+// experiment started; the scan starts at the earlier of that and $2.
+constexpr const char* metric_recompute_sql = R"(
+WITH scope AS (
+  SELECT x.id AS experiment_id,
+         date_trunc('hour', coalesce(x.start_at, '-infinity'::timestamptz)) AS from_hour
+  FROM exp.experiments x WHERE x.id = ANY($1::uuid[])
+),
+rules AS (
+  SELECT (row_number() OVER ())::int AS metric_id, r.*
+  FROM unnest($4::text[], $5::text[], $6::text[]) AS r(event_type, metric_name, per_unit)
+),
+unit_rows AS (
+  SELECT c.variant_id, r.metric_id, e.unit_id,
+         CASE WHEN e.occurred_at >= $2::timestamptz AND e.occurred_at < $3::timestamptz
+              THEN date_trunc('hour', e.occurred_at) END AS hour,
+         e.occurred_at >= s.from_hour AS in_experiment,
+         CASE m.value WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE m.value::float8 END AS val
+  FROM exp.events e
+  CROSS JOIN LATERAL unnest(e.experiment_ids, e.variant_ids) AS c(experiment_id, variant_id)
+  JOIN scope s ON s.experiment_id = c.experiment_id
+  CROSS JOIN LATERAL jsonb_each(e.metrics) AS m
+  JOIN rules r ON r.event_type = e.event_type AND r.metric_name = m.key
+  WHERE e.occurred_at >= (SELECT least($2::timestamptz, min(from_hour)) FROM scope)
+),
+per_unit AS (
+  SELECT variant_id, metric_id, hour, date_trunc('day', hour) AS day, in_experiment,
+         count(*) AS n, sum(val) AS s, count(*) FILTER (WHERE val <> 0) AS nz,
+         GROUPING(hour, date_trunc('day', hour), in_experiment) AS g
+  FROM unit_rows
+  GROUP BY GROUPING SETS ((variant_id, metric_id, unit_id, hour),
+                          (variant_id, metric_id, unit_id, date_trunc('day', hour)),
+                          (variant_id, metric_id, unit_id, in_experiment))
+),
+moments AS (
+  SELECT p.variant_id, p.metric_id,
+         CASE p.g WHEN 3 THEN 'hour' WHEN 5 THEN 'day' ELSE 'experiment' END AS granularity,
+         CASE p.g WHEN 3 THEN p.hour WHEN 5 THEN p.day ELSE timestamptz 'epoch' END AS bucket_start,
+         count(*) AS units_with_events, sum(p.n) AS events,
+         sum(u.v) AS sum, sum(u.v * u.v) AS sum_sq, min(u.v) AS min, max(u.v) AS max
+  FROM per_unit p
+  JOIN rules r USING (metric_id)
+  CROSS JOIN LATERAL (SELECT CASE r.per_unit WHEN 'sum' THEN p.s
+                                             WHEN 'any' THEN (p.nz > 0)::int
+                                             ELSE p.s / p.n END AS v) u
+  WHERE CASE p.g WHEN 3 THEN p.hour IS NOT NULL WHEN 5 THEN p.day IS NOT NULL
+                 ELSE p.in_experiment END
+  GROUP BY 1, 2, 3, 4
+)
+INSERT INTO exp.metric_aggregates AS a
+  (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start, per_unit,
+   units, units_with_events, events, sum, sum_sq, min, max, mean, computed_at)
+SELECT v.experiment_id, m.variant_id, r.event_type, r.metric_name, m.granularity, m.bucket_start,
+       r.per_unit, m.units_with_events, m.units_with_events, m.events, m.sum, m.sum_sq, m.min,
+       m.max, m.sum / m.units_with_events, now()
+FROM moments m
+JOIN rules r USING (metric_id)
+JOIN exp.variants v ON v.id = m.variant_id
+ON CONFLICT (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start)
+DO UPDATE SET per_unit = EXCLUDED.per_unit, units = EXCLUDED.units,
+  units_with_events = EXCLUDED.units_with_events, events = EXCLUDED.events, sum = EXCLUDED.sum,
+  sum_sq = EXCLUDED.sum_sq, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean,
+  computed_at = EXCLUDED.computed_at)";
+
+// Rows of $1 in [$2, $3) (and cumulative rows) that the recompute did not write: their
+// metric or events are gone (a rule changed, a partition detached). Whole buckets are
+// replaced, so they go.
+constexpr const char* stale_metric_rows_sql = R"(
+DELETE FROM exp.metric_aggregates
+WHERE experiment_id = ANY($1::uuid[]) AND computed_at < now()
+  AND (granularity = 'experiment'
+       OR (bucket_start >= $2::timestamptz AND bucket_start < $3::timestamptz)))";
+
+constexpr const char* clear_exposures_sql =
+  "DELETE FROM exp.exposure_aggregates WHERE experiment_id = ANY($1::uuid[])";
+
+// Units assigned per variant: new per hour and day, cumulative to each bucket's end,
+// and in all.
+constexpr const char* exposures_sql = R"(
+INSERT INTO exp.exposure_aggregates
+  (experiment_id, variant_id, granularity, bucket_start, units, units_cumulative, computed_at)
+WITH h AS (
+  SELECT experiment_id, variant_id, date_trunc('hour', assigned_at) AS b, count(*) AS n
+  FROM exp.assignments WHERE experiment_id = ANY($1::uuid[]) GROUP BY 1, 2, 3
+),
+d AS (
+  SELECT experiment_id, variant_id, date_trunc('day', b) AS b, sum(n)::bigint AS n
+  FROM h GROUP BY 1, 2, 3
+)
+SELECT experiment_id, variant_id, 'hour', b, n, sum(n) OVER w, now() FROM h
+  WINDOW w AS (PARTITION BY experiment_id, variant_id ORDER BY b)
+UNION ALL
+SELECT experiment_id, variant_id, 'day', b, n, sum(n) OVER w, now() FROM d
+  WINDOW w AS (PARTITION BY experiment_id, variant_id ORDER BY b)
+UNION ALL
+SELECT experiment_id, variant_id, 'experiment', timestamptz 'epoch', sum(n), sum(n), now()
+FROM d GROUP BY 1, 2)";
+
+// n of sum and any metrics: the units exposed by the bucket's end (a unit without
+// events is a 0), never fewer than the units with events.
+constexpr const char* exposed_units_sql = R"(
+UPDATE exp.metric_aggregates a SET units = q.n, mean = a.sum / q.n
+FROM (
+  SELECT m.experiment_id, m.variant_id, m.event_type, m.metric_name, m.granularity, m.bucket_start,
+         greatest(m.units_with_events, coalesce((
+           SELECT x.units_cumulative FROM exp.exposure_aggregates x
+           WHERE x.experiment_id = m.experiment_id AND x.variant_id = m.variant_id
+             AND x.granularity = CASE m.granularity WHEN 'experiment' THEN 'experiment' ELSE 'hour' END
+             AND x.bucket_start < CASE m.granularity WHEN 'hour' THEN m.bucket_start + interval '1 hour'
+                                                     WHEN 'day' THEN m.bucket_start + interval '1 day'
+                                                     ELSE 'infinity'::timestamptz END
+           ORDER BY x.bucket_start DESC LIMIT 1), 0)) AS n
+  FROM exp.metric_aggregates m
+  WHERE m.experiment_id = ANY($1::uuid[]) AND m.per_unit IN ('sum', 'any')
+) q
+WHERE a.experiment_id = q.experiment_id AND a.variant_id = q.variant_id
+  AND a.event_type = q.event_type AND a.metric_name = q.metric_name
+  AND a.granularity = q.granularity AND a.bucket_start = q.bucket_start
+  AND a.units IS DISTINCT FROM q.n)";
+
+constexpr const char* cursor_name = "metric_aggregates";
+
+std::string time_text(std::optional<core::unix_micros> t, const char* none) {
+  return t ? core::format_rfc3339(*t) : std::string{none};
+}
+
+std::string uuid_array(const std::vector<std::string>& ids) {
+  std::string out = "{";
+  for (auto& id : ids) {
+    if (out.size() > 1)
+      out += ',';
+    out += id;
+  }
+  return out + '}';
+}
+
+// A text[] literal; names are identifiers (letters, digits, '_', '-', '.'), so quoting
+// each is enough.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (auto& item : items) {
+    if (out.size() > 1)
+      out += ',';
+    out += '"' + item + '"';
+  }
+  return out + '}';
+}
+
+struct rule_arrays {
+  std::string event_types, metrics, rules;
+};
+
+// The per-unit rule of every declared metric, defaults resolved by core.
+rule_arrays load_rules(pqxx::work& tx) {
+  nlohmann::json doc = {{"event_types", nlohmann::json::array()}};
+  for (auto row : tx.exec("SELECT name, metrics::text FROM exp.event_types"))
+    doc["event_types"].push_back({{"name", row[0].as<std::string>()},
+                                  {"metrics", nlohmann::json::parse(row[1].as<std::string>())}});
+  std::vector<std::string> types, metrics, rules;
+  for (auto& t : core::parse_event_type_document(doc))
+    for (auto& m : t.metrics) {
+      types.push_back(t.name);
+      metrics.push_back(m.name);
+      rules.emplace_back(core::to_string(m.per_unit));
+    }
+  return {text_array(types), text_array(metrics), text_array(rules)};
+}
+
+std::vector<std::string> running_experiments(pqxx::work& tx) {
+  std::vector<std::string> ids;
+  for (auto row : tx.exec("SELECT id::text FROM exp.experiments WHERE status IN ('running', 'paused')"))
+    ids.push_back(row[0].as<std::string>());
+  return ids;
+}
+
+// Recomputes the metric rows of `experiments` (hour and day buckets in `window`, and
+// the cumulative ones) and the exposures of `exposed`, in the caller's transaction.
+void recompute_in(pqxx::work& tx, const aggregate_store_config& cfg,
+                  const std::vector<std::string>& experiments, core::aggregate_window window,
+                  std::vector<std::string> exposed, aggregate_pass_result& result) {
+  tx.exec("SET LOCAL TimeZone = 'UTC'");
+  // The plan is a few hash aggregations; compiling it costs seconds and saves nothing.
+  tx.exec("SET LOCAL jit = off");
+  tx.exec("SET LOCAL work_mem = " + tx.quote(cfg.work_mem));
+  // One pass at a time across nodes: both would write the same rows.
+  tx.exec("SELECT pg_advisory_xact_lock(hashtext('expd.metric_aggregates'))");
+  for (auto& id : experiments)
+    if (std::find(exposed.begin(), exposed.end(), id) == exposed.end())
+      exposed.push_back(id);
+  auto from = core::format_rfc3339(window.from), to = core::format_rfc3339(window.to);
+  if (!experiments.empty()) {
+    auto ids = uuid_array(experiments);
+    auto rules = load_rules(tx);
+    auto written = tx.exec_params(metric_recompute_sql, ids, from, to, rules.event_types,
+                                  rules.metrics, rules.rules);
+    result.metric_rows += written.affected_rows();
+    tx.exec_params(stale_metric_rows_sql, ids, from, to);
+    result.experiments += experiments.size();
+    result.window = window;
+  }
+  if (!exposed.empty()) {
+    auto ids = uuid_array(exposed);
+    tx.exec_params(clear_exposures_sql, ids);
+    result.exposure_rows += tx.exec_params(exposures_sql, ids).affected_rows();
+    tx.exec_params(exposed_units_sql, ids);
+  }
+}
+
+template <class T>
+std::optional<T> nullable(const pqxx::field& f) {
+  if (f.is_null())
+    return std::nullopt;
+  return f.as<T>();
+}
+
+core::metric_moments read_moments(const pqxx::row& row, int at) {
+  core::metric_moments m;
+  m.event_type = row[at].as<std::string>();
+  m.metric_name = row[at + 1].as<std::string>();
+  m.rule = core::parse_per_unit_rule(row[at + 2].as<std::string>()).value_or(core::per_unit_rule::sum);
+  m.units = row[at + 3].as<std::uint64_t>();
+  m.units_with_events = row[at + 4].as<std::uint64_t>();
+  m.events = row[at + 5].as<std::uint64_t>();
+  m.sum = row[at + 6].as<double>();
+  m.sum_sq = row[at + 7].as<double>();
+  m.min = nullable<double>(row[at + 8]);
+  m.max = nullable<double>(row[at + 9]);
+  m.units_x = nullable<std::uint64_t>(row[at + 10]);
+  m.sum_x = nullable<double>(row[at + 11]);
+  m.sum_x_sq = nullable<double>(row[at + 12]);
+  m.sum_xy = nullable<double>(row[at + 13]);
+  return m;
+}
+
+constexpr const char* moment_columns =
+  "a.event_type, a.metric_name, a.per_unit, a.units, a.units_with_events, a.events, a.sum,"
+  " a.sum_sq, a.min, a.max, a.units_x, a.sum_x, a.sum_x_sq, a.sum_xy";
+
+} // namespace
+
+aggregate_store::aggregate_store(std::string pg_url, aggregate_store_config cfg)
+  : session_(std::move(pg_url)), cfg_(std::move(cfg)) {
+}
+
+aggregate_pass_result aggregate_store::run_pass() {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    aggregate_pass_result result;
+    pqxx::work tx{conn};
+    auto cursor_rows = tx.exec_params(
+      "SELECT (extract(epoch FROM received_upto) * 1000000)::bigint FROM exp.aggregate_cursors"
+      " WHERE name = $1 FOR UPDATE",
+      cursor_name);
+    std::optional<core::unix_micros> cursor;
+    if (!cursor_rows.empty())
+      cursor = cursor_rows[0][0].as<core::unix_micros>();
+    std::optional<core::unix_micros> seen_from, received_after;
+    if (cursor) {
+      received_after = *cursor - cfg_.overlap;
+      seen_from = *received_after - cfg_.max_past - 3600LL * 1000000;
+    }
+    std::vector<std::string> touched;
+    std::optional<core::unix_micros> first, last, received_upto = cursor;
+    for (auto row : tx.exec_params(touched_since_sql, time_text(seen_from, "-infinity"),
+                                   time_text(received_after, "-infinity"))) {
+      auto upto = row[3].as<core::unix_micros>();
+      received_upto = received_upto ? std::max(*received_upto, upto) : upto;
+      if (row[0].is_null())
+        continue;
+      touched.push_back(row[0].as<std::string>());
+      auto lo = row[1].as<core::unix_micros>(), hi = row[2].as<core::unix_micros>();
+      first = first ? std::min(*first, lo) : lo;
+      last = last ? std::max(*last, hi) : hi;
+    }
+    core::aggregate_window window{0, 0};
+    if (first)
+      window = core::whole_days({*first, *last + 1});
+    recompute_in(tx, cfg_, touched, window, running_experiments(tx), result);
+    if (received_upto && received_upto != cursor)
+      tx.exec_params("INSERT INTO exp.aggregate_cursors (name, received_upto) VALUES ($1, $2)"
+                     " ON CONFLICT (name) DO UPDATE SET received_upto = EXCLUDED.received_upto,"
+                     " updated_at = now()",
+                     cursor_name, core::format_rfc3339(*received_upto));
+    tx.commit();
+    result.received_upto = received_upto;
+    return result;
+  });
+}
+
+aggregate_pass_result aggregate_store::recompute(core::aggregate_window window) {
+  window = core::whole_days(window);
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    aggregate_pass_result result;
+    pqxx::work tx{conn};
+    std::vector<std::string> touched;
+    for (auto row : tx.exec_params(touched_in_sql, core::format_rfc3339(window.from),
+                                   core::format_rfc3339(window.to)))
+      touched.push_back(row[0].as<std::string>());
+    recompute_in(tx, cfg_, touched, window, {}, result);
+    result.window = window;
+    tx.commit();
+    return result;
+  });
+}
+
+std::optional<core::experiment_aggregates>
+aggregate_store::load_experiment(const core::uuid& experiment) {
+  return with_reconnect(session_, [&](pqxx::connection& conn)
+                                    -> std::optional<core::experiment_aggregates> {
+    pqxx::read_transaction tx{conn};
+    auto id = experiment.str();
+    auto head = tx.exec_params("SELECT name FROM exp.experiments WHERE id = $1", id);
+    if (head.empty())
+      return std::nullopt;
+    core::experiment_aggregates out;
+    out.experiment_id = experiment;
+    out.experiment_name = head[0][0].as<std::string>();
+    std::map<std::string, std::size_t> index;
+    auto note_time = [&](const pqxx::field& f) {
+      if (f.is_null())
+        return;
+      auto t = f.as<core::unix_micros>();
+      out.computed_at = out.computed_at ? std::min(*out.computed_at, t) : t;
+    };
+    for (auto row : tx.exec_params(
+           "SELECT v.id::text, v.name, v.allocation, coalesce(x.units, 0),"
+           " (extract(epoch FROM x.computed_at) * 1000000)::bigint"
+           " FROM exp.variants v LEFT JOIN exp.exposure_aggregates x"
+           "   ON x.experiment_id = v.experiment_id AND x.variant_id = v.id"
+           "  AND x.granularity = 'experiment'"
+           " WHERE v.experiment_id = $1 ORDER BY v.position",
+           id)) {
+      core::variant_aggregates v;
+      v.variant_id = *core::uuid::parse(row[0].c_str());
+      v.variant_name = row[1].as<std::string>();
+      v.allocation = row[2].as<double>();
+      v.exposures = row[3].as<std::uint64_t>();
+      note_time(row[4]);
+      index[row[0].as<std::string>()] = out.variants.size();
+      out.variants.push_back(std::move(v));
+    }
+    for (auto row : tx.exec_params(
+           std::string{"SELECT a.variant_id::text, "} + moment_columns
+             + ", (extract(epoch FROM a.computed_at) * 1000000)::bigint"
+               " FROM exp.metric_aggregates a WHERE a.experiment_id = $1"
+               " AND a.granularity = 'experiment' AND a.bucket_start = 'epoch'"
+               " ORDER BY a.event_type, a.metric_name",
+           id)) {
+      auto it = index.find(row[0].as<std::string>());
+      if (it == index.end())
+        continue;
+      out.variants[it->second].metrics.push_back(read_moments(row, 1));
+      note_time(row[15]);
+    }
+    return out;
+  });
+}
+
+std::vector<core::aggregate_point>
+aggregate_store::load_series(const core::uuid& experiment, core::aggregate_granularity g,
+                             core::unix_micros from, core::unix_micros to) {
+  if (g == core::aggregate_granularity::experiment)
+    throw std::invalid_argument("a series is of hour or day rows");
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    std::vector<core::aggregate_point> out;
+    for (auto row : tx.exec_params(
+           std::string{"SELECT a.variant_id::text, (extract(epoch FROM a.bucket_start) * 1000000)::bigint, "}
+             + moment_columns
+             + ", coalesce((SELECT x.units_cumulative FROM exp.exposure_aggregates x"
+               "   WHERE x.experiment_id = a.experiment_id AND x.variant_id = a.variant_id"
+               "     AND x.granularity = 'hour' AND x.bucket_start < a.bucket_start + $5::interval"
+               "   ORDER BY x.bucket_start DESC LIMIT 1), 0)"
+               " FROM exp.metric_aggregates a JOIN exp.variants v ON v.id = a.variant_id"
+               " WHERE a.experiment_id = $1 AND a.granularity = $2"
+               " AND a.bucket_start >= $3::timestamptz AND a.bucket_start < $4::timestamptz"
+               " ORDER BY v.position, a.event_type, a.metric_name, a.bucket_start",
+           experiment.str(), std::string{core::to_string(g)}, core::format_rfc3339(from),
+           core::format_rfc3339(to), g == core::aggregate_granularity::hour ? "1 hour" : "1 day")) {
+      core::aggregate_point p;
+      p.variant_id = *core::uuid::parse(row[0].c_str());
+      p.bucket_start = row[1].as<core::unix_micros>();
+      p.moments = read_moments(row, 2);
+      p.event_type = p.moments.event_type;
+      p.metric_name = p.moments.metric_name;
+      p.exposures_cumulative = row[16].as<std::uint64_t>();
+      out.push_back(std::move(p));
+    }
+    return out;
+  });
+}
+
+} // namespace expd::runtime

@@ -1,0 +1,360 @@
+// The results document's wiring: which statistic lands where, which variant is the
+// control, statuses, SRM, multiple testing. The statistics themselves are checked
+// against SciPy in statistics_test.cpp.
+#include <gtest/gtest.h>
+
+#include "core/experiment_results.hpp"
+#include "core/field_error.hpp"
+#include "core/multiple_testing.hpp"
+#include "core/proportions.hpp"
+#include "core/statistics.hpp"
+
+using namespace expd::core;
+using nlohmann::json;
+
+namespace {
+
+uuid id_of(int n) {
+  char text[37];
+  std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d", n);
+  return *uuid::parse(text);
+}
+
+metric_moments metric(const char* name, per_unit_rule rule, std::uint64_t n, double sum,
+                      double sum_sq) {
+  metric_moments m;
+  m.event_type = "checkout";
+  m.metric_name = name;
+  m.rule = rule;
+  m.units = n;
+  m.units_with_events = n;
+  m.events = n;
+  m.sum = sum;
+  m.sum_sq = sum_sq;
+  return m;
+}
+
+variant_aggregates variant(int id, const char* name, double allocation, std::uint64_t exposures,
+                           std::vector<metric_moments> metrics) {
+  variant_aggregates v;
+  v.variant_id = id_of(id);
+  v.variant_name = name;
+  v.allocation = allocation;
+  v.exposures = exposures;
+  v.metrics = std::move(metrics);
+  return v;
+}
+
+// Two arms, 1000 units each: revenue (sum) and converted (any).
+experiment_aggregates two_arms(const char* first = "treatment", const char* second = "control") {
+  experiment_aggregates a;
+  a.experiment_id = id_of(99);
+  a.experiment_name = "checkout_button";
+  a.computed_at = 1700000000000000;
+  a.variants.push_back(variant(1, first, 0.5, 1000,
+                               {metric("converted", per_unit_rule::any, 1000, 130, 130),
+                                metric("revenue", per_unit_rule::sum, 1000, 5200, 61000)}));
+  a.variants.push_back(variant(2, second, 0.5, 1000,
+                               {metric("converted", per_unit_rule::any, 1000, 100, 100),
+                                metric("revenue", per_unit_rule::sum, 1000, 5000, 60000)}));
+  return a;
+}
+
+const json& metric_of(const json& doc, std::size_t variant, const std::string& name) {
+  for (auto& m : doc["variants"][variant]["metrics"])
+    if (m["metric_name"] == name)
+      return m;
+  throw std::runtime_error("no metric " + name);
+}
+
+moments moments_of(const metric_moments& m) {
+  return {static_cast<double>(m.units), m.sum, m.sum_sq};
+}
+
+} // namespace
+
+TEST(experiment_results, control_is_the_variant_named_control) {
+  auto doc = experiment_results(two_arms());
+  EXPECT_EQ(doc["control"]["variant_name"], "control");
+  EXPECT_FALSE(doc["variants"][0]["is_control"].get<bool>());
+  EXPECT_TRUE(doc["variants"][1]["is_control"].get<bool>());
+  EXPECT_TRUE(metric_of(doc, 0, "revenue").contains("vs_control"));
+  EXPECT_FALSE(metric_of(doc, 1, "revenue").contains("vs_control"));
+  EXPECT_EQ(doc["status"], "ok");
+  EXPECT_EQ(doc["experiment"]["name"], "checkout_button");
+  EXPECT_EQ(doc["variants"][0]["exposures"], 1000);
+}
+
+TEST(experiment_results, control_defaults_to_the_first_variant) {
+  auto doc = experiment_results(two_arms("a", "b"));
+  EXPECT_EQ(doc["control"]["variant_name"], "a");
+  EXPECT_TRUE(doc["variants"][0]["is_control"].get<bool>());
+}
+
+TEST(experiment_results, control_by_name_or_id_and_unknown_is_a_field_error) {
+  results_options o;
+  o.control = "treatment";
+  EXPECT_EQ(experiment_results(two_arms(), o)["control"]["variant_name"], "treatment");
+  o.control = id_of(2).str();
+  EXPECT_EQ(experiment_results(two_arms(), o)["control"]["variant_name"], "control");
+  o.control = "nobody";
+  try {
+    experiment_results(two_arms(), o);
+    FAIL() << "no error";
+  } catch (const field_error& e) {
+    EXPECT_EQ(e.field(), "control");
+  }
+}
+
+TEST(experiment_results, numbers_are_the_statistics_functions_own) {
+  auto a = two_arms();
+  auto doc = experiment_results(a);
+  auto t = moments_of(a.variants[0].metrics[1]);
+  auto c = moments_of(a.variants[1].metrics[1]);
+  auto welch = welch_test(t, c, 0.95);
+  auto& revenue = metric_of(doc, 0, "revenue");
+  auto& cmp = revenue["vs_control"];
+  EXPECT_EQ(cmp["test"], "welch t-test");
+  EXPECT_DOUBLE_EQ(cmp["p_value"].get<double>(), *welch.p_value);
+  EXPECT_DOUBLE_EQ(cmp["absolute_lift"].get<double>(), *welch.difference);
+  EXPECT_DOUBLE_EQ(cmp["absolute_ci"]["lower"].get<double>(), welch.difference_ci->lower);
+  EXPECT_DOUBLE_EQ(cmp["relative_lift"].get<double>(), *welch.relative_lift);
+  EXPECT_DOUBLE_EQ(cmp["chance_to_beat"].get<double>(), *chance_to_beat(t, c).value);
+  EXPECT_DOUBLE_EQ(revenue["mean"].get<double>(), 5.2);
+  EXPECT_DOUBLE_EQ(revenue["mean_ci"]["upper"].get<double>(), summarize(t).mean_ci->upper);
+  // Default tau^2: (0.1 * control mean)^2.
+  EXPECT_DOUBLE_EQ(cmp["msprt_tau_sq"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(cmp["always_valid_p_value"].get<double>(), *msprt_p_value(t, c, 0.25).value);
+  EXPECT_FALSE(cmp.contains("peeking_warning"));
+}
+
+TEST(experiment_results, conversion_metrics_use_the_proportion_test) {
+  auto a = two_arms();
+  auto doc = experiment_results(a);
+  auto t = moments_of(a.variants[0].metrics[0]);
+  auto c = moments_of(a.variants[1].metrics[0]);
+  auto& cmp = metric_of(doc, 0, "converted")["vs_control"];
+  EXPECT_EQ(cmp["test"], "two-proportion z-test");
+  EXPECT_DOUBLE_EQ(cmp["p_value"].get<double>(), *two_proportion_test(t, c).p_value);
+  EXPECT_DOUBLE_EQ(cmp["chance_to_beat"].get<double>(), *conversion_chance_to_beat(t, c).value);
+  EXPECT_DOUBLE_EQ(cmp["absolute_lift"].get<double>(), 0.03);
+}
+
+TEST(experiment_results, holm_and_bh_adjust_every_comparison_together) {
+  auto a = two_arms();
+  a.variants.push_back(variant(3, "bigger", 0.5, 1000,
+                               {metric("converted", per_unit_rule::any, 1000, 105, 105),
+                                metric("revenue", per_unit_rule::sum, 1000, 5010, 60500)}));
+  a.variants[0].allocation = a.variants[1].allocation = a.variants[2].allocation = 1.0 / 3;
+  for (auto method : {correction_method::holm, correction_method::benjamini_hochberg}) {
+    results_options o;
+    o.correction = method;
+    auto doc = experiment_results(a, o);
+    std::vector<double> raw;
+    std::vector<double> adjusted;
+    for (std::size_t v : {0u, 2u})
+      for (auto name : {"converted", "revenue"}) {
+        auto& cmp = metric_of(doc, v, name)["vs_control"];
+        raw.push_back(cmp["p_value"].get<double>());
+        adjusted.push_back(cmp["adjusted_p_value"].get<double>());
+        EXPECT_EQ(cmp["significant"].get<bool>(), cmp["adjusted_p_value"].get<double>() < 0.05);
+      }
+    auto want = method == correction_method::holm ? holm(raw) : benjamini_hochberg(raw);
+    ASSERT_EQ(want.values.size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i)
+      EXPECT_DOUBLE_EQ(adjusted[i], want.values[i]) << i;
+    EXPECT_EQ(doc["multiple_testing"]["comparisons"], 4);
+    EXPECT_EQ(doc["correction"], method == correction_method::holm ? "holm" : "bh");
+  }
+}
+
+TEST(experiment_results, statuses_are_words_not_nulls) {
+  auto a = two_arms();
+  // One unit in the treatment, a constant control.
+  a.variants[0].metrics[1] = metric("revenue", per_unit_rule::sum, 1, 3, 9);
+  a.variants[1].metrics[1] = metric("revenue", per_unit_rule::sum, 1000, 0, 0);
+  auto doc = experiment_results(a);
+  auto& t = metric_of(doc, 0, "revenue");
+  EXPECT_EQ(t["status"], "not enough data");
+  EXPECT_EQ(t["mean"], 3.0);
+  EXPECT_EQ(t["mean_ci"], "not enough data");
+  auto& cmp = t["vs_control"];
+  EXPECT_EQ(cmp["p_value"], "not enough data");
+  EXPECT_EQ(cmp["adjusted_p_value"], "not enough data");
+  EXPECT_EQ(cmp["relative_lift"], "not enough data");
+  EXPECT_FALSE(cmp.contains("significant"));
+  auto text = doc.dump();
+  EXPECT_EQ(text.find("null"), std::string::npos) << text;
+  EXPECT_EQ(text.find("NaN"), std::string::npos);
+}
+
+TEST(experiment_results, control_mean_zero_leaves_relative_lift_undefined) {
+  auto a = two_arms();
+  a.variants[1].metrics[1] = metric("revenue", per_unit_rule::sum, 1000, 0, 0);
+  a.variants[0].metrics[1] = metric("revenue", per_unit_rule::sum, 1000, 10, 20);
+  auto doc = experiment_results(a);
+  auto& cmp = metric_of(doc, 0, "revenue")["vs_control"];
+  EXPECT_TRUE(cmp["absolute_lift"].is_number());
+  EXPECT_EQ(cmp["relative_lift"], "control mean is zero");
+}
+
+TEST(experiment_results, sample_ratio_mismatch_is_flagged_loudly) {
+  auto a = two_arms();
+  auto fine = experiment_results(a);
+  EXPECT_FALSE(fine["srm"]["mismatch"].get<bool>());
+  EXPECT_EQ(fine["srm"]["status"], "ok");
+  EXPECT_TRUE(fine["warnings"].empty());
+  a.variants[0].exposures = 1200;
+  auto doc = experiment_results(a);
+  EXPECT_TRUE(doc["srm"]["mismatch"].get<bool>());
+  EXPECT_LT(doc["srm"]["p_value"].get<double>(), 0.001);
+  ASSERT_EQ(doc["warnings"].size(), 1u);
+  EXPECT_EQ(doc["warnings"][0].get<std::string>().rfind("SAMPLE RATIO MISMATCH", 0), 0u);
+}
+
+TEST(experiment_results, never_aggregated_is_an_answer) {
+  auto a = two_arms();
+  a.computed_at.reset();
+  for (auto& v : a.variants) {
+    v.exposures = 0;
+    v.metrics.clear();
+  }
+  auto doc = experiment_results(a);
+  EXPECT_EQ(doc["status"], "not aggregated yet");
+  EXPECT_EQ(doc["computed_at"], "not aggregated yet");
+  EXPECT_EQ(doc["srm"]["status"], "not enough data");
+  EXPECT_FALSE(doc["warnings"].empty());
+  EXPECT_TRUE(doc["metrics"].empty());
+}
+
+TEST(experiment_results, a_variant_without_rows_has_zeros_for_sum_metrics) {
+  auto a = two_arms();
+  a.variants[0].metrics.clear();
+  auto doc = experiment_results(a);
+  auto& revenue = metric_of(doc, 0, "revenue");
+  EXPECT_EQ(revenue["n"], 1000);
+  EXPECT_EQ(revenue["mean"], 0.0);
+  EXPECT_EQ(revenue["status"], "zero variance");
+}
+
+TEST(experiment_results, cuped_when_covariates_are_there) {
+  auto a = two_arms();
+  auto doc = experiment_results(a);
+  EXPECT_FALSE(metric_of(doc, 0, "revenue")["vs_control"].contains("cuped"));
+  // x = pre-period revenue, correlated with y.
+  for (auto& v : a.variants)
+    for (auto& m : v.metrics)
+      if (m.metric_name == "revenue") {
+        m.units_x = m.units;
+        m.sum_x = m.sum * 0.9;
+        m.sum_x_sq = m.sum_sq * 0.8;
+        m.sum_xy = m.sum_sq * 0.8;
+      }
+  doc = experiment_results(a);
+  auto& cmp = metric_of(doc, 0, "revenue")["vs_control"];
+  ASSERT_TRUE(cmp.contains("cuped")) << cmp.dump();
+  EXPECT_EQ(cmp["cuped"]["status"], "ok");
+  EXPECT_GT(cmp["cuped"]["variance_reduction"].get<double>(), 0.0);
+  EXPECT_TRUE(cmp["cuped"]["p_value"].is_number());
+  EXPECT_FALSE(metric_of(doc, 0, "converted")["vs_control"].contains("cuped"));
+}
+
+TEST(experiment_results, peeking_warning_when_only_the_fixed_horizon_p_is_there) {
+  results_options o;
+  o.msprt_tau_sq = 0; // msprt refuses it: only the fixed-horizon p-value remains
+  auto doc = experiment_results(two_arms(), o);
+  auto& cmp = metric_of(doc, 0, "revenue")["vs_control"];
+  EXPECT_TRUE(cmp["p_value"].is_number());
+  EXPECT_TRUE(cmp["always_valid_p_value"].is_string());
+  EXPECT_TRUE(cmp.contains("peeking_warning"));
+  EXPECT_FALSE(doc["warnings"].empty());
+}
+
+TEST(experiment_results, reads_its_query) {
+  auto o = parse_results_query("confidence=0.9&control=treat+ment&correction=bh&tau_sq=2.5");
+  EXPECT_DOUBLE_EQ(o.confidence, 0.9);
+  EXPECT_EQ(*o.control, "treat ment");
+  EXPECT_EQ(o.correction, correction_method::benjamini_hochberg);
+  EXPECT_DOUBLE_EQ(*o.msprt_tau_sq, 2.5);
+  auto field_of = [](const char* q) {
+    try {
+      parse_results_query(q);
+    } catch (const field_error& e) {
+      return e.field();
+    }
+    return std::string{"no error"};
+  };
+  EXPECT_EQ(field_of("confidence=95"), "confidence");
+  EXPECT_EQ(field_of("confidence=abc"), "confidence");
+  EXPECT_EQ(field_of("correction=bonferroni"), "correction");
+  EXPECT_EQ(field_of("control="), "control");
+  EXPECT_EQ(field_of("tau_sq=-1"), "tau_sq");
+  EXPECT_EQ(field_of("colour=red"), "colour");
+  EXPECT_EQ(field_of("confidence=0.9&confidence=0.8"), "confidence");
+  EXPECT_EQ(field_of("control=%zz"), "control");
+}
+
+TEST(experiment_results, reads_a_series_query_with_a_bounded_window) {
+  auto now = *parse_rfc3339("2025-03-01T12:00:00Z");
+  auto r = parse_series_query("", now);
+  EXPECT_EQ(r.granularity, aggregate_granularity::day);
+  EXPECT_EQ(r.window.to, now);
+  EXPECT_EQ(r.window.to - r.window.from, 30LL * 86400 * 1000000);
+  r = parse_series_query("granularity=hour&from=2025-02-01T00:00:00Z&to=2025-02-02T00:00:00Z", now);
+  EXPECT_EQ(r.granularity, aggregate_granularity::hour);
+  EXPECT_EQ(r.window.from, *parse_rfc3339("2025-02-01T00:00:00Z"));
+  auto field_of = [now](const char* q) {
+    try {
+      parse_series_query(q, now);
+    } catch (const field_error& e) {
+      return e.field();
+    }
+    return std::string{"no error"};
+  };
+  EXPECT_EQ(field_of("granularity=experiment"), "granularity");
+  EXPECT_EQ(field_of("granularity=minute"), "granularity");
+  EXPECT_EQ(field_of("from=yesterday"), "from");
+  EXPECT_EQ(field_of("from=2025-03-02T00:00:00Z"), "from");
+  EXPECT_EQ(field_of("granularity=hour&from=2025-01-01T00:00:00Z"), "from");
+  EXPECT_EQ(field_of("granularity=day&from=2023-01-01T00:00:00Z"), "from");
+  EXPECT_EQ(field_of("limit=3"), "limit");
+}
+
+TEST(experiment_results, series_groups_points_by_variant_and_metric) {
+  auto a = two_arms();
+  std::vector<aggregate_point> points;
+  for (int v = 0; v < 2; ++v)
+    for (int day = 0; day < 3; ++day) {
+      aggregate_point p;
+      p.variant_id = a.variants[v].variant_id;
+      p.event_type = "checkout";
+      p.metric_name = "revenue";
+      p.bucket_start = *parse_rfc3339("2025-02-01T00:00:00Z") + day * 86400LL * 1000000;
+      p.moments = metric("revenue", per_unit_rule::sum, 100, 500 + day, 6000);
+      p.exposures_cumulative = 100 * (day + 1);
+      points.push_back(p);
+    }
+  series_request r;
+  r.window = {points.front().bucket_start, points.back().bucket_start + 86400LL * 1000000};
+  auto doc = experiment_series(a, r, points);
+  ASSERT_EQ(doc["series"].size(), 2u);
+  EXPECT_EQ(doc["series"][0]["variant_name"], "treatment");
+  EXPECT_EQ(doc["series"][1]["variant_name"], "control");
+  ASSERT_EQ(doc["series"][0]["points"].size(), 3u);
+  auto& p = doc["series"][0]["points"][2];
+  EXPECT_EQ(p["t"], "2025-02-03T00:00:00.000000Z");
+  EXPECT_DOUBLE_EQ(p["mean"].get<double>(), 5.02);
+  EXPECT_EQ(p["exposures_cumulative"], 300);
+  EXPECT_TRUE(p["mean_ci"].is_object());
+  EXPECT_EQ(doc["granularity"], "day");
+}
+
+TEST(experiment_results, overview_line) {
+  auto a = two_arms();
+  a.variants[0].exposures = 1300;
+  auto line = experiment_overview(a, "running");
+  EXPECT_EQ(line["status"], "running");
+  EXPECT_EQ(line["exposures"], 2300);
+  EXPECT_TRUE(line["srm"]["mismatch"].get<bool>());
+  EXPECT_EQ(line["variants"].size(), 2u);
+}

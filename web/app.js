@@ -1,0 +1,280 @@
+// The expd dashboard: reads GET /v1/experiments, /v1/experiments/{id}/results and
+// /v1/experiments/{id}/series, and draws them with Chart.js (served by expd from
+// Debian's libjs-chart.js: no network beyond expd). When every chart has drawn, the
+// body gets data-state="ready" and data-charts="N"; failures land in data-errors.
+"use strict";
+
+const errors = [];
+window.addEventListener("error", (e) => noteError(e.message || String(e)));
+window.addEventListener("unhandledrejection", (e) => noteError(String(e.reason)));
+
+function noteError(message) {
+  errors.push(message);
+  document.body.dataset.errors = JSON.stringify(errors);
+  document.body.dataset.state = "error";
+  document.getElementById("status-line").textContent = "error: " + message;
+}
+
+const palette = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477"];
+const charts = [];
+
+function isNumber(x) { return typeof x === "number" && isFinite(x); }
+function fmt(x, digits = 4) {
+  if (!isNumber(x)) return x === undefined ? "" : String(x);
+  return Math.abs(x) >= 1000 ? x.toFixed(0) : Number(x.toPrecision(digits)).toString();
+}
+function pct(x) { return isNumber(x) ? (100 * x).toFixed(2) + "%" : String(x); }
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await r.json();
+  if (!r.ok) throw new Error(url + ": " + ((body.error && body.error.message) || r.status));
+  return body;
+}
+
+function addChart(container, config) {
+  const box = el("div", { class: "chart-box" });
+  const canvas = el("canvas");
+  box.appendChild(canvas);
+  container.appendChild(box);
+  config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options || {});
+  charts.push(new Chart(canvas, config));
+  return canvas;
+}
+
+function clearCharts(keep) {
+  for (let i = charts.length - 1; i >= 0; --i)
+    if (charts[i] !== keep) { charts[i].destroy(); charts.splice(i, 1); }
+}
+
+// Interval chart: a floating bar from the CI's lower to upper bound per variant, and
+// the mean as a point.
+function intervalChart(container, title, variants, metricOf) {
+  const labels = [], ranges = [], means = [];
+  for (const v of variants) {
+    const m = metricOf(v);
+    if (!m) continue;
+    labels.push(v.variant_name + (v.is_control ? " (control)" : ""));
+    ranges.push(m.mean_ci && isNumber(m.mean_ci.lower) ? [m.mean_ci.lower, m.mean_ci.upper] : null);
+    means.push(isNumber(m.mean) ? m.mean : null);
+  }
+  return addChart(container, {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [
+        { type: "bar", label: "confidence interval", data: ranges, backgroundColor: "#3366cc55",
+          borderColor: "#3366cc", borderWidth: 1, barPercentage: 0.4 },
+        { type: "line", label: "mean", data: means, showLine: false, pointRadius: 6,
+          pointStyle: "rectRot", backgroundColor: "#1d2330", borderColor: "#1d2330" },
+      ],
+    },
+    options: { plugins: { title: { display: true, text: title } }, scales: { y: { beginAtZero: false } } },
+  });
+}
+
+// Relative lift against control with its interval, one bar per treatment.
+function liftChart(container, title, variants, metricOf) {
+  const labels = [], ranges = [], lifts = [];
+  for (const v of variants) {
+    const m = metricOf(v);
+    if (!m || !m.vs_control) continue;
+    const c = m.vs_control;
+    labels.push(v.variant_name);
+    ranges.push(c.relative_ci && isNumber(c.relative_ci.lower) ? [100 * c.relative_ci.lower, 100 * c.relative_ci.upper] : null);
+    lifts.push(isNumber(c.relative_lift) ? 100 * c.relative_lift : null);
+  }
+  if (labels.length === 0) return null;
+  return addChart(container, {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [
+        { type: "bar", label: "relative lift CI (%)", data: ranges, backgroundColor: "#10961855",
+          borderColor: "#109618", borderWidth: 1, barPercentage: 0.4 },
+        { type: "line", label: "relative lift (%)", data: lifts, showLine: false, pointRadius: 6,
+          backgroundColor: "#1d2330" },
+      ],
+    },
+    options: { indexAxis: "y", plugins: { title: { display: true, text: title } } },
+  });
+}
+
+function metricTable(results, key) {
+  const t = el("table");
+  t.appendChild(el("tr")).append(...["variant", "n", "mean", "CI", "lift", "rel. lift", "p", "adj. p", "always-valid p", "chance to beat"].map((h) => el("th", {}, h)));
+  for (const v of results.variants) {
+    const m = v.metrics.find((x) => x.event_type === key.event_type && x.metric_name === key.metric_name);
+    if (!m) continue;
+    const c = m.vs_control || {};
+    const ci = m.mean_ci && isNumber(m.mean_ci.lower) ? `[${fmt(m.mean_ci.lower)}, ${fmt(m.mean_ci.upper)}]` : m.mean_ci;
+    const row = el("tr");
+    row.append(
+      el("td", {}, v.variant_name + (v.is_control ? " (control)" : "")), el("td", {}, fmt(m.n)),
+      el("td", {}, fmt(m.mean)), el("td", {}, ci),
+      el("td", {}, v.is_control ? "" : fmt(c.absolute_lift)), el("td", {}, v.is_control ? "" : pct(c.relative_lift)),
+      el("td", {}, v.is_control ? "" : fmt(c.p_value, 3)),
+      el("td", c.significant ? { class: "significant" } : {}, v.is_control ? "" : fmt(c.adjusted_p_value, 3)),
+      el("td", {}, v.is_control ? "" : fmt(c.always_valid_p_value, 3)),
+      el("td", {}, v.is_control ? "" : pct(c.chance_to_beat)));
+    t.appendChild(row);
+  }
+  return t;
+}
+
+function metricOf(key) {
+  return (v) => v.metrics.find((x) => x.event_type === key.event_type && x.metric_name === key.metric_name);
+}
+
+function renderResults(results) {
+  document.getElementById("experiment-name").textContent =
+    results.experiment.name + " — computed " + results.computed_at;
+  const banner = document.getElementById("srm-banner");
+  banner.className = results.srm && results.srm.mismatch ? "srm-bad" : "srm-ok";
+  banner.textContent = !results.srm ? "" : results.srm.mismatch
+    ? "SAMPLE RATIO MISMATCH (p = " + fmt(results.srm.p_value, 3) + "): assignment or logging is broken; do not trust these results."
+    : "Sample ratio: " + (results.srm.status === "ok" ? "as allocated (p = " + fmt(results.srm.p_value, 3) + ")" : results.srm.status);
+  const warnings = document.getElementById("warnings");
+  warnings.replaceChildren(...(results.warnings || []).map((w) => el("li", {}, w)));
+  const comparison = document.getElementById("comparison");
+  const latencyCost = document.getElementById("latency-cost");
+  comparison.replaceChildren();
+  latencyCost.replaceChildren();
+  if (results.metrics.length === 0)
+    comparison.appendChild(el("p", { class: "empty" }, "No metrics yet (" + results.status + ")."));
+  for (const key of results.metrics) {
+    const box = el("div", { class: "metric" });
+    const title = key.event_type + "." + key.metric_name + " (" + key.rule + ", " + key.test + ")";
+    box.appendChild(el("h4", {}, title));
+    intervalChart(box, "mean per unit with " + 100 * results.confidence + "% CI", results.variants, metricOf(key));
+    liftChart(box, "relative lift vs control", results.variants, metricOf(key));
+    box.appendChild(metricTable(results, key));
+    comparison.appendChild(box);
+    if (key.metric_name === "latency_ms" || key.metric_name === "cost_usd") {
+      const lc = el("div", { class: "metric" });
+      lc.appendChild(el("h4", {}, key.metric_name === "latency_ms" ? "Latency (ms per unit)" : "Cost (USD per unit)"));
+      intervalChart(lc, key.event_type + "." + key.metric_name, results.variants, metricOf(key));
+      latencyCost.appendChild(lc);
+    }
+  }
+  if (latencyCost.children.length === 0)
+    latencyCost.appendChild(el("p", { class: "empty" }, "No latency_ms or cost_usd metric in this experiment."));
+}
+
+function renderSeries(series) {
+  const trends = document.getElementById("trends");
+  trends.replaceChildren();
+  const byMetric = new Map();
+  for (const line of series.series) {
+    const key = line.event_type + "." + line.metric_name;
+    if (!byMetric.has(key)) byMetric.set(key, []);
+    byMetric.get(key).push(line);
+  }
+  if (byMetric.size === 0)
+    trends.appendChild(el("p", { class: "empty" }, "No " + series.granularity + " buckets between " + series.from + " and " + series.to + "."));
+  for (const [key, lines] of byMetric) {
+    const box = el("div", { class: "metric" });
+    box.appendChild(el("h4", {}, key + " per " + series.granularity));
+    const labels = [...new Set(lines.flatMap((l) => l.points.map((p) => p.t)))].sort();
+    const datasets = [];
+    lines.forEach((line, i) => {
+      const at = new Map(line.points.map((p) => [p.t, p]));
+      const color = palette[i % palette.length];
+      datasets.push({ label: line.variant_name + " mean", data: labels.map((t) => (at.has(t) && isNumber(at.get(t).mean) ? at.get(t).mean : null)),
+        borderColor: color, backgroundColor: color, spanGaps: true });
+      datasets.push({ label: line.variant_name + " CI", data: labels.map((t) => (at.has(t) && at.get(t).mean_ci && isNumber(at.get(t).mean_ci.upper) ? at.get(t).mean_ci.upper : null)),
+        borderColor: color + "33", backgroundColor: color + "22", pointRadius: 0, fill: "+1", spanGaps: true });
+      datasets.push({ label: line.variant_name + " CI low", data: labels.map((t) => (at.has(t) && at.get(t).mean_ci && isNumber(at.get(t).mean_ci.lower) ? at.get(t).mean_ci.lower : null)),
+        borderColor: color + "33", pointRadius: 0, fill: false, spanGaps: true });
+    });
+    addChart(box, { type: "line", data: { labels: labels.map((t) => t.slice(0, series.granularity === "hour" ? 13 : 10)), datasets },
+      options: { plugins: { legend: { labels: { filter: (item) => !item.text.endsWith("CI low") } } } } });
+    trends.appendChild(box);
+  }
+}
+
+let overviewChart = null;
+
+async function showExperiment(id) {
+  const form = document.getElementById("options");
+  const q = new URLSearchParams({ confidence: form.confidence.value, correction: form.correction.value });
+  const [results, series] = await Promise.all([
+    getJson("/v1/experiments/" + id + "/results?" + q),
+    getJson("/v1/experiments/" + id + "/series?granularity=" + form.granularity.value + "&confidence=" + form.confidence.value),
+  ]);
+  clearCharts(overviewChart);
+  document.getElementById("experiment").hidden = false;
+  for (const row of document.querySelectorAll("#experiment-table tbody tr"))
+    row.classList.toggle("selected", row.dataset.id === id);
+  renderResults(results);
+  renderSeries(series);
+  history.replaceState(null, "", "#" + id);
+}
+
+function blankCanvases() {
+  let blank = 0;
+  for (const c of charts) {
+    const canvas = c.canvas;
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = false;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) { painted = true; break; }
+    if (!painted) ++blank;
+  }
+  return blank;
+}
+
+function ready() {
+  document.body.dataset.charts = String(charts.length);
+  document.body.dataset.blankCharts = String(blankCanvases());
+  if (errors.length === 0) {
+    document.body.dataset.state = "ready";
+    document.title = "expd dashboard — ready";
+  }
+}
+
+async function main() {
+  if (typeof Chart === "undefined") throw new Error("Chart.js did not load from /dashboard/vendor/chart.js");
+  const list = await getJson("/v1/experiments");
+  const tbody = document.querySelector("#experiment-table tbody");
+  for (const e of list.experiments) {
+    const row = el("tr", { "data-id": e.id });
+    const srm = e.srm.mismatch ? el("td", { class: "badge-bad" }, "MISMATCH") : el("td", {}, e.srm.status);
+    row.append(el("td", {}, e.name), el("td", {}, e.status), el("td", {}, fmt(e.exposures)), srm, el("td", {}, e.computed_at));
+    row.addEventListener("click", () => showExperiment(e.id).then(ready, (err) => noteError(err.message)));
+    tbody.appendChild(row);
+  }
+  document.getElementById("status-line").textContent = list.experiments.length + " experiments";
+  const withVariants = list.experiments.filter((e) => e.variants.length > 0);
+  const names = [...new Set(withVariants.flatMap((e) => e.variants.map((v) => v.variant_name)))];
+  overviewChart = null;
+  const box = document.getElementById("exposure-chart");
+  charts.push(overviewChart = new Chart(box, {
+    type: "bar",
+    data: {
+      labels: withVariants.map((e) => e.name),
+      datasets: names.map((n, i) => ({ label: n, backgroundColor: palette[i % palette.length],
+        data: withVariants.map((e) => { const v = e.variants.find((x) => x.variant_name === n); return v ? v.exposures : 0; }) })),
+    },
+    options: { animation: false, maintainAspectRatio: false, indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } },
+      plugins: { title: { display: true, text: "exposed units per variant" } } },
+  }));
+  box.parentElement.style.height = Math.max(160, 40 * withVariants.length + 80) + "px";
+  overviewChart.resize();
+  const wanted = location.hash.slice(1) || new URLSearchParams(location.search).get("experiment");
+  const first = list.experiments.find((e) => e.id === wanted) || withVariants[0];
+  if (first) await showExperiment(first.id);
+  for (const select of document.querySelectorAll("#options select"))
+    select.addEventListener("change", () => {
+      const id = location.hash.slice(1);
+      if (id) showExperiment(id).then(ready, (err) => noteError(err.message));
+    });
+  ready();
+}
+
+main().catch((err) => noteError(err.message));
