@@ -105,6 +105,9 @@ world prepare(const expd_process& node, const scratch_database& db, int units) {
     w.variant_of[unit] = a["assignments"][0]["variant_id"];
   }
   EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == std::to_string(units); }));
+  // As if it had started a day ago, so events hours old are late, not before its start
+  // (cumulative rows count events from the hour the experiment started).
+  db.scalar("UPDATE exp.experiments SET start_at = now() - interval '1 day'");
   return w;
 }
 
