@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include <pqxx/pqxx>
 
@@ -390,6 +391,29 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
       out.variants[it->second].metrics.push_back(read_moments(row, 1));
       note_time(row[15]);
     }
+    // A variant none of whose units sent a sum or any metric has no row for it: its
+    // units are all zeros, n its exposures.
+    for (auto& v : out.variants)
+      for (auto& other : out.variants)
+        for (auto& m : other.metrics) {
+          if (m.rule == core::per_unit_rule::mean)
+            continue;
+          auto same = [&m](const core::metric_moments& x) {
+            return x.event_type == m.event_type && x.metric_name == m.metric_name;
+          };
+          if (std::none_of(v.metrics.begin(), v.metrics.end(), same)) {
+            core::metric_moments zero;
+            zero.event_type = m.event_type;
+            zero.metric_name = m.metric_name;
+            zero.rule = m.rule;
+            zero.units = v.exposures;
+            v.metrics.push_back(std::move(zero));
+          }
+        }
+    for (auto& v : out.variants)
+      std::sort(v.metrics.begin(), v.metrics.end(), [](auto& a, auto& b) {
+        return std::tie(a.event_type, a.metric_name) < std::tie(b.event_type, b.metric_name);
+      });
     return out;
   });
 }

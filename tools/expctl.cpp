@@ -48,6 +48,9 @@ commands:
   set-status NAME STATUS      set an experiment's status (draft, running, paused, stopped)
   assign --unit-type T --unit-id ID [--context JSON] [--experiment NAME]...
                               assign a unit to variants, as an SDK would
+  aggregate --from TIME --to TIME
+                              recompute the hourly, daily and cumulative aggregates of
+                              [from, to) (RFC 3339, widened to whole UTC days) now
   help                        show this text
 
 options:
@@ -61,6 +64,9 @@ exit status: 0 ok; 1 the server answered with an error (or another failure);
 )";
 
 constexpr const char* default_server = "http://127.0.0.1:8080";
+
+// A recompute of a long window runs for minutes; every other call answers at once.
+constexpr long long_call_timeout_seconds = 3600;
 
 // Exit 2, with a pointer to the usage text.
 struct usage_error : std::runtime_error {
@@ -98,6 +104,7 @@ constexpr option_spec option_specs[] = {
     {"unit-type", 0, true},   {"unit-id", 0, true}, {"context", 0, true},
     {"experiment", 0, true},  {"experiment-id", 0, true}, {"event-type", 0, true},
     {"limit", 0, true},       {"follow", 0, false},
+    {"from", 0, true},        {"to", 0, true},
 };
 
 constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
@@ -295,7 +302,7 @@ struct http_response {
 // One request; a POST when `body` is given. Throws unreachable_error when no HTTP
 // answer came back.
 http_response perform(const std::string& url, const std::optional<std::string>& body,
-                      const std::string& token) {
+                      const std::string& token, long timeout_seconds) {
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) {
     throw std::runtime_error("curl_easy_init failed");
@@ -325,7 +332,7 @@ http_response perform(const std::string& url, const std::optional<std::string>& 
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(h, CURLOPT_USERAGENT, "expctl");
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_seconds);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
@@ -359,7 +366,8 @@ std::string describe_error(const http_response& response) {
 }
 
 // Calls the API at `path` (POSTing `body` when given) and returns its JSON answer.
-json call(const settings& s, const std::string& path, const std::optional<json>& body, bool admin) {
+json call(const settings& s, const std::string& path, const std::optional<json>& body, bool admin,
+          long timeout_seconds = 60) {
   std::string token = admin ? admin_token(s) : "";
   std::optional<std::string> payload;
   try {
@@ -370,7 +378,7 @@ json call(const settings& s, const std::string& path, const std::optional<json>&
     // Only the operator's input can carry bytes that are not UTF-8.
     throw input_error("the request holds text that is not valid UTF-8");
   }
-  http_response response = perform(s.server + path, payload, token);
+  http_response response = perform(s.server + path, payload, token, timeout_seconds);
   if (response.status < 200 || response.status > 299) {
     throw server_error(describe_error(response));
   }
@@ -717,6 +725,27 @@ int events(const settings& s, const command_line& line) {
   }
 }
 
+// POST /admin/v1/aggregate: the server checks the times and names the field at fault.
+int aggregate(const settings& s, const command_line& line) {
+  const std::string synopsis = "aggregate --from TIME --to TIME";
+  expect(line, {"from", "to"}, 1, synopsis);
+  std::optional<std::string> from = line.value("from"), to = line.value("to");
+  if (!from || !to) {
+    throw usage_error("usage: expctl " + synopsis);
+  }
+  json answer = call(s, "/admin/v1/aggregate", json{{"from", *from}, {"to", *to}}, true,
+                     long_call_timeout_seconds);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::cout << "aggregated " << text(answer, "from") << " .. " << text(answer, "to") << ": "
+            << text(answer, "experiments") << " experiments, " << text(answer, "metric_rows")
+            << " metric rows, " << text(answer, "exposure_rows") << " exposure rows in "
+            << text(answer, "seconds") << " s\n";
+  return 0;
+}
+
 int run(const settings& s, const command_line& line) {
   const std::string& command = line.words[0];
   if (command == "apply") {
@@ -745,6 +774,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "events") {
     return events(s, line);
+  }
+  if (command == "aggregate") {
+    return aggregate(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

@@ -1,0 +1,355 @@
+// Aggregation end to end against the real PostgreSQL: units assigned through
+// /v1/assign, events through /v1/events, aggregates by POST /admin/v1/aggregate,
+// `expctl aggregate` and the periodic pass, checked against a recomputation in C++ from
+// what the test sent: units counted once, zeros for units without events, per-unit
+// rules, late events, reruns identical.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "core/metric_aggregate.hpp"
+#include "core/rfc3339.hpp"
+#include "tests/integration/expd_process.hpp"
+
+using namespace expd::testing;
+using nlohmann::json;
+
+namespace {
+
+bool eventually(const std::function<bool()>& check, int tries = 300) {
+  for (int i = 0; i < tries; ++i) {
+    if (check())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return false;
+}
+
+expd::core::unix_micros now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+const json event_types = json::parse(R"({"event_types":[
+  {"name":"plan_generated","metrics":{"latency_ms":{"type":"number","min":0,"per_unit":"mean"},
+                                      "items":{"type":"integer","min":0}}},
+  {"name":"plan_accepted","metrics":{"accepted":{"type":"boolean"}}}]})");
+
+// What the test sent, per variant and unit: each metric's values.
+struct sent_unit {
+  std::map<std::string, std::vector<double>> values; // "event_type.metric" -> values
+};
+
+struct expected_moments {
+  std::uint64_t units = 0, units_with_events = 0, events = 0;
+  double sum = 0, sum_sq = 0;
+};
+
+struct world {
+  std::string experiment;
+  std::map<std::string, std::string> variant_of;                  // unit -> variant id
+  std::map<std::string, std::map<std::string, sent_unit>> sent;   // variant -> unit -> values
+};
+
+const std::map<std::string, expd::core::per_unit_rule> rules = {
+  {"plan_generated.latency_ms", expd::core::per_unit_rule::mean},
+  {"plan_generated.items", expd::core::per_unit_rule::sum},
+  {"plan_accepted.accepted", expd::core::per_unit_rule::any}};
+
+// The independent computation: per-unit values by the rule from the raw values sent.
+expected_moments expect_for(const world& w, const std::string& variant, const std::string& key) {
+  expected_moments m;
+  std::uint64_t exposed = 0;
+  for (auto& [unit, v] : w.variant_of)
+    exposed += v == variant;
+  auto rule = rules.at(key);
+  auto it = w.sent.find(variant);
+  if (it != w.sent.end())
+    for (auto& [unit, s] : it->second) {
+      auto values = s.values.find(key);
+      if (values == s.values.end() || values->second.empty())
+        continue;
+      double sum = 0;
+      std::uint64_t nonzero = 0;
+      for (double x : values->second) {
+        sum += x;
+        nonzero += x != 0;
+      }
+      auto v = *expd::core::unit_value(rule, values->second.size(), sum, nonzero);
+      ++m.units_with_events;
+      m.events += values->second.size();
+      m.sum += v;
+      m.sum_sq += v * v;
+    }
+  m.units = rule == expd::core::per_unit_rule::mean ? m.units_with_events : exposed;
+  return m;
+}
+
+// Applies the spec's experiment and the event types, runs it, and assigns `units`.
+world prepare(const expd_process& node, const scratch_database& db, int units) {
+  world w;
+  EXPECT_EQ(node.apply(spec_example()).status, 200);
+  EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
+  EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types.dump(), true).status, 200);
+  for (int i = 0; i < units; ++i) {
+    auto unit = "user-" + std::to_string(i);
+    auto a = node.assign({{"unit_type", "user"}, {"unit_id", unit}, {"context", json::object()}}).json();
+    EXPECT_EQ(a["assignments"].size(), 1u) << a.dump();
+    w.experiment = a["assignments"][0]["experiment_id"];
+    w.variant_of[unit] = a["assignments"][0]["variant_id"];
+  }
+  EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == std::to_string(units); }));
+  // As if it had started a day ago, so events hours old are late, not before its start
+  // (cumulative rows count events from the hour the experiment started).
+  db.scalar("UPDATE exp.experiments SET start_at = now() - interval '1 day'");
+  return w;
+}
+
+json event(const world& w, const std::string& unit, const std::string& type, const json& metrics,
+           expd::core::unix_micros at) {
+  return {{"event_type", type},
+          {"unit_type", "user"},
+          {"unit_id", unit},
+          {"experiments", {{{"experiment_id", w.experiment}, {"variant_id", w.variant_of.at(unit)}}}},
+          {"metrics", metrics},
+          {"timestamp", expd::core::format_rfc3339(at)}};
+}
+
+// Sends events for units 0..active-1 (several per unit, so units must be counted once)
+// and records them; returns how many were sent.
+int send_events(const expd_process& node, world& w, int active, expd::core::unix_micros at) {
+  json batch = json::array();
+  for (int i = 0; i < active; ++i) {
+    auto unit = "user-" + std::to_string(i);
+    auto& s = w.sent[w.variant_of.at(unit)][unit];
+    for (int k = 0; k <= i % 3; ++k) {
+      double latency = 100 + 10 * i + k, items = (i + k) % 4;
+      batch.push_back(event(w, unit, "plan_generated", {{"latency_ms", latency}, {"items", items}}, at));
+      s.values["plan_generated.latency_ms"].push_back(latency);
+      s.values["plan_generated.items"].push_back(items);
+    }
+    bool accepted = i % 2 == 0;
+    for (int k = 0; k < 2; ++k) { // twice: a unit converts once
+      batch.push_back(event(w, unit, "plan_accepted", {{"accepted", accepted && k == 1}}, at));
+      s.values["plan_accepted.accepted"].push_back(accepted && k == 1 ? 1 : 0);
+    }
+  }
+  auto r = node.request("POST", "/v1/events", json{{"events", batch}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["accepted"], batch.size()) << r.body;
+  return static_cast<int>(batch.size());
+}
+
+// The 'experiment' rows as text, to compare with expectations and across reruns.
+std::string cumulative_rows(const scratch_database& db) {
+  return db.scalar("SELECT string_agg(concat_ws(' ', variant_id, event_type, metric_name, per_unit, units,"
+                   " units_with_events, events, round(sum::numeric, 6), round(sum_sq::numeric, 6),"
+                   " min, max, round(mean::numeric, 9)), E'\\n' ORDER BY variant_id, event_type, metric_name)"
+                   " FROM exp.metric_aggregates WHERE granularity = 'experiment'");
+}
+
+void check_against_sent(const scratch_database& db, const world& w) {
+  std::set<std::string> variants;
+  for (auto& [unit, v] : w.variant_of)
+    variants.insert(v);
+  ASSERT_EQ(variants.size(), 2u);
+  for (auto& v : variants)
+    for (auto& [key, rule] : rules) {
+      auto dot = key.find('.');
+      auto e = expect_for(w, v, key);
+      auto where = " FROM exp.metric_aggregates WHERE granularity = 'experiment' AND variant_id = '" + v
+                   + "' AND event_type = '" + key.substr(0, dot) + "' AND metric_name = '"
+                   + key.substr(dot + 1) + "'";
+      SCOPED_TRACE(v + " " + key);
+      if (e.units_with_events == 0) {
+        // No unit of the variant sent it: no row (results read n = exposures, sum 0).
+        EXPECT_EQ(db.scalar("SELECT count(*)" + where), "0");
+        continue;
+      }
+      EXPECT_EQ(db.scalar("SELECT units" + where), std::to_string(e.units));
+      EXPECT_EQ(db.scalar("SELECT units_with_events" + where), std::to_string(e.units_with_events));
+      EXPECT_EQ(db.scalar("SELECT events" + where), std::to_string(e.events));
+      EXPECT_NEAR(std::stod(db.scalar("SELECT sum" + where)), e.sum, 1e-6);
+      EXPECT_NEAR(std::stod(db.scalar("SELECT sum_sq" + where)), e.sum_sq, 1e-6);
+      EXPECT_NEAR(std::stod(db.scalar("SELECT mean" + where)), e.sum / e.units, 1e-9);
+    }
+  // Exposures per variant: the units assigned to it.
+  for (auto& v : variants) {
+    std::uint64_t exposed = 0;
+    for (auto& [unit, var] : w.variant_of)
+      exposed += var == v;
+    EXPECT_EQ(db.scalar("SELECT units FROM exp.exposure_aggregates WHERE granularity = 'experiment'"
+                        " AND variant_id = '" + v + "'"),
+              std::to_string(exposed));
+  }
+}
+
+http_reply aggregate(const expd_process& node, const json& body) {
+  return node.request("POST", "/admin/v1/aggregate", body.dump(), true);
+}
+
+json window_around(expd::core::unix_micros t) {
+  return {{"from", expd::core::format_rfc3339(t - 3LL * 3600 * 1000000)},
+          {"to", expd::core::format_rfc3339(t + 3600LL * 1000000)}};
+}
+
+std::string expctl_path() {
+  std::string expd = EXPD_BINARY_DEFAULT;
+  return expd.substr(0, expd.rfind('/') + 1) + "expctl";
+}
+
+} // namespace
+
+TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  node.start();
+  auto w = prepare(node, db, 40);
+  auto now = now_micros();
+  int sent = send_events(node, w, 25, now - 60LL * 1000000); // 15 exposed units send nothing
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+
+  auto r = aggregate(node, window_around(now));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["experiments"], 1);
+  check_against_sent(db, w);
+  // Hour and day rows exist for the events' bucket, and the view shows them.
+  EXPECT_NE(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE granularity = 'hour'"), "0");
+  EXPECT_NE(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE granularity = 'day'"), "0");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.v_experiment_metrics WHERE experiment_name = 'planner_policy_exp'"),
+            db.scalar("SELECT count(*) FROM exp.metric_aggregates"));
+  // The hour bucket of a sum metric covers the same units as the cumulative row here.
+  EXPECT_EQ(db.scalar("SELECT sum(sum) FROM exp.metric_aggregates WHERE granularity = 'hour' AND metric_name = 'items'"),
+            db.scalar("SELECT sum(sum) FROM exp.metric_aggregates WHERE granularity = 'experiment' AND metric_name = 'items'"));
+
+  auto before = cumulative_rows(db);
+  auto all_before = db.scalar("SELECT count(*) FROM exp.metric_aggregates");
+  ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
+  EXPECT_EQ(cumulative_rows(db), before);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.metric_aggregates"), all_before);
+}
+
+TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_counting) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  node.start();
+  auto w = prepare(node, db, 20);
+  auto now = now_micros();
+  int sent = send_events(node, w, 10, now - 60LL * 1000000);
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
+
+  // A late event two hours back, from a unit that had sent nothing.
+  auto late_at = now - 2LL * 3600 * 1000000;
+  std::string unit = "user-15";
+  auto r = node.request("POST", "/v1/events",
+                        event(w, unit, "plan_generated", {{"latency_ms", 900}, {"items", 7}}, late_at).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  w.sent[w.variant_of[unit]][unit].values["plan_generated.latency_ms"].push_back(900);
+  w.sent[w.variant_of[unit]][unit].values["plan_generated.items"].push_back(7);
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent + 1); }));
+
+  auto window = window_around(now);
+  std::string cmd = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
+                    + " --token=" + expd_process::admin_token + " aggregate --from "
+                    + window["from"].get<std::string>() + " --to " + window["to"].get<std::string>()
+                    + " 2>&1";
+  for (int run = 0; run < 2; ++run) { // twice: replacing, never adding
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[512];
+    std::string out;
+    while (fgets(buf, sizeof buf, p))
+      out += buf;
+    EXPECT_EQ(pclose(p), 0) << out;
+    EXPECT_NE(out.find("aggregated"), std::string::npos) << out;
+  }
+  check_against_sent(db, w);
+  auto hour = expd::core::format_rfc3339(expd::core::hour_start(late_at));
+  EXPECT_EQ(db.scalar("SELECT units_with_events FROM exp.metric_aggregates WHERE granularity = 'hour'"
+                      " AND metric_name = 'items' AND bucket_start = '" + hour + "'"),
+            "1");
+
+  // expctl names the field the server refused, and exits 1.
+  auto bad = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port()) + " --token="
+             + expd_process::admin_token + " aggregate --from yesterday --to " + window["to"].get<std::string>()
+             + " >/dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 1);
+}
+
+TEST(aggregation, the_periodic_pass_picks_up_new_and_late_events) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=200"}};
+  node.start();
+  auto w = prepare(node, db, 12);
+  auto now = now_micros();
+  int sent = send_events(node, w, 8, now - 30LL * 1000000);
+  auto expected_accepted = [&] {
+    std::set<std::string> variants;
+    for (auto& [u, v] : w.variant_of)
+      variants.insert(v);
+    double total = 0;
+    for (auto& v : variants)
+      total += expect_for(w, v, "plan_accepted.accepted").sum;
+    return total;
+  };
+  auto stored_sum = [&](const char* metric) {
+    auto s = db.scalar(std::string{"SELECT sum(sum) FROM exp.metric_aggregates WHERE granularity = 'experiment'"
+                                   " AND metric_name = '"} + metric + "'");
+    return s.empty() ? -1.0 : std::stod(s);
+  };
+  ASSERT_TRUE(eventually([&] {
+    return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent)
+           && stored_sum("accepted") == expected_accepted()
+           && db.scalar("SELECT sum(events) FROM exp.metric_aggregates WHERE granularity = 'experiment'"
+                        " AND metric_name = 'items'") == std::to_string(sent - 16);
+  })) << cumulative_rows(db);
+  check_against_sent(db, w);
+
+  // A late conversion an hour back from a unit that had not converted.
+  std::string unit = "user-1";
+  auto r = node.request("POST", "/v1/events",
+                        event(w, unit, "plan_accepted", {{"accepted", true}}, now - 3600LL * 1000000).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  w.sent[w.variant_of[unit]][unit].values["plan_accepted.accepted"].push_back(1);
+  ASSERT_TRUE(eventually([&] { return stored_sum("accepted") == expected_accepted(); }))
+    << cumulative_rows(db);
+  check_against_sent(db, w);
+  EXPECT_NE(db.scalar("SELECT received_upto FROM exp.aggregate_cursors"), "");
+}
+
+TEST(aggregation, the_admin_endpoint_names_the_field_of_bad_input) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  node.start();
+  auto field_of = [&](const std::string& body) {
+    auto r = node.request("POST", "/admin/v1/aggregate", body, true);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+    return r.json()["error"]["field"].get<std::string>();
+  };
+  EXPECT_EQ(field_of(""), "body");
+  EXPECT_EQ(field_of("not json"), "body");
+  EXPECT_EQ(field_of("[1]"), "body");
+  EXPECT_EQ(field_of(R"({"to":"2025-01-02T00:00:00Z"})"), "from");
+  EXPECT_EQ(field_of(R"({"from":"2025-01-01T00:00:00Z"})"), "to");
+  EXPECT_EQ(field_of(R"({"from":"2025-01-01","to":"2025-01-02T00:00:00Z"})"), "from");
+  EXPECT_EQ(field_of(R"({"from":"2025-01-02T00:00:00Z","to":"2025-01-01T00:00:00Z"})"), "to");
+  EXPECT_EQ(field_of(R"({"from":"2020-01-01T00:00:00Z","to":"2025-01-01T00:00:00Z"})"), "to");
+  EXPECT_EQ(field_of(R"({"from":"2025-01-01T00:00:00Z","to":"2025-01-02T00:00:00Z","x":1})"), "x");
+  EXPECT_EQ(node.request("GET", "/admin/v1/aggregate", "", true).status, 405);
+  EXPECT_EQ(node.request("POST", "/admin/v1/aggregate", R"({"from":"2025-01-01T00:00:00Z","to":"2025-01-02T00:00:00Z"})").status, 401);
+  EXPECT_EQ(node.request("POST", "/admin/v1/aggregate", "{}", true, "text/plain").status, 415);
+  // A body over --max-body-bytes is refused before it is read whole.
+  EXPECT_EQ(node.request("POST", "/admin/v1/aggregate", std::string(2 << 20, ' '), true).status, 413);
+  // A good window with no events: nothing to do, and said so.
+  auto r = aggregate(node, {{"from", "2025-01-01T00:00:00Z"}, {"to", "2025-01-02T00:00:00Z"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["experiments"], 0);
+  EXPECT_EQ(r.json()["metric_rows"], 0);
+}
