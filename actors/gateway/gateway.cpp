@@ -32,6 +32,9 @@ constexpr auto tick_interval = std::chrono::seconds{1};
 // Routing decided on a request: which endpoint it is, for metrics and errors.
 struct call {
   connection_handle hdl;
+  /// CAF 0.17 names a connection by its socket, and the kernel reuses a closed socket's
+  /// number at once: an answer for a closed connection must not land on its successor.
+  std::uint64_t connection_id;
   std::uint64_t seq;
   std::string endpoint;
   clock_type::time_point started;
@@ -85,7 +88,8 @@ void complete(gateway_broker* self, const call& c, std::uint16_t status, std::st
   ++m.by_status[status];
   m.latency.observe(std::chrono::duration<double>(clock_type::now() - c.started).count());
   auto* conn = find_connection(self, c.hdl);
-  if (conn == nullptr || c.seq < conn->first_seq)
+  if (conn == nullptr || conn->id != c.connection_id || c.seq < conn->first_seq
+      || c.seq - conn->first_seq >= conn->slots.size())
     return; // the client went away
   auto& slot = conn->slots[c.seq - conn->first_seq];
   runtime::http_response resp;
@@ -396,7 +400,7 @@ void reject_stream(gateway_broker* self, connection_handle hdl, http_connection&
                    std::uint16_t status, const std::string& message) {
   conn.closing = true;
   conn.slots.push_back({false, false, {}});
-  call c{hdl, conn.next_seq++, "protocol_error", clock_type::now()};
+  call c{hdl, conn.id, conn.next_seq++, "protocol_error", clock_type::now()};
   self->halt(hdl);
   complete_error(self, c, status, "bad_request", message, "request");
 }
@@ -415,7 +419,7 @@ void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char
   for (auto& req : requests) {
     bool keep_alive = req.keep_alive && !self->state.stopping;
     conn->slots.push_back({false, keep_alive, {}});
-    call c{hdl, conn->next_seq++, "", now};
+    call c{hdl, conn->id, conn->next_seq++, "", now};
     if (!keep_alive)
       conn->closing = true;
     route(self, c, req);
@@ -470,7 +474,9 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
         return;
       }
       ++st.connections_accepted;
-      st.conns.try_emplace(msg.handle, st.cfg.http);
+      // A socket number closed a moment ago may come back before its close message.
+      st.conns.erase(msg.handle);
+      st.conns.try_emplace(msg.handle, st.cfg.http).first->second.id = st.connections_accepted;
       // CAF zero-fills the unused part of the read buffer before every read: a small
       // buffer keeps that cheap for the common small request; large bodies take more reads.
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));

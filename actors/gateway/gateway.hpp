@@ -55,6 +55,7 @@ struct http_connection {
   }
 
   runtime::http_request_parser parser;
+  std::uint64_t id = 0; ///< unique for the process: handles (socket numbers) are reused
   std::deque<reply_slot> slots;
   std::uint64_t first_seq = 0; ///< sequence number of slots.front()
   std::uint64_t next_seq = 0;

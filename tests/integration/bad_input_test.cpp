@@ -163,3 +163,21 @@ TEST_F(bad_input, many_connections_that_send_nothing_do_not_stop_service) {
   for (auto& t : idle)
     t.join();
 }
+
+// CAF names a connection by its socket number, which the kernel hands to the next
+// connection as soon as the old one is closed. A client that hangs up before its answer
+// (here /metrics, which waits on every actor) must not have that answer written to, or
+// crash, the connection that gets the number next.
+TEST_F(bad_input, an_answer_for_a_client_that_hung_up_never_reaches_the_next_one) {
+  auto health = node_->request("GET", "/health");
+  ASSERT_EQ(health.status, 200);
+  for (int i = 0; i < 100; ++i) {
+    raw_exchange(node_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+                 std::chrono::milliseconds{0});
+    auto replies = parse_replies(raw_exchange(
+      node_->port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_EQ(replies.size(), 1u) << "round " << i;
+    EXPECT_EQ(replies[0].status, 200) << "round " << i;
+    ASSERT_EQ(replies[0].body, health.body) << "round " << i;
+  }
+}
