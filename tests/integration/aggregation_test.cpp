@@ -209,7 +209,6 @@ std::string expctl_path() {
 TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically) {
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=0"}};
-  node.start();
   auto w = prepare(node, db, 40);
   auto now = now_micros();
   int sent = send_events(node, w, 25, now - 60LL * 1000000); // 15 exposed units send nothing
@@ -238,7 +237,6 @@ TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically)
 TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_counting) {
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=0"}};
-  node.start();
   auto w = prepare(node, db, 20);
   auto now = now_micros();
   int sent = send_events(node, w, 10, now - 60LL * 1000000);
@@ -286,7 +284,6 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
 TEST(aggregation, the_periodic_pass_picks_up_new_and_late_events) {
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=200"}};
-  node.start();
   auto w = prepare(node, db, 12);
   auto now = now_micros();
   int sent = send_events(node, w, 8, now - 30LL * 1000000);
@@ -327,7 +324,6 @@ TEST(aggregation, the_periodic_pass_picks_up_new_and_late_events) {
 TEST(aggregation, the_admin_endpoint_names_the_field_of_bad_input) {
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=0"}};
-  node.start();
   auto field_of = [&](const std::string& body) {
     auto r = node.request("POST", "/admin/v1/aggregate", body, true);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;

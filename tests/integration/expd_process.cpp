@@ -187,6 +187,10 @@ expd_process::~expd_process() {
 }
 
 void expd_process::start() {
+  // A second process on the same port would fail to listen while the first answered
+  // the health check, and the first would outlive the test.
+  if (running())
+    throw std::logic_error("expd_process::start: already running (the constructor starts it)");
   std::vector<std::string> args{binary_path(), "--pg=" + db_.url(),
                                 "--listen=127.0.0.1:" + std::to_string(port_),
                                 "--log-level=warn", "--spool-dir=" + spool_dir_,
