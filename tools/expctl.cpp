@@ -36,10 +36,11 @@ commands:
                               YAML file (keys: experiments, event_types)
   get experiments             list experiments
   get event-types             list event types and the metrics each may carry
-  results NAME|ID             an experiment's results: per variant and metric the mean,
+  results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]
+                              an experiment's results: per variant and metric the mean,
                               its interval, the lift against control, p-values
-                              (fixed-horizon, Holm-adjusted, always-valid), chance to
-                              beat control, and the sample-ratio check
+                              (fixed-horizon, Holm- or BH-adjusted, always-valid), chance
+                              to beat control, and the sample-ratio check
   events tail (--unit-id ID | --experiment-id UUID) [--event-type T] [--limit N]
               [--follow]      recent events, oldest first; --follow keeps polling
   start NAME                  set an experiment running
@@ -105,6 +106,7 @@ constexpr option_spec option_specs[] = {
     {"experiment", 0, true},  {"experiment-id", 0, true}, {"event-type", 0, true},
     {"limit", 0, true},       {"follow", 0, false},
     {"from", 0, true},        {"to", 0, true},
+    {"confidence", 0, true},  {"control", 0, true}, {"correction", 0, true},
 };
 
 constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
@@ -626,9 +628,23 @@ std::string figure_interval(const json& value, bool percent = false) {
   return "[" + figure(value["lower"], percent) + ", " + figure(value["upper"], percent) + "]";
 }
 
+// "?a_b=v&..." from the options among `names` that were given ("a-b" becomes "a_b").
+std::string query_of(const command_line& line, std::initializer_list<const char*> names) {
+  std::string query;
+  for (const char* name : names) {
+    if (std::optional<std::string> v = line.value(name)) {
+      std::string key = name;
+      std::replace(key.begin(), key.end(), '-', '_');
+      query += (query.empty() ? "?" : "&") + key + "=" + escape_segment(*v);
+    }
+  }
+  return query;
+}
+
 // results NAME|ID: the id from GET /v1/experiments, then GET /v1/experiments/{id}/results.
 int results(const settings& s, const command_line& line) {
-  expect(line, {}, 2, "results NAME|ID");
+  expect(line, {"confidence", "control", "correction"}, 2,
+         "results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]");
   const std::string& wanted = line.words[1];
   std::string id;
   json experiments = call(s, "/v1/experiments", std::nullopt, false);
@@ -640,7 +656,9 @@ int results(const settings& s, const command_line& line) {
   if (id.empty()) {
     throw server_error("no experiment is named or has the id \"" + wanted + "\"");
   }
-  json answer = call(s, "/v1/experiments/" + id + "/results", std::nullopt, false);
+  json answer = call(s, "/v1/experiments/" + id + "/results"
+                          + query_of(line, {"confidence", "control", "correction"}),
+                     std::nullopt, false);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -697,14 +715,7 @@ int events(const settings& s, const command_line& line) {
   if (line.words[1] != "tail") {
     throw usage_error("usage: expctl " + synopsis);
   }
-  std::string query;
-  for (const char* name : {"unit-id", "experiment-id", "event-type", "limit"}) {
-    if (std::optional<std::string> v = line.value(name)) {
-      std::string key = name;
-      std::replace(key.begin(), key.end(), '-', '_');
-      query += (query.empty() ? "?" : "&") + key + "=" + escape_segment(*v);
-    }
-  }
+  std::string query = query_of(line, {"unit-id", "experiment-id", "event-type", "limit"});
   std::set<std::string> shown;
   for (;;) {
     json answer = call(s, "/v1/events" + query, std::nullopt, false);

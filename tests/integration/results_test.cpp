@@ -188,6 +188,17 @@ TEST(results, answers_results_series_and_the_list_from_aggregates) {
   EXPECT_EQ(as_json.status, 0) << as_json.out;
   EXPECT_EQ(json::parse(as_json.out, nullptr, false)["experiment"]["id"], id) << as_json.out;
   EXPECT_NE(run_command(expctl + " results no_such_experiment 2>&1").status, 0);
+  // The options reach the server: the answer says what it used; a bad one names its field.
+  auto chosen = run_command(expctl + " -o json results " + id
+                            + " --confidence 0.9 --control leftovers_v2 --correction bh 2>&1");
+  ASSERT_EQ(chosen.status, 0) << chosen.out;
+  auto options_doc = json::parse(chosen.out, nullptr, false);
+  EXPECT_EQ(options_doc["confidence"], 0.9) << chosen.out;
+  EXPECT_EQ(options_doc["correction"], "bh") << chosen.out;
+  EXPECT_EQ(options_doc["control"]["variant_name"], "leftovers_v2") << chosen.out;
+  auto bad = run_command(expctl + " results " + id + " --correction bonferroni 2>&1");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("correction"), std::string::npos) << bad.out;
 }
 
 TEST(results, refuses_bad_ids_and_parameters_naming_the_field) {
