@@ -66,10 +66,24 @@ for _ in $(seq 50); do
 done
 printf '%s\n' "$out"
 
+say "events for the other users (no experiments sent: expd attaches their variants), aggregates, results"
+for i in 1 2 11 12; do
+  curl -fsS -H 'Content-Type: application/json' "$EXPD_SERVER/v1/events" -d "{\"event_type\":\"plan_generated\",
+    \"unit_type\":\"user\",\"unit_id\":\"user-$i\",\"metrics\":{\"latency_ms\":$((300 + 40 * i))},
+    \"timestamp\":\"$now\"}" >/dev/null
+done
+for _ in $(seq 50); do # stored once the loader has taken them (it lingers after a partial batch)
+  [ -n "$("$EXPCTL" events tail --unit-id user-12)" ] && break
+  sleep 0.1
+done
+"$EXPCTL" aggregate --from "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" --to "$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)"
+"$EXPCTL" results planner_policy_exp
+
 cat <<MSG
 
 == expd is running on $EXPD_SERVER (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR)
    try:   source var/env.sh && build/expctl get experiments
+   dashboard: $EXPD_SERVER/dashboard
    logs:  var/log/expd.log  var/log/postgres.log  var/log/redis.log  var/log/moto.log
    tests: bash deploy/test.sh
    stop:  bash deploy/stop.sh
