@@ -71,6 +71,7 @@ spool::spool(spool_config cfg) : cfg_(std::move(cfg)) {
   fs::create_directories(cfg_.dir);
   load_id();
   recover();
+  mark_committed();
 }
 
 spool::~spool() {
@@ -155,9 +156,12 @@ void spool::open_segment(std::uint64_t first_seq, bool create) {
     ::close(fd_);
   fd_ = fd;
   offset_ = 0;
+  attempted_end_ = 0;
 }
 
 std::uint64_t spool::append(std::string_view payload) {
+  if (broken_)
+    throw spool_error("the spool could not undo a failed write; restart expd to recover it");
   if (payload.size() > core::max_frame_payload
       || payload.size() + core::frame_header_bytes > cfg_.segment_bytes)
     throw spool_error("a spool record of " + std::to_string(payload.size()) + " bytes is too large");
@@ -176,6 +180,8 @@ std::uint64_t spool::append(std::string_view payload) {
 void spool::write_buffer() {
   if (buffer_.empty())
     return;
+  // A failed write may have left whole records: rollback() zeros up to here.
+  attempted_end_ = std::max(attempted_end_, offset_ + buffer_.size());
   pwrite_all(fd_, buffer_, offset_, segments_.back().path);
   offset_ += buffer_.size();
   buffer_.clear();
@@ -185,6 +191,45 @@ void spool::commit() {
   write_buffer();
   if (cfg_.fsync && ::fdatasync(fd_) != 0)
     fail("cannot fsync", segments_.back().path);
+  mark_committed();
+}
+
+void spool::mark_committed() noexcept {
+  committed_seq_ = next_seq_ - 1;
+  committed_segments_ = segments_.size();
+  committed_offset_ = offset_;
+}
+
+void spool::rollback() {
+  buffer_.clear();
+  try {
+    // A rollover since the commit flushed the old segment's tail and opened segments
+    // that hold only uncommitted records.
+    bool rolled_over = segments_.size() > committed_segments_;
+    while (segments_.size() > committed_segments_) {
+      fs::remove(segments_.back().path);
+      segments_.pop_back();
+    }
+    if (rolled_over) {
+      sync_dir(cfg_.dir);
+      open_segment(segments_.back().first_seq, false);
+      attempted_end_ = cfg_.segment_bytes;
+    }
+    auto end = std::max(offset_, attempted_end_);
+    if (end > committed_offset_) {
+      // Zeros end the records: neither recovery nor a reader takes what follows.
+      pwrite_all(fd_, std::string(end - committed_offset_, '\0'), committed_offset_,
+                 segments_.back().path);
+      if (cfg_.fsync && ::fdatasync(fd_) != 0)
+        fail("cannot fsync", segments_.back().path);
+    }
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+  offset_ = committed_offset_;
+  attempted_end_ = committed_offset_;
+  next_seq_ = committed_seq_ + 1;
 }
 
 void spool::release_through(std::uint64_t seq) {

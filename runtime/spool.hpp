@@ -52,6 +52,13 @@ public:
   /// Writes buffered records and, with fsync on, waits until they are on disk.
   void commit();
 
+  /// Undoes every append since the last successful commit, after append() or commit()
+  /// threw: nobody was told those records are durable, and a client that retries must
+  /// not find them stored twice. Bytes already written for them are zeroed and segments
+  /// opened for them deleted. When even that fails the spool refuses every later append
+  /// (restart to recover what is on disk).
+  void rollback();
+
   /// Deletes the segments whose records are all <= seq (consumed by every reader). The
   /// segment being written is kept.
   void release_through(std::uint64_t seq);
@@ -85,8 +92,15 @@ private:
   std::vector<segment> segments_; ///< in order; back() is written to
   int fd_ = -1;
   std::uint64_t offset_ = 0; ///< write position in segments_.back()
+  std::uint64_t attempted_end_ = 0; ///< furthest byte a write tried in segments_.back()
   std::string buffer_;       ///< appended, not yet written
   std::uint64_t next_seq_ = 1;
+  // Where the last successful commit (or recovery) left the spool, for rollback().
+  std::uint64_t committed_seq_ = 0;
+  std::size_t committed_segments_ = 0;
+  std::uint64_t committed_offset_ = 0;
+  bool broken_ = false; ///< a rollback failed: nothing more is appended
+  void mark_committed() noexcept;
 };
 
 /// Reads a spool's records in order, from another thread than the spool's owner; it

@@ -71,6 +71,20 @@ api_reply unavailable() {
           {{"Retry-After", "1"}}};
 }
 
+// Un-appends everything since the last commit and tells every waiting client so: they
+// retry, and nothing they were refused is loaded later beside their retry.
+void fail_uncommitted(self_ptr self) {
+  auto& st = self->state;
+  try {
+    st.spool->rollback();
+  } catch (const std::exception& e) {
+    runtime::log(runtime::log_level::error, "spool_rollback_failed", {{"error", e.what()}});
+  }
+  for (auto& [rp, _] : st.waiting)
+    rp.deliver(unavailable());
+  st.waiting.clear();
+}
+
 // Appends the events to the spool and queues the answer for the next commit, or
 // answers at once when they cannot be spooled.
 void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_reply>& rp) {
@@ -92,8 +106,8 @@ void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_
       st.spool->append(payload);
     }
   } catch (const std::exception& e) {
-    // Appended but uncommitted records are not acknowledged; the client retries.
     runtime::log(runtime::log_level::error, "spool_append_failed", {{"error", e.what()}});
+    fail_uncommitted(self);
     rp.deliver(unavailable());
     return;
   }
@@ -211,9 +225,7 @@ void commit_waiting(self_ptr self) {
   } catch (const std::exception& e) {
     // Nothing is acknowledged that is not on disk: the clients hear 503 and retry.
     runtime::log(runtime::log_level::error, "spool_commit_failed", {{"error", e.what()}});
-    for (auto& [rp, _] : st.waiting)
-      rp.deliver(unavailable());
-    st.waiting.clear();
+    fail_uncommitted(self);
     return;
   }
   ++st.commits;

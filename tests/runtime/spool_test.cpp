@@ -4,6 +4,9 @@
 #include <fstream>
 #include <random>
 
+#include <csignal>
+
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "runtime/spool.hpp"
@@ -210,4 +213,130 @@ TEST_F(spool_test, readers_learn_where_the_spool_now_starts) {
   std::uint64_t seen = 0;
   reader.read(first - 1, 12, SIZE_MAX, [&](std::uint64_t seq, std::string_view) { seen = seq; });
   EXPECT_EQ(seen, 12u);
+}
+
+namespace {
+
+// Caps the size of files this process may write (RLIMIT_FSIZE) for the scope: writes
+// and preallocation past the cap fail with EFBIG, as on a full disk, without privileges.
+class file_size_cap {
+public:
+  explicit file_size_cap(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN); // else the kernel kills the process
+    rlimit cap{bytes, saved_.rlim_max};
+    ::setrlimit(RLIMIT_FSIZE, &cap);
+  }
+  ~file_size_cap() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+private:
+  rlimit saved_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+// Appends and commits `n` records; returns the number of the last.
+std::uint64_t commit_records(spool& s, std::uint64_t n) {
+  for (std::uint64_t i = 1; i <= n; ++i)
+    s.append(payload(i));
+  s.commit();
+  return s.last_seq();
+}
+
+// After a rollback to `committed`: the readers see exactly the committed records, and
+// the next record takes the number after them.
+void expect_goes_on_from(spool& s, std::uint64_t committed, const fs::path& dir) {
+  EXPECT_EQ(s.last_seq(), committed);
+  EXPECT_EQ(s.append("next"), committed + 1);
+  s.commit();
+  spool_reader reader{dir};
+  std::vector<std::string> seen;
+  reader.read(0, committed + 1, SIZE_MAX, [&](std::uint64_t, std::string_view p) { seen.emplace_back(p); });
+  ASSERT_EQ(seen.size(), committed + 1);
+  EXPECT_EQ(seen.back(), "next");
+}
+
+} // namespace
+
+// A commit that cannot write (here: past the file size cap) leaves nothing of its
+// records behind: not for readers, not after a reopen, not under their numbers.
+TEST_F(spool_test, a_failed_commit_is_rolled_back_and_its_numbers_reused) {
+  spool s{config()};
+  auto committed = commit_records(s, 10);
+  {
+    // Records fill the segment past 512 KiB; the write of the group fails there.
+    file_size_cap cap{512 * 1024};
+    for (std::uint64_t i = 11; i <= 3000; ++i)
+      s.append(payload(i));
+    EXPECT_THROW(s.commit(), spool_error);
+  }
+  // Rolled back once the cap is gone: zeroing would write past it, which zeroing
+  // preallocated space on a full disk does not need.
+  s.rollback();
+  expect_goes_on_from(s, committed, dir);
+}
+
+// A group that spans a rollover and then fails to commit: the new segment goes, the
+// old one's tail is zeroed, and a reopen finds exactly the committed records.
+TEST_F(spool_test, a_failed_commit_across_a_rollover_is_rolled_back) {
+  std::uint64_t committed = 0;
+  {
+    spool s{config()};
+    committed = commit_records(s, 100);
+    std::string big(1000, 'y');
+    while (s.disk_bytes() < 2 * 1024 * 1024)
+      s.append(big);
+    for (int k = 0; k < 700; ++k) // ~700 KB into the new segment, past the cap below
+      s.append(big);
+    {
+      file_size_cap cap{512 * 1024};
+      EXPECT_THROW(s.commit(), spool_error);
+    }
+    s.rollback();
+    EXPECT_EQ(s.last_seq(), committed);
+    EXPECT_EQ(s.disk_bytes(), 1024u * 1024);
+    EXPECT_EQ(read_all(0, committed).size(), committed);
+  }
+  spool s{config()};
+  EXPECT_EQ(s.last_seq(), committed);
+  EXPECT_EQ(s.append("next"), committed + 1);
+}
+
+// An append whose rollover cannot write the old segment's tail (as on a full disk)
+// throws; rolled back, the spool goes on from its last commit.
+TEST_F(spool_test, an_append_that_fails_at_a_rollover_is_rolled_back) {
+  spool s{config()};
+  auto committed = commit_records(s, 100);
+  {
+    file_size_cap cap{512 * 1024};
+    std::string big(1000, 'y');
+    bool threw = false;
+    for (int k = 0; k < 5000 && !threw; ++k) {
+      try {
+        s.append(big);
+      } catch (const spool_error&) {
+        threw = true;
+      }
+    }
+    ASSERT_TRUE(threw);
+  }
+  s.rollback();
+  expect_goes_on_from(s, committed, dir);
+}
+
+// When even the undo cannot write, the spool takes nothing more until a restart, which
+// recovers whatever is on disk.
+TEST_F(spool_test, a_rollback_that_cannot_write_leaves_the_spool_refusing_appends) {
+  spool s{config()};
+  s.append(payload(1));
+  s.commit();
+  file_size_cap cap{512 * 1024};
+  std::string big(1000, 'y');
+  for (int k = 0; k < 700; ++k)
+    s.append(big);
+  EXPECT_THROW(s.commit(), spool_error);
+  EXPECT_THROW(s.rollback(), spool_error);
+  EXPECT_THROW(s.append("more"), spool_error);
 }
