@@ -14,7 +14,9 @@ port=${BENCH_PORT:-18977}
 work=$(mktemp -d)
 export EXPD_ADMIN_TOKEN=bench-admin-token-0123456789
 cleanup() {
-  [ -f "$work/pid" ] && kill "$(cat "$work/pid")" 2>/dev/null || true
+  [ -f "$work/pid" ] && kill "$(cat "$work/pid")" 2>/dev/null && sleep 1 || true
+  # After expd is gone: a database with connections cannot be dropped.
+  psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -72,4 +74,3 @@ psql "$url" -q -v ON_ERROR_STOP=1 -c "SET enable_sort = off; $groupby_sql" >/dev
 t1=$(now)
 printf 'reference: group by with enable_sort=off %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
 echo "load average at end: $(load)"
-psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
