@@ -14,11 +14,15 @@ port=${BENCH_PORT:-18977}
 work=$(mktemp -d)
 export EXPD_ADMIN_TOKEN=bench-admin-token-0123456789
 cleanup() {
-  [ -f "$work/pid" ] && kill "$(cat "$work/pid")" 2>/dev/null || true
+  [ -f "$work/pid" ] && kill "$(cat "$work/pid")" 2>/dev/null && sleep 1 || true
+  # After expd is gone: a database with connections cannot be dropped.
+  psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "load average at start: $(load) ($(nproc) CPUs)"
 psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 # expd migrates the database at start; no periodic pass, so only our requests run.
 build/expd --pg="$url" --listen=127.0.0.1:$port --spool-dir="$work/spool" --archive=off \
@@ -63,4 +67,10 @@ for r in $(seq "$rounds"); do
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
 printf 'median ratio (expd / group by): %.2f\n' "$median"
-psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
+# Reference: the same GROUP BY with the planner kept off sorting (hash aggregation in
+# parallel workers), which on some machines beats the plan chosen above.
+t0=$(now)
+psql "$url" -q -v ON_ERROR_STOP=1 -c "SET enable_sort = off; $groupby_sql" >/dev/null
+t1=$(now)
+printf 'reference: group by with enable_sort=off %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
+echo "load average at end: $(load)"

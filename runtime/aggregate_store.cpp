@@ -14,9 +14,9 @@ namespace expd::runtime {
 namespace {
 
 // Every statement of a pass, in the order they run. The heavy one is the metric
-// recompute: one scan of exp.events bounded by occurred_at, one hash aggregation to
-// per-unit values of the three granularities at once (grouping sets), one aggregation
-// of those to moments. docs/aggregation.md explains each step.
+// moments: one parallel scan of exp.events bounded by occurred_at, sorted once, one
+// streaming aggregation to per-unit values of the three granularities at once (a
+// rollup), one aggregation of those to moments. docs/aggregation.md explains each step.
 
 // Experiments with events received after $2, and when; $1 bounds the scan by
 // occurred_at (nothing older is accepted). A NULL experiment: events without one,
@@ -37,64 +37,84 @@ SELECT DISTINCT c.experiment_id::text
 FROM exp.events e, unnest(e.experiment_ids) AS c(experiment_id)
 WHERE e.occurred_at >= $1::timestamptz AND e.occurred_at < $2::timestamptz)";
 
-// $1 experiments, [$2, $3) the hour and day buckets to write, $4..$6 the per-unit rule
-// of each (event type, metric). Cumulative rows take every event from the hour the
-// experiment started; the scan starts at the earlier of that and $2.
-constexpr const char* metric_recompute_sql = R"(
-WITH scope AS (
-  SELECT x.id AS experiment_id,
-         date_trunc('hour', coalesce(x.start_at, '-infinity'::timestamptz)) AS from_hour
-  FROM exp.experiments x WHERE x.id = ANY($1::uuid[])
-),
-rules AS (
-  SELECT (row_number() OVER ())::int AS metric_id, r.*
-  FROM unnest($4::text[], $5::text[], $6::text[]) AS r(event_type, metric_name, per_unit)
-),
-unit_rows AS (
-  SELECT c.variant_id, r.metric_id, e.unit_id,
-         CASE WHEN e.occurred_at >= $2::timestamptz AND e.occurred_at < $3::timestamptz
-              THEN date_trunc('hour', e.occurred_at) END AS hour,
-         e.occurred_at >= s.from_hour AS in_experiment,
-         CASE m.value WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE m.value::float8 END AS val
+// Where the metric scan starts: the earlier of the window's start $2 and the hour the
+// earliest of experiments $1 started (cumulative rows take every event from there).
+constexpr const char* scan_from_sql = R"(
+SELECT least($2::timestamptz,
+             min(date_trunc('hour', coalesce(start_at, '-infinity'::timestamptz))))::text
+FROM exp.experiments WHERE id = ANY($1::uuid[]))";
+
+// The heavy statement: moments of experiments $1, hour and day buckets in [$2, $3) and
+// cumulative, into the temporary table agg_moments. $4..$6 the per-unit rule of each
+// (event type, metric), whose position is the metric's number; $7 where the scan
+// starts. It is a CREATE TABLE AS because PostgreSQL 15 runs no part of an INSERT in
+// parallel; CREATE TABLE AS takes no bind parameters, so bind_literals() inlines them
+// (quoted), which also lets the planner prune partitions before $7.
+//
+// One scan of exp.events: unnest(experiment_ids, variant_ids) pairs the arrays,
+// jsonb_each(metrics) yields the metrics, each named by its number. Parallel workers
+// scan and sort by (variant, metric, unit, day, hour); the leader merges and one
+// streaming aggregation yields per-unit (count, sum, non-zero count) by hour, by day
+// and for the unit's whole history at once (a rollup: each level is a prefix of the
+// sort). The whole-history level counts only events from the hour the experiment
+// started (the FILTERed columns). Per-unit values by the rule, then count, sum, sum of
+// squares, min and max per variant, metric and bucket in one small hash aggregation.
+constexpr const char* metric_moments_sql = R"(
+CREATE TEMP TABLE agg_moments ON COMMIT DROP AS
+WITH per_unit AS (
+  SELECT c.variant_id, r.metric_id::int AS metric_id,
+         date_trunc('day', e.occurred_at) AS day, date_trunc('hour', e.occurred_at) AS hour,
+         GROUPING(date_trunc('day', e.occurred_at), date_trunc('hour', e.occurred_at)) AS g,
+         count(*) AS n, sum(v.val) AS s, count(*) FILTER (WHERE v.val <> 0) AS nz,
+         count(*) FILTER (WHERE v.in_experiment) AS n_in,
+         sum(v.val) FILTER (WHERE v.in_experiment) AS s_in,
+         count(*) FILTER (WHERE v.val <> 0 AND v.in_experiment) AS nz_in
   FROM exp.events e
   CROSS JOIN LATERAL unnest(e.experiment_ids, e.variant_ids) AS c(experiment_id, variant_id)
-  JOIN scope s ON s.experiment_id = c.experiment_id
+  JOIN exp.experiments x ON x.id = c.experiment_id
   CROSS JOIN LATERAL jsonb_each(e.metrics) AS m
-  JOIN rules r ON r.event_type = e.event_type AND r.metric_name = m.key
-  WHERE e.occurred_at >= (SELECT least($2::timestamptz, min(from_hour)) FROM scope)
+  JOIN unnest($4::text[], $5::text[]) WITH ORDINALITY AS r(event_type, metric_name, metric_id)
+    ON r.event_type = e.event_type AND r.metric_name = m.key
+  CROSS JOIN LATERAL (
+    SELECT CASE m.value WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE m.value::float8 END AS val,
+           e.occurred_at >= date_trunc('hour', coalesce(x.start_at, '-infinity'::timestamptz))
+             AS in_experiment) v
+  WHERE e.occurred_at >= $7::timestamptz AND x.id = ANY($1::uuid[])
+  GROUP BY GROUPING SETS ((1, 2, e.unit_id, 3, 4), (1, 2, e.unit_id, 3), (1, 2, e.unit_id))
 ),
-per_unit AS (
-  SELECT variant_id, metric_id, hour, date_trunc('day', hour) AS day, in_experiment,
-         count(*) AS n, sum(val) AS s, count(*) FILTER (WHERE val <> 0) AS nz,
-         GROUPING(hour, date_trunc('day', hour), in_experiment) AS g
-  FROM unit_rows
-  GROUP BY GROUPING SETS ((variant_id, metric_id, unit_id, hour),
-                          (variant_id, metric_id, unit_id, date_trunc('day', hour)),
-                          (variant_id, metric_id, unit_id, in_experiment))
-),
-moments AS (
+unit_values AS (
   SELECT p.variant_id, p.metric_id,
-         CASE p.g WHEN 3 THEN 'hour' WHEN 5 THEN 'day' ELSE 'experiment' END AS granularity,
-         CASE p.g WHEN 3 THEN p.hour WHEN 5 THEN p.day ELSE timestamptz 'epoch' END AS bucket_start,
-         count(*) AS units_with_events, sum(p.n) AS events,
-         sum(u.v) AS sum, sum(u.v * u.v) AS sum_sq, min(u.v) AS min, max(u.v) AS max
+         CASE p.g WHEN 0 THEN 'hour' WHEN 1 THEN 'day' ELSE 'experiment' END AS granularity,
+         CASE p.g WHEN 0 THEN p.hour WHEN 1 THEN p.day ELSE timestamptz 'epoch' END AS bucket_start,
+         CASE p.g WHEN 3 THEN p.n_in ELSE p.n END AS n,
+         CASE p.g WHEN 3 THEN p.s_in ELSE p.s END AS s,
+         CASE p.g WHEN 3 THEN p.nz_in ELSE p.nz END AS nz
   FROM per_unit p
-  JOIN rules r USING (metric_id)
-  CROSS JOIN LATERAL (SELECT CASE r.per_unit WHEN 'sum' THEN p.s
-                                             WHEN 'any' THEN (p.nz > 0)::int
-                                             ELSE p.s / p.n END AS v) u
-  WHERE CASE p.g WHEN 3 THEN p.hour IS NOT NULL WHEN 5 THEN p.day IS NOT NULL
-                 ELSE p.in_experiment END
-  GROUP BY 1, 2, 3, 4
+  WHERE CASE p.g WHEN 0 THEN p.hour >= $2::timestamptz AND p.hour < $3::timestamptz
+                 WHEN 1 THEN p.day >= $2::timestamptz AND p.day < $3::timestamptz
+                 ELSE p.n_in > 0 END
 )
+SELECT p.variant_id, p.metric_id, p.granularity, p.bucket_start,
+       count(*) AS units_with_events, sum(p.n) AS events,
+       sum(u.v) AS sum, sum(u.v * u.v) AS sum_sq, min(u.v) AS min, max(u.v) AS max
+FROM unit_values p
+CROSS JOIN LATERAL (SELECT CASE ($6::text[])[p.metric_id] WHEN 'sum' THEN p.s
+                                                          WHEN 'any' THEN (p.nz > 0)::int
+                                                          ELSE p.s / p.n END AS v) u
+GROUP BY 1, 2, 3, 4)";
+
+// The moments of agg_moments upserted, replacing whole rows (never incrementing); $1..$3
+// the rule arrays of metric_moments_sql.
+constexpr const char* metric_upsert_sql = R"(
 INSERT INTO exp.metric_aggregates AS a
   (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start, per_unit,
    units, units_with_events, events, sum, sum_sq, min, max, mean, computed_at)
 SELECT v.experiment_id, m.variant_id, r.event_type, r.metric_name, m.granularity, m.bucket_start,
        r.per_unit, m.units_with_events, m.units_with_events, m.events, m.sum, m.sum_sq, m.min,
        m.max, m.sum / m.units_with_events, now()
-FROM moments m
-JOIN rules r USING (metric_id)
+FROM agg_moments m
+JOIN unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+  AS r(event_type, metric_name, per_unit, metric_id) ON r.metric_id = m.metric_id
 JOIN exp.variants v ON v.id = m.variant_id
 ON CONFLICT (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start)
 DO UPDATE SET per_unit = EXCLUDED.per_unit, units = EXCLUDED.units,
@@ -186,6 +206,23 @@ std::string text_array(const std::vector<std::string>& items) {
   return out + '}';
 }
 
+// `sql` with $1..$9 replaced by the quoted `values`, for a statement that takes no bind
+// parameters (CREATE TABLE AS).
+std::string bind_literals(pqxx::work& tx, const std::string& sql,
+                          const std::vector<std::string>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    auto n = i + 1 < sql.size() ? sql[i + 1] - '0' : -1;
+    if (sql[i] == '$' && n >= 1 && n <= static_cast<int>(values.size())) {
+      out += tx.quote(values[n - 1]);
+      ++i;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
 struct rule_arrays {
   std::string event_types, metrics, rules;
 };
@@ -231,8 +268,11 @@ void recompute_in(pqxx::work& tx, const aggregate_store_config& cfg,
   if (!experiments.empty()) {
     auto ids = uuid_array(experiments);
     auto rules = load_rules(tx);
-    auto written = tx.exec_params(metric_recompute_sql, ids, from, to, rules.event_types,
-                                  rules.metrics, rules.rules);
+    auto scan_from = tx.exec_params(scan_from_sql, ids, from)[0][0].as<std::string>();
+    tx.exec(bind_literals(tx, metric_moments_sql,
+                          {ids, from, to, rules.event_types, rules.metrics, rules.rules, scan_from}));
+    auto written = tx.exec_params(metric_upsert_sql, rules.event_types, rules.metrics, rules.rules);
+    tx.exec("DROP TABLE agg_moments");
     result.metric_rows += written.affected_rows();
     tx.exec_params(stale_metric_rows_sql, ids, from, to);
     result.experiments += experiments.size();
