@@ -8,6 +8,7 @@
 
 #include "core/api_error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/wall_clock.hpp"
 
 namespace expd {
 
@@ -20,12 +21,6 @@ using clock_type = std::chrono::steady_clock;
 
 double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-core::unix_micros now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 void schedule(self_ptr self, std::chrono::milliseconds delay) {
@@ -103,7 +98,7 @@ aggregator(aggregator_actor::stateful_pointer<aggregator_state> self, aggregator
       auto& st = self->state;
       double lag = 0;
       if (st.received_upto)
-        lag = std::max<double>(0, (now_micros() - *st.received_upto) / 1e6);
+        lag = std::max<double>(0, (runtime::now_micros() - *st.received_upto) / 1e6);
       return {"aggregator",
               {{"expd_aggregate_passes_total", "counter", "Periodic aggregation passes.", "",
                 static_cast<double>(st.passes)},

@@ -1,7 +1,5 @@
 #include "actors/aggregation/results_reader.hpp"
 
-#include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "core/api_error.hpp"
@@ -9,6 +7,7 @@
 #include "core/experiment_status.hpp"
 #include "core/field_error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/wall_clock.hpp"
 
 namespace expd {
 
@@ -17,12 +16,6 @@ namespace {
 using self_ptr = results_reader_actor::stateful_pointer<results_reader_state>;
 using runtime::log;
 using runtime::log_level;
-
-core::unix_micros now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 api_reply not_found(const std::string& id) {
   return {404, core::error_json("not_found", "no experiment has the id " + id, "id")};
@@ -57,7 +50,7 @@ api_reply results(self_ptr self, const std::string& id, const std::string& query
 
 api_reply series(self_ptr self, const std::string& id, const std::string& query) {
   return guarded(self, "series", [&]() -> api_reply {
-    auto request = core::parse_series_query(query, now_micros());
+    auto request = core::parse_series_query(query, runtime::now_micros());
     auto experiment = *core::uuid::parse(id);
     auto agg = self->state.aggregates->load_experiment(experiment);
     if (!agg)

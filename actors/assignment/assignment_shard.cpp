@@ -1,8 +1,6 @@
 #include "actors/assignment/assignment_shard.hpp"
 
-#include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
-
+#include "actors/wake_once.hpp"
 #include "core/api_error.hpp"
 #include "core/field_error.hpp"
 #include "runtime/prometheus.hpp"
@@ -77,11 +75,9 @@ assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state
       core::append_assignments_json(reply.body, st.scratch);
       if (st.pending.size() >= st.flush_batch) {
         hand_to_writer(self);
-      } else if (!st.pending.empty() && !st.flush_scheduled) {
-        st.flush_scheduled = true;
-        // Anonymous: the flush reply has nobody to go to.
-        caf::delayed_anon_send(caf::actor_cast<assignment_shard_actor>(self), st.flush_interval,
-                               atom::flush::value);
+      } else if (!st.pending.empty()) {
+        wake_once<assignment_shard_actor>(self, st.flush_scheduled, st.flush_interval,
+                                          atom::flush::value);
       }
       return reply;
     },

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <thread>
 
-#include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
 #include <pqxx/except>
 
+#include "actors/wake_once.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -17,14 +16,9 @@ using self_ptr = assignment_writer_actor::stateful_pointer<assignment_writer_sta
 using runtime::log;
 using runtime::log_level;
 
-// Internal wake-up, sent anonymously: atom::drain's reply would have nobody to go to.
 void schedule_tick(self_ptr self, std::chrono::milliseconds delay) {
-  auto& st = self->state;
-  if (st.tick_scheduled)
-    return;
-  st.tick_scheduled = true;
-  caf::delayed_anon_send(caf::actor_cast<assignment_writer_actor>(self), delay,
-                         atom::drain::value);
+  wake_once<assignment_writer_actor>(self, self->state.tick_scheduled, delay,
+                                     atom::drain::value);
 }
 
 // Writes one batch from the front of the queue. False when PostgreSQL failed; the

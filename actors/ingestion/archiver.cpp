@@ -2,11 +2,10 @@
 
 #include <algorithm>
 
-#include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 #include <zstd.h>
 
+#include "actors/wake_once.hpp"
 #include "core/sigv4.hpp"
 #include "core/spool_record.hpp"
 #include "runtime/log.hpp"
@@ -21,11 +20,7 @@ using runtime::log;
 using runtime::log_level;
 
 void schedule_tick(self_ptr self, std::chrono::milliseconds delay) {
-  auto& st = self->state;
-  if (st.tick_scheduled)
-    return;
-  st.tick_scheduled = true;
-  caf::delayed_anon_send(caf::actor_cast<archiver_actor>(self), delay, atom::tick::value);
+  wake_once<archiver_actor>(self, self->state.tick_scheduled, delay, atom::tick::value);
 }
 
 std::string compress(const std::string& text, int level) {

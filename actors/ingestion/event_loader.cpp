@@ -4,8 +4,8 @@
 #include <optional>
 
 #include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
 
+#include "actors/wake_once.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -17,15 +17,7 @@ using runtime::log;
 using runtime::log_level;
 
 void schedule_tick(self_ptr self, std::chrono::milliseconds delay) {
-  auto& st = self->state;
-  if (st.tick_scheduled)
-    return;
-  st.tick_scheduled = true;
-  auto me = caf::actor_cast<event_loader_actor>(self);
-  if (delay.count() == 0)
-    caf::anon_send(me, atom::tick::value);
-  else
-    caf::delayed_anon_send(me, delay, atom::tick::value);
+  wake_once<event_loader_actor>(self, self->state.tick_scheduled, delay, atom::tick::value);
 }
 
 void fail(self_ptr self, const std::exception& e) {

@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
-#include <caf/actor_cast.hpp>
-#include <caf/send.hpp>
-
 #include <nlohmann/json.hpp>
 
+#include "actors/wake_once.hpp"
 #include "core/api_error.hpp"
 #include "core/event_query.hpp"
 #include "core/field_error.hpp"
@@ -16,6 +14,7 @@
 #include "core/spool_record.hpp"
 #include "runtime/log.hpp"
 #include "runtime/random_uuid.hpp"
+#include "runtime/wall_clock.hpp"
 
 namespace expd {
 
@@ -26,12 +25,6 @@ using nlohmann::json;
 
 // Context objects nest; the validator bounds their size, this bounds their depth.
 constexpr std::size_t max_event_json_depth = 32;
-
-core::unix_micros now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 api_reply reply_json(std::uint16_t status, const json& body) {
   return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
@@ -47,7 +40,7 @@ struct triage {
 triage validate_all(self_ptr self, const json& events, bool batch) {
   auto& st = self->state;
   triage t;
-  auto received = now_micros();
+  auto received = runtime::now_micros();
   for (std::size_t i = 0; i < events.size(); ++i) {
     try {
       t.events.push_back(core::validate_event(events[i], *st.catalog, received,
@@ -118,10 +111,9 @@ void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_
                  ? api_reply{200, "{\"accepted\":" + std::to_string(count) + ",\"rejected\":[]}"}
                  : reply_json(200, {{"accepted", count}, {"rejected", std::move(t.rejected)}});
   st.waiting.emplace_back(rp, std::move(reply));
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    caf::anon_send(caf::actor_cast<ingestion_actor>(self), atom::flush::value);
-  }
+  // Queued behind every request already waiting, so one commit covers them all.
+  wake_once<ingestion_actor>(self, st.flush_scheduled, std::chrono::milliseconds{0},
+                             atom::flush::value);
 }
 
 // Events sent without "experiments" get the variants their unit holds, asked of the
@@ -289,7 +281,7 @@ ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_con
     [=](atom::query, const std::string& query_string) -> caf::result<api_reply> {
       core::event_query q;
       try {
-        q = core::parse_event_query(query_string, now_micros());
+        q = core::parse_event_query(query_string, runtime::now_micros());
       } catch (const core::field_error& e) {
         return api_reply{400, core::error_json("invalid_field", e.what(), e.field())};
       }

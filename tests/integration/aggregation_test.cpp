@@ -14,27 +14,13 @@
 
 #include "core/metric_aggregate.hpp"
 #include "core/rfc3339.hpp"
+#include "runtime/wall_clock.hpp"
 #include "tests/integration/expd_process.hpp"
 
 using namespace expd::testing;
 using nlohmann::json;
 
 namespace {
-
-bool eventually(const std::function<bool()>& check, int tries = 300) {
-  for (int i = 0; i < tries; ++i) {
-    if (check())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  return false;
-}
-
-expd::core::unix_micros now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 const json event_types = json::parse(R"({"event_types":[
   {"name":"plan_generated","metrics":{"latency_ms":{"type":"number","min":0,"per_unit":"mean"},
@@ -210,7 +196,7 @@ TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically)
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=0"}};
   auto w = prepare(node, db, 40);
-  auto now = now_micros();
+  auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 25, now - 60LL * 1000000); // 15 exposed units send nothing
   ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
 
@@ -238,7 +224,7 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=0"}};
   auto w = prepare(node, db, 20);
-  auto now = now_micros();
+  auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 10, now - 60LL * 1000000);
   ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
   ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
@@ -285,7 +271,7 @@ TEST(aggregation, the_periodic_pass_picks_up_new_and_late_events) {
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=200"}};
   auto w = prepare(node, db, 12);
-  auto now = now_micros();
+  auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 8, now - 30LL * 1000000);
   auto expected_accepted = [&] {
     std::set<std::string> variants;

@@ -13,14 +13,8 @@ using nlohmann::json;
 
 namespace {
 
-bool eventually(const std::function<bool()>& check) {
-  for (int i = 0; i < 150; ++i) {
-    if (check())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  return false;
-}
+// Each wait of this test is bounded at 15 s.
+constexpr int tries = 150;
 
 std::string variant_of(const expd_process& node, const std::string& unit) {
   auto reply = node.assign({{"unit_type", "user"}, {"unit_id", unit}});
@@ -39,10 +33,10 @@ TEST(database_outage, assignments_keep_flowing_and_are_written_when_it_returns) 
   std::map<std::string, std::string> before;
   for (int i = 0; i < 20; ++i)
     before["old" + std::to_string(i)] = variant_of(node, "old" + std::to_string(i));
-  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == "20"; }));
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == "20"; }, tries));
 
   db.allow_connections(false);
-  EXPECT_TRUE(eventually([&] { return node.request("GET", "/health").status == 503; }));
+  EXPECT_TRUE(eventually([&] { return node.request("GET", "/health").status == 503; }, tries));
   for (auto& [unit, variant] : before)
     EXPECT_EQ(variant_of(node, unit), variant);
   for (int i = 0; i < 30; ++i)
@@ -51,11 +45,11 @@ TEST(database_outage, assignments_keep_flowing_and_are_written_when_it_returns) 
     auto text = node.request("GET", "/metrics").body;
     return text.find("expd_writer_failures_total 0\n") == std::string::npos
            && text.find("expd_writer_failures_total") != std::string::npos;
-  }));
+  }, tries));
 
   db.allow_connections(true);
-  EXPECT_TRUE(eventually([&] { return node.request("GET", "/health").status == 200; }));
-  EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == "50"; }))
+  EXPECT_TRUE(eventually([&] { return node.request("GET", "/health").status == 200; }, tries));
+  EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == "50"; }, tries))
     << db.scalar("SELECT count(*) FROM exp.assignments");
   EXPECT_EQ(node.stop(), 0);
 }

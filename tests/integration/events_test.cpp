@@ -17,6 +17,7 @@
 #include "core/sigv4.hpp"
 #include "runtime/object_store.hpp"
 #include "runtime/random_uuid.hpp"
+#include "runtime/wall_clock.hpp"
 #include "tests/integration/expd_process.hpp"
 
 using namespace expd::testing;
@@ -24,20 +25,8 @@ using nlohmann::json;
 
 namespace {
 
-bool eventually(const std::function<bool()>& check, int tries = 300) {
-  for (int i = 0; i < tries; ++i) {
-    if (check())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  return false;
-}
-
 std::string now_text(std::int64_t offset_seconds = 0) {
-  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
-  return expd::core::format_rfc3339(now + offset_seconds * 1000000);
+  return expd::core::format_rfc3339(expd::runtime::now_micros() + offset_seconds * 1000000);
 }
 
 const json event_types = json::parse(R"({"event_types":[

@@ -64,6 +64,15 @@ std::string binary_path() {
 
 } // namespace
 
+bool eventually(const std::function<bool()>& check, int tries) {
+  for (int i = 0; i < tries; ++i) {
+    if (check())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return false;
+}
+
 std::string required_env(const char* name, const std::string& server) {
   auto* value = std::getenv(name);
   if (value == nullptr || *value == '\0')

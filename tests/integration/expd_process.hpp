@@ -1,12 +1,16 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace expd::testing {
+
+/// Polls `check` every 100 ms until it holds (true) or `tries` polls have failed (false).
+bool eventually(const std::function<bool()>& check, int tries = 300);
 
 /// The value of environment variable `name`. Unset, it throws naming `server`, the one
 /// deploy/test.sh starts and sets it for: outside that script the suite fails, never skips.

@@ -16,27 +16,13 @@
 #include <thread>
 
 #include "core/rfc3339.hpp"
+#include "runtime/wall_clock.hpp"
 #include "tests/integration/expd_process.hpp"
 
 using namespace expd::testing;
 using nlohmann::json;
 
 namespace {
-
-bool eventually(const std::function<bool()>& check, int tries = 300) {
-  for (int i = 0; i < tries; ++i) {
-    if (check())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  return false;
-}
-
-expd::core::unix_micros now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 const json event_types = json::parse(R"({"event_types":[
   {"name":"plan_generated","metrics":{"latency_ms":{"type":"number","min":0,"per_unit":"mean"},
@@ -66,7 +52,7 @@ std::string seed(const expd_process& node, const scratch_database& db, int units
     variant_of[unit] = a["assignments"][0]["variant_id"];
   }
   EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == std::to_string(units); }));
-  auto now = now_micros();
+  auto now = expd::runtime::now_micros();
   json batch = json::array();
   for (int i = 0; i < units; ++i) {
     auto unit = "user-" + std::to_string(i);
