@@ -35,9 +35,11 @@ psql "$url" -q -v ON_ERROR_STOP=1 -v events="$events" -v units="$units" -v days=
 echo "seeded $events events, $units units, $days days in $(( $(date +%s) - start )) s"
 psql "$url" -Atc "SELECT 'exploded metric rows: ' || count(*) FROM exp.events e, unnest(e.experiment_ids) x, jsonb_each(e.metrics) m"
 
-# (a) The best plain GROUP BY we found for the same per-variant per-metric statistics of
-# per-unit values (experiment granularity): per-unit sums in one hash aggregation, then
-# per variant. Same session settings as expd's pass (jit off, work_mem 256MB, UTC).
+# The best plain GROUP BY we found for the same per-variant per-metric statistics of
+# per-unit values (experiment granularity only, where expd also writes hour and day
+# rows): per-unit sums, then per variant. jsonb_each_text and the variant array alone
+# (a variant names its experiment) made it 1.5x faster than jsonb_each over both arrays.
+# Same session settings as expd's pass.
 groupby_sql="SET jit = off; SET work_mem = '256MB'; SET TimeZone = 'UTC';
 CREATE TEMP TABLE result AS
 SELECT variant_id, event_type, metric_name, count(*) AS units, sum(n) AS events,
@@ -45,32 +47,31 @@ SELECT variant_id, event_type, metric_name, count(*) AS units, sum(n) AS events,
 FROM (SELECT c.variant_id, e.event_type, m.key AS metric_name, e.unit_id, count(*) AS n,
              sum(CASE m.value WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE m.value::float8 END) AS v
       FROM exp.events e
-      CROSS JOIN LATERAL unnest(e.experiment_ids, e.variant_ids) AS c(experiment_id, variant_id)
-      CROSS JOIN LATERAL jsonb_each(e.metrics) AS m
+      CROSS JOIN LATERAL unnest(e.variant_ids) AS c(variant_id)
+      CROSS JOIN LATERAL jsonb_each_text(e.metrics) AS m
       GROUP BY 1, 2, 3, 4) u
 GROUP BY 1, 2, 3;"
 
 now() { date +%s.%N; }
+timed() { local t0; t0=$(now); "$@" >/dev/null; echo "$(now) - $t0" | bc -l; }
+# Each round times the GROUP BY twice, with the planner's own plan (a sort on this
+# machine) and with enable_sort=off (hash aggregation in parallel workers), and takes
+# the faster as "the best plain GROUP BY" of that round.
 ratios=()
 for r in $(seq "$rounds"); do
-  t0=$(now)
-  psql "$url" -q -v ON_ERROR_STOP=1 -c "$groupby_sql" >/dev/null
+  g1=$(timed psql "$url" -q -v ON_ERROR_STOP=1 -c "$groupby_sql")
+  g2=$(timed psql "$url" -q -v ON_ERROR_STOP=1 -c "SET enable_sort = off; $groupby_sql")
   t1=$(now)
   answer=$(curl -sf -XPOST -H "Authorization: Bearer $EXPD_ADMIN_TOKEN" \
     -H 'Content-Type: application/json' localhost:$port/admin/v1/aggregate \
     -d '{"from":"2025-02-28T00:00:00Z","to":"2025-04-01T00:00:00Z"}')
-  t2=$(now)
-  g=$(echo "$t1 - $t0" | bc -l) a=$(echo "$t2 - $t1" | bc -l)
+  a=$(echo "$(now) - $t1" | bc -l)
+  g=$(echo "if ($g1 < $g2) $g1 else $g2" | bc -l)
   ratio=$(echo "$a / $g" | bc -l)
   ratios+=("$ratio")
-  printf 'round %d: group by %.2f s, expd aggregate %.2f s, ratio %.2f  %s\n' "$r" "$g" "$a" "$ratio" "$answer"
+  printf 'round %d: group by %.2f s (planner) / %.2f s (hash), expd aggregate %.2f s, ratio %.2f  %s\n' \
+    "$r" "$g1" "$g2" "$a" "$ratio" "$answer"
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
-printf 'median ratio (expd / group by): %.2f\n' "$median"
-# Reference: the same GROUP BY with the planner kept off sorting (hash aggregation in
-# parallel workers), which on some machines beats the plan chosen above.
-t0=$(now)
-psql "$url" -q -v ON_ERROR_STOP=1 -c "SET enable_sort = off; $groupby_sql" >/dev/null
-t1=$(now)
-printf 'reference: group by with enable_sort=off %.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
+printf 'median ratio (expd / best group by): %.2f\n' "$median"
 echo "load average at end: $(load)"

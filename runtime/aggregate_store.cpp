@@ -1,22 +1,28 @@
 #include "runtime/aggregate_store.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <limits>
 #include <map>
 #include <tuple>
 
 #include <pqxx/pqxx>
 
 #include "core/event_type.hpp"
+#include "core/metric_catalog.hpp"
+#include "core/metric_rollup.hpp"
 #include "runtime/event_store.hpp"
+#include "runtime/metric_scan.hpp"
 
 namespace expd::runtime {
 
 namespace {
 
-// Every statement of a pass, in the order they run. The heavy one is the metric
-// moments: one parallel scan of exp.events bounded by occurred_at, sorted once, one
-// streaming aggregation to per-unit values of the three granularities at once (a
-// rollup), one aggregation of those to moments. docs/aggregation.md explains each step.
+// Every statement of a pass, in the order they run. The heavy work, per-unit values and
+// their moments, is not SQL: metric_scan streams the events (binary COPY, partition by
+// partition) into core::metric_rollup, whose few thousand rows are upserted here.
+// docs/aggregation.md explains each step.
 
 // Experiments with events received after $2, and when; $1 bounds the scan by
 // occurred_at (nothing older is accepted). A NULL experiment: events without one,
@@ -37,85 +43,29 @@ SELECT DISTINCT c.experiment_id::text
 FROM exp.events e, unnest(e.experiment_ids) AS c(experiment_id)
 WHERE e.occurred_at >= $1::timestamptz AND e.occurred_at < $2::timestamptz)";
 
-// Where the metric scan starts: the earlier of the window's start $2 and the hour the
-// earliest of experiments $1 started (cumulative rows take every event from there).
-constexpr const char* scan_from_sql = R"(
-SELECT least($2::timestamptz,
-             min(date_trunc('hour', coalesce(start_at, '-infinity'::timestamptz))))::text
-FROM exp.experiments WHERE id = ANY($1::uuid[]))";
+// The variants of experiments $1 and the hour each experiment started (NULL: not
+// started), from which its events count in the cumulative rows.
+constexpr const char* variants_sql = R"(
+SELECT v.id::text, v.experiment_id::text,
+       (extract(epoch FROM date_trunc('hour', x.start_at)) * 1000000)::bigint
+FROM exp.variants v JOIN exp.experiments x ON x.id = v.experiment_id
+WHERE v.experiment_id = ANY($1::uuid[])
+ORDER BY v.experiment_id, v.position)";
 
-// The heavy statement: moments of experiments $1, hour and day buckets in [$2, $3) and
-// cumulative, into the temporary table agg_moments. $4..$6 the per-unit rule of each
-// (event type, metric), whose position is the metric's number; $7 where the scan
-// starts. It is a CREATE TABLE AS because PostgreSQL 15 runs no part of an INSERT in
-// parallel; CREATE TABLE AS takes no bind parameters, so bind_literals() inlines them
-// (quoted), which also lets the planner prune partitions before $7.
-//
-// One scan of exp.events: unnest(experiment_ids, variant_ids) pairs the arrays,
-// jsonb_each(metrics) yields the metrics, each named by its number. Parallel workers
-// scan and sort by (variant, metric, unit, day, hour); the leader merges and one
-// streaming aggregation yields per-unit (count, sum, non-zero count) by hour, by day
-// and for the unit's whole history at once (a rollup: each level is a prefix of the
-// sort). The whole-history level counts only events from the hour the experiment
-// started (the FILTERed columns). Per-unit values by the rule, then count, sum, sum of
-// squares, min and max per variant, metric and bucket in one small hash aggregation.
-constexpr const char* metric_moments_sql = R"(
-CREATE TEMP TABLE agg_moments ON COMMIT DROP AS
-WITH per_unit AS (
-  SELECT c.variant_id, r.metric_id::int AS metric_id,
-         date_trunc('day', e.occurred_at) AS day, date_trunc('hour', e.occurred_at) AS hour,
-         GROUPING(date_trunc('day', e.occurred_at), date_trunc('hour', e.occurred_at)) AS g,
-         count(*) AS n, sum(v.val) AS s, count(*) FILTER (WHERE v.val <> 0) AS nz,
-         count(*) FILTER (WHERE v.in_experiment) AS n_in,
-         sum(v.val) FILTER (WHERE v.in_experiment) AS s_in,
-         count(*) FILTER (WHERE v.val <> 0 AND v.in_experiment) AS nz_in
-  FROM exp.events e
-  CROSS JOIN LATERAL unnest(e.experiment_ids, e.variant_ids) AS c(experiment_id, variant_id)
-  JOIN exp.experiments x ON x.id = c.experiment_id
-  CROSS JOIN LATERAL jsonb_each(e.metrics) AS m
-  JOIN unnest($4::text[], $5::text[]) WITH ORDINALITY AS r(event_type, metric_name, metric_id)
-    ON r.event_type = e.event_type AND r.metric_name = m.key
-  CROSS JOIN LATERAL (
-    SELECT CASE m.value WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE m.value::float8 END AS val,
-           e.occurred_at >= date_trunc('hour', coalesce(x.start_at, '-infinity'::timestamptz))
-             AS in_experiment) v
-  WHERE e.occurred_at >= $7::timestamptz AND x.id = ANY($1::uuid[])
-  GROUP BY GROUPING SETS ((1, 2, e.unit_id, 3, 4), (1, 2, e.unit_id, 3), (1, 2, e.unit_id))
-),
-unit_values AS (
-  SELECT p.variant_id, p.metric_id,
-         CASE p.g WHEN 0 THEN 'hour' WHEN 1 THEN 'day' ELSE 'experiment' END AS granularity,
-         CASE p.g WHEN 0 THEN p.hour WHEN 1 THEN p.day ELSE timestamptz 'epoch' END AS bucket_start,
-         CASE p.g WHEN 3 THEN p.n_in ELSE p.n END AS n,
-         CASE p.g WHEN 3 THEN p.s_in ELSE p.s END AS s,
-         CASE p.g WHEN 3 THEN p.nz_in ELSE p.nz END AS nz
-  FROM per_unit p
-  WHERE CASE p.g WHEN 0 THEN p.hour >= $2::timestamptz AND p.hour < $3::timestamptz
-                 WHEN 1 THEN p.day >= $2::timestamptz AND p.day < $3::timestamptz
-                 ELSE p.n_in > 0 END
-)
-SELECT p.variant_id, p.metric_id, p.granularity, p.bucket_start,
-       count(*) AS units_with_events, sum(p.n) AS events,
-       sum(u.v) AS sum, sum(u.v * u.v) AS sum_sq, min(u.v) AS min, max(u.v) AS max
-FROM unit_values p
-CROSS JOIN LATERAL (SELECT CASE ($6::text[])[p.metric_id] WHEN 'sum' THEN p.s
-                                                          WHEN 'any' THEN (p.nz > 0)::int
-                                                          ELSE p.s / p.n END AS v) u
-GROUP BY 1, 2, 3, 4)";
-
-// The moments of agg_moments upserted, replacing whole rows (never incrementing); $1..$3
-// the rule arrays of metric_moments_sql.
+// The rollup's rows, as parallel arrays, upserted, replacing whole rows (never
+// incrementing).
 constexpr const char* metric_upsert_sql = R"(
 INSERT INTO exp.metric_aggregates AS a
   (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start, per_unit,
    units, units_with_events, events, sum, sum_sq, min, max, mean, computed_at)
-SELECT v.experiment_id, m.variant_id, r.event_type, r.metric_name, m.granularity, m.bucket_start,
-       r.per_unit, m.units_with_events, m.units_with_events, m.events, m.sum, m.sum_sq, m.min,
-       m.max, m.sum / m.units_with_events, now()
-FROM agg_moments m
-JOIN unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
-  AS r(event_type, metric_name, per_unit, metric_id) ON r.metric_id = m.metric_id
-JOIN exp.variants v ON v.id = m.variant_id
+SELECT r.experiment_id, r.variant_id, r.event_type, r.metric_name, r.granularity,
+       r.bucket_start, r.per_unit, r.units, r.units, r.events, r.sum, r.sum_sq, r.min, r.max,
+       r.sum / r.units, now()
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+            $7::text[], $8::bigint[], $9::bigint[], $10::float8[], $11::float8[],
+            $12::float8[], $13::float8[])
+  AS r(experiment_id, variant_id, event_type, metric_name, granularity, bucket_start,
+       per_unit, units, events, sum, sum_sq, min, max)
 ON CONFLICT (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start)
 DO UPDATE SET per_unit = EXCLUDED.per_unit, units = EXCLUDED.units,
   units_with_events = EXCLUDED.units_with_events, events = EXCLUDED.events, sum = EXCLUDED.sum,
@@ -194,53 +144,72 @@ std::string uuid_array(const std::vector<std::string>& ids) {
   return out + '}';
 }
 
-// A text[] literal; names are identifiers (letters, digits, '_', '-', '.'), so quoting
-// each is enough.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (auto& item : items) {
-    if (out.size() > 1)
-      out += ',';
-    out += '"' + item + '"';
+// Array literals of the upsert's columns, a chunk of rows at a time.
+class upsert_arrays {
+public:
+  void add(std::string& column, std::string_view item, bool quote) {
+    column += column.empty() ? '{' : ',';
+    if (quote)
+      column += '"';
+    column += item;
+    if (quote)
+      column += '"';
   }
-  return out + '}';
-}
-
-// `sql` with $1..$9 replaced by the quoted `values`, for a statement that takes no bind
-// parameters (CREATE TABLE AS).
-std::string bind_literals(pqxx::work& tx, const std::string& sql,
-                          const std::vector<std::string>& values) {
-  std::string out;
-  for (std::size_t i = 0; i < sql.size(); ++i) {
-    auto n = i + 1 < sql.size() ? sql[i + 1] - '0' : -1;
-    if (sql[i] == '$' && n >= 1 && n <= static_cast<int>(values.size())) {
-      out += tx.quote(values[n - 1]);
-      ++i;
-    } else {
-      out += sql[i];
-    }
+  void add(std::string& column, double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", v);
+    add(column, text, false);
   }
-  return out;
-}
+  static std::string closed(const std::string& column) {
+    return column.empty() ? "{}" : column + '}';
+  }
 
-struct rule_arrays {
-  std::string event_types, metrics, rules;
+  std::array<std::string, 13> columns;
 };
 
-// The per-unit rule of every declared metric, defaults resolved by core.
-rule_arrays load_rules(pqxx::work& tx) {
+// Every declared metric, defaults resolved by core.
+core::metric_catalog load_catalog(pqxx::work& tx) {
   nlohmann::json doc = {{"event_types", nlohmann::json::array()}};
   for (auto row : tx.exec("SELECT name, metrics::text FROM exp.event_types"))
     doc["event_types"].push_back({{"name", row[0].as<std::string>()},
                                   {"metrics", nlohmann::json::parse(row[1].as<std::string>())}});
-  std::vector<std::string> types, metrics, rules;
-  for (auto& t : core::parse_event_type_document(doc))
-    for (auto& m : t.metrics) {
-      types.push_back(t.name);
-      metrics.push_back(m.name);
-      rules.emplace_back(core::to_string(m.per_unit));
+  return core::metric_catalog{core::parse_event_type_document(doc)};
+}
+
+// Upserts `rows` (of `variants` and `catalog`'s metrics) in statements of at most
+// 10,000 rows; returns the rows written.
+std::uint64_t upsert_rows(pqxx::work& tx, const std::vector<core::rollup_row>& rows,
+                          const std::vector<runtime::scan_variant>& variants,
+                          const core::metric_catalog& catalog) {
+  constexpr std::size_t chunk = 10000;
+  std::uint64_t written = 0;
+  for (std::size_t from = 0; from < rows.size(); from += chunk) {
+    upsert_arrays a;
+    auto& c = a.columns;
+    for (std::size_t i = from; i < rows.size() && i < from + chunk; ++i) {
+      auto& r = rows[i];
+      auto& m = catalog.metrics()[r.metric];
+      a.add(c[0], variants[r.variant].experiment_id.str(), false);
+      a.add(c[1], variants[r.variant].variant_id.str(), false);
+      a.add(c[2], m.event_type, true);
+      a.add(c[3], m.name, true);
+      a.add(c[4], core::to_string(r.granularity), false);
+      a.add(c[5], core::format_rfc3339(r.bucket_start), false);
+      a.add(c[6], core::to_string(m.rule), false);
+      a.add(c[7], std::to_string(r.units_with_events), false);
+      a.add(c[8], std::to_string(r.events), false);
+      a.add(c[9], r.sum);
+      a.add(c[10], r.sum_sq);
+      a.add(c[11], r.min);
+      a.add(c[12], r.max);
     }
-  return {text_array(types), text_array(metrics), text_array(rules)};
+    auto closed = [&](std::size_t k) { return upsert_arrays::closed(c[k]); };
+    written += tx.exec_params(metric_upsert_sql, closed(0), closed(1), closed(2), closed(3),
+                              closed(4), closed(5), closed(6), closed(7), closed(8), closed(9),
+                              closed(10), closed(11), closed(12))
+                 .affected_rows();
+  }
+  return written;
 }
 
 std::vector<std::string> running_experiments(pqxx::work& tx) {
@@ -252,7 +221,7 @@ std::vector<std::string> running_experiments(pqxx::work& tx) {
 
 // Recomputes the metric rows of `experiments` (hour and day buckets in `window`, and
 // the cumulative ones) and the exposures of `exposed`, in the caller's transaction.
-void recompute_in(pqxx::work& tx, const aggregate_store_config& cfg,
+void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_store_config& cfg,
                   const std::vector<std::string>& experiments, core::aggregate_window window,
                   std::vector<std::string> exposed, aggregate_pass_result& result) {
   tx.exec("SET LOCAL TimeZone = 'UTC'");
@@ -267,13 +236,28 @@ void recompute_in(pqxx::work& tx, const aggregate_store_config& cfg,
   auto from = core::format_rfc3339(window.from), to = core::format_rfc3339(window.to);
   if (!experiments.empty()) {
     auto ids = uuid_array(experiments);
-    auto rules = load_rules(tx);
-    auto scan_from = tx.exec_params(scan_from_sql, ids, from)[0][0].as<std::string>();
-    tx.exec(bind_literals(tx, metric_moments_sql,
-                          {ids, from, to, rules.event_types, rules.metrics, rules.rules, scan_from}));
-    auto written = tx.exec_params(metric_upsert_sql, rules.event_types, rules.metrics, rules.rules);
-    tx.exec("DROP TABLE agg_moments");
-    result.metric_rows += written.affected_rows();
+    auto catalog = load_catalog(tx);
+    std::vector<scan_variant> variants;
+    core::rollup_plan plan;
+    plan.window = window;
+    std::optional<core::unix_micros> scan_from = window.from;
+    for (auto row : tx.exec_params(variants_sql, ids)) {
+      variants.push_back({*core::uuid::parse(row[0].c_str()), *core::uuid::parse(row[1].c_str())});
+      // Not started: every event counts, however old.
+      auto started = row[2].is_null() ? std::numeric_limits<core::unix_micros>::min()
+                                      : row[2].as<core::unix_micros>();
+      plan.counted_from.push_back(started);
+      if (row[2].is_null())
+        scan_from.reset();
+      else if (scan_from)
+        scan_from = std::min(*scan_from, started);
+    }
+    for (auto& m : catalog.metrics())
+      plan.rules.push_back(m.rule);
+    core::metric_rollup rollup{std::move(plan)};
+    metric_scan scan{pg_url, catalog, variants};
+    scan.read(scan_from, std::nullopt, rollup);
+    result.metric_rows += upsert_rows(tx, rollup.finish(), variants, catalog);
     tx.exec_params(stale_metric_rows_sql, ids, from, to);
     result.experiments += experiments.size();
     result.window = window;
@@ -354,7 +338,7 @@ aggregate_pass_result aggregate_store::run_pass() {
     core::aggregate_window window{0, 0};
     if (first)
       window = core::whole_days({*first, *last + 1});
-    recompute_in(tx, cfg_, touched, window, running_experiments(tx), result);
+    recompute_in(tx, session_.url(), cfg_, touched, window, running_experiments(tx), result);
     if (received_upto && received_upto != cursor)
       tx.exec_params("INSERT INTO exp.aggregate_cursors (name, received_upto) VALUES ($1, $2)"
                      " ON CONFLICT (name) DO UPDATE SET received_upto = EXCLUDED.received_upto,"
@@ -375,7 +359,7 @@ aggregate_pass_result aggregate_store::recompute(core::aggregate_window window) 
     for (auto row : tx.exec_params(touched_in_sql, core::format_rfc3339(window.from),
                                    core::format_rfc3339(window.to)))
       touched.push_back(row[0].as<std::string>());
-    recompute_in(tx, cfg_, touched, window, {}, result);
+    recompute_in(tx, session_.url(), cfg_, touched, window, {}, result);
     result.window = window;
     tx.commit();
     return result;

@@ -18,7 +18,7 @@ struct aggregate_store_config {
   /// Events received this long before the cursor are looked at again, for loaders of
   /// other nodes that commit a little out of received_at order.
   core::unix_micros overlap = 60LL * 1000000;
-  /// work_mem of a pass's transaction: the per-unit hash tables fit in memory.
+  /// work_mem of a pass's transaction (its exposure queries).
   std::string work_mem = "256MB";
 };
 
@@ -31,8 +31,9 @@ struct aggregate_pass_result {
   std::optional<core::unix_micros> received_upto; ///< the periodic cursor after the pass
 };
 
-/// exp.metric_aggregates and exp.exposure_aggregates: the recompute (all of it in
-/// PostgreSQL, one transaction a pass) and the loaders results and trend charts read.
+/// exp.metric_aggregates and exp.exposure_aggregates: the recompute (events streamed by
+/// metric_scan into core::metric_rollup, rows written in one transaction a pass) and
+/// the loaders results and trend charts read.
 /// Blocking: detached actors only.
 class aggregate_store {
 public:

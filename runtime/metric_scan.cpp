@@ -1,0 +1,128 @@
+#include "runtime/metric_scan.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <tuple>
+
+#include "runtime/pg_binary_copy.hpp"
+
+namespace expd::runtime {
+
+namespace {
+
+// Leaf partitions of exp.events with their bounds (NULL for the default partition),
+// the default first: its rows may be of any day, so they wait in the rollup's open
+// days until the daily partitions close them.
+constexpr const char* partitions_sql = R"(
+SELECT c.oid::regclass::text,
+       (extract(epoch FROM (regexp_match(b.bound, 'FROM \(''([^'']+)''\)'))[1]::timestamptz) * 1000000)::bigint,
+       (extract(epoch FROM (regexp_match(b.bound, 'TO \(''([^'']+)''\)'))[1]::timestamptz) * 1000000)::bigint
+FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
+WHERE i.inhparent = 'exp.events'::regclass
+ORDER BY 2 NULLS FIRST)";
+
+struct partition {
+  std::string name;
+  std::optional<core::unix_micros> from, to;
+};
+
+core::uuid uuid_of(std::string_view bytes) {
+  auto be64 = [](const char* p) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+      v = v << 8 | static_cast<unsigned char>(p[i]);
+    return v;
+  };
+  return {be64(bytes.data()), be64(bytes.data() + 8)};
+}
+
+} // namespace
+
+metric_scan::metric_scan(std::string pg_url, const core::metric_catalog& catalog,
+                         const std::vector<scan_variant>& variants)
+  : pg_url_(std::move(pg_url)), catalog_(catalog) {
+  experiment_array_ = "{";
+  for (std::uint32_t i = 0; i < variants.size(); ++i) {
+    variants_.push_back({variants[i].variant_id, variants[i].experiment_id, i});
+    if (experiment_array_.find(variants[i].experiment_id.str()) == std::string::npos) {
+      if (experiment_array_.size() > 1)
+        experiment_array_ += ',';
+      variants[i].experiment_id.append_to(experiment_array_);
+    }
+  }
+  experiment_array_ += '}';
+  std::sort(variants_.begin(), variants_.end(), [](auto& a, auto& b) {
+    return std::tie(a.variant.hi, a.variant.lo) < std::tie(b.variant.hi, b.variant.lo);
+  });
+}
+
+const metric_scan::variant_ref* metric_scan::find(const core::uuid& variant) const noexcept {
+  auto it = std::lower_bound(variants_.begin(), variants_.end(), variant, [](auto& a, auto& v) {
+    return std::tie(a.variant.hi, a.variant.lo) < std::tie(v.hi, v.lo);
+  });
+  return it != variants_.end() && it->variant == variant ? &*it : nullptr;
+}
+
+scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::optional<core::unix_micros> to,
+                              core::metric_rollup& rollup) {
+  scan_counts counts;
+  if (variants_.empty())
+    return counts;
+  pg_binary_copy copy{pg_url_};
+  std::vector<partition> partitions;
+  copy.rows(partitions_sql, [&](const binary_row& r) {
+    partition p{std::string{r[0]}, {}, {}};
+    if (r[1].data())
+      p.from = binary_field::int64(r[1]);
+    if (r[2].data())
+      p.to = binary_field::int64(r[2]);
+    partitions.push_back(std::move(p));
+  });
+  std::string bounds = " WHERE experiment_ids && '" + experiment_array_ + "'::uuid[]";
+  if (from)
+    bounds += " AND occurred_at >= '" + core::format_rfc3339(*from) + "'";
+  if (to)
+    bounds += " AND occurred_at < '" + core::format_rfc3339(*to) + "'";
+  std::vector<std::string_view> experiments, variants;
+  std::vector<std::uint32_t> refs;
+  std::vector<std::pair<std::uint32_t, double>> values;
+  auto on_row = [&](const binary_row& r) {
+    ++counts.events;
+    if (r.size() != 6)
+      throw std::runtime_error("metric scan: a row of " + std::to_string(r.size()) + " fields");
+    binary_field::uuid_array(r[3], experiments);
+    binary_field::uuid_array(r[4], variants);
+    refs.clear();
+    for (std::size_t i = 0; i < experiments.size() && i < variants.size(); ++i) {
+      auto v = find(uuid_of(variants[i]));
+      if (v && v->experiment == uuid_of(experiments[i]))
+        refs.push_back(v->index);
+    }
+    if (refs.empty())
+      return;
+    catalog_.values(r[2], binary_field::jsonb_text(r[5]), values);
+    if (values.empty())
+      return;
+    auto unit = units_.intern(r[0]);
+    auto t = binary_field::timestamp_micros(r[1]);
+    for (auto variant : refs)
+      for (auto& [metric, value] : values)
+        rollup.add({variant, metric, unit, t, value});
+    counts.observations += refs.size() * values.size();
+  };
+  for (auto& p : partitions) {
+    if ((from && p.to && *p.to <= *from) || (to && p.from && *p.from >= *to))
+      continue;
+    copy.rows("SELECT unit_id, occurred_at, event_type, experiment_ids, variant_ids, metrics FROM "
+                + p.name + bounds,
+              on_row);
+    if (p.to)
+      rollup.close_days_before(*p.to);
+  }
+  counts.units = units_.size();
+  return counts;
+}
+
+} // namespace expd::runtime
