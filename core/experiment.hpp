@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct experiment_spec {
   std::optional<std::string> salt;         ///< absent: the name
   nlohmann::json condition;                ///< null when untargeted
   std::vector<variant_spec> variants;
+  /// `cuped: {pre_period_days: N}`: each metric's per-unit value over the N days before
+  /// the experiment started is its CUPED covariate (docs/aggregation.md). nullopt: none.
+  std::optional<int> cuped_pre_period_days;
 };
 
 /// A variant as served: ids from the database, JSON pre-rendered once per snapshot
@@ -57,6 +61,7 @@ struct experiment {
   nlohmann::json condition_spec;
   condition targeting;
   std::vector<variant> variants;
+  std::optional<int> cuped_pre_period_days; ///< see experiment_spec
   std::vector<std::uint32_t> range_ends; ///< see bucket_range_ends
   std::string created_at;
   std::string updated_at;

@@ -40,12 +40,28 @@ variant_spec parse_variant(const json& v, const std::string& path,
   return spec;
 }
 
+// `cuped: {pre_period_days: N}`, N a whole number of days in [1, 90].
+int parse_cuped(const json& c, const std::string& path) {
+  if (!c.is_object())
+    throw field_error(path, "cuped must be an object: {pre_period_days: N}");
+  require_known_fields(c, path, {"pre_period_days"});
+  auto days = c.find("pre_period_days");
+  auto dpath = path + ".pre_period_days";
+  if (days == c.end())
+    throw field_error(dpath, "pre_period_days is required");
+  if (!days->is_number_integer() || days->get<std::int64_t>() < 1
+      || days->get<std::int64_t>() > max_cuped_pre_period_days)
+    throw field_error(dpath, "pre_period_days must be a whole number of days in [1, "
+                               + std::to_string(max_cuped_pre_period_days) + "]");
+  return days->get<int>();
+}
+
 experiment_spec parse_experiment(const json& e, const std::string& path,
                                  const experiment_document_limits& limits) {
   if (!e.is_object())
     throw field_error(path, "an experiment must be an object");
   require_known_fields(e, path, {"name", "unit_type", "description", "status", "salt",
-                                 "condition", "variants"});
+                                 "condition", "variants", "cuped"});
   experiment_spec spec;
   spec.name = identifier(e, path, "name", 128);
   spec.unit_type = identifier(e, path, "unit_type", 64);
@@ -63,6 +79,8 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
     condition::compile(*cond, path + ".condition");
     spec.condition = *cond;
   }
+  if (auto* cuped = optional_member(e, "cuped"))
+    spec.cuped_pre_period_days = parse_cuped(*cuped, path + ".cuped");
   auto variants = e.find("variants");
   auto vpath = path + ".variants";
   if (variants == e.end())

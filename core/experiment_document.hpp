@@ -8,6 +8,9 @@
 
 namespace expd::core {
 
+/// The longest CUPED pre-period an experiment may configure.
+inline constexpr int max_cuped_pre_period_days = 90;
+
 /// Limits of one experiments document; past them the document is refused.
 struct experiment_document_limits {
   std::size_t max_experiments = 1000;

@@ -62,23 +62,49 @@ struct accumulator {
 } // namespace
 
 metric_rollup::metric_rollup(rollup_plan plan) : plan_(std::move(plan)) {
-  if (plan_.counted_from.size() > max_index || plan_.rules.size() > max_index)
-    throw std::invalid_argument("a pass aggregates at most 16384 variants and metrics");
+  variants_ = static_cast<std::uint32_t>(std::min<std::size_t>(plan_.counted_from.size(), max_index + 1));
+  if (!plan_.covariate_series.empty() && plan_.covariate_series.size() != plan_.counted_from.size())
+    throw std::invalid_argument("covariate_series must name every variant or none");
+  for (auto& s : plan_.covariate_series)
+    if (s)
+      series_ = std::max(series_, *s + 1);
+  if (std::uint64_t{variants_} + series_ > max_index || plan_.rules.size() > max_index)
+    throw std::invalid_argument("a pass aggregates at most 16384 variants, covariate series and metrics");
   for (auto& t : plan_.counted_from)
     if (t != std::numeric_limits<unix_micros>::min())
       t = hour_start(t);
+  // A covariate series is an internal variant that counts every value it is given.
+  plan_.counted_from.resize(variants_ + series_, std::numeric_limits<unix_micros>::min());
 }
 
 void metric_rollup::add(const metric_observation& o) {
-  if (o.variant >= plan_.counted_from.size() || o.metric >= plan_.rules.size() || o.unit >= max_unit)
-    throw std::out_of_range("observation of a variant, metric or unit outside the plan");
+  if (o.variant >= variants_)
+    throw std::out_of_range("observation of a variant outside the plan");
+  push(o.variant, o);
+}
+
+void metric_rollup::add_covariate(const metric_observation& o) {
+  if (o.variant >= series_)
+    throw std::out_of_range("observation of a covariate series outside the plan");
+  push(variants_ + o.variant, o);
+}
+
+void metric_rollup::add_exposure(std::uint32_t variant, std::uint32_t unit) {
+  if (variant >= variants_ || unit >= max_unit)
+    throw std::out_of_range("exposure of a variant or unit outside the plan");
+  exposures_.push_back(std::uint64_t{variant} << 32 | unit);
+}
+
+void metric_rollup::push(std::uint32_t variant, const metric_observation& o) {
+  if (o.metric >= plan_.rules.size() || o.unit >= max_unit)
+    throw std::out_of_range("observation of a metric or unit outside the plan");
   auto day = day_start(o.occurred_at);
   if (!last_day_ || day != last_day_start_) {
     last_day_ = &open_days_[day];
     last_day_start_ = day;
   }
   last_day_->push_back(
-    {pack(o.variant, o.metric, o.unit, static_cast<std::uint64_t>((o.occurred_at - day) / micros_per_hour)),
+    {pack(variant, o.metric, o.unit, static_cast<std::uint64_t>((o.occurred_at - day) / micros_per_hour)),
      o.value});
 }
 
@@ -106,6 +132,7 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
     auto unit_key = entries[i].key >> 5;
     auto rule = plan_.rules[metric_of(unit_key)];
     auto counted_from = plan_.counted_from[variant_of(unit_key)];
+    bool rows = in_window && variant_of(unit_key) < variants_;
     totals unit_day, unit_counted;
     while (i < entries.size() && entries[i].key >> 5 == unit_key) {
       auto hour = entries[i].key & 31;
@@ -116,7 +143,7 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
         unit_hour.s += v;
         unit_hour.nz += v != 0;
       }
-      if (in_window)
+      if (rows)
         hours[hour].add(*unit_value(rule, unit_hour.n, unit_hour.s, unit_hour.nz), unit_hour.n);
       unit_day.n += unit_hour.n;
       unit_day.s += unit_hour.s;
@@ -127,7 +154,7 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
         unit_counted.nz += unit_hour.nz;
       }
     }
-    if (in_window)
+    if (rows)
       whole_day.add(*unit_value(rule, unit_day.n, unit_day.s, unit_day.nz), unit_day.n);
     if (unit_counted.n > 0)
       counted.push_back({unit_key, unit_counted});
@@ -161,18 +188,75 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
   cumulative_ = std::move(merged);
 }
 
+// The CUPED sums of `row` (a real variant's experiment-so-far row, its units
+// cumulative_[from, to)) against covariate series `series`: one merge by unit of the
+// row's units, the series' units of the same metric and, for sum and any, the
+// variant's exposed units.
+void metric_rollup::add_covariate_sums(rollup_row& row, std::size_t from, std::size_t to,
+                                       std::uint32_t series) {
+  auto rule = plan_.rules[row.metric];
+  auto prefix = (std::uint64_t{variants_ + series} << 14 | row.metric) << 31;
+  auto x = std::lower_bound(cumulative_.begin(), cumulative_.end(), prefix,
+                            [](const unit_totals& u, std::uint64_t k) { return u.key < k; });
+  auto x_end = std::lower_bound(x, cumulative_.end(), prefix + max_unit,
+                                [](const unit_totals& u, std::uint64_t k) { return u.key < k; });
+  auto e = std::lower_bound(exposures_.begin(), exposures_.end(), std::uint64_t{row.variant} << 32);
+  auto e_end = rule == per_unit_rule::mean
+                 ? e
+                 : std::lower_bound(e, exposures_.end(), std::uint64_t{row.variant + 1} << 32);
+  constexpr std::uint64_t none = std::numeric_limits<std::uint64_t>::max();
+  auto unit_of = [](std::uint64_t key) { return key & (max_unit - 1); };
+  auto y = cumulative_.begin() + static_cast<std::ptrdiff_t>(from);
+  auto y_end = cumulative_.begin() + static_cast<std::ptrdiff_t>(to);
+  std::uint64_t n = 0;
+  double sx = 0, sxx = 0, sxy = 0;
+  for (;;) {
+    std::uint64_t next_y = y != y_end ? unit_of(y->key) : none;
+    std::uint64_t next_e = e != e_end ? (*e & 0xffffffffULL) : none;
+    auto unit = std::min(next_y, next_e);
+    if (unit == none)
+      break;
+    double yv = 0, xv = 0;
+    if (next_y == unit) {
+      yv = *unit_value(rule, y->t.n, y->t.s, y->t.nz);
+      ++y;
+    }
+    while (e != e_end && (*e & 0xffffffffULL) == unit) // repeated exposures count once
+      ++e;
+    while (x != x_end && unit_of(x->key) < unit)
+      ++x;
+    if (x != x_end && unit_of(x->key) == unit)
+      xv = *unit_value(rule, x->t.n, x->t.s, x->t.nz);
+    ++n;
+    sx += xv;
+    sxx += xv * xv;
+    sxy += xv * yv;
+  }
+  row.units_x = n;
+  row.sum_x = sx;
+  row.sum_x_sq = sxx;
+  row.sum_xy = sxy;
+}
+
 std::vector<rollup_row> metric_rollup::finish() {
   close_days_before(std::numeric_limits<unix_micros>::max());
+  std::sort(exposures_.begin(), exposures_.end());
   accumulator acc;
-  for (std::size_t i = 0; i < cumulative_.size(); ++i) {
+  std::size_t group_start = 0;
+  for (std::size_t i = 0; i < cumulative_.size() && variant_of(cumulative_[i].key) < variants_; ++i) {
     auto& u = cumulative_[i];
     acc.add(*unit_value(plan_.rules[metric_of(u.key)], u.t.n, u.t.s, u.t.nz), u.t.n);
     if (i + 1 == cumulative_.size() || (cumulative_[i + 1].key >> 31) != (u.key >> 31)) {
-      rows_.push_back(acc.row(u.key, aggregate_granularity::experiment, 0));
+      auto row = acc.row(u.key, aggregate_granularity::experiment, 0);
+      if (!plan_.covariate_series.empty() && plan_.covariate_series[row.variant])
+        add_covariate_sums(row, group_start, i + 1, *plan_.covariate_series[row.variant]);
+      rows_.push_back(row);
       acc = {};
+      group_start = i + 1;
     }
   }
   cumulative_.clear();
+  exposures_.clear();
   return std::move(rows_);
 }
 

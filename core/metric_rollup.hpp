@@ -23,6 +23,9 @@ struct rollup_plan {
   std::vector<per_unit_rule> rules;
   /// Hour and day rows are produced for buckets in this window only.
   aggregate_window window;
+  /// Per variant (or empty: none anywhere): the covariate series (add_covariate) that
+  /// holds its units' CUPED covariate, nullopt for none. Series are numbered from 0.
+  std::vector<std::optional<std::uint32_t>> covariate_series;
 };
 
 /// One value of one metric of one event, in one of the event's variants.
@@ -43,6 +46,12 @@ struct rollup_row {
   std::uint64_t units_with_events = 0;
   std::uint64_t events = 0;
   double sum = 0, sum_sq = 0, min = 0, max = 0;
+  /// CUPED, on experiment-so-far rows of variants with a covariate series: x is each
+  /// unit's value of the same metric in the series, 0 when it has none, over the units
+  /// the row's n counts (sum and any: those with events and those exposed; mean: those
+  /// with events), y its value here (0 for an exposed unit without events).
+  std::optional<std::uint64_t> units_x;
+  double sum_x = 0, sum_x_sq = 0, sum_xy = 0;
 };
 
 /// Accepts observations in any order. Memory holds the observations of the days not
@@ -56,6 +65,15 @@ public:
   /// Throws std::out_of_range for a variant or metric outside the plan or a unit number
   /// past 2^31.
   void add(const metric_observation& o);
+
+  /// A value of a pre-period event for covariate series `o.variant` (the caller sends
+  /// only pre-period events); values become per-unit values by the metric's rule. Throws
+  /// like add().
+  void add_covariate(const metric_observation& o);
+
+  /// Unit `unit` is exposed to `variant` (assigned), for the CUPED sums of sum and any
+  /// metrics, where an exposed unit without events counts with y = 0.
+  void add_exposure(std::uint32_t variant, std::uint32_t unit);
 
   /// No more observations will come for days that start before `t`: their hour and day
   /// rows are computed now and their observations released.
@@ -83,13 +101,18 @@ private:
     totals t;
   };
 
+  void push(std::uint32_t internal_variant, const metric_observation& o);
   void close_day(unix_micros day, std::vector<entry>& entries);
+  void add_covariate_sums(rollup_row& row, std::size_t from, std::size_t to, std::uint32_t series);
 
   rollup_plan plan_;
   std::map<unix_micros, std::vector<entry>> open_days_;
   std::vector<entry>* last_day_ = nullptr;
   unix_micros last_day_start_ = 0;
+  std::uint32_t variants_ = 0;        // real ones; covariate series follow as variants
+  std::uint32_t series_ = 0;
   std::vector<unit_totals> cumulative_; // sorted by key
+  std::vector<std::uint64_t> exposures_; // variant << 32 | unit
   std::vector<rollup_row> rows_;
 };
 

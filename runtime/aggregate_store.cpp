@@ -43,11 +43,13 @@ SELECT DISTINCT c.experiment_id::text
 FROM exp.events e, unnest(e.experiment_ids) AS c(experiment_id)
 WHERE e.occurred_at >= $1::timestamptz AND e.occurred_at < $2::timestamptz)";
 
-// The variants of experiments $1 and the hour each experiment started (NULL: not
-// started), from which its events count in the cumulative rows.
+// The variants of experiments $1 with, per experiment, the hour it started (NULL: not
+// started), from which its events count in the cumulative rows, its unit type and its
+// CUPED pre-period in days (NULL: none).
 constexpr const char* variants_sql = R"(
 SELECT v.id::text, v.experiment_id::text,
-       (extract(epoch FROM date_trunc('hour', x.start_at)) * 1000000)::bigint
+       (extract(epoch FROM date_trunc('hour', x.start_at)) * 1000000)::bigint,
+       x.unit_type, x.cuped_pre_period_days
 FROM exp.variants v JOIN exp.experiments x ON x.id = v.experiment_id
 WHERE v.experiment_id = ANY($1::uuid[])
 ORDER BY v.experiment_id, v.position)";
@@ -57,20 +59,23 @@ ORDER BY v.experiment_id, v.position)";
 constexpr const char* metric_upsert_sql = R"(
 INSERT INTO exp.metric_aggregates AS a
   (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start, per_unit,
-   units, units_with_events, events, sum, sum_sq, min, max, mean, computed_at)
+   units, units_with_events, events, sum, sum_sq, min, max, mean, units_x, sum_x, sum_x_sq,
+   sum_xy, computed_at)
 SELECT r.experiment_id, r.variant_id, r.event_type, r.metric_name, r.granularity,
        r.bucket_start, r.per_unit, r.units, r.units, r.events, r.sum, r.sum_sq, r.min, r.max,
-       r.sum / r.units, now()
+       r.sum / r.units, r.units_x, r.sum_x, r.sum_x_sq, r.sum_xy, now()
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
             $7::text[], $8::bigint[], $9::bigint[], $10::float8[], $11::float8[],
-            $12::float8[], $13::float8[])
+            $12::float8[], $13::float8[], $14::bigint[], $15::float8[], $16::float8[],
+            $17::float8[])
   AS r(experiment_id, variant_id, event_type, metric_name, granularity, bucket_start,
-       per_unit, units, events, sum, sum_sq, min, max)
+       per_unit, units, events, sum, sum_sq, min, max, units_x, sum_x, sum_x_sq, sum_xy)
 ON CONFLICT (experiment_id, variant_id, event_type, metric_name, granularity, bucket_start)
 DO UPDATE SET per_unit = EXCLUDED.per_unit, units = EXCLUDED.units,
   units_with_events = EXCLUDED.units_with_events, events = EXCLUDED.events, sum = EXCLUDED.sum,
   sum_sq = EXCLUDED.sum_sq, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean,
-  computed_at = EXCLUDED.computed_at)";
+  units_x = EXCLUDED.units_x, sum_x = EXCLUDED.sum_x, sum_x_sq = EXCLUDED.sum_x_sq,
+  sum_xy = EXCLUDED.sum_xy, computed_at = EXCLUDED.computed_at)";
 
 // Rows of $1 in [$2, $3) (and cumulative rows) that the recompute did not write: their
 // metric or events are gone (a rule changed, a partition detached). Whole buckets are
@@ -164,7 +169,7 @@ public:
     return column.empty() ? "{}" : column + '}';
   }
 
-  std::array<std::string, 13> columns;
+  std::array<std::string, 17> columns;
 };
 
 // Every declared metric, defaults resolved by core.
@@ -202,11 +207,21 @@ std::uint64_t upsert_rows(pqxx::work& tx, const std::vector<core::rollup_row>& r
       a.add(c[10], r.sum_sq);
       a.add(c[11], r.min);
       a.add(c[12], r.max);
+      if (r.units_x) {
+        a.add(c[13], std::to_string(*r.units_x), false);
+        a.add(c[14], r.sum_x);
+        a.add(c[15], r.sum_x_sq);
+        a.add(c[16], r.sum_xy);
+      } else {
+        for (std::size_t k = 13; k < 17; ++k)
+          a.add(c[k], "NULL", false);
+      }
     }
     auto closed = [&](std::size_t k) { return upsert_arrays::closed(c[k]); };
     written += tx.exec_params(metric_upsert_sql, closed(0), closed(1), closed(2), closed(3),
                               closed(4), closed(5), closed(6), closed(7), closed(8), closed(9),
-                              closed(10), closed(11), closed(12))
+                              closed(10), closed(11), closed(12), closed(13), closed(14),
+                              closed(15), closed(16))
                  .affected_rows();
   }
   return written;
@@ -241,6 +256,13 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
     core::rollup_plan plan;
     plan.window = window;
     std::optional<core::unix_micros> scan_from = window.from;
+    // CUPED: one covariate series per started experiment with a pre-period.
+    struct pre_period {
+      core::uuid experiment;
+      std::string unit_type;
+      core::unix_micros from, to;
+    };
+    std::vector<pre_period> pre_periods;
     for (auto row : tx.exec_params(variants_sql, ids)) {
       variants.push_back({*core::uuid::parse(row[0].c_str()), *core::uuid::parse(row[1].c_str())});
       // Not started: every event counts, however old.
@@ -251,12 +273,28 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
         scan_from.reset();
       else if (scan_from)
         scan_from = std::min(*scan_from, started);
+      std::optional<std::uint32_t> series;
+      if (!row[2].is_null() && !row[4].is_null()) {
+        auto& experiment = variants.back().experiment_id;
+        if (pre_periods.empty() || pre_periods.back().experiment != experiment)
+          pre_periods.push_back({experiment, row[3].as<std::string>(),
+                                 started - row[4].as<core::unix_micros>() * 86400 * 1000000, started});
+        series = static_cast<std::uint32_t>(pre_periods.size() - 1);
+      }
+      plan.covariate_series.push_back(series);
     }
     for (auto& m : catalog.metrics())
       plan.rules.push_back(m.rule);
     core::metric_rollup rollup{std::move(plan)};
     metric_scan scan{pg_url, catalog, variants};
     scan.read(scan_from, std::nullopt, rollup);
+    std::vector<core::uuid> with_cuped;
+    for (std::uint32_t s = 0; s < pre_periods.size(); ++s) {
+      auto& p = pre_periods[s];
+      scan.read_covariates(s, p.unit_type, p.from, p.to, rollup);
+      with_cuped.push_back(p.experiment);
+    }
+    scan.read_exposures(with_cuped, rollup);
     result.metric_rows += upsert_rows(tx, rollup.finish(), variants, catalog);
     tx.exec_params(stale_metric_rows_sql, ids, from, to);
     result.experiments += experiments.size();

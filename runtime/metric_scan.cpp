@@ -1,6 +1,8 @@
 #include "runtime/metric_scan.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <tuple>
 
@@ -65,12 +67,18 @@ const metric_scan::variant_ref* metric_scan::find(const core::uuid& variant) con
   return it != variants_.end() && it->variant == variant ? &*it : nullptr;
 }
 
-scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::optional<core::unix_micros> to,
-                              core::metric_rollup& rollup) {
-  scan_counts counts;
-  if (variants_.empty())
-    return counts;
-  pg_binary_copy copy{pg_url_};
+pg_binary_copy& metric_scan::connection() {
+  if (!copy_)
+    copy_ = std::make_unique<pg_binary_copy>(pg_url_);
+  return *copy_;
+}
+
+void metric_scan::each_partition(std::optional<core::unix_micros> from,
+                                 std::optional<core::unix_micros> to, const std::string& select,
+                                 std::string where,
+                                 const std::function<void(const binary_row&)>& on_row,
+                                 core::metric_rollup& rollup) {
+  auto& copy = connection();
   std::vector<partition> partitions;
   copy.rows(partitions_sql, [&](const binary_row& r) {
     partition p{std::string{r[0]}, {}, {}};
@@ -80,11 +88,24 @@ scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::option
       p.to = binary_field::int64(r[2]);
     partitions.push_back(std::move(p));
   });
-  std::string bounds = " WHERE experiment_ids && '" + experiment_array_ + "'::uuid[]";
   if (from)
-    bounds += " AND occurred_at >= '" + core::format_rfc3339(*from) + "'";
+    where += " AND occurred_at >= '" + core::format_rfc3339(*from) + "'";
   if (to)
-    bounds += " AND occurred_at < '" + core::format_rfc3339(*to) + "'";
+    where += " AND occurred_at < '" + core::format_rfc3339(*to) + "'";
+  for (auto& p : partitions) {
+    if ((from && p.to && *p.to <= *from) || (to && p.from && *p.from >= *to))
+      continue;
+    copy.rows("SELECT " + select + " FROM " + p.name + " WHERE " + where, on_row);
+    if (p.to)
+      rollup.close_days_before(*p.to);
+  }
+}
+
+scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::optional<core::unix_micros> to,
+                              core::metric_rollup& rollup) {
+  scan_counts counts;
+  if (variants_.empty())
+    return counts;
   std::vector<std::string_view> experiments, variants;
   std::vector<std::uint32_t> refs;
   std::vector<std::pair<std::uint32_t, double>> values;
@@ -112,17 +133,62 @@ scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::option
         rollup.add({variant, metric, unit, t, value});
     counts.observations += refs.size() * values.size();
   };
-  for (auto& p : partitions) {
-    if ((from && p.to && *p.to <= *from) || (to && p.from && *p.from >= *to))
-      continue;
-    copy.rows("SELECT unit_id, occurred_at, event_type, experiment_ids, variant_ids, metrics FROM "
-                + p.name + bounds,
-              on_row);
-    if (p.to)
-      rollup.close_days_before(*p.to);
-  }
+  each_partition(from, to, "unit_id, occurred_at, event_type, experiment_ids, variant_ids, metrics",
+                 "experiment_ids && '" + experiment_array_ + "'::uuid[]", on_row, rollup);
   counts.units = units_.size();
   return counts;
+}
+
+scan_counts metric_scan::read_covariates(std::uint32_t series, const std::string& unit_type,
+                                         core::unix_micros from, core::unix_micros to,
+                                         core::metric_rollup& rollup) {
+  scan_counts counts;
+  std::vector<std::pair<std::uint32_t, double>> values;
+  auto on_row = [&](const binary_row& r) {
+    ++counts.events;
+    if (r.size() != 4)
+      throw std::runtime_error("covariate scan: a row of " + std::to_string(r.size()) + " fields");
+    catalog_.values(r[2], binary_field::jsonb_text(r[3]), values);
+    if (values.empty())
+      return;
+    auto unit = units_.intern(r[0]);
+    auto t = binary_field::timestamp_micros(r[1]);
+    for (auto& [metric, value] : values)
+      rollup.add_covariate({series, metric, unit, t, value});
+    counts.observations += values.size();
+  };
+  std::string quoted;
+  for (char c : unit_type)
+    quoted += c == '\'' ? std::string{"''"} : std::string{c};
+  each_partition(from, to, "unit_id, occurred_at, event_type, metrics",
+                 "unit_type = '" + quoted + "'", on_row, rollup);
+  counts.units = units_.size();
+  return counts;
+}
+
+std::uint64_t metric_scan::read_exposures(const std::vector<core::uuid>& experiments,
+                                          core::metric_rollup& rollup) {
+  if (experiments.empty())
+    return 0;
+  std::string ids = "{";
+  for (auto& id : experiments) {
+    if (ids.size() > 1)
+      ids += ',';
+    id.append_to(ids);
+  }
+  ids += '}';
+  std::uint64_t n = 0;
+  connection().rows(
+    "SELECT unit_id, variant_id FROM exp.assignments WHERE experiment_id = ANY('" + ids + "'::uuid[])",
+    [&](const binary_row& r) {
+      if (r.size() != 2 || r[1].size() != 16)
+        throw std::runtime_error("exposure scan: a malformed row");
+      if (auto v = find(uuid_of(r[1]))) {
+        rollup.add_exposure(v->index, units_.intern(r[0]));
+        ++n;
+      }
+    });
+  return n;
 }
 
 } // namespace expd::runtime

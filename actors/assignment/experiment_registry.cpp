@@ -72,6 +72,8 @@ json describe(const core::experiment& e) {
           {"unit_type", e.unit_type}, {"description", e.description},
           {"status", core::to_string(e.status)}, {"salt", e.salt},
           {"condition", e.condition_spec}, {"variants", std::move(variants)},
+          {"cuped", e.cuped_pre_period_days ? json{{"pre_period_days", *e.cuped_pre_period_days}}
+                                            : json(nullptr)},
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
 }
 

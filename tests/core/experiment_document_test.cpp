@@ -184,3 +184,36 @@ TEST(experiment_status, life_cycle) {
   EXPECT_FALSE(can_transition(s::draft, s::paused));
   EXPECT_FALSE(parse_status("live").has_value());
 }
+
+TEST(experiment_document, reads_a_cuped_pre_period_and_names_each_fault) {
+  auto doc = example();
+  EXPECT_FALSE(parse_experiment_document(doc)[0].cuped_pre_period_days.has_value());
+  doc["experiments"][0]["cuped"] = {{"pre_period_days", 14}};
+  EXPECT_EQ(parse_experiment_document(doc)[0].cuped_pre_period_days, 14);
+  doc["experiments"][0]["cuped"] = nullptr;
+  EXPECT_FALSE(parse_experiment_document(doc)[0].cuped_pre_period_days.has_value());
+  for (auto bad : {json(14), json("14 days"), json::array()}) {
+    doc["experiments"][0]["cuped"] = bad;
+    EXPECT_EQ(fault_of(doc), "experiments[0].cuped") << bad;
+  }
+  for (auto bad : {json(0), json(91), json(-3), json(7.5), json("7"), json(nullptr),
+                   json(18446744073709551615ULL)}) {
+    doc["experiments"][0]["cuped"] = {{"pre_period_days", bad}};
+    EXPECT_EQ(fault_of(doc), "experiments[0].cuped.pre_period_days") << bad;
+  }
+  doc["experiments"][0]["cuped"] = json::object();
+  EXPECT_EQ(fault_of(doc), "experiments[0].cuped.pre_period_days");
+  doc["experiments"][0]["cuped"] = {{"pre_period_days", 90}, {"metric", "x"}};
+  EXPECT_EQ(fault_of(doc), "experiments[0].cuped.metric");
+}
+
+TEST(experiment_document, changing_the_cuped_pre_period_is_an_update) {
+  auto doc = example();
+  auto spec = parse_experiment_document(doc)[0];
+  auto current = stored(spec, experiment_status::running);
+  EXPECT_EQ(plan_apply({spec}, {current})[0].action, apply_action::unchanged);
+  doc["experiments"][0]["cuped"] = {{"pre_period_days", 7}};
+  EXPECT_EQ(plan_apply(parse_experiment_document(doc), {current})[0].action, apply_action::updated);
+  current.cuped_pre_period_days = 7;
+  EXPECT_EQ(plan_apply(parse_experiment_document(doc), {current})[0].action, apply_action::unchanged);
+}

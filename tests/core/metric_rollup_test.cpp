@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "core/metric_rollup.hpp"
@@ -160,7 +161,7 @@ TEST(metric_rollup, closing_days_as_they_are_read_changes_nothing) {
 }
 
 TEST(metric_rollup, counts_a_unit_once_per_bucket_whatever_its_events) {
-  rollup_plan plan{{std::numeric_limits<unix_micros>::min()}, {per_unit_rule::mean}, {0, 0}};
+  rollup_plan plan{{std::numeric_limits<unix_micros>::min()}, {per_unit_rule::mean}, {0, 0}, {}};
   plan.window = {at("2025-03-01T00:00:00Z"), at("2025-03-02T00:00:00Z")};
   metric_rollup rollup{plan};
   // Unit 7: three events in hour 10, one in hour 11; unit 8: one event in hour 10.
@@ -184,7 +185,7 @@ TEST(metric_rollup, counts_a_unit_once_per_bucket_whatever_its_events) {
 }
 
 TEST(metric_rollup, counts_from_the_hour_its_experiment_started) {
-  rollup_plan plan{{at("2025-03-01T10:45:00Z")}, {per_unit_rule::sum}, {0, 0}};
+  rollup_plan plan{{at("2025-03-01T10:45:00Z")}, {per_unit_rule::sum}, {0, 0}, {}};
   metric_rollup rollup{plan};
   rollup.add({0, 0, 1, at("2025-03-01T09:59:59.999999Z"), 100}); // before the hour
   rollup.add({0, 0, 1, at("2025-03-01T10:00:00Z"), 1});          // the start's hour counts
@@ -197,7 +198,7 @@ TEST(metric_rollup, counts_from_the_hour_its_experiment_started) {
 }
 
 TEST(metric_rollup, buckets_times_before_1970_by_their_utc_hour) {
-  rollup_plan plan{{std::numeric_limits<unix_micros>::min()}, {per_unit_rule::sum}, {0, 0}};
+  rollup_plan plan{{std::numeric_limits<unix_micros>::min()}, {per_unit_rule::sum}, {0, 0}, {}};
   plan.window = {at("1969-12-31T00:00:00Z"), at("1970-01-02T00:00:00Z")};
   metric_rollup rollup{plan};
   rollup.add({0, 0, 1, at("1969-12-31T23:59:59.999999Z"), 1});
@@ -209,13 +210,107 @@ TEST(metric_rollup, buckets_times_before_1970_by_their_utc_hour) {
 }
 
 TEST(metric_rollup, refuses_what_is_outside_its_plan) {
-  rollup_plan plan{{0}, {per_unit_rule::sum}, {0, 0}};
+  rollup_plan plan{{0}, {per_unit_rule::sum}, {0, 0}, {}};
   metric_rollup rollup{plan};
   EXPECT_THROW(rollup.add({1, 0, 0, 0, 1}), std::out_of_range);
   EXPECT_THROW(rollup.add({0, 1, 0, 0, 1}), std::out_of_range);
   EXPECT_THROW(rollup.add({0, 0, 1u << 31, 0, 1}), std::out_of_range);
   EXPECT_NO_THROW(rollup.add({0, 0, (1u << 31) - 1, 0, 1}));
-  rollup_plan big{std::vector<unix_micros>(16385, 0), {per_unit_rule::sum}, {0, 0}};
+  rollup_plan big{std::vector<unix_micros>(16385, 0), {per_unit_rule::sum}, {0, 0}, {}};
   EXPECT_THROW(metric_rollup{big}, std::invalid_argument);
   EXPECT_TRUE(metric_rollup{rollup_plan{}}.finish().empty());
+}
+
+TEST(metric_rollup, cuped_sums_pair_each_units_covariate_with_its_value) {
+  std::mt19937_64 rng{11};
+  auto start = at("2025-03-10T00:00:00Z");
+  rollup_plan plan;
+  plan.counted_from = {start, start, start};
+  plan.rules = {per_unit_rule::sum, per_unit_rule::any, per_unit_rule::mean};
+  plan.window = {start - 14 * day, start + 7 * day}; // covers the pre-period too
+  plan.covariate_series = {0u, 0u, std::nullopt};     // variants 0 and 1: one experiment
+  metric_rollup rollup{plan};
+  // unit -> metric -> values, for y per variant and for x.
+  std::map<std::uint32_t, std::map<std::uint32_t, std::vector<double>>> y[3], x;
+  std::map<std::uint32_t, std::uint32_t> exposed; // unit -> variant
+  std::uniform_real_distribution<double> real{0, 1};
+  for (std::uint32_t unit = 0; unit < 400; ++unit) {
+    auto variant = unit % 3;
+    if (unit % 7 != 0) // some units with events were never exposed (an SDK elsewhere)
+      exposed[unit] = variant;
+    if (unit % 5 != 0) // some exposed units send nothing
+      for (int k = 0; k < 1 + static_cast<int>(unit % 4); ++k) {
+        std::uint32_t m = static_cast<std::uint32_t>(rng() % 3);
+        double v = m == 1 ? (real(rng) < 0.4) : std::round(real(rng) * 500) / 10;
+        y[variant][unit][m].push_back(v);
+        rollup.add({variant, m, unit, start + static_cast<unix_micros>(real(rng) * 7 * day), v});
+      }
+    if (unit % 3 != 1) // some units have no pre-period events
+      for (int k = 0; k < 1 + static_cast<int>(unit % 3); ++k) {
+        std::uint32_t m = static_cast<std::uint32_t>(rng() % 3);
+        double v = m == 1 ? (real(rng) < 0.5) : std::round(real(rng) * 300) / 10;
+        x[unit][m].push_back(v);
+        rollup.add_covariate({0, m, unit, start - 1 - static_cast<unix_micros>(real(rng) * 14 * day), v});
+      }
+  }
+  for (auto [unit, variant] : exposed) {
+    rollup.add_exposure(variant, unit);
+    rollup.add_exposure(variant, unit); // a repeated exposure counts once
+  }
+  auto value = [&](per_unit_rule rule, const std::vector<double>& vs) {
+    double s = 0;
+    std::uint64_t nz = 0;
+    for (auto v : vs) {
+      s += v;
+      nz += v != 0;
+    }
+    return vs.empty() ? 0.0 : *unit_value(rule, vs.size(), s, nz);
+  };
+  auto rows = rollup.finish();
+  int checked = 0;
+  for (auto& r : rows) {
+    ASSERT_LT(r.variant, 3u) << "a covariate series made rows of its own";
+    if (r.granularity != aggregate_granularity::experiment) {
+      EXPECT_FALSE(r.units_x.has_value());
+      continue;
+    }
+    if (r.variant == 2) {
+      EXPECT_FALSE(r.units_x.has_value());
+      continue;
+    }
+    auto rule = plan.rules[r.metric];
+    std::set<std::uint32_t> units;
+    for (auto& [unit, metrics] : y[r.variant])
+      if (metrics.count(r.metric))
+        units.insert(unit);
+    if (rule != per_unit_rule::mean)
+      for (auto [unit, variant] : exposed)
+        if (variant == r.variant)
+          units.insert(unit);
+    std::uint64_t n = 0;
+    double sx = 0, sxx = 0, sxy = 0;
+    for (auto unit : units) {
+      auto xs = x.count(unit) && x[unit].count(r.metric) ? x[unit][r.metric] : std::vector<double>{};
+      auto ys = y[r.variant].count(unit) && y[r.variant][unit].count(r.metric)
+                  ? y[r.variant][unit][r.metric]
+                  : std::vector<double>{};
+      double xv = value(rule, xs), yv = value(rule, ys);
+      ++n;
+      sx += xv;
+      sxx += xv * xv;
+      sxy += xv * yv;
+    }
+    ASSERT_TRUE(r.units_x.has_value());
+    EXPECT_EQ(*r.units_x, n);
+    EXPECT_NEAR(r.sum_x, sx, 1e-9 * std::max(1.0, std::abs(sx)));
+    EXPECT_NEAR(r.sum_x_sq, sxx, 1e-9 * std::max(1.0, sxx));
+    EXPECT_NEAR(r.sum_xy, sxy, 1e-9 * std::max(1.0, std::abs(sxy)));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6); // 2 variants x 3 metrics
+  EXPECT_THROW(rollup.add_covariate({1, 0, 0, 0, 1}), std::out_of_range);
+  EXPECT_THROW(rollup.add_exposure(3, 0), std::out_of_range);
+  rollup_plan uneven = plan;
+  uneven.covariate_series.pop_back();
+  EXPECT_THROW(metric_rollup{uneven}, std::invalid_argument);
 }

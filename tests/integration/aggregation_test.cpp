@@ -5,9 +5,14 @@
 // rules, late events, reruns identical.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <functional>
 #include <map>
 #include <thread>
@@ -78,9 +83,10 @@ expected_moments expect_for(const world& w, const std::string& variant, const st
 }
 
 // Applies the spec's experiment and the event types, runs it, and assigns `units`.
-world prepare(const expd_process& node, const scratch_database& db, int units) {
+world prepare(const expd_process& node, const scratch_database& db, int units,
+              const json& experiments = spec_example()) {
   world w;
-  EXPECT_EQ(node.apply(spec_example()).status, 200);
+  EXPECT_EQ(node.apply(experiments).status, 200);
   EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
   EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types.dump(), true).status, 200);
   for (int i = 0; i < units; ++i) {
@@ -334,4 +340,192 @@ TEST(aggregation, the_admin_endpoint_names_the_field_of_bad_input) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["experiments"], 0);
   EXPECT_EQ(r.json()["metric_rows"], 0);
+}
+
+TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  auto doc = spec_example();
+  doc["experiments"][0]["cuped"] = {{"pre_period_days", 7}};
+  auto w = prepare(node, db, 40, doc); // started a day ago: the pre-period is the 7 days before
+  auto now = expd::runtime::now_micros();
+  int sent = send_events(node, w, 25, now - 60LL * 1000000);
+  // Pre-period events, three days old, without experiments (units were not assigned
+  // yet): units 0..29 of them, so some units have no covariate; one event of another
+  // unit type with a unit id of ours must not count.
+  std::map<std::string, std::map<std::string, std::vector<double>>> pre; // unit -> metric -> values
+  json batch = json::array();
+  auto pre_at = now - 3LL * 86400 * 1000000;
+  for (int i = 0; i < 30; ++i) {
+    auto unit = "user-" + std::to_string(i);
+    double latency = 95 + 10 * i, items = i % 4;
+    json metrics = {{"latency_ms", latency}, {"items", items}};
+    batch.push_back({{"event_type", "plan_generated"}, {"unit_type", "user"}, {"unit_id", unit},
+                     {"experiments", json::array()}, {"metrics", metrics},
+                     {"timestamp", expd::core::format_rfc3339(pre_at)}});
+    pre[unit]["plan_generated.latency_ms"].push_back(latency);
+    pre[unit]["plan_generated.items"].push_back(items);
+    bool accepted = i % 3 == 0;
+    batch.push_back({{"event_type", "plan_accepted"}, {"unit_type", "user"}, {"unit_id", unit},
+                     {"experiments", json::array()}, {"metrics", {{"accepted", accepted}}},
+                     {"timestamp", expd::core::format_rfc3339(pre_at)}});
+    pre[unit]["plan_accepted.accepted"].push_back(accepted);
+  }
+  batch.push_back({{"event_type", "plan_generated"}, {"unit_type", "team"}, {"unit_id", "user-1"},
+                   {"experiments", json::array()}, {"metrics", {{"latency_ms", 1e6}, {"items", 1000}}},
+                   {"timestamp", expd::core::format_rfc3339(pre_at)}});
+  auto r = node.request("POST", "/v1/events", json{{"events", batch}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  sent += static_cast<int>(batch.size());
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
+  check_against_sent(db, w);
+
+  // The CUPED sums, recomputed from what was sent: over the units n counts (sum and
+  // any: every exposed unit; mean: units with events), x the pre-period value or 0.
+  auto value = [](expd::core::per_unit_rule rule, const std::vector<double>& vs) {
+    double s = 0;
+    std::uint64_t nz = 0;
+    for (auto v : vs) {
+      s += v;
+      nz += v != 0;
+    }
+    return vs.empty() ? 0.0 : *expd::core::unit_value(rule, vs.size(), s, nz);
+  };
+  for (auto& [key, rule] : rules) {
+    std::map<std::string, std::array<double, 4>> want; // variant -> n, sx, sxx, sxy
+    for (auto& [unit, variant] : w.variant_of) {
+      auto& sent_by = w.sent[variant];
+      auto y_it = sent_by.find(unit);
+      std::vector<double> ys;
+      if (y_it != sent_by.end() && y_it->second.values.count(key))
+        ys = y_it->second.values.at(key);
+      if (rule == expd::core::per_unit_rule::mean && ys.empty())
+        continue;
+      std::vector<double> xs;
+      if (pre.count(unit) && pre[unit].count(key))
+        xs = pre[unit][key];
+      double x = value(rule, xs), y = value(rule, ys);
+      auto& a = want[variant];
+      a[0] += 1;
+      a[1] += x;
+      a[2] += x * x;
+      a[3] += x * y;
+    }
+    auto dot = key.find('.');
+    for (auto& [variant, a] : want) {
+      SCOPED_TRACE(variant + " " + key);
+      auto where = " FROM exp.metric_aggregates WHERE granularity = 'experiment' AND variant_id = '" + variant
+                   + "' AND event_type = '" + key.substr(0, dot) + "' AND metric_name = '"
+                   + key.substr(dot + 1) + "'";
+      EXPECT_EQ(db.scalar("SELECT units_x" + where), std::to_string(static_cast<int>(a[0])));
+      EXPECT_EQ(db.scalar("SELECT units_x = units" + where), "t");
+      EXPECT_NEAR(std::stod(db.scalar("SELECT sum_x" + where)), a[1], 1e-6);
+      EXPECT_NEAR(std::stod(db.scalar("SELECT sum_x_sq" + where)), a[2], 1e-6);
+      EXPECT_NEAR(std::stod(db.scalar("SELECT sum_xy" + where)), a[3], 1e-6);
+    }
+  }
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE granularity <> 'experiment'"
+                      " AND units_x IS NOT NULL"),
+            "0");
+
+  // Results carry the adjustment: latency before and after is nearly the same per unit,
+  // so most of its variance goes.
+  auto res = node.request("GET", "/v1/experiments/" + w.experiment + "/results").json();
+  bool found = false;
+  for (auto& v : res["variants"])
+    for (auto& m : v["metrics"])
+      if (m["metric_name"] == "latency_ms" && m.contains("vs_control")) {
+        auto& c = m["vs_control"]["cuped"];
+        EXPECT_EQ(c["status"], "ok") << c.dump();
+        EXPECT_GT(c["variance_reduction"].get<double>(), 0.9) << c.dump();
+        found = true;
+      }
+  EXPECT_TRUE(found) << res.dump();
+  // Switching CUPED off empties the columns on the next pass.
+  doc["experiments"][0].erase("cuped");
+  doc["experiments"][0]["status"] = "running";
+  ASSERT_EQ(node.apply(doc).status, 200);
+  ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE units_x IS NOT NULL"), "0");
+}
+
+namespace {
+
+// A native question of analytics/ as Metabase runs it: `[[...]]` kept with
+// {{experiment}} as a string literal when the filter is set, dropped when not.
+std::string render_question(const std::string& path, const std::optional<std::string>& experiment) {
+  std::ifstream in(path);
+  std::string sql{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string out;
+  for (std::size_t i = 0; i < sql.size();) {
+    if (sql.compare(i, 2, "[[") == 0) {
+      auto end = sql.find("]]", i);
+      if (experiment)
+        out += sql.substr(i + 2, end - i - 2);
+      i = end + 2;
+    } else {
+      out += sql[i++];
+    }
+  }
+  for (std::size_t at; (at = out.find("{{experiment}}")) != std::string::npos;)
+    out.replace(at, 14, "'" + experiment.value_or("") + "'");
+  while (!out.empty() && (out.back() == '\n' || out.back() == ';' || out.back() == ' '))
+    out.pop_back();
+  return out;
+}
+
+} // namespace
+
+TEST(aggregation, the_metabase_questions_run_as_the_read_only_role) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  db.scalar("INSERT INTO exp.policies (name) VALUES ('leftover_planner')");
+  auto version = [&](int n) {
+    return db.scalar("INSERT INTO exp.policy_versions (policy_id, version, mlflow_model_name,"
+                     " mlflow_model_version) SELECT id, " + std::to_string(n) + ", 'planner', '"
+                     + std::to_string(n) + "' FROM exp.policies RETURNING id");
+  };
+  auto v1 = version(1), v2 = version(2);
+  db.scalar("INSERT INTO exp.offline_replay_results (policy_version_id, dataset, metric_name, value)"
+            " VALUES ('" + v1 + "', 'logged-2025-03', 'accepted', 0.31), ('" + v2
+            + "', 'logged-2025-03', 'accepted', 0.36)");
+  auto doc = spec_example();
+  doc["experiments"][0]["variants"][0]["config"]["policy_version_id"] = v1;
+  doc["experiments"][0]["variants"][1]["config"]["policy_version_id"] = v2;
+  auto w = prepare(node, db, 40, doc);
+  auto now = expd::runtime::now_micros();
+  int sent = send_events(node, w, 25, now - 60LL * 1000000);
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
+  ASSERT_EQ(db.scalar("SELECT count(*) FROM pg_roles WHERE rolname = 'expd_readonly'"), "1");
+
+  int questions = 0;
+  for (auto& file : std::filesystem::directory_iterator(std::string{EXPD_SOURCE_DIR} + "/analytics")) {
+    if (file.path().extension() != ".sql")
+      continue;
+    ++questions;
+    auto path = file.path().string();
+    auto filtered = render_question(path, "planner_policy_exp") != render_question(path, std::nullopt);
+    for (std::optional<std::string> filter : {std::optional<std::string>{}, std::optional<std::string>{"planner_policy_exp"},
+                                              std::optional<std::string>{"no_such_experiment"}}) {
+      SCOPED_TRACE(path + " filter " + filter.value_or("(none)"));
+      auto count = [&](const std::string& where) {
+        return std::stoi(db.scalar("SET ROLE expd_readonly; SELECT count(*) FROM (" + render_question(path, filter)
+                                   + ") q " + where));
+      };
+      if (filter == "no_such_experiment" && filtered)
+        EXPECT_EQ(count(""), 0);
+      else
+        EXPECT_GT(count(""), 0);
+    }
+    if (file.path().filename() == "offline_vs_online_trends.sql") {
+      auto q = render_question(path, std::nullopt);
+      EXPECT_EQ(db.scalar("SELECT count(DISTINCT source) FROM (" + q + ") q"), "2");
+      EXPECT_NE(db.scalar("SELECT count(*) FROM (" + q + ") q WHERE source = 'online' AND metric_name = 'accepted'"), "0");
+    }
+  }
+  EXPECT_EQ(questions, 5);
+  // The read-only role reads; it cannot write.
+  EXPECT_THROW(db.scalar("SET ROLE expd_readonly; DELETE FROM exp.metric_aggregates"), std::exception);
 }
