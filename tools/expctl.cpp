@@ -40,7 +40,8 @@ commands:
                               an experiment's results: per variant and metric the mean,
                               its interval, the lift against control, p-values
                               (fixed-horizon, Holm- or BH-adjusted, always-valid), chance
-                              to beat control, and the sample-ratio check
+                              to beat control, the sample-ratio check, and the
+                              CUPED-adjusted comparisons when a pre-period is set
   events tail (--unit-id ID | --experiment-id UUID) [--event-type T] [--limit N]
               [--follow]      recent events, oldest first; --follow keeps polling
   start NAME                  set an experiment running
@@ -695,6 +696,26 @@ int results(const settings& s, const command_line& line) {
     }
   }
   print_table(rows);
+  // With a CUPED pre-period: the same comparisons on the adjusted values.
+  std::vector<std::vector<std::string>> cuped = {
+      {"VARIANT", "METRIC", "VAR_REDUCTION", "THETA", "LIFT", "CI", "P"}};
+  for (const json& v : list(answer, "variants")) {
+    for (const json& m : list(v, "metrics")) {
+      if (!m.contains("vs_control") || !m["vs_control"].contains("cuped")) {
+        continue;
+      }
+      const json& c = m["vs_control"]["cuped"];
+      cuped.push_back({text(v, "variant_name"), text(m, "event_type") + "." + text(m, "metric_name"),
+                       figure(c["variance_reduction"], true), figure(c["theta"]),
+                       figure(c.value("absolute_lift", json(text(c, "status")))),
+                       figure_interval(c.value("absolute_ci", json("-"))),
+                       figure(c.value("p_value", json("-")))});
+    }
+  }
+  if (cuped.size() > 1) {
+    std::cout << "\nCUPED (pre-period covariate, variance-reduced comparison against control)\n";
+    print_table(cuped);
+  }
   return 0;
 }
 

@@ -442,6 +442,19 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
         found = true;
       }
   EXPECT_TRUE(found) << res.dump();
+  std::string cmd = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
+                    + " results planner_policy_exp 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  std::string out;
+  while (fgets(buf, sizeof buf, p))
+    out += buf;
+  EXPECT_EQ(pclose(p), 0) << out;
+  auto section = out.find("CUPED");
+  ASSERT_NE(section, std::string::npos) << out;
+  EXPECT_NE(out.find("plan_generated.latency_ms", section), std::string::npos) << out;
+  EXPECT_NE(out.find("VAR_REDUCTION", section), std::string::npos) << out;
   // Switching CUPED off empties the columns on the next pass.
   doc["experiments"][0].erase("cuped");
   doc["experiments"][0]["status"] = "running";
