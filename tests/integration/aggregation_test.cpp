@@ -196,6 +196,26 @@ std::string expctl_path() {
   return expd.substr(0, expd.rfind('/') + 1) + "expctl";
 }
 
+struct command_output {
+  int status = -1;
+  std::string text; // stdout and stderr
+};
+
+// Runs expctl against `node` with `args`.
+command_output expctl(const expd_process& node, const std::string& args) {
+  std::string cmd = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
+                    + " --token=" + expd_process::admin_token + " " + args + " 2>&1";
+  command_output out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p)
+    return out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p))
+    out.text += buf;
+  out.status = pclose(p);
+  return out;
+}
+
 } // namespace
 
 TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically) {
@@ -246,19 +266,11 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
   ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent + 1); }));
 
   auto window = window_around(now);
-  std::string cmd = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
-                    + " --token=" + expd_process::admin_token + " aggregate --from "
-                    + window["from"].get<std::string>() + " --to " + window["to"].get<std::string>()
-                    + " 2>&1";
   for (int run = 0; run < 2; ++run) { // twice: replacing, never adding
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    char buf[512];
-    std::string out;
-    while (fgets(buf, sizeof buf, p))
-      out += buf;
-    EXPECT_EQ(pclose(p), 0) << out;
-    EXPECT_NE(out.find("aggregated"), std::string::npos) << out;
+    auto out = expctl(node, "aggregate --from " + window["from"].get<std::string>() + " --to "
+                              + window["to"].get<std::string>());
+    EXPECT_EQ(out.status, 0) << out.text;
+    EXPECT_NE(out.text.find("aggregated"), std::string::npos) << out.text;
   }
   check_against_sent(db, w);
   auto hour = expd::core::format_rfc3339(expd::core::hour_start(late_at));
@@ -442,19 +454,12 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
         found = true;
       }
   EXPECT_TRUE(found) << res.dump();
-  std::string cmd = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
-                    + " results planner_policy_exp 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[512];
-  std::string out;
-  while (fgets(buf, sizeof buf, p))
-    out += buf;
-  EXPECT_EQ(pclose(p), 0) << out;
-  auto section = out.find("CUPED");
-  ASSERT_NE(section, std::string::npos) << out;
-  EXPECT_NE(out.find("plan_generated.latency_ms", section), std::string::npos) << out;
-  EXPECT_NE(out.find("VAR_REDUCTION", section), std::string::npos) << out;
+  auto out = expctl(node, "results planner_policy_exp");
+  EXPECT_EQ(out.status, 0) << out.text;
+  auto section = out.text.find("CUPED");
+  ASSERT_NE(section, std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("plan_generated.latency_ms", section), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("VAR_REDUCTION", section), std::string::npos) << out.text;
   // Switching CUPED off empties the columns on the next pass.
   doc["experiments"][0].erase("cuped");
   doc["experiments"][0]["status"] = "running";
