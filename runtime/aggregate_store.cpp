@@ -287,11 +287,11 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
       plan.rules.push_back(m.rule);
     core::metric_rollup rollup{std::move(plan)};
     metric_scan scan{pg_url, catalog, variants};
-    scan.read(scan_from, std::nullopt, rollup);
+    result.events_scanned += scan.read(scan_from, std::nullopt, rollup).events;
     std::vector<core::uuid> with_cuped;
     for (std::uint32_t s = 0; s < pre_periods.size(); ++s) {
       auto& p = pre_periods[s];
-      scan.read_covariates(s, p.unit_type, p.from, p.to, rollup);
+      result.events_scanned += scan.read_covariates(s, p.unit_type, p.from, p.to, rollup).events;
       with_cuped.push_back(p.experiment);
     }
     scan.read_exposures(with_cuped, rollup);

@@ -42,7 +42,8 @@ void run_pass(self_ptr self) {
     if (r.experiments > 0)
       log(log_level::info, "aggregate_pass",
           {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
-           {"exposure_rows", r.exposure_rows}, {"seconds", st.last_pass_seconds}});
+           {"exposure_rows", r.exposure_rows}, {"events_scanned", r.events_scanned},
+           {"seconds", st.last_pass_seconds}});
     schedule(self, st.cfg.interval);
   } catch (const std::exception& e) {
     ++st.failures;
@@ -64,13 +65,15 @@ api_reply recompute(self_ptr self, core::aggregate_window w) {
     auto seconds = seconds_since(start);
     log(log_level::info, "aggregate_recompute",
         {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
-         {"exposure_rows", r.exposure_rows}, {"seconds", seconds}});
+         {"exposure_rows", r.exposure_rows}, {"events_scanned", r.events_scanned},
+         {"seconds", seconds}});
     auto window = r.window.value_or(w);
     nlohmann::json body = {{"from", core::format_rfc3339(window.from)},
                            {"to", core::format_rfc3339(window.to)},
                            {"experiments", r.experiments},
                            {"metric_rows", r.metric_rows},
                            {"exposure_rows", r.exposure_rows},
+                           {"events_scanned", r.events_scanned},
                            {"seconds", seconds}};
     return {200, body.dump()};
   } catch (const std::exception& e) {

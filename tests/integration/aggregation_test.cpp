@@ -229,6 +229,7 @@ TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically)
   auto r = aggregate(node, window_around(now));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["experiments"], 1);
+  EXPECT_EQ(r.json()["events_scanned"], sent); // every event carries the experiment
   check_against_sent(db, w);
   // Hour and day rows exist for the events' bucket, and the view shows them.
   EXPECT_NE(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE granularity = 'hour'"), "0");
