@@ -23,10 +23,14 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "tools/cli_errors.hpp"
+#include "tools/command_line.hpp"
+#include "tools/http_client.hpp"
 #include "tools/yaml_json.hpp"
 
 namespace {
 
+using namespace expd::tools;
 using nlohmann::json;
 
 constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
@@ -70,37 +74,11 @@ constexpr const char* default_server = "http://127.0.0.1:8080";
 // A recompute of a long window runs for minutes; every other call answers at once.
 constexpr long long_call_timeout_seconds = 3600;
 
-// Exit 2, with a pointer to the usage text.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Exit 2: an input (file, token, JSON argument) is unreadable or invalid.
-struct input_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Exit 1: the server answered, with an error or something unintelligible.
-struct server_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Exit 3: no answer at all (refused, unresolvable, timed out).
-struct unreachable_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // ---- command line ---------------------------------------------------------------
-
-struct option_spec {
-  std::string_view name;
-  char short_name;
-  bool takes_value;
-};
 
 // Every command's options in one table: the names do not clash, so one pass parses
 // the line and each command then rejects the ones it does not take.
-constexpr option_spec option_specs[] = {
+const std::vector<option_spec> option_specs = {
     {"server", 0, true},      {"token", 0, true},   {"output", 'o', true},
     {"help", 'h', false},     {"file", 'f', true},  {"dry-run", 0, false},
     {"unit-type", 0, true},   {"unit-id", 0, true}, {"context", 0, true},
@@ -111,88 +89,6 @@ constexpr option_spec option_specs[] = {
 };
 
 constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
-
-struct command_line {
-  std::vector<std::string> words; // the command and its positional arguments
-  std::multimap<std::string, std::string, std::less<>> options; // long name -> value
-
-  bool has(std::string_view name) const {
-    return options.find(name) != options.end();
-  }
-
-  std::optional<std::string> value(std::string_view name) const {
-    auto [first, last] = options.equal_range(name);
-    if (first == last) {
-      return std::nullopt;
-    }
-    if (std::next(first) != last) {
-      throw usage_error("--" + std::string(name) + " given more than once");
-    }
-    return first->second;
-  }
-
-  std::vector<std::string> values(std::string_view name) const {
-    std::vector<std::string> result;
-    for (auto [it, last] = options.equal_range(name); it != last; ++it) {
-      result.push_back(it->second);
-    }
-    return result;
-  }
-};
-
-const option_spec* find_option(std::string_view arg) {
-  bool is_long = arg.substr(0, 2) == "--";
-  for (const auto& spec : option_specs) {
-    if (is_long ? arg.substr(2) == spec.name : arg.size() == 2 && arg[1] == spec.short_name) {
-      return &spec;
-    }
-  }
-  return nullptr;
-}
-
-// Accepts --name=value, --name value, -x value and -xvalue (so `-ojson` works);
-// options may come before or after the command, and `--` ends them.
-command_line parse_command_line(int argc, char** argv) {
-  command_line line;
-  bool options_ended = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (options_ended || arg.size() < 2 || arg[0] != '-') {
-      line.words.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      options_ended = true;
-      continue;
-    }
-    std::optional<std::string> value;
-    std::string name = arg;
-    if (arg[1] == '-') {
-      if (auto eq = arg.find('='); eq != std::string::npos) {
-        name = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-      }
-    } else if (arg.size() > 2) {
-      name = arg.substr(0, 2);
-      value = arg.substr(2);
-    }
-    const option_spec* spec = find_option(name);
-    if (spec == nullptr) {
-      throw usage_error("unknown option " + name);
-    }
-    if (spec->takes_value && !value) {
-      if (i + 1 == argc) {
-        throw usage_error("option " + name + " needs a value");
-      }
-      value = argv[++i];
-    }
-    if (!spec->takes_value && value) {
-      throw usage_error("option " + name + " takes no value");
-    }
-    line.options.emplace(spec->name, value.value_or(""));
-  }
-  return line;
-}
 
 // Rejects options that `line`'s command does not take and a wrong number of words.
 void expect(const command_line& line, std::initializer_list<std::string_view> allowed,
@@ -287,87 +183,6 @@ std::string admin_token(const settings& s) {
 
 // ---- HTTP -------------------------------------------------------------------------
 
-// Dumps without throwing on invalid UTF-8 from the server.
-std::string dump(const json& value, int indent = -1) {
-  return value.dump(indent, ' ', false, json::error_handler_t::replace);
-}
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* body) {
-  static_cast<std::string*>(body)->append(data, size * count);
-  return size * count;
-}
-
-struct http_response {
-  long status = 0;
-  std::string body;
-};
-
-// One request; a POST when `body` is given. Throws unreachable_error when no HTTP
-// answer came back.
-http_response perform(const std::string& url, const std::optional<std::string>& body,
-                      const std::string& token, long timeout_seconds) {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    throw std::runtime_error("curl_easy_init failed");
-  }
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
-  auto add_header = [&](const std::string& header) {
-    headers.reset(curl_slist_append(headers.release(), header.c_str()));
-  };
-  add_header("Accept: application/json");
-  // curl would otherwise wait up to a second for a "100 Continue" on larger bodies.
-  add_header("Expect:");
-  if (!token.empty()) {
-    add_header("Authorization: Bearer " + token);
-  }
-  CURL* h = curl.get();
-  if (body) {
-    add_header("Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-  }
-  http_response response;
-  char error[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  // The token goes only to an HTTP(S) server.
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "expctl");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_seconds);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
-  if (CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) {
-    throw unreachable_error("could not reach " + url + ": "
-                            + (error[0] != '\0' ? error : curl_easy_strerror(rc)));
-  }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
-}
-
-// "error: <message> (field: <field>) [HTTP <status> <code>]" from the server's error
-// body, or the start of the body when it is not the API's error shape.
-std::string describe_error(const http_response& response) {
-  std::string status = "HTTP " + std::to_string(response.status);
-  json body = json::parse(response.body, nullptr, false);
-  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) {
-    std::string excerpt = response.body.substr(0, 200);
-    return status + (excerpt.empty() ? " with an empty body" : ": " + excerpt);
-  }
-  const json& error = body["error"];
-  std::string message = error.value("message", std::string("(no message)"));
-  if (error.contains("field") && error["field"].is_string()) {
-    message += " (field: " + error["field"].get<std::string>() + ")";
-  }
-  if (error.contains("code") && error["code"].is_string()) {
-    status += " " + error["code"].get<std::string>();
-  }
-  return message + " [" + status + "]";
-}
-
 // Calls the API at `path` (POSTing `body` when given) and returns its JSON answer.
 json call(const settings& s, const std::string& path, const std::optional<json>& body, bool admin,
           long timeout_seconds = 60) {
@@ -390,20 +205,6 @@ json call(const settings& s, const std::string& path, const std::optional<json>&
     throw server_error("the server's answer is not a JSON object: " + response.body.substr(0, 200));
   }
   return result;
-}
-
-// Percent-encodes a path segment: names are the operator's, not URL-safe by promise.
-std::string escape_segment(const std::string& text) {
-  static const char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-  }
-  return out;
 }
 
 // ---- output -----------------------------------------------------------------------
@@ -827,7 +628,7 @@ struct curl_library {
 
 int main(int argc, char** argv) {
   try {
-    command_line line = parse_command_line(argc, argv);
+    command_line line = parse_command_line(argc, argv, option_specs);
     if (line.has("help") || line.words.empty() || line.words[0] == "help") {
       std::cout << usage_text;
       return 0;
