@@ -132,7 +132,7 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
     auto unit_key = entries[i].key >> 5;
     auto rule = plan_.rules[metric_of(unit_key)];
     auto counted_from = plan_.counted_from[variant_of(unit_key)];
-    bool rows = in_window && variant_of(unit_key) < variants_;
+    bool bucket_rows = in_window && variant_of(unit_key) < variants_; // not for covariate series
     totals unit_day, unit_counted;
     while (i < entries.size() && entries[i].key >> 5 == unit_key) {
       auto hour = entries[i].key & 31;
@@ -143,7 +143,7 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
         unit_hour.s += v;
         unit_hour.nz += v != 0;
       }
-      if (rows)
+      if (bucket_rows)
         hours[hour].add(*unit_value(rule, unit_hour.n, unit_hour.s, unit_hour.nz), unit_hour.n);
       unit_day.n += unit_hour.n;
       unit_day.s += unit_hour.s;
@@ -154,7 +154,7 @@ void metric_rollup::close_day(unix_micros day, std::vector<entry>& entries) {
         unit_counted.nz += unit_hour.nz;
       }
     }
-    if (rows)
+    if (bucket_rows)
       whole_day.add(*unit_value(rule, unit_day.n, unit_day.s, unit_day.nz), unit_day.n);
     if (unit_counted.n > 0)
       counted.push_back({unit_key, unit_counted});

@@ -234,13 +234,59 @@ std::vector<std::string> running_experiments(pqxx::work& tx) {
   return ids;
 }
 
+// What a recompute of experiments `ids` reads: their variants with the rollup's plan
+// for them, where the scan starts, and one CUPED pre-period (a covariate series) per
+// started experiment that sets one.
+struct pass_plan {
+  struct pre_period {
+    core::uuid experiment;
+    std::string unit_type;
+    core::unix_micros from, to;
+  };
+  std::vector<scan_variant> variants;
+  core::rollup_plan rollup;
+  std::optional<core::unix_micros> scan_from; // nullopt: from the first event
+  std::vector<pre_period> pre_periods;        // series i is pre_periods[i]
+};
+
+pass_plan plan_pass(pqxx::work& tx, const std::string& ids, const core::metric_catalog& catalog,
+                    core::aggregate_window window) {
+  pass_plan plan;
+  plan.rollup.window = window;
+  plan.scan_from = window.from;
+  for (auto row : tx.exec_params(variants_sql, ids)) {
+    plan.variants.push_back({*core::uuid::parse(row[0].c_str()), *core::uuid::parse(row[1].c_str())});
+    // Not started: every event counts, however old.
+    auto started = row[2].is_null() ? std::numeric_limits<core::unix_micros>::min()
+                                    : row[2].as<core::unix_micros>();
+    plan.rollup.counted_from.push_back(started);
+    if (row[2].is_null())
+      plan.scan_from.reset();
+    else if (plan.scan_from)
+      plan.scan_from = std::min(*plan.scan_from, started);
+    std::optional<std::uint32_t> series;
+    if (!row[2].is_null() && !row[4].is_null()) {
+      auto& experiment = plan.variants.back().experiment_id;
+      // Rows come by experiment: its variants share one series.
+      if (plan.pre_periods.empty() || plan.pre_periods.back().experiment != experiment)
+        plan.pre_periods.push_back({experiment, row[3].as<std::string>(),
+                                    started - row[4].as<core::unix_micros>() * 86400 * 1000000, started});
+      series = static_cast<std::uint32_t>(plan.pre_periods.size() - 1);
+    }
+    plan.rollup.covariate_series.push_back(series);
+  }
+  for (auto& m : catalog.metrics())
+    plan.rollup.rules.push_back(m.rule);
+  return plan;
+}
+
 // Recomputes the metric rows of `experiments` (hour and day buckets in `window`, and
 // the cumulative ones) and the exposures of `exposed`, in the caller's transaction.
 void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_store_config& cfg,
                   const std::vector<std::string>& experiments, core::aggregate_window window,
                   std::vector<std::string> exposed, aggregate_pass_result& result) {
   tx.exec("SET LOCAL TimeZone = 'UTC'");
-  // The plan is a few hash aggregations; compiling it costs seconds and saves nothing.
+  // Compiling the exposure queries' plans costs more than running them.
   tx.exec("SET LOCAL jit = off");
   tx.exec("SET LOCAL work_mem = " + tx.quote(cfg.work_mem));
   // One pass at a time across nodes: both would write the same rows.
@@ -252,50 +298,18 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
   if (!experiments.empty()) {
     auto ids = uuid_array(experiments);
     auto catalog = load_catalog(tx);
-    std::vector<scan_variant> variants;
-    core::rollup_plan plan;
-    plan.window = window;
-    std::optional<core::unix_micros> scan_from = window.from;
-    // CUPED: one covariate series per started experiment with a pre-period.
-    struct pre_period {
-      core::uuid experiment;
-      std::string unit_type;
-      core::unix_micros from, to;
-    };
-    std::vector<pre_period> pre_periods;
-    for (auto row : tx.exec_params(variants_sql, ids)) {
-      variants.push_back({*core::uuid::parse(row[0].c_str()), *core::uuid::parse(row[1].c_str())});
-      // Not started: every event counts, however old.
-      auto started = row[2].is_null() ? std::numeric_limits<core::unix_micros>::min()
-                                      : row[2].as<core::unix_micros>();
-      plan.counted_from.push_back(started);
-      if (row[2].is_null())
-        scan_from.reset();
-      else if (scan_from)
-        scan_from = std::min(*scan_from, started);
-      std::optional<std::uint32_t> series;
-      if (!row[2].is_null() && !row[4].is_null()) {
-        auto& experiment = variants.back().experiment_id;
-        if (pre_periods.empty() || pre_periods.back().experiment != experiment)
-          pre_periods.push_back({experiment, row[3].as<std::string>(),
-                                 started - row[4].as<core::unix_micros>() * 86400 * 1000000, started});
-        series = static_cast<std::uint32_t>(pre_periods.size() - 1);
-      }
-      plan.covariate_series.push_back(series);
-    }
-    for (auto& m : catalog.metrics())
-      plan.rules.push_back(m.rule);
-    core::metric_rollup rollup{std::move(plan)};
-    metric_scan scan{pg_url, catalog, variants};
-    result.events_scanned += scan.read(scan_from, std::nullopt, rollup).events;
+    auto plan = plan_pass(tx, ids, catalog, window);
+    core::metric_rollup rollup{std::move(plan.rollup)};
+    metric_scan scan{pg_url, catalog, plan.variants};
+    result.events_scanned += scan.read(plan.scan_from, std::nullopt, rollup).events;
     std::vector<core::uuid> with_cuped;
-    for (std::uint32_t s = 0; s < pre_periods.size(); ++s) {
-      auto& p = pre_periods[s];
+    for (std::uint32_t s = 0; s < plan.pre_periods.size(); ++s) {
+      auto& p = plan.pre_periods[s];
       result.events_scanned += scan.read_covariates(s, p.unit_type, p.from, p.to, rollup).events;
       with_cuped.push_back(p.experiment);
     }
     scan.read_exposures(with_cuped, rollup);
-    result.metric_rows += upsert_rows(tx, rollup.finish(), variants, catalog);
+    result.metric_rows += upsert_rows(tx, rollup.finish(), plan.variants, catalog);
     tx.exec_params(stale_metric_rows_sql, ids, from, to);
     result.experiments += experiments.size();
     result.window = window;
