@@ -85,6 +85,10 @@ TEST(admin_api, invalid_documents_are_refused_whole) {
   EXPECT_EQ(field_of(node.apply(doc)), "experiments[0].status");
 
   doc = spec_example();
+  doc["experiments"][0]["cuped"] = {{"pre_period_days", 365}};
+  EXPECT_EQ(field_of(node.apply(doc)), "experiments[0].cuped.pre_period_days");
+
+  doc = spec_example();
   doc["experiments"][0]["condition"] = {{"app_version", {{"$vgt", {1, 2}}}}};
   EXPECT_EQ(field_of(node.apply(doc)), "experiments[0].condition.app_version.$vgt");
 

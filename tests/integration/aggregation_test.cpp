@@ -361,6 +361,8 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
   auto doc = spec_example();
   doc["experiments"][0]["cuped"] = {{"pre_period_days", 7}};
   auto w = prepare(node, db, 40, doc); // started a day ago: the pre-period is the 7 days before
+  auto listed = node.request("GET", "/admin/v1/experiments", "", true).json();
+  EXPECT_EQ(listed["experiments"][0]["cuped"], (json{{"pre_period_days", 7}})) << listed.dump();
   auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 25, now - 60LL * 1000000);
   // Pre-period events, three days old, without experiments (units were not assigned
@@ -467,6 +469,7 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
   ASSERT_EQ(node.apply(doc).status, 200);
   ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE units_x IS NOT NULL"), "0");
+  EXPECT_TRUE(node.request("GET", "/admin/v1/experiments", "", true).json()["experiments"][0]["cuped"].is_null());
 }
 
 namespace {
