@@ -35,6 +35,7 @@ void run_pass(self_ptr self) {
     st.last_pass_seconds = seconds_since(start);
     ++st.passes;
     st.metric_rows += r.metric_rows;
+    st.events_scanned += r.events_scanned;
     st.received_upto = r.received_upto;
     if (st.backoff.count() > 0)
       log(log_level::info, "aggregate_recovered");
@@ -62,6 +63,7 @@ api_reply recompute(self_ptr self, core::aggregate_window w) {
     auto r = st.store->recompute(w);
     ++st.recomputes;
     st.metric_rows += r.metric_rows;
+    st.events_scanned += r.events_scanned;
     auto seconds = seconds_since(start);
     log(log_level::info, "aggregate_recompute",
         {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
@@ -112,6 +114,9 @@ aggregator(aggregator_actor::stateful_pointer<aggregator_state> self, aggregator
                 static_cast<double>(st.failures)},
                {"expd_aggregate_rows_total", "counter", "Rows written to exp.metric_aggregates.",
                 "", static_cast<double>(st.metric_rows)},
+               {"expd_aggregate_events_scanned_total", "counter",
+                "Event rows passes and recomputes streamed out of PostgreSQL.", "",
+                static_cast<double>(st.events_scanned)},
                {"expd_aggregate_last_pass_seconds", "gauge", "Duration of the last periodic pass.",
                 "", st.last_pass_seconds},
                {"expd_aggregate_lag_seconds", "gauge",

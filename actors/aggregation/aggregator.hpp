@@ -33,6 +33,7 @@ struct aggregator_state {
   std::uint64_t recomputes = 0;
   std::uint64_t failures = 0;
   std::uint64_t metric_rows = 0;
+  std::uint64_t events_scanned = 0;
   double last_pass_seconds = 0;
 };
 

@@ -230,6 +230,8 @@ TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically)
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.json()["experiments"], 1);
   EXPECT_EQ(r.json()["events_scanned"], sent); // every event carries the experiment
+  EXPECT_NE(node.request("GET", "/metrics").body.find("expd_aggregate_events_scanned_total " + std::to_string(sent)),
+            std::string::npos);
   check_against_sent(db, w);
   // Hour and day rows exist for the events' bucket, and the view shows them.
   EXPECT_NE(db.scalar("SELECT count(*) FROM exp.metric_aggregates WHERE granularity = 'hour'"), "0");
