@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "core/event_type.hpp"
@@ -59,7 +60,8 @@ struct rollup_row {
 /// so a caller that reads events day by day closes each day when it is read.
 class metric_rollup {
 public:
-  /// Throws std::invalid_argument past 16,384 variants or metrics.
+  /// Throws std::invalid_argument past 16,384 variants and covariate series together, or
+  /// metrics, and when covariate_series is neither empty nor one per variant.
   explicit metric_rollup(rollup_plan plan);
 
   /// Throws std::out_of_range for a variant or metric outside the plan or a unit number
