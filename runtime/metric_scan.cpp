@@ -40,21 +40,29 @@ core::uuid uuid_of(std::string_view bytes) {
   return {be64(bytes.data()), be64(bytes.data() + 8)};
 }
 
+// '{id,id,...}', a uuid[] literal for a query text (COPY takes no bind parameters).
+std::string uuid_array_literal(const std::vector<core::uuid>& ids) {
+  std::string out = "{";
+  for (auto& id : ids) {
+    if (out.size() > 1)
+      out += ',';
+    id.append_to(out);
+  }
+  return out + '}';
+}
+
 } // namespace
 
 metric_scan::metric_scan(std::string pg_url, const core::metric_catalog& catalog,
                          const std::vector<scan_variant>& variants)
   : pg_url_(std::move(pg_url)), catalog_(catalog) {
-  experiment_array_ = "{";
+  std::vector<core::uuid> experiments;
   for (std::uint32_t i = 0; i < variants.size(); ++i) {
     variants_.push_back({variants[i].variant_id, variants[i].experiment_id, i});
-    if (experiment_array_.find(variants[i].experiment_id.str()) == std::string::npos) {
-      if (experiment_array_.size() > 1)
-        experiment_array_ += ',';
-      variants[i].experiment_id.append_to(experiment_array_);
-    }
+    if (std::find(experiments.begin(), experiments.end(), variants[i].experiment_id) == experiments.end())
+      experiments.push_back(variants[i].experiment_id);
   }
-  experiment_array_ += '}';
+  experiment_array_ = uuid_array_literal(experiments);
   std::sort(variants_.begin(), variants_.end(), [](auto& a, auto& b) {
     return std::tie(a.variant.hi, a.variant.lo) < std::tie(b.variant.hi, b.variant.lo);
   });
@@ -170,16 +178,10 @@ std::uint64_t metric_scan::read_exposures(const std::vector<core::uuid>& experim
                                           core::metric_rollup& rollup) {
   if (experiments.empty())
     return 0;
-  std::string ids = "{";
-  for (auto& id : experiments) {
-    if (ids.size() > 1)
-      ids += ',';
-    id.append_to(ids);
-  }
-  ids += '}';
   std::uint64_t n = 0;
   connection().rows(
-    "SELECT unit_id, variant_id FROM exp.assignments WHERE experiment_id = ANY('" + ids + "'::uuid[])",
+    "SELECT unit_id, variant_id FROM exp.assignments WHERE experiment_id = ANY('"
+      + uuid_array_literal(experiments) + "'::uuid[])",
     [&](const binary_row& r) {
       if (r.size() != 2 || r[1].size() != 16)
         throw std::runtime_error("exposure scan: a malformed row");

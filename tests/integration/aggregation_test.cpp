@@ -53,6 +53,22 @@ const std::map<std::string, expd::core::per_unit_rule> rules = {
   {"plan_generated.items", expd::core::per_unit_rule::sum},
   {"plan_accepted.accepted", expd::core::per_unit_rule::any}};
 
+// The loader has written `n` events (ingestion answers before they reach PostgreSQL).
+bool events_loaded(const scratch_database& db, int n) {
+  return eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(n); });
+}
+
+// A unit's value by the rule from the raw values it sent; 0 when it sent none.
+double unit_value_of(expd::core::per_unit_rule rule, const std::vector<double>& values) {
+  double sum = 0;
+  std::uint64_t nonzero = 0;
+  for (double x : values) {
+    sum += x;
+    nonzero += x != 0;
+  }
+  return values.empty() ? 0.0 : *expd::core::unit_value(rule, values.size(), sum, nonzero);
+}
+
 // The independent computation: per-unit values by the rule from the raw values sent.
 expected_moments expect_for(const world& w, const std::string& variant, const std::string& key) {
   expected_moments m;
@@ -66,13 +82,7 @@ expected_moments expect_for(const world& w, const std::string& variant, const st
       auto values = s.values.find(key);
       if (values == s.values.end() || values->second.empty())
         continue;
-      double sum = 0;
-      std::uint64_t nonzero = 0;
-      for (double x : values->second) {
-        sum += x;
-        nonzero += x != 0;
-      }
-      auto v = *expd::core::unit_value(rule, values->second.size(), sum, nonzero);
+      auto v = unit_value_of(rule, values->second);
       ++m.units_with_events;
       m.events += values->second.size();
       m.sum += v;
@@ -224,7 +234,7 @@ TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically)
   auto w = prepare(node, db, 40);
   auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 25, now - 60LL * 1000000); // 15 exposed units send nothing
-  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_TRUE(events_loaded(db, sent));
 
   auto r = aggregate(node, window_around(now));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -255,7 +265,7 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
   auto w = prepare(node, db, 20);
   auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 10, now - 60LL * 1000000);
-  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_TRUE(events_loaded(db, sent));
   ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
 
   // A late event two hours back, from a unit that had sent nothing.
@@ -266,7 +276,7 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
   ASSERT_EQ(r.status, 200) << r.body;
   w.sent[w.variant_of[unit]][unit].values["plan_generated.latency_ms"].push_back(900);
   w.sent[w.variant_of[unit]][unit].values["plan_generated.items"].push_back(7);
-  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent + 1); }));
+  ASSERT_TRUE(events_loaded(db, sent + 1));
 
   auto window = window_around(now);
   for (int run = 0; run < 2; ++run) { // twice: replacing, never adding
@@ -282,10 +292,8 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
             "1");
 
   // expctl names the field the server refused, and exits 1.
-  auto bad = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port()) + " --token="
-             + expd_process::admin_token + " aggregate --from yesterday --to " + window["to"].get<std::string>()
-             + " >/dev/null 2>&1";
-  EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 1);
+  auto bad = expctl(node, "aggregate --from yesterday --to " + window["to"].get<std::string>());
+  EXPECT_EQ(WEXITSTATUS(bad.status), 1) << bad.text;
 }
 
 TEST(aggregation, the_periodic_pass_picks_up_new_and_late_events) {
@@ -394,21 +402,12 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
   auto r = node.request("POST", "/v1/events", json{{"events", batch}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   sent += static_cast<int>(batch.size());
-  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_TRUE(events_loaded(db, sent));
   ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
   check_against_sent(db, w);
 
   // The CUPED sums, recomputed from what was sent: over the units n counts (sum and
   // any: every exposed unit; mean: units with events), x the pre-period value or 0.
-  auto value = [](expd::core::per_unit_rule rule, const std::vector<double>& vs) {
-    double s = 0;
-    std::uint64_t nz = 0;
-    for (auto v : vs) {
-      s += v;
-      nz += v != 0;
-    }
-    return vs.empty() ? 0.0 : *expd::core::unit_value(rule, vs.size(), s, nz);
-  };
   for (auto& [key, rule] : rules) {
     std::map<std::string, std::array<double, 4>> want; // variant -> n, sx, sxx, sxy
     for (auto& [unit, variant] : w.variant_of) {
@@ -422,7 +421,7 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
       std::vector<double> xs;
       if (pre.count(unit) && pre[unit].count(key))
         xs = pre[unit][key];
-      double x = value(rule, xs), y = value(rule, ys);
+      double x = unit_value_of(rule, xs), y = unit_value_of(rule, ys);
       auto& a = want[variant];
       a[0] += 1;
       a[1] += x;
@@ -520,7 +519,7 @@ TEST(aggregation, the_metabase_questions_run_as_the_read_only_role) {
   auto w = prepare(node, db, 40, doc);
   auto now = expd::runtime::now_micros();
   int sent = send_events(node, w, 25, now - 60LL * 1000000);
-  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == std::to_string(sent); }));
+  ASSERT_TRUE(events_loaded(db, sent));
   ASSERT_EQ(aggregate(node, window_around(now)).status, 200);
   ASSERT_EQ(db.scalar("SELECT count(*) FROM pg_roles WHERE rolname = 'expd_readonly'"), "1");
 
