@@ -32,6 +32,12 @@ std::uint32_t checksum(std::uint64_t seq, std::string_view payload) noexcept {
 
 constexpr std::size_t event_header_bytes = 16 + 8 + 1 + 4;
 
+constexpr std::string_view segment_magic{"EXPDSPL\x01", 8};
+
+std::uint64_t header_checksum(std::string_view first_24) noexcept {
+  return XXH3_64bits(first_24.data(), first_24.size());
+}
+
 } // namespace
 
 void append_frame(std::string& out, std::uint64_t seq, std::string_view payload) {
@@ -63,6 +69,30 @@ frame read_frame(std::string_view bytes) noexcept {
   f.payload = payload;
   f.size = frame_header_bytes + size;
   return f;
+}
+
+void append_segment_header(std::string& out, const segment_header& h) {
+  auto start = out.size();
+  out.append(segment_magic);
+  put<std::uint64_t>(out, h.segment_bytes);
+  put<std::uint64_t>(out, h.first_seq);
+  put<std::uint64_t>(out, header_checksum(std::string_view{out}.substr(start, 24)));
+}
+
+segment_start read_segment_start(std::string_view bytes) noexcept {
+  segment_start s;
+  // A headless segment starts with a frame or zeros; a frame's size field is at most
+  // max_frame_payload, so its bytes never spell the magic.
+  if (bytes.size() < segment_magic.size() || bytes.substr(0, segment_magic.size()) != segment_magic)
+    return s;
+  s.what = segment_start::kind::damaged;
+  if (bytes.size() < segment_header_bytes
+      || get<std::uint64_t>(bytes.data() + 24) != header_checksum(bytes.substr(0, 24)))
+    return s;
+  s.what = segment_start::kind::header;
+  s.header.segment_bytes = get<std::uint64_t>(bytes.data() + 8);
+  s.header.first_seq = get<std::uint64_t>(bytes.data() + 16);
+  return s;
 }
 
 void append_spooled_event(std::string& out, const valid_event& e) {

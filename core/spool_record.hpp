@@ -30,6 +30,31 @@ struct frame {
 /// max_frame_payload.
 frame read_frame(std::string_view bytes) noexcept;
 
+/// Every segment file starts with a header, so a later run reads it with the size and
+/// numbering it was written with whatever its own flags say: [8 bytes "EXPDSPL" 0x01]
+/// [u64 segment bytes][u64 first seq][u64 checksum of the 24 bytes before],
+/// little-endian. Frames follow it.
+constexpr std::size_t segment_header_bytes = 32;
+
+struct segment_header {
+  std::uint64_t segment_bytes = 0; ///< the file's preallocated size, header included
+  std::uint64_t first_seq = 0;
+};
+
+void append_segment_header(std::string& out, const segment_header& h);
+
+/// What the start of a segment file says.
+struct segment_start {
+  enum class kind {
+    header,   ///< a valid header
+    headless, ///< no header: a segment written before headers existed, frames from byte 0
+    damaged   ///< the magic with a wrong checksum
+  } what = kind::headless;
+  segment_header header;
+};
+
+segment_start read_segment_start(std::string_view bytes) noexcept;
+
 /// One accepted event as the spool stores it: the few fields the loader needs without
 /// parsing, the COPY line for PostgreSQL and the JSON line for the archive.
 struct spooled_event {

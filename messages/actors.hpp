@@ -61,6 +61,11 @@ using archiver_actor = status_actor::extend<
   // Where to report progress, so consumed spool segments can go.
   caf::reacts_to<atom::subscribe, spool_writer_actor>>;
 
+/// Makes the daily partitions of exp.events ahead of the events that need them.
+using partition_keeper_actor = status_actor::extend<
+  // Internal: the periodic pass.
+  caf::reacts_to<atom::tick>>;
+
 /// Answers GET /v1/events from PostgreSQL (blocking, so apart from the loader).
 using event_reader_actor = status_actor::extend<
   caf::replies_to<atom::query, core::event_query>::with<api_reply>>;

@@ -22,12 +22,15 @@
 #include "actors/ingestion/event_loader.hpp"
 #include "actors/ingestion/event_reader.hpp"
 #include "actors/ingestion/ingestion.hpp"
+#include "actors/ingestion/partition_keeper.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/experiment_store.hpp"
+#include "runtime/failpoint.hpp"
 #include "runtime/listen_socket.hpp"
 #include "runtime/log.hpp"
 #include "runtime/migrations.hpp"
 #include "runtime/node_config.hpp"
+#include "runtime/wall_clock.hpp"
 
 using namespace expd;
 using runtime::log;
@@ -94,6 +97,13 @@ void drain(caf::scoped_actor& self, const runtime::node_config& cfg, caf::actor 
 
 int run(const runtime::node_config& cfg) {
   migrate_when_reachable(cfg.pg_url);
+  partition_keeper_config partitions;
+  partitions.pg_url = cfg.pg_url;
+  partitions.back = std::chrono::hours{cfg.event_max_past_hours};
+  {
+    runtime::event_store store{cfg.pg_url};
+    prepare_event_partitions(store, partitions, runtime::now_micros());
+  }
   auto initial = std::make_shared<const core::snapshot>(
     1, runtime::experiment_store{cfg.pg_url}.load());
   int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
@@ -143,6 +153,7 @@ int run(const runtime::node_config& cfg) {
   auto loader = sys.spawn<caf::detached>(
     event_loader, event_loader_config{cfg.pg_url, cfg.spool_dir, spool->id()}, archive);
   auto reader = sys.spawn<caf::detached>(event_reader, cfg.pg_url);
+  auto keeper = sys.spawn<caf::detached>(partition_keeper, partitions);
   ingestion_config icfg;
   icfg.limits.max_past = cfg.event_max_past_hours * 3600 * 1000000;
   icfg.limits.max_future = cfg.event_max_future_minutes * 60 * 1000000;
@@ -166,7 +177,7 @@ int run(const runtime::node_config& cfg) {
 
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);
 
-  std::vector<status_actor> reporters{loader, reader, aggregate, results};
+  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper};
   if (archive)
     reporters.push_back(archive);
   gateway_config gw;
@@ -213,11 +224,14 @@ int main(int argc, char** argv) {
       return 0;
     }
     cfg = runtime::parse_node_config(argc, argv);
+    runtime::failpoints::arm(cfg.failpoints);
   } catch (const std::invalid_argument& e) {
     std::cerr << "expd: " << e.what() << "\n" << runtime::node_usage();
     return 2;
   }
   runtime::set_log_level(runtime::parse_log_level(cfg.log_level));
+  if (!cfg.failpoints.empty())
+    log(log_level::warn, "failpoints_armed", {{"failpoints", cfg.failpoints}});
   // Before any thread starts, so every thread inherits the mask and only sigwait
   // sees SIGTERM.
   runtime::block_termination_signals();

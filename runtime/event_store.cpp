@@ -1,5 +1,7 @@
 #include "runtime/event_store.hpp"
 
+#include "runtime/failpoint.hpp"
+
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -75,24 +77,34 @@ auto event_store::with_retry(F&& fn) {
   }
 }
 
-int event_store::ensure_partitions(core::unix_micros from, core::unix_micros to) {
-  auto first = day_of(from), last = day_of(to);
-  bool all_ready = true;
-  for (auto d = first; d <= last && all_ready; ++d)
-    all_ready = days_ready_.count(d) != 0;
-  if (all_ready)
-    return 0;
-  int created = with_retry([&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
-    auto n = tx.exec_params1("SELECT exp.ensure_event_partitions($1::date, $2::date)",
-                             date_text(first), date_text(last))[0]
-               .as<int>();
-    tx.commit();
-    return n;
-  });
-  for (auto d = first; d <= last; ++d)
-    days_ready_.insert(d);
-  return created;
+event_store::partition_pass event_store::prepare_partitions(core::unix_micros from,
+                                                            core::unix_micros to,
+                                                            std::chrono::milliseconds lock_timeout) {
+  partition_pass pass;
+  for (auto d = day_of(from); d <= day_of(to); ++d) {
+    if (days_ready_.count(d) != 0)
+      continue;
+    try {
+      auto outcome = with_retry([&](pqxx::connection& conn) {
+        pqxx::work tx{conn};
+        tx.exec("SET LOCAL lock_timeout = " + std::to_string(lock_timeout.count()));
+        auto r = tx.exec_params1("SELECT exp.attach_event_partition($1::date)", date_text(d))[0]
+                   .as<std::string>();
+        tx.commit();
+        return r;
+      });
+      pass.created += outcome == "created" ? 1 : 0;
+      pass.in_default += outcome == "default_holds_rows" ? 1 : 0;
+      days_ready_.insert(d);
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != "55P03") // lock_not_available
+        throw;
+      // The same reader holds the next day's locks too: one wait per pass, not one per day.
+      pass.waited = static_cast<int>(day_of(to) - d + 1);
+      break;
+    }
+  }
+  return pass;
 }
 
 std::uint64_t event_store::loaded_seq(const core::uuid& spool) {
@@ -110,17 +122,13 @@ event_load_result event_store::load(const core::uuid& spool, const event_load_ba
     return result;
   std::vector<core::spooled_event> events;
   events.reserve(batch.payloads.size());
-  core::unix_micros lo = 0, hi = 0;
   for (std::size_t i = 0; i < batch.payloads.size(); ++i) {
     auto e = core::read_spooled_event(batch.payloads[i]);
     if (!e)
       throw std::runtime_error("spool record " + std::to_string(batch.seqs[i])
                                + " is not an event");
-    lo = i == 0 ? e->occurred_at : std::min(lo, e->occurred_at);
-    hi = i == 0 ? e->occurred_at : std::max(hi, e->occurred_at);
     events.push_back(*e);
   }
-  ensure_partitions(lo, hi);
   auto last_seq = batch.seqs.back();
   // Optimistic first: client retries are rare, so the batch goes straight to COPY and
   // the key finds them; only a batch the key refuses is loaded again with a lookup of
@@ -190,6 +198,7 @@ event_load_result event_store::load(const core::uuid& spool, const event_load_ba
     tx.exec_params("UPDATE exp.ingest_cursors SET loaded_seq = $2, updated_at = now()"
                    " WHERE spool_id = $1",
                    spool.str(), last_seq);
+    failpoint("loader.before_commit");
     tx.commit();
     return r;
     });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -31,9 +32,19 @@ class event_store {
 public:
   explicit event_store(std::string pg_url);
 
-  /// Creates the daily partitions covering the UTC days of [from, to]; remembers the
-  /// days it has seen so repeated calls cost nothing. Returns how many it created.
-  int ensure_partitions(core::unix_micros from, core::unix_micros to);
+  struct partition_pass {
+    int created = 0;
+    int waited = 0;  ///< days not made because a lock was not granted in time: try again
+    int in_default = 0; ///< days whose events already sit in exp.events_default
+  };
+
+  /// Makes the daily partitions covering the UTC days of [from, to], each in its own
+  /// transaction, waiting at most `lock_timeout` for a day's locks (a reader's long
+  /// query must not hold this up for long, nor anything queued behind it); after one
+  /// wait in vain the pass ends and the days left count as waited. Remembers the days
+  /// done, so repeated calls cost nothing.
+  partition_pass prepare_partitions(core::unix_micros from, core::unix_micros to,
+                                    std::chrono::milliseconds lock_timeout);
 
   /// The last spool record stored for `spool` (0 when none).
   std::uint64_t loaded_seq(const core::uuid& spool);

@@ -110,6 +110,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
                                             : std::chrono::milliseconds{positive(name, value)};
     else if (name == "chartjs-path")
       cfg.chartjs_path = value;
+    else if (name == "failpoints")
+      cfg.failpoints = value;
     else
       throw std::invalid_argument("unknown flag --" + name);
   }
@@ -136,6 +138,7 @@ std::string node_usage() {
          "            [--archive-interval-ms=60000] [--archive-max-events=200000]\n"
          "            [--aggregate-interval-ms=60000 (0: on demand only)]\n"
          "            [--chartjs-path=/usr/share/javascript/chart.js/chart.min.js]\n"
+         "            [--failpoints=NAME[@N],... (tests only: die there, docs/operations.md)]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

@@ -39,6 +39,7 @@ struct node_config {
   std::size_t archive_max_events = 200000;           ///< --archive-max-events per chunk
   std::chrono::milliseconds aggregate_interval{60000}; ///< --aggregate-interval-ms; 0: on demand only
   std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js"; ///< --chartjs-path (libjs-chart.js)
+  std::string failpoints; ///< --failpoints: where a test makes the node die (runtime/failpoint.hpp)
 };
 
 /// Reads flags (--name=value) and the environment. Throws std::invalid_argument with a

@@ -6,9 +6,11 @@
 #include <fstream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/spool_record.hpp"
+#include "runtime/failpoint.hpp"
 #include "runtime/random_uuid.hpp"
 
 namespace expd::runtime {
@@ -49,6 +51,32 @@ void pwrite_all(int fd, std::string_view bytes, std::uint64_t offset, const fs::
     bytes.remove_prefix(static_cast<std::size_t>(n));
     offset += static_cast<std::uint64_t>(n);
   }
+}
+
+struct segment_layout {
+  std::uint64_t bytes;
+  std::uint64_t data_start;
+};
+
+// Where the frames of an open segment are and how large it was made.
+segment_layout read_layout(int fd, const fs::path& path, std::uint64_t first_seq) {
+  char bytes[core::segment_header_bytes];
+  auto n = ::pread(fd, bytes, sizeof(bytes), 0);
+  if (n < 0)
+    fail("cannot read", path);
+  auto start = core::read_segment_start({bytes, static_cast<std::size_t>(n)});
+  using kind = core::segment_start::kind;
+  if (start.what == kind::damaged || (start.what == kind::header
+                                      && (start.header.first_seq != first_seq
+                                          || start.header.segment_bytes < core::segment_header_bytes)))
+    throw spool_error("the header of spool segment " + path.string()
+                      + " is damaged or does not match its name");
+  if (start.what == kind::header)
+    return {start.header.segment_bytes, core::segment_header_bytes};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0)
+    fail("cannot stat", path);
+  return {static_cast<std::uint64_t>(info.st_size), 0};
 }
 
 } // namespace
@@ -107,8 +135,23 @@ void spool::load_id() {
 }
 
 void spool::recover() {
-  for (auto& [first, path] : spool_segments(cfg_.dir))
-    segments_.push_back({first, path});
+  for (auto& entry : fs::directory_iterator(cfg_.dir))
+    if (entry.path().extension() == ".tmp" && entry.path().stem().extension() == segment_suffix)
+      fs::remove(entry.path()); // a segment whose creation a crash interrupted
+  for (auto& [first, path] : spool_segments(cfg_.dir)) {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0)
+      fail("cannot open", path);
+    try {
+      auto layout = read_layout(fd, path, first);
+      segments_.push_back({first, path, layout.bytes, layout.data_start});
+      disk_bytes_ += layout.bytes;
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
+  }
   if (segments_.empty()) {
     open_segment(1, true);
     return;
@@ -116,56 +159,75 @@ void spool::recover() {
   // Only the last segment can end in a torn write; scan it to its end.
   auto& last = segments_.back();
   open_segment(last.first_seq, false);
-  std::string bytes(cfg_.segment_bytes, '\0');
+  std::string bytes(last.bytes, '\0');
   auto n = ::pread(fd_, bytes.data(), bytes.size(), 0);
   if (n < 0)
     fail("cannot read", last.path);
   bytes.resize(static_cast<std::size_t>(n));
   next_seq_ = last.first_seq;
   std::string_view view = bytes;
-  for (;;) {
+  while (offset_ < view.size()) {
     auto f = core::read_frame(view.substr(offset_));
     if (f.what != core::frame::kind::record || f.seq != next_seq_)
       break;
     offset_ += f.size;
     ++next_seq_;
   }
+  // A segment of another size (the limit changed) is not written on: once consumed it
+  // can go, where the segment being written always stays.
+  if (last.bytes != cfg_.segment_bytes) {
+    if (cfg_.fsync && ::fdatasync(fd_) != 0)
+      fail("cannot fsync", last.path);
+    open_segment(next_seq_, true);
+  }
 }
 
 void spool::open_segment(std::uint64_t first_seq, bool create) {
   auto path = segment_path(cfg_.dir, first_seq);
-  int fd = ::open(path.c_str(), create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0644);
-  if (fd < 0)
-    fail("cannot open", path);
   if (create) {
+    // Made complete under another name, so a segment with its name always has its
+    // header, whenever a crash comes.
+    auto tmp = fs::path{path.string() + ".tmp"};
+    int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+      fail("cannot open", tmp);
     // Preallocated space reads as zeros (the end marker) and later writes need no
     // size change, so fdatasync flushes data alone.
     int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(cfg_.segment_bytes));
-    if (rc != 0) {
+    std::string header;
+    core::append_segment_header(header, {cfg_.segment_bytes, first_seq});
+    bool ok = rc == 0 && ::pwrite(fd, header.data(), header.size(), 0)
+                           == static_cast<ssize_t>(header.size());
+    if (!ok || ::fsync(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+      auto err = rc != 0 ? rc : errno;
       ::close(fd);
-      ::unlink(path.c_str());
-      errno = rc;
-      fail("cannot preallocate", path);
+      ::unlink(tmp.c_str());
+      errno = err;
+      fail("cannot create", path);
     }
-    if (::fsync(fd) != 0)
-      fail("cannot fsync", path);
+    ::close(fd);
     sync_dir(cfg_.dir);
-    segments_.push_back({first_seq, path});
+    segments_.push_back({first_seq, path, cfg_.segment_bytes, core::segment_header_bytes});
+    disk_bytes_ += cfg_.segment_bytes;
   }
+  int fd = ::open(path.c_str(), O_RDWR);
+  if (fd < 0)
+    fail("cannot open", path);
   if (fd_ >= 0)
     ::close(fd_);
   fd_ = fd;
-  offset_ = 0;
-  attempted_end_ = 0;
+  offset_ = segments_.back().data_start;
+  attempted_end_ = offset_;
 }
 
 std::uint64_t spool::append(std::string_view payload) {
   if (broken_)
     throw spool_error("the spool could not undo a failed write; restart expd to recover it");
   if (payload.size() > core::max_frame_payload
-      || payload.size() + core::frame_header_bytes > cfg_.segment_bytes)
+      || core::segment_header_bytes + core::frame_header_bytes + payload.size() > cfg_.segment_bytes)
     throw spool_error("a spool record of " + std::to_string(payload.size()) + " bytes is too large");
-  if (offset_ + buffer_.size() + core::frame_header_bytes + payload.size() > cfg_.segment_bytes) {
+  if (offset_ + buffer_.size() + core::frame_header_bytes + payload.size()
+      > segments_.back().bytes) {
     write_buffer();
     // The old segment stays durable-ordered: its tail is flushed before records that
     // follow it are acknowledged (commit syncs the current file only).
@@ -189,8 +251,10 @@ void spool::write_buffer() {
 
 void spool::commit() {
   write_buffer();
+  failpoint("spool.after_write");
   if (cfg_.fsync && ::fdatasync(fd_) != 0)
     fail("cannot fsync", segments_.back().path);
+  failpoint("spool.after_sync");
   mark_committed();
 }
 
@@ -208,12 +272,13 @@ void spool::rollback() {
     bool rolled_over = segments_.size() > committed_segments_;
     while (segments_.size() > committed_segments_) {
       fs::remove(segments_.back().path);
+      disk_bytes_ -= segments_.back().bytes;
       segments_.pop_back();
     }
     if (rolled_over) {
       sync_dir(cfg_.dir);
       open_segment(segments_.back().first_seq, false);
-      attempted_end_ = cfg_.segment_bytes;
+      attempted_end_ = segments_.back().bytes;
     }
     auto end = std::max(offset_, attempted_end_);
     if (end > committed_offset_) {
@@ -237,6 +302,7 @@ void spool::release_through(std::uint64_t seq) {
   std::size_t drop = 0;
   while (drop + 1 < segments_.size() && segments_[drop + 1].first_seq - 1 <= seq) {
     fs::remove(segments_[drop].path);
+    disk_bytes_ -= segments_[drop].bytes;
     ++drop;
   }
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(drop));
@@ -262,7 +328,7 @@ void spool_reader::open_segment_holding(std::uint64_t seq) {
   fd_ = ::open(it->second.c_str(), O_RDONLY);
   if (fd_ < 0)
     fail("cannot open", it->second);
-  buffer_offset_ = 0;
+  buffer_offset_ = read_layout(fd_, it->second, it->first).data_start;
   pos_ = 0;
   end_ = 0;
   next_seq_ = it->first;

@@ -25,8 +25,10 @@ struct spool_config {
 /// The local append-only log every accepted event goes to before it is acknowledged
 /// (docs/events.md, "Durability"). Records are numbered 1, 2, ... for the spool's life;
 /// files are segments named by their first record's number and preallocated, so an
-/// fdatasync flushes data alone. Opening recovers: a torn record at the end (a crash
-/// mid-write, never acknowledged) is overwritten by the next append. Not thread-safe:
+/// fdatasync flushes data alone. Each segment's header says its size, so a run with
+/// another segment size (a changed --spool-max-mb) reads the old ones as written and
+/// starts its own size with the next segment. Opening recovers: a torn record at the
+/// end (a crash mid-write, never acknowledged) is overwritten by the next append. Not thread-safe:
 /// one actor owns it; readers use spool_reader.
 class spool {
 public:
@@ -65,7 +67,7 @@ public:
 
   /// Bytes the live segments take on disk.
   std::uint64_t disk_bytes() const noexcept {
-    return segments_.size() * cfg_.segment_bytes;
+    return disk_bytes_;
   }
 
   bool full() const noexcept {
@@ -80,6 +82,8 @@ private:
   struct segment {
     std::uint64_t first_seq;
     std::filesystem::path path;
+    std::uint64_t bytes;      ///< the file's size as its header says
+    std::uint64_t data_start; ///< where its first frame is
   };
 
   void load_id();
@@ -90,6 +94,7 @@ private:
   spool_config cfg_;
   core::uuid id_;
   std::vector<segment> segments_; ///< in order; back() is written to
+  std::uint64_t disk_bytes_ = 0;  ///< sum of segments_' sizes
   int fd_ = -1;
   std::uint64_t offset_ = 0; ///< write position in segments_.back()
   std::uint64_t attempted_end_ = 0; ///< furthest byte a write tried in segments_.back()

@@ -1,6 +1,7 @@
 #include "actors/ingestion/archiver.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <zstd.h>
@@ -8,6 +9,7 @@
 #include "actors/wake_once.hpp"
 #include "core/sigv4.hpp"
 #include "core/spool_record.hpp"
+#include "runtime/failpoint.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -32,19 +34,39 @@ std::string compress(const std::string& text, int level) {
   return out;
 }
 
+// The manifest key a chunk's intent names; nullopt for an intent that names none.
+std::optional<std::string> intended_manifest(const json& intent, const core::uuid& spool) {
+  auto seq = [&](const char* name) -> std::optional<std::uint64_t> {
+    if (!intent.contains(name) || !intent[name].is_number_unsigned())
+      return std::nullopt;
+    return intent[name].get<std::uint64_t>();
+  };
+  auto first = seq("first_seq"), last = seq("last_seq");
+  if (!first || !last)
+    return std::nullopt;
+  return core::archive_manifest_key(spool, *first, *last);
+}
+
 // Where the last run stopped: the newest manifest. A chunk it left half-written (its
-// intent still there) is removed first, so writing it again leaves no stray file.
+// intent there, its manifest not) is removed first, so writing it again leaves no
+// stray file. An intent beside its manifest is a chunk that was finished: a crash
+// came before the intent was removed, and only the intent goes.
 void recover(self_ptr self) {
   auto& st = self->state;
   auto pending_key = core::archive_pending_key(st.cfg.spool_id);
   if (auto pending = st.store->get(pending_key)) {
     auto intent = json::parse(*pending, nullptr, false);
-    if (intent.is_object() && intent.contains("keys") && intent["keys"].is_array())
-      for (auto& key : intent["keys"])
-        if (key.is_string())
-          st.store->remove(key.get<std::string>());
+    auto manifest = intent.is_object() ? intended_manifest(intent, st.cfg.spool_id) : std::nullopt;
+    if (manifest && st.store->get(*manifest)) {
+      log(log_level::info, "archive_chunk_was_complete", {{"manifest", *manifest}});
+    } else {
+      if (intent.is_object() && intent.contains("keys") && intent["keys"].is_array())
+        for (auto& key : intent["keys"])
+          if (key.is_string())
+            st.store->remove(key.get<std::string>());
+      log(log_level::warn, "archive_chunk_rolled_back", {{"intent", intent}});
+    }
     st.store->remove(pending_key);
-    log(log_level::warn, "archive_chunk_rolled_back", {{"intent", intent}});
   }
   st.archived = 0;
   for (auto& key : st.store->list(core::archive_manifest_prefix(st.cfg.spool_id)))
@@ -53,6 +75,9 @@ void recover(self_ptr self) {
   st.recovered = true;
   log(log_level::info, "archive_resumed",
       {{"store", st.store->describe()}, {"archived_seq", st.archived}});
+  // The spool may release what this archive already holds.
+  if (st.writer)
+    self->send(st.writer, atom::consumed::value, spool_consumer::archiver, st.archived);
 }
 
 // Reads loaded records after the chunk (or the archive's end) into the chunk.
@@ -93,6 +118,7 @@ void write_chunk(self_ptr self) {
                                   {"last_seq", chunk.last_seq()},
                                   {"keys", keys}}
                                .dump());
+  runtime::failpoint("archiver.after_intent");
   std::vector<json> files;
   std::size_t i = 0;
   for (auto& [_, file] : chunk.hours()) {
@@ -107,8 +133,10 @@ void write_chunk(self_ptr self) {
                      {"max_timestamp", core::format_rfc3339(file.max_time)}});
     st.bytes_written += body.size();
   }
+  runtime::failpoint("archiver.after_data");
   st.store->put(core::archive_manifest_key(st.cfg.spool_id, chunk.first_seq(), chunk.last_seq()),
                 chunk.manifest(st.cfg.spool_id, files).dump(2));
+  runtime::failpoint("archiver.after_manifest");
   st.store->remove(pending_key);
   st.archived = chunk.last_seq();
   st.files += files.size();
@@ -173,7 +201,14 @@ archiver_actor::behavior_type archiver(archiver_actor::stateful_pointer<archiver
       }
     },
     [=](atom::subscribe, spool_writer_actor& writer) {
-      self->state.writer = std::move(writer);
+      auto& st = self->state;
+      st.writer = std::move(writer);
+      // Recovery at start, not at the first new event: its progress reaches the
+      // spool's gauges and what an earlier run left is archived at once.
+      if (st.recovered)
+        self->send(st.writer, atom::consumed::value, spool_consumer::archiver, st.archived);
+      else if (st.backoff.count() == 0)
+        schedule_tick(self, std::chrono::milliseconds{0});
     },
     [=](atom::status) -> status_record {
       auto& st = self->state;

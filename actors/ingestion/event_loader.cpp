@@ -6,6 +6,7 @@
 #include <caf/actor_cast.hpp>
 
 #include "actors/wake_once.hpp"
+#include "runtime/failpoint.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -31,6 +32,14 @@ void fail(self_ptr self, const std::exception& e) {
   schedule_tick(self, st.backoff);
 }
 
+void report_loaded(self_ptr self) {
+  auto& st = self->state;
+  if (st.writer)
+    self->send(st.writer, atom::consumed::value, spool_consumer::loader, st.loaded);
+  if (st.archiver)
+    self->send(st.archiver, atom::spooled::value, st.loaded);
+}
+
 // Loads one batch. Returns how long to wait before the next: none after a full batch
 // (more is waiting), the linger after a partial one, so a trickle of single events
 // is loaded in fewer, larger transactions; nullopt when there was nothing to load.
@@ -39,6 +48,9 @@ std::optional<std::chrono::milliseconds> load_batch(self_ptr self) {
   if (!st.cursor_known) {
     st.loaded = st.store->loaded_seq(st.cfg.spool_id);
     st.cursor_known = true;
+    // What PostgreSQL already holds, told at once: the archiver resumes what an earlier
+    // run left unarchived and the spool's gauges are right from the start.
+    report_loaded(self);
   }
   if (st.loaded >= st.committed)
     return std::nullopt;
@@ -60,6 +72,7 @@ std::optional<std::chrono::milliseconds> load_batch(self_ptr self) {
   if (batch.seqs.empty())
     return std::nullopt;
   auto r = st.store->load(st.cfg.spool_id, batch);
+  runtime::failpoint("loader.after_commit");
   if (r.already_loaded) {
     st.cursor_known = false; // someone else moved it: read it again
     return std::chrono::milliseconds{0};
@@ -71,10 +84,7 @@ std::optional<std::chrono::milliseconds> load_batch(self_ptr self) {
   st.stored += r.stored;
   st.skipped += r.skipped.size();
   ++st.batches;
-  if (st.writer)
-    self->send(st.writer, atom::consumed::value, spool_consumer::loader, st.loaded);
-  if (st.archiver)
-    self->send(st.archiver, atom::spooled::value, st.loaded);
+  report_loaded(self);
   return batch.seqs.size() < st.cfg.batch ? st.cfg.linger : std::chrono::milliseconds{0};
 }
 

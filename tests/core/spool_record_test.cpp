@@ -92,3 +92,27 @@ TEST(spool_record, an_event_payload_round_trips) {
   EXPECT_EQ(back->json_line, json);
   EXPECT_FALSE(read_spooled_event(std::string_view{payload}.substr(0, 10)));
 }
+
+TEST(spool_record, a_segment_header_reads_back_and_any_flipped_bit_is_caught) {
+  std::string h;
+  append_segment_header(h, {16u << 20, 12345});
+  ASSERT_EQ(h.size(), segment_header_bytes);
+  auto start = read_segment_start(h);
+  ASSERT_EQ(start.what, segment_start::kind::header);
+  EXPECT_EQ(start.header.segment_bytes, 16u << 20);
+  EXPECT_EQ(start.header.first_seq, 12345u);
+  for (std::size_t bit = 8 * 8; bit < h.size() * 8; ++bit) {
+    auto bad = h;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    EXPECT_EQ(read_segment_start(bad).what, segment_start::kind::damaged) << bit;
+  }
+  EXPECT_EQ(read_segment_start(h.substr(0, 20)).what, segment_start::kind::damaged);
+}
+
+TEST(spool_record, a_segment_without_a_header_starts_with_a_frame_or_zeros) {
+  std::string frames;
+  append_frame(frames, 1, "first");
+  EXPECT_EQ(read_segment_start(frames).what, segment_start::kind::headless);
+  EXPECT_EQ(read_segment_start(std::string(64, '\0')).what, segment_start::kind::headless);
+  EXPECT_EQ(read_segment_start("").what, segment_start::kind::headless);
+}

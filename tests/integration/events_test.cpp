@@ -8,141 +8,13 @@
 #include <set>
 #include <thread>
 
-#include <fstream>
-#include <map>
-
-#include <zstd.h>
-
-#include "core/rfc3339.hpp"
-#include "core/sigv4.hpp"
 #include "runtime/object_store.hpp"
 #include "runtime/random_uuid.hpp"
-#include "runtime/wall_clock.hpp"
+#include "tests/integration/event_helpers.hpp"
 #include "tests/integration/expd_process.hpp"
 
 using namespace expd::testing;
 using nlohmann::json;
-
-namespace {
-
-std::string now_text(std::int64_t offset_seconds = 0) {
-  return expd::core::format_rfc3339(expd::runtime::now_micros() + offset_seconds * 1000000);
-}
-
-const json event_types = json::parse(R"({"event_types":[
-  {"name":"plan_generated","metrics":{"latency_ms":{"type":"number","min":0}}},
-  {"name":"plan_accepted","metrics":{"accepted":{"type":"boolean"}}}]})");
-
-struct ids {
-  std::string experiment, control, other;
-};
-
-// A running experiment and the event types; returns the ids events refer to.
-ids prepare(const expd_process& node) {
-  EXPECT_EQ(node.apply(spec_example()).status, 200);
-  EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types.dump(), true).status, 200);
-  auto list = node.request("GET", "/admin/v1/experiments", "", true).json();
-  auto& e = list["experiments"][0];
-  return {e["id"], e["variants"][0]["id"], e["variants"][1]["id"]};
-}
-
-json event(const ids& x, const std::string& unit, double latency = 450) {
-  return {{"event_type", "plan_generated"},
-          {"unit_type", "user"},
-          {"unit_id", unit},
-          {"experiments", {{{"experiment_id", x.experiment}, {"variant_id", x.control}}}},
-          {"context", {{"policy_version_id", "uuid-v1"}}},
-          {"metrics", {{"latency_ms", latency}}},
-          {"timestamp", now_text()}};
-}
-
-http_reply post(const expd_process& node, const json& body) {
-  return node.request("POST", "/v1/events", body.dump());
-}
-
-std::string stored(const scratch_database& db) {
-  return db.scalar("SELECT count(*) FROM exp.events");
-}
-
-std::string spool_id(const expd_process& node) {
-  std::ifstream in(node.spool_dir() + "/spool.id");
-  std::string id;
-  in >> id;
-  return id;
-}
-
-std::string decompress(const std::string& body) {
-  auto size = ZSTD_getFrameContentSize(body.data(), body.size());
-  EXPECT_NE(size, ZSTD_CONTENTSIZE_ERROR);
-  std::string out(static_cast<std::size_t>(size), '\0');
-  auto n = ZSTD_decompress(out.data(), out.size(), body.data(), body.size());
-  EXPECT_FALSE(ZSTD_isError(n));
-  out.resize(n);
-  return out;
-}
-
-// Every event the node's manifests list, read back from the files, by event_id; a
-// file whose checksum does not match its manifest, or an event archived twice, fails.
-std::map<std::string, json> archived(expd::runtime::object_store& store, const std::string& spool) {
-  std::map<std::string, json> events;
-  for (auto& key : store.list("events/_manifest/" + spool + "-")) {
-    auto manifest = json::parse(*store.get(key));
-    std::size_t listed = 0;
-    for (auto& file : manifest["files"]) {
-      auto body = store.get(file["key"].get<std::string>());
-      EXPECT_TRUE(body) << file;
-      if (!body)
-        continue;
-      EXPECT_EQ(expd::core::sha256_hex(*body), file["sha256"]);
-      EXPECT_EQ(file["key"].get<std::string>().find("events/date="), 0u);
-      auto text = decompress(*body);
-      std::size_t pos = 0, lines = 0;
-      while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        auto e = json::parse(text.substr(pos, end - pos));
-        EXPECT_TRUE(events.emplace(e["event_id"].get<std::string>(), e).second)
-          << "archived twice: " << e["event_id"];
-        pos = end + 1;
-        ++lines;
-      }
-      EXPECT_EQ(lines, file["events"].get<std::size_t>());
-      listed += lines;
-    }
-    EXPECT_EQ(listed, manifest["events"].get<std::size_t>());
-  }
-  return events;
-}
-
-// The table as the archive writes it, by event_id.
-std::map<std::string, json> table(const scratch_database& db) {
-  auto rows = json::parse(db.scalar(
-    "SELECT COALESCE(json_agg(json_build_object('event_id', event_id, 'event_type', event_type,"
-    " 'unit_id', unit_id, 'metrics', metrics, 'context', context,"
-    " 'timestamp', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),"
-    " '[]') FROM exp.events"));
-  std::map<std::string, json> out;
-  for (auto& r : rows)
-    out.emplace(r["event_id"].get<std::string>(), r);
-  return out;
-}
-
-void expect_archive_equals_table(expd::runtime::object_store& store, const std::string& spool,
-                                 const scratch_database& db) {
-  auto want = table(db);
-  std::map<std::string, json> got;
-  EXPECT_TRUE(eventually([&] {
-    got = archived(store, spool);
-    return got.size() == want.size();
-  })) << got.size() << " archived of " << want.size();
-  for (auto& [id, row] : want) {
-    auto it = got.find(id);
-    ASSERT_NE(it, got.end()) << "not archived: " << id;
-    for (const char* field : {"event_type", "unit_id", "timestamp", "metrics", "context"})
-      EXPECT_EQ(it->second[field], row[field]) << id << " " << field;
-  }
-}
-
-} // namespace
 
 TEST(events, one_event_in_the_spec_shape_is_stored_and_can_be_read_back) {
   scratch_database db;
@@ -280,7 +152,7 @@ TEST(events, bad_requests_get_a_json_error_naming_the_field) {
   EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", R"({"event_types":[{"name":""}]})", true)
               .status,
             422);
-  EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types.dump()).status, 401);
+  EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types().dump()).status, 401);
   std::this_thread::sleep_for(std::chrono::milliseconds{300});
   EXPECT_EQ(stored(db), "0"); // nothing partial
   EXPECT_EQ(post(node, event(x, "still-fine")).status, 200);

@@ -259,6 +259,23 @@ void expd_process::kill() {
   pid_ = 0;
 }
 
+bool expd_process::wait_exit(std::chrono::milliseconds timeout, int* status) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    int raw = 0;
+    if (waitpid(pid_, &raw, WNOHANG) == pid_) {
+      pid_ = 0;
+      if (status != nullptr)
+        *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return true;
+}
+
 http_reply expd_process::request(const std::string& method, const std::string& path,
                                  const std::string& body, bool admin,
                                  const std::string& content_type) const {

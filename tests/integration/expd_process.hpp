@@ -73,6 +73,13 @@ public:
   int stop();
   /// SIGKILL and wait.
   void kill();
+  /// Waits up to `timeout` for the process to exit by itself (a failpoint); true once
+  /// it has, with its status in `status` (128 + signal when killed).
+  bool wait_exit(std::chrono::milliseconds timeout, int* status = nullptr);
+  /// The extra flags of the next start().
+  void set_flags(std::vector<std::string> extra_flags) {
+    flags_ = std::move(extra_flags);
+  }
   bool running() const noexcept {
     return pid_ > 0;
   }

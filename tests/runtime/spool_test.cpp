@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/spool_record.hpp"
 #include "runtime/spool.hpp"
 
 using namespace expd::runtime;
@@ -91,7 +92,7 @@ TEST_F(spool_test, a_torn_tail_is_cut_at_recovery_and_overwritten) {
   auto seg = spool_segments(dir).back().second;
   {
     spool_reader reader{dir};
-    std::uint64_t end = 0;
+    std::uint64_t end = expd::core::segment_header_bytes;
     reader.read(0, 10, SIZE_MAX, [&](std::uint64_t, std::string_view p) { end += 16 + p.size(); });
     std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(end - 3));
@@ -339,4 +340,91 @@ TEST_F(spool_test, a_rollback_that_cannot_write_leaves_the_spool_refusing_append
   EXPECT_THROW(s.commit(), spool_error);
   EXPECT_THROW(s.rollback(), spool_error);
   EXPECT_THROW(s.append("more"), spool_error);
+}
+
+// A smaller --spool-max-mb gives smaller segments; the segments already written keep
+// their own size, so recovery finds every record and numbering goes on from there.
+TEST_F(spool_test, a_new_segment_size_reads_old_segments_as_they_were_written) {
+  auto sized = [&](std::uint64_t segment) { return spool_config{dir, segment, 1ULL << 30, true}; };
+  std::string big(1000, 'm');
+  {
+    spool s{sized(4 << 20)};
+    for (int i = 1; i <= 3000; ++i) // ~3 MB, all in the first 4 MiB segment
+      s.append(big + std::to_string(i));
+    s.commit();
+  }
+  {
+    spool s{sized(1 << 20)};
+    EXPECT_EQ(s.last_seq(), 3000u);
+    EXPECT_EQ(s.disk_bytes(), (4u << 20) + (1u << 20));
+    for (int i = 3001; i <= 5000; ++i) // past the old segment's end: new 1 MiB ones
+      EXPECT_EQ(s.append(big + std::to_string(i)), static_cast<std::uint64_t>(i));
+    s.commit();
+  }
+  spool s{sized(8 << 20)};
+  EXPECT_EQ(s.last_seq(), 5000u);
+  auto all = read_all(0, 5000);
+  ASSERT_EQ(all.size(), 5000u);
+  for (std::uint64_t i = 1; i <= 5000; ++i)
+    ASSERT_EQ(all[i - 1], std::make_pair(i, big + std::to_string(i)));
+  // Each restart with another size starts a segment of that size at once.
+  auto segments = spool_segments(dir);
+  ASSERT_GE(segments.size(), 4u);
+  EXPECT_EQ(segments[1].first, 3001u);
+  EXPECT_EQ(segments.back().first, 5001u);
+  EXPECT_EQ(fs::file_size(segments.front().second), 4u << 20);
+  EXPECT_EQ(fs::file_size(segments[1].second), 1u << 20);
+  EXPECT_EQ(fs::file_size(segments.back().second), 8u << 20);
+  std::uint64_t sum = 0;
+  for (auto& [_, path] : segments)
+    sum += fs::file_size(path);
+  EXPECT_EQ(s.disk_bytes(), sum);
+}
+
+// A segment written before segments had headers: frames from its first byte.
+TEST_F(spool_test, a_headless_segment_is_read_from_its_first_byte) {
+  fs::create_directories(dir);
+  std::string frames;
+  for (std::uint64_t i = 1; i <= 20; ++i)
+    expd::core::append_frame(frames, i, payload(i));
+  frames.resize(2 << 20, '\0');
+  std::ofstream(dir / "00000000000000000001.seg", std::ios::binary) << frames;
+  spool s{config()};
+  EXPECT_EQ(s.last_seq(), 20u);
+  EXPECT_EQ(s.append("after"), 21u);
+  s.commit();
+  auto all = read_all(0, 21);
+  ASSERT_EQ(all.size(), 21u);
+  EXPECT_EQ(all[19], std::make_pair(std::uint64_t{20}, payload(20)));
+  EXPECT_EQ(all[20].second, "after");
+}
+
+TEST_F(spool_test, a_damaged_segment_header_is_an_error_not_an_empty_spool) {
+  {
+    spool s{config()};
+    s.append("kept");
+    s.commit();
+  }
+  auto seg = spool_segments(dir).back().second;
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(9);
+    f.write("\x7f", 1);
+  }
+  EXPECT_THROW(spool{config()}, spool_error);
+  EXPECT_THROW(read_all(0, 1), spool_error);
+}
+
+// A crash while a segment was being made leaves its temporary file, never a segment
+// without a header.
+TEST_F(spool_test, a_half_made_segment_is_removed_at_recovery) {
+  {
+    spool s{config()};
+    s.append("kept");
+    s.commit();
+  }
+  std::ofstream(dir / "00000000000000000002.seg.tmp") << "partial";
+  spool s{config()};
+  EXPECT_EQ(s.last_seq(), 1u);
+  EXPECT_FALSE(fs::exists(dir / "00000000000000000002.seg.tmp"));
 }
