@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
 # bench/aggregate_vs_groupby.sh: expd's aggregation of N events against the best plain
 # GROUP BY over the same rows, alternating, in one run (docs/benchmarks.md).
-#   EXPD_PG_URL=postgresql://... bench/aggregate_vs_groupby.sh [EVENTS] [UNITS] [DAYS] [ROUNDS]
+#   EXPD_TEST_PG_URL=postgresql://... bench/aggregate_vs_groupby.sh [EVENTS] [UNITS] [DAYS] [ROUNDS]
 # Defaults: 10000000 events, 150000 units, 14 days, 3 rounds. Creates (and drops) the
 # scratch database expd_bench_agg on that server; needs build/expd and psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-10000000} units=${2:-150000} days=${3:-14} rounds=${4:-3}
-: "${EXPD_PG_URL:?set EXPD_PG_URL (source var/env.sh)}"
+: "${EXPD_TEST_PG_URL:?set EXPD_TEST_PG_URL (source var/env.sh)}"
 db=expd_bench_agg
-url="${EXPD_PG_URL%/*}/$db"
+url="${EXPD_TEST_PG_URL%/*}/$db"
 port=${BENCH_PORT:-18977}
 work=$(mktemp -d)
 export EXPD_ADMIN_TOKEN=bench-admin-token-0123456789
 cleanup() {
   [ -f "$work/pid" ] && kill "$(cat "$work/pid")" 2>/dev/null && sleep 1 || true
   # After expd is gone: a database with connections cannot be dropped.
-  psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
+  psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "load average at start: $(load) ($(nproc) CPUs)"
-psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 # expd migrates the database at start; no periodic pass, so only our requests run.
 build/expd --pg="$url" --listen=127.0.0.1:$port --spool-dir="$work/spool" --archive=off \
   --aggregate-interval-ms=0 --log-level=warn >"$work/log" 2>&1 &

@@ -22,10 +22,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-base="${EXPD_PG_URL%/*}"
+base="${EXPD_TEST_PG_URL%/*}"
 
 fresh_db() {
-  psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+  psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
 }
 start_expd() { # db, extra flags...
   local db=$1

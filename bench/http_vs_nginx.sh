@@ -16,7 +16,7 @@ expd_port=18090
 nginx_port=18091
 work=$(mktemp -d /tmp/expd-bench.XXXXXX)
 db=expd_bench
-bench_url="${EXPD_PG_URL%/*}/$db"
+bench_url="${EXPD_TEST_PG_URL%/*}/$db"
 expd_pid="" nginx_pid=""
 cleanup() {
   [ -n "$expd_pid" ] && kill -TERM "$expd_pid" 2>/dev/null && wait "$expd_pid" 2>/dev/null
@@ -31,7 +31,7 @@ if [ "$pin" = pinned ]; then
   wrk_cpu=(taskset -c 1)
 fi
 
-psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 "${server_cpu[@]}" build/expd --pg="$bench_url" --listen=127.0.0.1:$expd_port --log-level=warn ${EXPD_BENCH_FLAGS:-} \
   2>"$work/expd.log" &
 expd_pid=$!

@@ -9,7 +9,7 @@ source var/env.sh
 duration=${1:-5}
 db=expd_bench_results
 port=18978
-base="${EXPD_PG_URL%/*}"
+base="${EXPD_TEST_PG_URL%/*}"
 work=$(mktemp -d)
 cleanup() {
   [ -f "$work/pid" ] && kill "$(cat "$work/pid")" 2>/dev/null && wait "$(cat "$work/pid")" 2>/dev/null || true
@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-PGOPTIONS="-c client_min_messages=warning" psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 build/expd --pg="$base/$db" --listen=127.0.0.1:$port --log-level=warn --spool-dir="$work/spool" \
   --archive=off --aggregate-interval-ms=0 >/dev/null 2>"$work/log" &
 echo $! >"$work/pid"
@@ -58,4 +58,4 @@ wrk -t1 -c1 -d"${duration}s" --latency "http://127.0.0.1:$port/v1/experiments/$i
 grep -E "Non-2xx" "$work/wrk.txt" || true
 awk '/Requests\/sec/ {print "requests/s: " $2} $1 == "50%" {print "p50: " $2} $1 == "99%" {print "p99: " $2 " (ceiling 50 ms)"}' "$work/wrk.txt"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-psql "$EXPD_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true

@@ -26,6 +26,7 @@ VENV="$VAR/venv"
 PG_LOG_LINK="$VAR/log/postgres.log"
 ENV_FILE="$VAR/env.sh"
 TOKEN_FILE="$VAR/admin.token"
+PG_PASSFILE="$VAR/pgpass"   # libpq's password file (PGPASSFILE in var/env.sh), 0600
 REPO_HASH="$(printf '%s' "$ROOT" | sha1sum | cut -c1-8)"
 ME="$(id -un)"
 
@@ -137,20 +138,29 @@ pg_psql() {
 
 pg_initdb() {
   say "initializing PostgreSQL data dir ($PG_DATA)"
-  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C \
+  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C \
     >"$VAR/log/initdb.log" 2>&1 || { tail_log "$VAR/log/initdb.log"; die "initdb failed"; }
-  printf '%s\n' \
-    '# Written by deploy/servers.sh: local dev/test server, loopback only, no passwords.' \
-    'local   all   all                  trust' \
-    'host    all   all   127.0.0.1/32   trust' | as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null
   printf '\n# Added by deploy/servers.sh (settings rewritten on every start)\ninclude_if_exists = '\''expd.conf'\''\n' \
     | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
+}
+
+# Who may connect, rewritten on every start (a data dir made before passwords had
+# trust for everyone). The socket folder is private to the server's user (0700), so
+# only that user reaches the superuser; every TCP client gives its password (SCRAM).
+pg_write_hba() {
+  printf '%s\n' \
+    '# Written by deploy/servers.sh on every start; edit the script, not this file.' \
+    'local   all   postgres                trust' \
+    'host    all   all      127.0.0.1/32   scram-sha-256' \
+    'host    all   all      ::1/128        scram-sha-256' | as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null
 }
 
 pg_write_conf() {
   printf '%s\n' \
     '# Written by deploy/servers.sh on every start; edit the script, not this file.' \
     "listen_addresses = '127.0.0.1'" \
+    "password_encryption = 'scram-sha-256'" \
     "port = $PG_PORT" \
     "unix_socket_directories = '$PG_SOCK'" \
     'max_connections = 200' \
@@ -179,12 +189,15 @@ pg_start() {
       PG_PORT="$port"
     fi
     note "PostgreSQL already running (127.0.0.1:$PG_PORT)"
+    pg_write_hba
+    pg_psql -c 'select pg_reload_conf()' >/dev/null
   else
     [ -f "$PG_DATA/PG_VERSION" ] || pg_initdb
     if port_busy "$PG_PORT"; then
       die "port 127.0.0.1:$PG_PORT is already used by another process; stop it or set EXPD_PG_PORT"
     fi
     pg_write_conf
+    pg_write_hba
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" -s start; then
       tail_log "$PG_LOG"
@@ -192,15 +205,47 @@ pg_start() {
     fi
   fi
   pg_wait_ready
-  # Role and database for expd (idempotent).
-  if [ -z "$(pg_psql -tAc "select 1 from pg_roles where rolname = 'expd'")" ]; then
-    note "creating role expd"
-    pg_psql -c 'create role expd login superuser'
-  fi
+  pg_roles
   if [ -z "$(pg_psql -tAc "select 1 from pg_database where datname = 'expd'")" ]; then
     note "creating database expd"
     pg_psql -c 'create database expd owner expd'
   fi
+  pg_psql -c 'alter database expd owner to expd'
+}
+
+# The roles, made or corrected on every start (idempotent):
+#   expd           the service: owns database expd and so the schema its migrations make;
+#                  not a superuser, cannot create roles or databases
+#   expd_test      the test suite and benchmarks: creates scratch databases, runs expd
+#                  in them, may SET ROLE expd_readonly
+#   expd_readonly  analysts and Metabase (NOLOGIN; migration 004 grants SELECT)
+# Passwords are generated once into var/pgpass, which libpq reads (PGPASSFILE), and
+# reach psql on standard input: never on a command line or in a log.
+pg_roles() {
+  if [ ! -s "$PG_PASSFILE" ]; then
+    note "generating PostgreSQL passwords (var/pgpass)"
+    ( umask 077
+      for role in expd expd_test; do
+        printf '127.0.0.1:*:*:%s:%s\n' "$role" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')"
+      done >"$PG_PASSFILE.tmp" && mv "$PG_PASSFILE.tmp" "$PG_PASSFILE" )
+  fi
+  chmod 600 "$PG_PASSFILE"
+  local expd_pw test_pw
+  expd_pw="$(awk -F: '$4 == "expd" {print $5}' "$PG_PASSFILE")"
+  test_pw="$(awk -F: '$4 == "expd_test" {print $5}' "$PG_PASSFILE")"
+  [ -n "$expd_pw" ] && [ -n "$test_pw" ] || die "$PG_PASSFILE lacks a password for expd or expd_test; remove it to make new ones"
+  pg_psql <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'expd') THEN CREATE ROLE expd; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'expd_test') THEN CREATE ROLE expd_test; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'expd_readonly') THEN CREATE ROLE expd_readonly; END IF;
+END \$\$;
+ALTER ROLE expd LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$expd_pw';
+ALTER ROLE expd_test LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$test_pw';
+ALTER ROLE expd_readonly NOLOGIN NOSUPERUSER;
+ALTER ROLE expd_readonly SET statement_timeout = '60s';
+GRANT expd_readonly TO expd_test;
+SQL
 }
 
 pg_stop() {
@@ -391,9 +436,10 @@ write_env() {
     ( umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$TOKEN_FILE.tmp" && mv "$TOKEN_FILE.tmp" "$TOKEN_FILE" )
   fi
   chmod 600 "$TOKEN_FILE"
-  local token pg_url redis_url s3_url AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  local token pg_url test_pg_url redis_url s3_url AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
   token="$(tr -d '\n' <"$TOKEN_FILE")"
   pg_url="postgresql://expd@127.0.0.1:$PG_PORT/expd"
+  test_pg_url="postgresql://expd_test@127.0.0.1:$PG_PORT/postgres"
   redis_url="redis://127.0.0.1:$REDIS_PORT"
   s3_url="s3://$S3_BUCKET?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1"
   # shellcheck disable=SC1090
@@ -403,7 +449,8 @@ write_env() {
     {
       echo "# Written by deploy/servers.sh start. Use: source var/env.sh"
       printf 'export EXPD_PG_URL=%q\n' "$pg_url"
-      printf 'export EXPD_TEST_PG_URL=%q\n' "$pg_url"
+      printf 'export PGPASSFILE=%q\n' "$PG_PASSFILE"
+      printf 'export EXPD_TEST_PG_URL=%q\n' "$test_pg_url"
       printf 'export EXPD_REDIS_URL=%q\n' "$redis_url"
       printf 'export EXPD_ADMIN_TOKEN=%q\n' "$token"
       printf 'export EXPD_S3_URL="%s"\n' "$s3_url"
