@@ -79,9 +79,14 @@ done
 "$EXPCTL" aggregate --from "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" --to "$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)"
 "$EXPCTL" results planner_policy_exp
 
+say "HTTPS for clients: the TLS front (deploy/tls-front.sh)"
+bash deploy/tls-front.sh start
+curl -fsS --cacert var/tls/cert.pem "https://127.0.0.1:${EXPD_TLS_PORT:-8443}/health" || die "GET /health over HTTPS failed (var/tls/nginx.log)"
+echo
+
 cat <<MSG
 
-== expd is running on $EXPD_SERVER (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR)
+== expd is running on $EXPD_SERVER and https://127.0.0.1:${EXPD_TLS_PORT:-8443} (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR)
    try:   source var/env.sh && build/expctl get experiments
    dashboard: $EXPD_SERVER/dashboard
    logs:  var/log/expd.log  var/log/postgres.log  var/log/redis.log  var/log/moto.log

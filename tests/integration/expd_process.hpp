@@ -9,6 +9,9 @@
 
 namespace expd::testing {
 
+/// A loopback TCP port nothing listens on now.
+int free_port();
+
 /// Polls `check` every 100 ms until it holds (true) or `tries` polls have failed (false).
 bool eventually(const std::function<bool()>& check, int tries = 300);
 
