@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include "core/client_keys.hpp"
+
+using namespace expd::core;
+
+TEST(client_keys, scopes_parse_and_print_in_one_order) {
+  auto set = parse_scopes("events:read,assign");
+  EXPECT_TRUE(has(set, scope::assign));
+  EXPECT_TRUE(has(set, scope::events_read));
+  EXPECT_FALSE(has(set, scope::events_write));
+  EXPECT_EQ(scope_names(set), "assign,events:read");
+  EXPECT_THROW(parse_scopes("assign,events:delete"), std::invalid_argument);
+  EXPECT_THROW(parse_scopes(""), std::invalid_argument);
+  EXPECT_THROW(parse_scopes("assign,"), std::invalid_argument);
+  EXPECT_THROW(parse_scopes("Assign"), std::invalid_argument);
+}
+
+TEST(client_keys, the_digest_is_sha256_of_the_key) {
+  // sha256("abc"), FIPS 180-2's first example.
+  EXPECT_EQ(key_digest("abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(client_keys, a_key_is_found_by_its_text_in_its_environment_only) {
+  auto text = "# web clients\n"
+              "web   production  assign,events:write  " + key_digest("k-web") + "\n"
+              "\n"
+              "analyst production events:read,experiments:read " + key_digest("k-analyst")
+              + "  # read only\n"
+              "stage staging assign " + key_digest("k-stage") + "\n";
+  auto keys = client_keys::parse(text);
+  EXPECT_EQ(keys.size(), 3u);
+  auto* web = keys.find("k-web", "production");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->name, "web");
+  EXPECT_EQ(web->scopes, parse_scopes("assign,events:write"));
+  EXPECT_EQ(keys.find("k-analyst", "production")->name, "analyst");
+  EXPECT_EQ(keys.find("k-stage", "production"), nullptr) << "a staging key on production";
+  EXPECT_EQ(keys.find("k-we", "production"), nullptr);
+  EXPECT_EQ(keys.find("", "production"), nullptr);
+  EXPECT_EQ(keys.find(key_digest("k-web"), "production"), nullptr) << "the digest is not the key";
+}
+
+TEST(client_keys, malformed_files_are_refused_with_the_line) {
+  auto good = key_digest("x");
+  auto refused = [](const std::string& text) {
+    try {
+      client_keys::parse(text);
+    } catch (const std::invalid_argument& e) {
+      return std::string{e.what()};
+    }
+    return std::string{"accepted"};
+  };
+  EXPECT_EQ(refused("a prod assign\n").rfind("line 1:", 0), 0u);
+  EXPECT_EQ(refused("\n\na prod assign " + good + " extra\n").rfind("line 3:", 0), 0u);
+  EXPECT_NE(refused("a prod assign sha256:ABC\n"), "accepted");
+  EXPECT_NE(refused("a prod assign " + good.substr(0, 70) + "\n"), "accepted");
+  EXPECT_NE(refused("a prod assign md5:" + good.substr(7) + "\n"), "accepted");
+  EXPECT_NE(refused("a prod assign," + good + "\n"), "accepted");
+  EXPECT_NE(refused("a prod root " + good + "\n").find("unknown scope \"root\""), std::string::npos);
+  EXPECT_NE(refused("a prod assign " + good + "\na prod assign " + key_digest("y") + "\n")
+              .find("used twice"),
+            std::string::npos);
+  EXPECT_NE(refused("a prod assign " + good + "\nb prod assign " + good + "\n").find("twice"),
+            std::string::npos);
+  EXPECT_EQ(client_keys::parse("# only comments\n\n").size(), 0u);
+}
