@@ -67,4 +67,14 @@ std::map<std::string, std::string> parse_query_parameters(std::string_view query
   return params;
 }
 
+bool parse_dry_run_query(std::string_view query_string) {
+  auto params = parse_query_parameters(query_string, {"dry_run"});
+  auto it = params.find("dry_run");
+  if (it == params.end() || it->second == "false" || it->second == "0")
+    return false;
+  if (it->second == "true" || it->second == "1")
+    return true;
+  throw field_error("dry_run", "dry_run must be true, false, 1 or 0");
+}
+
 } // namespace expd::core

@@ -9,10 +9,12 @@
 
 #include "core/api_error.hpp"
 #include "core/assign_request.hpp"
+#include "core/bearer_auth.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
 #include "core/json_parse.hpp"
 #include "core/metric_aggregate.hpp"
+#include "core/query_string.hpp"
 #include "core/uuid.hpp"
 #include "runtime/log.hpp"
 
@@ -135,27 +137,7 @@ bool json_content_type(const http_request& req) {
 
 bool authorized(const gateway_state& st, const http_request& req) {
   auto* auth = req.header("authorization");
-  auto expected = "Bearer " + st.cfg.admin_token;
-  if (auth == nullptr || auth->size() != expected.size())
-    return false;
-  unsigned char diff = 0; // constant time: no early exit on the first wrong byte
-  for (std::size_t i = 0; i < expected.size(); ++i)
-    diff |= static_cast<unsigned char>((*auth)[i] ^ expected[i]);
-  return diff == 0;
-}
-
-bool query_flag(const std::string& query, std::string_view name) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    auto end = query.find('&', pos);
-    auto item = std::string_view{query}.substr(pos, end == std::string::npos ? end : end - pos);
-    if (item == std::string{name} + "=true" || item == std::string{name} + "=1")
-      return true;
-    if (end == std::string::npos)
-      break;
-    pos = end + 1;
-  }
-  return false;
+  return auth != nullptr && core::bearer_token_matches(*auth, st.cfg.admin_token);
 }
 
 void handle_assign(gateway_broker* self, const call& c, http_request& req) {
@@ -294,6 +276,20 @@ void handle_dashboard(gateway_broker* self, const call& c, const http_request& r
   complete(self, c, r.status, *r.body, r.content_type, {{"Cache-Control", "no-cache"}});
 }
 
+// POST .../apply[?dry_run=...]: a dry_run value not understood is refused, never
+// taken for a real apply.
+template <class Atom>
+void apply_with(gateway_broker* self, const call& c, http_request& req, Atom what) {
+  bool dry_run = false;
+  try {
+    dry_run = core::parse_dry_run_query(req.query);
+  } catch (const core::field_error& e) {
+    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+  }
+  auto& st = self->state;
+  ask(self, c, st.routes->registry, st.cfg.request_timeout, what, std::move(req.body), dry_run);
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!authorized(st, req))
@@ -316,8 +312,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
       return complete(self, c, 405, core::error_json("method_not_allowed", std::string{"use "} + method),
                       "application/json", {{"Allow", method}});
     if (apply)
-      return ask(self, c, registry, st.cfg.request_timeout, atom::apply_types::value,
-                 std::move(req.body), query_flag(req.query, "dry_run"));
+      return apply_with(self, c, req, atom::apply_types::value);
     return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
   }
   static const std::string prefix = "/admin/v1/experiments";
@@ -334,8 +329,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     if (req.method != "POST")
       return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
                       "application/json", {{"Allow", "POST"}});
-    return ask(self, c, registry, st.cfg.request_timeout, atom::apply::value, std::move(req.body),
-               query_flag(req.query, "dry_run"));
+    return apply_with(self, c, req, atom::apply::value);
   }
   constexpr std::string_view status_suffix = "/status";
   if (rest.size() > status_suffix.size() + 1 && rest[0] == '/'

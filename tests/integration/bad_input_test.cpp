@@ -195,3 +195,29 @@ TEST_F(bad_input, query_parameters_text_cannot_hold) {
   expect_error(node_->request("GET", results + "?control=%00"), 400, "control");
 }
 
+// A dry_run value not understood used to apply for real.
+TEST_F(bad_input, unknown_dry_run_values_are_refused_and_change_nothing) {
+  auto changed = spec_example(0.3, 0.7).dump();
+  for (const char* value : {"TRUE", "yes", "on", ""}) {
+    expect_error(node_->request("POST", std::string{"/admin/v1/experiments/apply?dry_run="} + value,
+                                changed, true),
+                 400, "dry_run");
+    expect_error(node_->request("POST", std::string{"/admin/v1/event-types/apply?dry_run="} + value,
+                                R"({"event_types":[]})", true),
+                 400, "dry_run");
+  }
+  EXPECT_EQ(db_->scalar("SELECT allocation FROM exp.variants WHERE name = 'control'"), "0.5");
+}
+
+TEST_F(bad_input, the_bearer_scheme_is_case_insensitive) {
+  for (const char* scheme : {"bearer", "BEARER", "Bearer"}) {
+    auto stream = raw_exchange(node_->port(),
+                               std::string{"GET /admin/v1/experiments HTTP/1.1\r\nHost: x\r\n"
+                                           "Authorization: "}
+                                 + scheme + " " + expd_process::admin_token
+                                 + "\r\nConnection: close\r\n\r\n");
+    auto replies = parse_replies(stream);
+    ASSERT_EQ(replies.size(), 1u) << stream;
+    EXPECT_EQ(replies[0].status, 200) << scheme << ": " << replies[0].body;
+  }
+}
