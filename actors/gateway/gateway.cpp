@@ -172,6 +172,9 @@ void handle_metrics(gateway_broker* self, const call& c) {
   state->samples.push_back({"expd_http_connections_refused_total", "counter",
                             "Connections refused at the connection limit.", "",
                             static_cast<double>(st.connections_refused)});
+  state->samples.push_back({"expd_http_connections_shed_total", "counter",
+                            "Connections answered 503 at once for want of file descriptors.",
+                            "", static_cast<double>(st.accept->shed)});
   for (auto& [endpoint, m] : st.endpoints)
     for (auto& [status, n] : m.by_status)
       state->samples.push_back({"expd_http_requests_total", "counter",
@@ -389,6 +392,11 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   }
 }
 
+std::string overloaded_body() {
+  return core::error_json("too_many_connections",
+                          "the node is at its connection limit; retry later", "request");
+}
+
 // Answers a protocol error (400, 413, 431, 408) and closes after the pending replies.
 void reject_stream(gateway_broker* self, connection_handle hdl, http_connection& conn,
                    std::uint16_t status, const std::string& message) {
@@ -411,12 +419,18 @@ void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char
   if (!was_mid || !requests.empty())
     conn->request_started = now;
   for (auto& req : requests) {
-    bool keep_alive = req.keep_alive && !self->state.stopping;
+    bool health_only = conn->health_only && req.path != "/health" && req.path != "/metrics";
+    bool keep_alive = req.keep_alive && !self->state.stopping && !health_only;
     conn->slots.push_back({false, keep_alive, {}});
     call c{hdl, conn->id, conn->next_seq++, "", now};
     if (!keep_alive)
       conn->closing = true;
-    route(self, c, req);
+    if (health_only) {
+      c.endpoint = "over_limit";
+      complete(self, c, 503, overloaded_body(), "application/json", {{"Retry-After", "1"}});
+    } else {
+      route(self, c, req);
+    }
     conn = find_connection(self, hdl); // a reply may have closed it
     if (conn == nullptr || conn->closing)
       return;
@@ -451,26 +465,59 @@ void sweep(gateway_broker* self) {
     drop_connection(self, hdl);
 }
 
+// Out of descriptors: says so once a tick, and accepts again if the doorman had to stop.
+void resume_accepting(gateway_broker* self) {
+  auto& st = self->state;
+  if (st.accept->shed > st.shed_logged) {
+    log(log_level::warn, "descriptors_exhausted",
+        {{"shed_since_last", st.accept->shed - st.shed_logged},
+         {"open_connections", st.conns.size()},
+         {"fix", "raise RLIMIT_NOFILE or lower --max-connections (docs/operations.md)"}});
+    st.shed_logged = st.accept->shed;
+  }
+  if (st.accept->paused && !st.stopping) {
+    st.accept->paused = false;
+    self->trigger(st.acceptor);
+  }
+}
+
 } // namespace
 
 caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
                       gateway_routes routes) {
-  self->state.cfg = std::move(cfg);
-  self->state.routes = std::make_unique<gateway_routes>(std::move(routes));
-  auto acceptor = self->add_doorman(listen_fd);
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.routes = std::make_unique<gateway_routes>(std::move(routes));
+  runtime::http_response overloaded;
+  overloaded.status = 503;
+  overloaded.body = overloaded_body();
+  overloaded.extra_headers = {{"Retry-After", "1"}};
+  overloaded.keep_alive = false;
+  runtime::append_http_response(st.overloaded, overloaded);
+  st.accept = std::make_shared<accept_guard>();
+  auto doorman = make_guarded_doorman(self, listen_fd, st.accept, st.overloaded);
+  st.acceptor = doorman->hdl();
+  self->add_doorman(std::move(doorman));
   self->delayed_send(self, tick_interval, atom::tick::value);
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
-      if (st.stopping || st.conns.size() >= st.cfg.max_connections) {
+      if (st.stopping || st.conns.size() >= st.cfg.max_connections + st.cfg.health_connections) {
         ++st.connections_refused;
+        if (!st.stopping) { // an answer, not a bare close the client may take for a crash
+          auto& buf = self->wr_buf(msg.handle);
+          buf.insert(buf.end(), st.overloaded.begin(), st.overloaded.end());
+          self->flush(msg.handle);
+        }
         self->close(msg.handle);
         return;
       }
       ++st.connections_accepted;
       // A socket number closed a moment ago may come back before its close message.
       st.conns.erase(msg.handle);
-      st.conns.try_emplace(msg.handle, st.cfg.http).first->second.id = st.connections_accepted;
+      auto& conn = st.conns.try_emplace(msg.handle, st.cfg.http).first->second;
+      conn.id = st.connections_accepted;
+      conn.health_only = st.conns.size() > st.cfg.max_connections;
       // CAF zero-fills the unused part of the read buffer before every read: a small
       // buffer keeps that cheap for the common small request; large bodies take more reads.
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
@@ -482,13 +529,14 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
     },
     [=](atom::tick) {
       sweep(self);
+      resume_accepting(self);
       self->delayed_send(self, tick_interval, atom::tick::value);
     },
     [=](atom::stop) -> bool {
       // Refuse new connections; idle keep-alive ones close now, busy ones after
       // their replies (every reply from now on says Connection: close).
       self->state.stopping = true;
-      self->close(acceptor);
+      self->close(self->state.acceptor);
       std::vector<connection_handle> idle;
       for (auto& [hdl, conn] : self->state.conns) {
         if (conn.slots.empty())
