@@ -397,14 +397,15 @@ std::string overloaded_body() {
                           "the node is at its connection limit; retry later", "request");
 }
 
-// Answers a protocol error (400, 413, 431, 408) and closes after the pending replies.
+// Answers a protocol error (400, 413, 431, 408, 501) and closes after the pending replies.
 void reject_stream(gateway_broker* self, connection_handle hdl, http_connection& conn,
                    std::uint16_t status, const std::string& message) {
   conn.closing = true;
   conn.slots.push_back({false, false, {}});
   call c{hdl, conn.id, conn.next_seq++, "protocol_error", clock_type::now()};
   self->halt(hdl);
-  complete_error(self, c, status, "bad_request", message, "request");
+  complete_error(self, c, status, status == 501 ? "not_implemented" : "bad_request", message,
+                 "request");
 }
 
 void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char>& buf) {

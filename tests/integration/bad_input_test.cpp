@@ -221,3 +221,23 @@ TEST_F(bad_input, the_bearer_scheme_is_case_insensitive) {
     EXPECT_EQ(replies[0].status, 200) << scheme << ": " << replies[0].body;
   }
 }
+
+// Framing a proxy in front could read otherwise (request smuggling): one 400, the
+// connection closed, and the request hidden behind it never runs.
+TEST_F(bad_input, ambiguous_framing_is_refused_and_closes) {
+  const std::string behind = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::pair<std::string, int> cases[] = {
+    {"POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "2\r\n{}XX0\r\n\r\n", 400},
+    {"GET /health HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n", 400},
+    {"POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+     "0\r\n\r\n", 501},
+    {"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400},
+  };
+  for (const auto& [request, status] : cases) {
+    auto stream = raw_exchange(node_->port(), request + behind);
+    auto replies = parse_replies(stream);
+    ASSERT_EQ(replies.size(), 1u) << stream;
+    expect_error(replies[0], status, "request");
+  }
+}
