@@ -146,13 +146,13 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
                           "Content-Type");
   if (core::json_nesting_exceeds(req.body, max_json_depth))
     return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
-  auto doc = core::parse_json(req.body);
-  if (doc.is_discarded())
-    return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
   core::assign_request areq;
   try {
+    auto doc = core::parse_json(req.body);
+    if (doc.is_discarded())
+      return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
     areq = core::parse_assign_request(std::move(doc));
-  } catch (const core::field_error& e) {
+  } catch (const core::field_error& e) { // a key twice, or a field the request lacks
     return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
   }
   auto& shard = self->state.routes->shards.route(areq.unit_id);

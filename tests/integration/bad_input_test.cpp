@@ -241,3 +241,24 @@ TEST_F(bad_input, ambiguous_framing_is_refused_and_closes) {
     expect_error(replies[0], status, "request");
   }
 }
+
+// nlohmann kept the last of a key given twice; a proxy in front may keep the first.
+TEST_F(bad_input, a_json_key_given_twice_is_refused_naming_it) {
+  expect_error(node_->request("POST", "/v1/assign",
+                              R"({"unit_type":"user","unit_id":"a","unit_id":"b"})"),
+               400, "unit_id");
+  expect_error(node_->request("POST", "/v1/events",
+                              R"({"events":[{"event_type":"plan_generated","unit_type":"user",)"
+                              R"("unit_id":"a","unit_id":"b","timestamp":"2025-01-01T00:00:00Z"}]})"),
+               400, "events[0].unit_id");
+  auto doc = spec_example().dump();
+  doc.insert(doc.rfind('}'), R"(,"experiments":[])");
+  expect_error(node_->request("POST", "/admin/v1/experiments/apply", doc, true), 400,
+               "experiments");
+  expect_error(node_->request("POST", "/admin/v1/experiments/planner_policy_exp/status",
+                              R"({"status":"paused","status":"running"})", true),
+               400, "status");
+  expect_error(node_->request("POST", "/admin/v1/aggregate",
+                              R"({"from":"2025-01-01T00:00:00Z","from":"2025-01-02T00:00:00Z"})", true),
+               400, "from");
+}
