@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/field_error.hpp"
+#include "core/json_parse.hpp"
 
 namespace expd::core {
 
@@ -56,7 +57,7 @@ std::optional<double> metric_moments::mean() const noexcept {
 }
 
 aggregate_window parse_aggregate_request(std::string_view body) {
-  auto doc = nlohmann::json::parse(body, nullptr, false);
+  auto doc = parse_json(body);
   if (doc.is_discarded())
     throw field_error("body", "the body is not JSON");
   if (!doc.is_object())

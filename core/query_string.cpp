@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/field_error.hpp"
+#include "core/text_check.hpp"
 
 namespace expd::core {
 
@@ -49,6 +50,8 @@ std::map<std::string, std::string> parse_query_parameters(std::string_view query
       continue;
     auto eq = item.find('=');
     auto key = decode_component(item.substr(0, eq), "query");
+    // Before the name goes into an error: JSON cannot carry invalid UTF-8.
+    check_text(key, false, "query", "a parameter name");
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string names;
       for (auto& a : allowed)
@@ -56,10 +59,22 @@ std::map<std::string, std::string> parse_query_parameters(std::string_view query
       throw field_error(key, "unknown parameter \"" + key + "\" (known: " + names + ")");
     }
     auto value = eq == std::string_view::npos ? std::string{} : decode_component(item.substr(eq + 1), key);
+    // Values reach PostgreSQL, whose text fails on invalid UTF-8 and holds no NUL.
+    check_text(value, false, key, key);
     if (!params.emplace(key, std::move(value)).second)
       throw field_error(key, key + " is given twice");
   }
   return params;
+}
+
+bool parse_dry_run_query(std::string_view query_string) {
+  auto params = parse_query_parameters(query_string, {"dry_run"});
+  auto it = params.find("dry_run");
+  if (it == params.end() || it->second == "false" || it->second == "0")
+    return false;
+  if (it->second == "true" || it->second == "1")
+    return true;
+  throw field_error("dry_run", "dry_run must be true, false, 1 or 0");
 }
 
 } // namespace expd::core

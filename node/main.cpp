@@ -107,6 +107,16 @@ int run(const runtime::node_config& cfg) {
   auto initial = std::make_shared<const core::snapshot>(
     1, runtime::experiment_store{cfg.pg_url}.load());
   int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
+  // A connection is a descriptor: past the limit, accept() fails and clients hang.
+  const auto descriptors = runtime::raise_descriptor_limit();
+  const auto max_connections = runtime::fit_connection_limit(cfg.max_connections, descriptors);
+  if (max_connections < cfg.max_connections)
+    log(log_level::warn, "connection_limit_lowered",
+        {{"max_connections", cfg.max_connections},
+         {"effective_max_connections", max_connections},
+         {"descriptor_limit", descriptors},
+         {"reserved_descriptors", runtime::reserved_descriptors + runtime::health_connections + 1},
+         {"fix", "raise the hard RLIMIT_NOFILE (ulimit -Hn, LimitNOFILE=) or lower --max-connections"}});
 
   caf::actor_system_config caf_cfg;
   caf_cfg.load<caf::io::middleman>();
@@ -183,7 +193,8 @@ int run(const runtime::node_config& cfg) {
   gateway_config gw;
   gw.http = cfg.http;
   gw.admin_token = cfg.admin_token;
-  gw.max_connections = cfg.max_connections;
+  gw.max_connections = max_connections;
+  gw.health_connections = runtime::health_connections;
   gw.request_timeout = cfg.request_timeout;
   gw.slow_client_timeout = cfg.slow_client_timeout;
   gw.idle_timeout = cfg.idle_timeout;

@@ -51,6 +51,147 @@ bool split_target(http_request& r) {
   return true;
 }
 
+// Chunked bodies (RFC 9112 section 7.1), strictly. Debian builds http-parser without
+// HTTP_PARSER_STRICT, and so it takes any two bytes for the CRLF after chunk data, any
+// byte for the LF of a size line and junk after the size: framing a proxy in front may
+// read otherwise (request smuggling). http-parser reads the headers; this the body.
+class chunked_decoder {
+public:
+  enum class step { more, done, failed };
+
+  // Reads bytes of `in` into `body`, `used` of them. After `failed`, `error` says why.
+  step feed(std::string_view in, std::size_t& used, std::string& body, const http_limits& limits,
+            http_error& error) {
+    std::size_t i = 0;
+    auto outcome = step::more;
+    while (i < in.size() && outcome == step::more) {
+      switch (state_) {
+      case state::data: {
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, in.size() - i));
+        body.append(in.data() + i, n);
+        i += n;
+        left_ -= n;
+        if (left_ == 0)
+          state_ = state::data_cr;
+        break;
+      }
+      case state::data_cr:
+      case state::data_lf:
+        if (in[i++] != (state_ == state::data_cr ? '\r' : '\n'))
+          outcome = fail(error, 400, "chunk data not followed by CRLF");
+        else
+          state_ = state_ == state::data_cr ? state::data_lf : state::size_line;
+        break;
+      case state::size_line:
+      case state::trailer_line: {
+        auto lf = in.find('\n', i);
+        auto end = lf == std::string_view::npos ? in.size() : lf;
+        line_.append(in.data() + i, end - i);
+        i = end;
+        if (state_ == state::size_line && line_.size() > max_size_line)
+          outcome = fail(error, 400, "chunk size line too long");
+        else if (state_ == state::trailer_line
+                 && trailer_bytes_ + line_.size() > limits.max_header_bytes)
+          outcome = fail(error, 431, "request trailers too large");
+        else if (lf != std::string_view::npos) {
+          ++i;
+          outcome = end_line(body, limits, error);
+        }
+        break;
+      }
+      }
+    }
+    used = i;
+    return outcome;
+  }
+
+private:
+  enum class state { size_line, data, data_cr, data_lf, trailer_line };
+  static constexpr std::size_t max_size_line = 1024; // size and extensions
+
+  static step fail(http_error& error, int status, std::string message) {
+    error.status = status;
+    error.message = std::move(message);
+    return step::failed;
+  }
+
+  static bool control(char c) noexcept {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+  }
+
+  // tchar of RFC 9110 section 5.6.2.
+  static bool token_char(char c) noexcept {
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+           || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  }
+
+  step end_line(std::string& body, const http_limits& limits, http_error& error) {
+    if (line_.empty() || line_.back() != '\r')
+      return fail(error, 400, "chunked line not ended by CRLF");
+    line_.pop_back();
+    auto outcome = state_ == state::size_line ? size_line(body, limits, error) : trailer_line(error);
+    line_.clear();
+    return outcome;
+  }
+
+  // chunk-size [ chunk-ext ]: 1*HEXDIG *( BWS ";" ... ).
+  step size_line(const std::string& body, const http_limits& limits, http_error& error) {
+    std::size_t k = 0;
+    std::uint64_t size = 0;
+    for (int digit; k < line_.size() && (digit = hex_digit(line_[k])) >= 0; ++k) {
+      size = size * 16 + static_cast<std::uint64_t>(digit);
+      if (size > limits.max_body_bytes) // also keeps the sum from overflowing
+        return fail(error, 413, "request body too large");
+    }
+    if (k == 0)
+      return fail(error, 400, "invalid chunk size");
+    while (k < line_.size() && (line_[k] == ' ' || line_[k] == '\t'))
+      ++k;
+    if (k < line_.size()
+        && (line_[k] != ';' || std::any_of(line_.begin() + k, line_.end(), control)))
+      return fail(error, 400, "invalid chunk size");
+    if (body.size() + size > limits.max_body_bytes)
+      return fail(error, 413, "request body too large");
+    left_ = size;
+    state_ = size == 0 ? state::trailer_line : state::data;
+    return step::more;
+  }
+
+  // Trailer fields carry nothing expd uses; they are checked as header lines are.
+  step trailer_line(http_error& error) {
+    if (line_.empty())
+      return step::done;
+    if (line_[0] == ' ' || line_[0] == '\t')
+      return fail(error, 400, "obsolete line folding");
+    auto colon = line_.find(':');
+    if (colon == 0 || colon == std::string::npos
+        || !std::all_of(line_.begin(), line_.begin() + colon, token_char)
+        || std::any_of(line_.begin() + colon, line_.end(), control))
+      return fail(error, 400, "invalid trailer field");
+    trailer_bytes_ += line_.size() + 2;
+    return step::more;
+  }
+
+  static int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    c = static_cast<char>(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  }
+
+  state state_ = state::size_line;
+  std::string line_; // the size or trailer line so far
+  std::uint64_t left_ = 0;
+  std::size_t trailer_bytes_ = 0;
+};
+
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) {
+           return lower(x) == lower(y);
+         });
+}
+
 } // namespace
 
 struct http_request_parser::impl {
@@ -65,6 +206,11 @@ struct http_request_parser::impl {
   bool in_field = false;     // the last header callback was on_header_field
   bool headers_done = false; // later field/value callbacks are chunked trailers
   bool closed = false;       // a request without keep-alive ended the stream
+  bool chunked = false;      // the body is the decoder's, http-parser waits
+  chunked_decoder decoder;
+  std::string_view buffer;   // what http_parser_execute runs over now
+  bool tail_lf = false;      // the bytes before `buffer` end in LF, then
+  bool tail_ws = false;      // ... one or more spaces or tabs
 
   explicit impl(http_limits l) : limits(l) {
     http_parser_init(&parser, HTTP_REQUEST);
@@ -89,6 +235,85 @@ struct http_request_parser::impl {
   }
 
   static impl& self(http_parser* p) { return *static_cast<impl*>(p->data); }
+
+  // Whether the value at `at` starts a line with a space or tab: obs-fold, a header
+  // continued on the next line. RFC 9112 section 5.2 lets a server refuse it, and
+  // http-parser would join it to the value a proxy may have split off.
+  bool folded(const char* at, std::size_t len) const noexcept {
+    const char* p = at;
+    while (p > buffer.data() && (p[-1] == ' ' || p[-1] == '\t'))
+      --p;
+    const bool blank = p < at || (len > 0 && (*at == ' ' || *at == '\t'));
+    if (p > buffer.data())
+      return p[-1] == '\n' && blank;
+    return tail_lf && (blank || tail_ws);
+  }
+
+  void remember_tail(std::string_view consumed) noexcept {
+    auto k = consumed.size();
+    while (k > 0 && (consumed[k - 1] == ' ' || consumed[k - 1] == '\t'))
+      --k;
+    if (k == 0) {
+      tail_ws = tail_ws || !consumed.empty();
+      return;
+    }
+    tail_lf = consumed[k - 1] == '\n';
+    tail_ws = k < consumed.size();
+  }
+
+  void finish_request() {
+    in_message = false;
+    out->push_back(std::move(current));
+    current = http_request{};
+    // The connection closes after this answer: requests pipelined behind it would be
+    // run for nobody, so stop here and drop the rest of the stream.
+    closed = !out->back().keep_alive;
+  }
+
+  // RFC 9112 section 6: chunked is the one transfer coding expd decodes. Not final (or
+  // in HTTP/1.0), the body's length is unknown: 400. Others before it: 501.
+  bool check_transfer_encoding(const http_parser* p) {
+    bool present = false;
+    std::vector<std::string_view> codings;
+    for (const auto& [name, value] : current.headers) {
+      if (name != "transfer-encoding")
+        continue;
+      present = true;
+      std::string_view list = value;
+      while (!list.empty()) {
+        auto comma = list.find(',');
+        auto item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+          item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+          item.remove_suffix(1);
+        if (!item.empty())
+          codings.push_back(item);
+      }
+    }
+    if (!present)
+      return true;
+    if (p->http_minor == 0) {
+      fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+      return false;
+    }
+    if (codings.empty() || !ascii_iequals(codings.back(), "chunked")) {
+      fail(400, "Transfer-Encoding must end with chunked");
+      return false;
+    }
+    codings.pop_back();
+    for (auto coding : codings)
+      if (ascii_iequals(coding, "chunked")) {
+        fail(400, "chunked applied more than once");
+        return false;
+      }
+    if (!codings.empty()) {
+      fail(501, "transfer codings other than chunked are not implemented");
+      return false;
+    }
+    return true;
+  }
 
   static int on_message_begin(http_parser* p) {
     auto& s = self(p);
@@ -143,6 +368,8 @@ struct http_request_parser::impl {
     auto& s = self(p);
     if (!s.count_header(len))
       return -1;
+    if (s.folded(at, len))
+      return s.fail(400, "obsolete line folding");
     s.in_field = false;
     if (!s.headers_done)
       s.current.headers.back().second.append(at, len);
@@ -170,15 +397,24 @@ struct http_request_parser::impl {
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
         v.pop_back();
     }
+    if (!s.check_transfer_encoding(p))
+      return -1;
+    r.keep_alive = http_should_keep_alive(p) != 0;
     // Capped so that a Content-Length the client never honours cannot pin memory.
     if (p->flags & F_CONTENTLENGTH)
       r.body.reserve(std::min<std::uint64_t>(p->content_length, max_body_reserve));
+    if (p->flags & F_CHUNKED) {
+      // 2: http-parser stops after the headers, as for an upgrade; the decoder goes on.
+      s.chunked = true;
+      s.decoder = chunked_decoder{};
+      return 2;
+    }
     return 0;
   }
 
   static int on_body(http_parser* p, const char* at, std::size_t len) {
     auto& s = self(p);
-    if (s.current.body.size() + len > s.limits.max_body_bytes) // chunked: no size upfront
+    if (s.current.body.size() + len > s.limits.max_body_bytes)
       return s.fail(413, "request body too large");
     s.current.body.append(at, len);
     return 0;
@@ -186,17 +422,48 @@ struct http_request_parser::impl {
 
   static int on_message_complete(http_parser* p) {
     auto& s = self(p);
-    s.current.keep_alive = http_should_keep_alive(p) != 0;
-    s.in_message = false;
-    s.out->push_back(std::move(s.current));
-    s.current = http_request{};
-    if (!s.out->back().keep_alive) {
-      // The connection closes after this answer: requests pipelined behind it would
-      // be run for nobody, so stop here and drop the rest of the stream.
-      s.closed = true;
+    if (s.chunked) // http-parser's end of the headers, not of the request
+      return 0;
+    s.finish_request();
+    if (s.closed)
       http_parser_pause(p, 1);
-    }
     return 0;
+  }
+
+  // Runs http-parser over `data`; returns the bytes it took.
+  std::size_t execute(std::string_view data) {
+    buffer = data;
+    const auto parsed = http_parser_execute(&parser, &settings(), data.data(), data.size());
+    buffer = {};
+    remember_tail(data.substr(0, parsed));
+    if (failed)
+      return parsed;
+    const auto err = HTTP_PARSER_ERRNO(&parser);
+    if (err == HPE_PAUSED && closed)
+      return parsed;
+    if (err == HPE_HEADER_OVERFLOW)
+      fail(431, "request headers too large");
+    else if (err != HPE_OK)
+      fail(400, http_errno_description(err));
+    else if (parsed != data.size() && !chunked)
+      fail(400, "unparsed bytes after request");
+    return parsed;
+  }
+
+  // Runs the chunked decoder over `data`; returns the bytes it took.
+  std::size_t decode(std::string_view data) {
+    std::size_t used = 0;
+    switch (decoder.feed(data, used, current.body, limits, error)) {
+    case chunked_decoder::step::more: break;
+    case chunked_decoder::step::failed: failed = true; break;
+    case chunked_decoder::step::done:
+      chunked = false;
+      finish_request();
+      http_parser_init(&parser, HTTP_REQUEST); // out of its upgrade state
+      parser.data = this;
+      break;
+    }
+    return used;
   }
 
   static const http_parser_settings& settings() {
@@ -228,22 +495,10 @@ bool http_request_parser::feed(std::string_view data, std::vector<http_request>&
   if (s.failed)
     return false;
   // Zero bytes would tell http-parser that the stream ended.
-  if (data.empty() || s.closed)
-    return true;
   s.out = &out;
-  const auto parsed = http_parser_execute(&s.parser, &impl::settings(), data.data(), data.size());
+  while (!data.empty() && !s.failed && !s.closed)
+    data.remove_prefix(s.chunked ? s.decode(data) : s.execute(data));
   s.out = nullptr;
-  if (s.failed)
-    return false;
-  const auto err = HTTP_PARSER_ERRNO(&s.parser);
-  if (err == HPE_PAUSED && s.closed)
-    return true;
-  if (err == HPE_HEADER_OVERFLOW)
-    s.fail(431, "request headers too large");
-  else if (err != HPE_OK)
-    s.fail(400, http_errno_description(err));
-  else if (parsed != data.size())
-    s.fail(400, "unparsed bytes after request");
   return !s.failed;
 }
 

@@ -31,12 +31,16 @@ struct http_request {
 /// Why a byte stream is not a request we accept. After an error the connection
 /// answers `status` and closes: the stream position is no longer trustworthy.
 struct http_error {
-  int status = 400;    ///< 400 malformed, 413 body too large, 431 headers too large
+  int status = 400;    ///< 400 malformed, 413 body too large, 431 headers too large,
+                       ///< 501 a transfer coding other than chunked
   std::string message; ///< for the JSON error body
 };
 
-/// Incremental HTTP/1.1 request parser over nodejs http-parser. Feed it bytes as they
-/// arrive; it yields complete requests, including pipelined ones, in order.
+/// Incremental HTTP/1.1 request parser over nodejs http-parser, read as strictly as
+/// RFC 9112 allows (no obs-fold, chunked the only transfer coding, chunked bodies
+/// decoded by a strict decoder of its own): framing that two parsers could read two
+/// ways is an error. Feed it bytes as they arrive; it yields complete requests,
+/// including pipelined ones, in order.
 class http_request_parser {
 public:
   explicit http_request_parser(http_limits limits = {});

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,48 @@ int open_listen_socket(const std::string& host, std::uint16_t port) {
   }
   freeaddrinfo(found);
   throw std::runtime_error("cannot listen on " + where + ": " + last_error);
+}
+
+std::uint64_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(limit.rlim_cur);
+}
+
+namespace {
+
+int open_spare() noexcept { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+} // namespace
+
+descriptor_reserve::descriptor_reserve() : spare_(open_spare()) {}
+
+descriptor_reserve::~descriptor_reserve() {
+  if (spare_ >= 0)
+    close(spare_);
+}
+
+bool descriptor_reserve::shed(int listen_fd, std::string_view answer) noexcept {
+  if (spare_ >= 0) {
+    close(spare_);
+    spare_ = -1;
+  }
+  int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  const bool drained = fd >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED;
+  if (fd >= 0) {
+    // A fresh socket's send buffer is empty: the short answer goes out whole or not at all.
+    [[maybe_unused]] auto sent = send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+    close(fd);
+  }
+  spare_ = open_spare();
+  return drained && spare_ >= 0;
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "runtime/node_config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -124,6 +125,13 @@ node_config parse_node_config(int argc, const char* const* argv) {
       "an admin token of at least 16 characters is required (EXPD_ADMIN_TOKEN or "
       "--admin-token-file)");
   return cfg;
+}
+
+std::size_t fit_connection_limit(std::size_t requested, std::uint64_t descriptors) noexcept {
+  constexpr std::uint64_t overhead = reserved_descriptors + health_connections + 1;
+  if (descriptors <= overhead)
+    return 1;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(requested, descriptors - overhead));
 }
 
 std::string node_usage() {

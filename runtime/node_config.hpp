@@ -42,6 +42,18 @@ struct node_config {
   std::string failpoints; ///< --failpoints: where a test makes the node die (runtime/failpoint.hpp)
 };
 
+/// Descriptors kept for everything but client connections: PostgreSQL sessions, spool
+/// and archive files, object storage, CAF's epoll and pipes (docs/operations.md).
+constexpr std::uint64_t reserved_descriptors = 64;
+/// Connections taken over the limit that answer only /health and /metrics, so a full
+/// node can still be watched.
+constexpr std::size_t health_connections = 8;
+
+/// The connection limit that fits `descriptors` (the RLIMIT_NOFILE in force):
+/// `requested` when it fits, else what is left after reserved_descriptors,
+/// health_connections and one spare descriptor, at least 1.
+std::size_t fit_connection_limit(std::size_t requested, std::uint64_t descriptors) noexcept;
+
 /// Reads flags (--name=value) and the environment. Throws std::invalid_argument with a
 /// message naming the flag on a bad or unknown flag or a missing required value.
 node_config parse_node_config(int argc, const char* const* argv);

@@ -4,11 +4,13 @@
 
 #include "core/api_error.hpp"
 #include <algorithm>
+#include <optional>
 
 #include "core/apply_plan.hpp"
 #include "core/event.hpp"
 #include "core/experiment_document.hpp"
 #include "core/field_error.hpp"
+#include "core/json_parse.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -77,11 +79,24 @@ json describe(const core::experiment& e) {
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
 }
 
+// Parses a request body into `doc`; else the 400 to answer: not JSON (`malformed`), or
+// a key given twice (named).
+std::optional<api_reply> parse_body(const std::string& body, json& doc, const char* malformed) {
+  try {
+    doc = core::parse_json(body);
+  } catch (const core::field_error& e) {
+    return api_reply{400, core::error_json("invalid_json", e.what(), e.field())};
+  }
+  if (doc.is_discarded())
+    return api_reply{400, core::error_json("invalid_json", malformed, "body")};
+  return std::nullopt;
+}
+
 api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return {400, core::error_json("invalid_json", "the body is not valid JSON", "body")};
+  json doc;
+  if (auto refused = parse_body(body, doc, "the body is not valid JSON"))
+    return std::move(*refused);
   std::vector<core::planned_experiment> plan;
   try {
     plan = core::plan_apply(core::parse_experiment_document(doc), st.current->experiments());
@@ -118,8 +133,10 @@ api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
 
 api_reply change_status(self_ptr self, const std::string& name, const std::string& body) {
   auto& st = self->state;
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  json doc;
+  if (auto refused = parse_body(body, doc, "the body must be a JSON object"))
+    return std::move(*refused);
+  if (!doc.is_object())
     return {400, core::error_json("invalid_json", "the body must be a JSON object", "body")};
   auto it = doc.find("status");
   if (it == doc.end() || !it->is_string())
@@ -159,9 +176,9 @@ api_reply change_status(self_ptr self, const std::string& name, const std::strin
 
 api_reply apply_event_types(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return {400, core::error_json("invalid_json", "the body is not valid JSON", "body")};
+  json doc;
+  if (auto refused = parse_body(body, doc, "the body is not valid JSON"))
+    return std::move(*refused);
   std::vector<core::event_type> types;
   try {
     types = core::parse_event_type_document(doc);

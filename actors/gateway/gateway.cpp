@@ -9,10 +9,12 @@
 
 #include "core/api_error.hpp"
 #include "core/assign_request.hpp"
+#include "core/bearer_auth.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
 #include "core/json_parse.hpp"
 #include "core/metric_aggregate.hpp"
+#include "core/query_string.hpp"
 #include "core/uuid.hpp"
 #include "runtime/log.hpp"
 
@@ -135,27 +137,7 @@ bool json_content_type(const http_request& req) {
 
 bool authorized(const gateway_state& st, const http_request& req) {
   auto* auth = req.header("authorization");
-  auto expected = "Bearer " + st.cfg.admin_token;
-  if (auth == nullptr || auth->size() != expected.size())
-    return false;
-  unsigned char diff = 0; // constant time: no early exit on the first wrong byte
-  for (std::size_t i = 0; i < expected.size(); ++i)
-    diff |= static_cast<unsigned char>((*auth)[i] ^ expected[i]);
-  return diff == 0;
-}
-
-bool query_flag(const std::string& query, std::string_view name) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    auto end = query.find('&', pos);
-    auto item = std::string_view{query}.substr(pos, end == std::string::npos ? end : end - pos);
-    if (item == std::string{name} + "=true" || item == std::string{name} + "=1")
-      return true;
-    if (end == std::string::npos)
-      break;
-    pos = end + 1;
-  }
-  return false;
+  return auth != nullptr && core::bearer_token_matches(*auth, st.cfg.admin_token);
 }
 
 void handle_assign(gateway_broker* self, const call& c, http_request& req) {
@@ -164,13 +146,13 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
                           "Content-Type");
   if (core::json_nesting_exceeds(req.body, max_json_depth))
     return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
-  auto doc = core::parse_json(req.body);
-  if (doc.is_discarded())
-    return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
   core::assign_request areq;
   try {
+    auto doc = core::parse_json(req.body);
+    if (doc.is_discarded())
+      return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
     areq = core::parse_assign_request(std::move(doc));
-  } catch (const core::field_error& e) {
+  } catch (const core::field_error& e) { // a key twice, or a field the request lacks
     return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
   }
   auto& shard = self->state.routes->shards.route(areq.unit_id);
@@ -190,6 +172,9 @@ void handle_metrics(gateway_broker* self, const call& c) {
   state->samples.push_back({"expd_http_connections_refused_total", "counter",
                             "Connections refused at the connection limit.", "",
                             static_cast<double>(st.connections_refused)});
+  state->samples.push_back({"expd_http_connections_shed_total", "counter",
+                            "Connections answered 503 at once for want of file descriptors.",
+                            "", static_cast<double>(st.accept->shed)});
   for (auto& [endpoint, m] : st.endpoints)
     for (auto& [status, n] : m.by_status)
       state->samples.push_back({"expd_http_requests_total", "counter",
@@ -294,6 +279,20 @@ void handle_dashboard(gateway_broker* self, const call& c, const http_request& r
   complete(self, c, r.status, *r.body, r.content_type, {{"Cache-Control", "no-cache"}});
 }
 
+// POST .../apply[?dry_run=...]: a dry_run value not understood is refused, never
+// taken for a real apply.
+template <class Atom>
+void apply_with(gateway_broker* self, const call& c, http_request& req, Atom what) {
+  bool dry_run = false;
+  try {
+    dry_run = core::parse_dry_run_query(req.query);
+  } catch (const core::field_error& e) {
+    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+  }
+  auto& st = self->state;
+  ask(self, c, st.routes->registry, st.cfg.request_timeout, what, std::move(req.body), dry_run);
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!authorized(st, req))
@@ -316,8 +315,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
       return complete(self, c, 405, core::error_json("method_not_allowed", std::string{"use "} + method),
                       "application/json", {{"Allow", method}});
     if (apply)
-      return ask(self, c, registry, st.cfg.request_timeout, atom::apply_types::value,
-                 std::move(req.body), query_flag(req.query, "dry_run"));
+      return apply_with(self, c, req, atom::apply_types::value);
     return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
   }
   static const std::string prefix = "/admin/v1/experiments";
@@ -334,8 +332,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     if (req.method != "POST")
       return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
                       "application/json", {{"Allow", "POST"}});
-    return ask(self, c, registry, st.cfg.request_timeout, atom::apply::value, std::move(req.body),
-               query_flag(req.query, "dry_run"));
+    return apply_with(self, c, req, atom::apply::value);
   }
   constexpr std::string_view status_suffix = "/status";
   if (rest.size() > status_suffix.size() + 1 && rest[0] == '/'
@@ -395,14 +392,20 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   }
 }
 
-// Answers a protocol error (400, 413, 431, 408) and closes after the pending replies.
+std::string overloaded_body() {
+  return core::error_json("too_many_connections",
+                          "the node is at its connection limit; retry later", "request");
+}
+
+// Answers a protocol error (400, 413, 431, 408, 501) and closes after the pending replies.
 void reject_stream(gateway_broker* self, connection_handle hdl, http_connection& conn,
                    std::uint16_t status, const std::string& message) {
   conn.closing = true;
   conn.slots.push_back({false, false, {}});
   call c{hdl, conn.id, conn.next_seq++, "protocol_error", clock_type::now()};
   self->halt(hdl);
-  complete_error(self, c, status, "bad_request", message, "request");
+  complete_error(self, c, status, status == 501 ? "not_implemented" : "bad_request", message,
+                 "request");
 }
 
 void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char>& buf) {
@@ -417,12 +420,18 @@ void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char
   if (!was_mid || !requests.empty())
     conn->request_started = now;
   for (auto& req : requests) {
-    bool keep_alive = req.keep_alive && !self->state.stopping;
+    bool health_only = conn->health_only && req.path != "/health" && req.path != "/metrics";
+    bool keep_alive = req.keep_alive && !self->state.stopping && !health_only;
     conn->slots.push_back({false, keep_alive, {}});
     call c{hdl, conn->id, conn->next_seq++, "", now};
     if (!keep_alive)
       conn->closing = true;
-    route(self, c, req);
+    if (health_only) {
+      c.endpoint = "over_limit";
+      complete(self, c, 503, overloaded_body(), "application/json", {{"Retry-After", "1"}});
+    } else {
+      route(self, c, req);
+    }
     conn = find_connection(self, hdl); // a reply may have closed it
     if (conn == nullptr || conn->closing)
       return;
@@ -457,26 +466,59 @@ void sweep(gateway_broker* self) {
     drop_connection(self, hdl);
 }
 
+// Out of descriptors: says so once a tick, and accepts again if the doorman had to stop.
+void resume_accepting(gateway_broker* self) {
+  auto& st = self->state;
+  if (st.accept->shed > st.shed_logged) {
+    log(log_level::warn, "descriptors_exhausted",
+        {{"shed_since_last", st.accept->shed - st.shed_logged},
+         {"open_connections", st.conns.size()},
+         {"fix", "raise RLIMIT_NOFILE or lower --max-connections (docs/operations.md)"}});
+    st.shed_logged = st.accept->shed;
+  }
+  if (st.accept->paused && !st.stopping) {
+    st.accept->paused = false;
+    self->trigger(st.acceptor);
+  }
+}
+
 } // namespace
 
 caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
                       gateway_routes routes) {
-  self->state.cfg = std::move(cfg);
-  self->state.routes = std::make_unique<gateway_routes>(std::move(routes));
-  auto acceptor = self->add_doorman(listen_fd);
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.routes = std::make_unique<gateway_routes>(std::move(routes));
+  runtime::http_response overloaded;
+  overloaded.status = 503;
+  overloaded.body = overloaded_body();
+  overloaded.extra_headers = {{"Retry-After", "1"}};
+  overloaded.keep_alive = false;
+  runtime::append_http_response(st.overloaded, overloaded);
+  st.accept = std::make_shared<accept_guard>();
+  auto doorman = make_guarded_doorman(self, listen_fd, st.accept, st.overloaded);
+  st.acceptor = doorman->hdl();
+  self->add_doorman(std::move(doorman));
   self->delayed_send(self, tick_interval, atom::tick::value);
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
-      if (st.stopping || st.conns.size() >= st.cfg.max_connections) {
+      if (st.stopping || st.conns.size() >= st.cfg.max_connections + st.cfg.health_connections) {
         ++st.connections_refused;
+        if (!st.stopping) { // an answer, not a bare close the client may take for a crash
+          auto& buf = self->wr_buf(msg.handle);
+          buf.insert(buf.end(), st.overloaded.begin(), st.overloaded.end());
+          self->flush(msg.handle);
+        }
         self->close(msg.handle);
         return;
       }
       ++st.connections_accepted;
       // A socket number closed a moment ago may come back before its close message.
       st.conns.erase(msg.handle);
-      st.conns.try_emplace(msg.handle, st.cfg.http).first->second.id = st.connections_accepted;
+      auto& conn = st.conns.try_emplace(msg.handle, st.cfg.http).first->second;
+      conn.id = st.connections_accepted;
+      conn.health_only = st.conns.size() > st.cfg.max_connections;
       // CAF zero-fills the unused part of the read buffer before every read: a small
       // buffer keeps that cheap for the common small request; large bodies take more reads.
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
@@ -488,13 +530,14 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
     },
     [=](atom::tick) {
       sweep(self);
+      resume_accepting(self);
       self->delayed_send(self, tick_interval, atom::tick::value);
     },
     [=](atom::stop) -> bool {
       // Refuse new connections; idle keep-alive ones close now, busy ones after
       // their replies (every reply from now on says Connection: close).
       self->state.stopping = true;
-      self->close(acceptor);
+      self->close(self->state.acceptor);
       std::vector<connection_handle> idle;
       for (auto& [hdl, conn] : self->state.conns) {
         if (conn.slots.empty())

@@ -11,6 +11,7 @@
 #include <caf/io/broker.hpp>
 
 #include "actors/assignment/shard_router.hpp"
+#include "actors/gateway/guarded_doorman.hpp"
 #include "messages/actors.hpp"
 #include "runtime/http_codec.hpp"
 #include "runtime/prometheus.hpp"
@@ -21,7 +22,8 @@ namespace expd {
 struct gateway_config {
   runtime::http_limits http;
   std::string admin_token;
-  std::size_t max_connections = 10000;
+  std::size_t max_connections = 10000; ///< fitted to the descriptor limit at start
+  std::size_t health_connections = 8; ///< over max_connections, for /health and /metrics only
   std::size_t max_pipelined = 64; ///< unanswered requests per connection before reading stops
   std::size_t max_unsent_bytes = 8 * 1024 * 1024; ///< a client that does not read is dropped
   std::chrono::milliseconds request_timeout{5000};
@@ -63,6 +65,7 @@ struct http_connection {
   std::chrono::steady_clock::time_point request_started;
   bool closing = false; ///< no more requests are read; close once slots drain
   bool halted = false;  ///< reading paused for backpressure
+  bool health_only = false; ///< taken over the limit: answers /health and /metrics only
 };
 
 struct endpoint_metrics {
@@ -79,6 +82,10 @@ struct gateway_state {
   std::map<std::string, endpoint_metrics> endpoints;
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_refused = 0;
+  caf::io::accept_handle acceptor;
+  std::shared_ptr<accept_guard> accept;
+  std::uint64_t shed_logged = 0; ///< accept->shed when last logged
+  std::string overloaded;        ///< the 503 that connections over every limit get
   bool stopping = false;
 };
 

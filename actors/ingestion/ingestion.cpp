@@ -168,7 +168,12 @@ caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
     return api_reply{503, core::error_json("starting", "the node is starting; retry")};
   if (core::json_nesting_exceeds(body, max_event_json_depth))
     return api_reply{400, core::error_json("invalid_json", "the body nests too deeply", "body")};
-  auto doc = core::parse_json(body);
+  json doc;
+  try {
+    doc = core::parse_json(body);
+  } catch (const core::field_error& e) { // a key twice
+    return api_reply{400, core::error_json("invalid_json", e.what(), e.field())};
+  }
   if (doc.is_discarded() || !doc.is_object())
     return api_reply{400, core::error_json("invalid_json",
                                            "the body must be one event or {\"events\":[...]} in JSON",

@@ -57,3 +57,16 @@ TEST(event_query, faults_name_the_parameter) {
   EXPECT_EQ(fault_of("unit_id=%zz"), "unit_id");
   EXPECT_EQ(fault_of("unit_id=" + std::string(257, 'x')), "unit_id");
 }
+
+// PostgreSQL's text cannot hold these: they must not get as far as a query.
+TEST(event_query, bytes_text_cannot_hold_name_the_parameter) {
+  EXPECT_EQ(fault_of("unit_id=%ff%fe"), "unit_id");
+  EXPECT_EQ(fault_of("unit_id=%00"), "unit_id");
+  EXPECT_EQ(fault_of("unit_id=a%00b"), "unit_id");
+  EXPECT_EQ(fault_of("unit_id=%0a"), "unit_id");
+  EXPECT_EQ(fault_of("unit_id=%c3%28"), "unit_id");
+  EXPECT_EQ(fault_of("unit_id=a&event_type=%ed%a0%80"), "event_type"); // a UTF-16 surrogate
+  EXPECT_EQ(fault_of("unit_id=a&event_type=%c0%af"), "event_type");    // overlong '/'
+  EXPECT_EQ(fault_of("%ff=1&unit_id=a"), "query");
+  EXPECT_EQ(parse_event_query("unit_id=%c3%a9t%c3%a9", now).unit_id, "\xc3\xa9t\xc3\xa9");
+}

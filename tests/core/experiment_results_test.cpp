@@ -292,6 +292,8 @@ TEST(experiment_results, reads_its_query) {
   EXPECT_EQ(field_of("colour=red"), "colour");
   EXPECT_EQ(field_of("confidence=0.9&confidence=0.8"), "confidence");
   EXPECT_EQ(field_of("control=%zz"), "control");
+  EXPECT_EQ(field_of("control=%ff%fe"), "control");
+  EXPECT_EQ(field_of("control=%00"), "control");
 }
 
 TEST(experiment_results, reads_a_series_query_with_a_bounded_window) {

@@ -1,4 +1,5 @@
 #include "core/json_parse.hpp"
+#include "core/field_error.hpp"
 
 #include <functional>
 #include <random>
@@ -59,7 +60,7 @@ TEST(json_parse, builds_the_value_nlohmann_builds) {
          R"({"f":1.0,"g":1e2,"h":-2.5e-3,"i":0.1,"j":1E+2,"k":123456789012345678901234567890})",
          R"({"big":1e400,"tiny":1e-400,"neg":-18446744073709551616})",
          R"({"s":"a\"b\\c\/d\b\f\n\r\t","u":"\u00e9\u4e2d\ud83d\ude00","nul":"a\u0000b"})",
-         R"({"dup":1,"dup":2,"x":{"dup":"a","dup":"b"}})",
+         R"({"same":1,"x":{"same":"a"},"y":[{"same":2}]})",
          R"([1,[2,[3,[]]],{},null,true,false,""])",
          "  {\"ws\" : [ 1 , 2 ] }\n\t",
          "\"just a string\"", "42", "null", "true",
@@ -97,7 +98,7 @@ TEST(json_parse, agrees_with_nlohmann_on_random_and_damaged_text) {
       if (i)
         out += ",";
       if (pick == 2)
-        out += "\"k" + std::to_string(rng() % 3) + "\":";
+        out += "\"k" + std::to_string(i) + "\":"; // no key twice: that is refused
       out += value(depth + 1);
     }
     return out + (pick == 1 ? "]" : "}");
@@ -122,6 +123,38 @@ TEST(json_parse, agrees_with_nlohmann_on_random_and_damaged_text) {
   // Both kinds occur, so both paths were compared.
   EXPECT_GT(parsed, 1500);
   EXPECT_LT(parsed, 3000);
+}
+
+std::string duplicate_at(const std::string& text) {
+  try {
+    parse_json(text);
+  } catch (const field_error& e) {
+    return e.field();
+  }
+  return "no error";
+}
+
+// nlohmann keeps the last of a key given twice; a proxy or another parser may keep the
+// first. Refused, naming the key's path, on simdjson's path and on nlohmann's (where an
+// integer past 64 bits takes the text).
+TEST(json_parse, a_key_twice_is_refused_naming_its_path) {
+  for (std::string tail : {"", R"(,"big":123456789012345678901234567890)"}) {
+    SCOPED_TRACE(tail);
+    EXPECT_EQ(duplicate_at(R"({"unit_id":"a","unit_id":"b")" + tail + "}"), "unit_id");
+    EXPECT_EQ(duplicate_at(R"({"events":[{"unit_id":"a"},{"unit_id":"a","x":1,"unit_id":"b"}])"
+                           + tail + "}"),
+              "events[1].unit_id");
+    EXPECT_EQ(duplicate_at(R"({"a":{"b":[1,[2,{"c":0,"c":0}]]})" + tail + "}"), "a.b[1][1].c");
+    EXPECT_EQ(duplicate_at(R"({"a":[[],{},3,{"k":{"x":1,"x":2}}])" + tail + "}"), "a[3].k.x");
+  }
+  EXPECT_EQ(duplicate_at(R"([{"a":1},{"a":1,"a":1}])"), "[1].a");
+  try {
+    parse_json(R"({"unit_id":"a","unit_id":"b"})");
+  } catch (const field_error& e) {
+    EXPECT_STREQ(e.what(), "\"unit_id\" appears twice in one object");
+  }
+  // Malformed text stays nlohmann's error, whatever keys it repeats before the fault.
+  EXPECT_TRUE(parse_json(R"({"a":1,"a":2)").is_discarded());
 }
 
 } // namespace

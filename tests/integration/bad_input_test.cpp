@@ -181,3 +181,84 @@ TEST_F(bad_input, an_answer_for_a_client_that_hung_up_never_reaches_the_next_one
     ASSERT_EQ(replies[0].body, health.body) << "round " << i;
   }
 }
+
+// Bytes PostgreSQL's text cannot hold, percent-encoded in a query: a 400 naming the
+// parameter, not a 503 from a failed query nor an empty page for a NUL.
+TEST_F(bad_input, query_parameters_text_cannot_hold) {
+  expect_error(node_->request("GET", "/v1/events?unit_id=%ff%fe"), 400, "unit_id");
+  expect_error(node_->request("GET", "/v1/events?unit_id=%00"), 400, "unit_id");
+  expect_error(node_->request("GET", "/v1/events?unit_id=a&event_type=%c3%28"), 400, "event_type");
+  auto id = node_->request("GET", "/admin/v1/experiments", "", true).json();
+  ASSERT_FALSE(id["experiments"].empty()) << id;
+  auto results = "/v1/experiments/" + id["experiments"][0]["id"].get<std::string>() + "/results";
+  expect_error(node_->request("GET", results + "?control=%ff"), 400, "control");
+  expect_error(node_->request("GET", results + "?control=%00"), 400, "control");
+}
+
+// A dry_run value not understood used to apply for real.
+TEST_F(bad_input, unknown_dry_run_values_are_refused_and_change_nothing) {
+  auto changed = spec_example(0.3, 0.7).dump();
+  for (const char* value : {"TRUE", "yes", "on", ""}) {
+    expect_error(node_->request("POST", std::string{"/admin/v1/experiments/apply?dry_run="} + value,
+                                changed, true),
+                 400, "dry_run");
+    expect_error(node_->request("POST", std::string{"/admin/v1/event-types/apply?dry_run="} + value,
+                                R"({"event_types":[]})", true),
+                 400, "dry_run");
+  }
+  EXPECT_EQ(db_->scalar("SELECT allocation FROM exp.variants WHERE name = 'control'"), "0.5");
+}
+
+TEST_F(bad_input, the_bearer_scheme_is_case_insensitive) {
+  for (const char* scheme : {"bearer", "BEARER", "Bearer"}) {
+    auto stream = raw_exchange(node_->port(),
+                               std::string{"GET /admin/v1/experiments HTTP/1.1\r\nHost: x\r\n"
+                                           "Authorization: "}
+                                 + scheme + " " + expd_process::admin_token
+                                 + "\r\nConnection: close\r\n\r\n");
+    auto replies = parse_replies(stream);
+    ASSERT_EQ(replies.size(), 1u) << stream;
+    EXPECT_EQ(replies[0].status, 200) << scheme << ": " << replies[0].body;
+  }
+}
+
+// Framing a proxy in front could read otherwise (request smuggling): one 400, the
+// connection closed, and the request hidden behind it never runs.
+TEST_F(bad_input, ambiguous_framing_is_refused_and_closes) {
+  const std::string behind = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::pair<std::string, int> cases[] = {
+    {"POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "2\r\n{}XX0\r\n\r\n", 400},
+    {"GET /health HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n", 400},
+    {"POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+     "0\r\n\r\n", 501},
+    {"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400},
+  };
+  for (const auto& [request, status] : cases) {
+    auto stream = raw_exchange(node_->port(), request + behind);
+    auto replies = parse_replies(stream);
+    ASSERT_EQ(replies.size(), 1u) << stream;
+    expect_error(replies[0], status, "request");
+  }
+}
+
+// nlohmann kept the last of a key given twice; a proxy in front may keep the first.
+TEST_F(bad_input, a_json_key_given_twice_is_refused_naming_it) {
+  expect_error(node_->request("POST", "/v1/assign",
+                              R"({"unit_type":"user","unit_id":"a","unit_id":"b"})"),
+               400, "unit_id");
+  expect_error(node_->request("POST", "/v1/events",
+                              R"({"events":[{"event_type":"plan_generated","unit_type":"user",)"
+                              R"("unit_id":"a","unit_id":"b","timestamp":"2025-01-01T00:00:00Z"}]})"),
+               400, "events[0].unit_id");
+  auto doc = spec_example().dump();
+  doc.insert(doc.rfind('}'), R"(,"experiments":[])");
+  expect_error(node_->request("POST", "/admin/v1/experiments/apply", doc, true), 400,
+               "experiments");
+  expect_error(node_->request("POST", "/admin/v1/experiments/planner_policy_exp/status",
+                              R"({"status":"paused","status":"running"})", true),
+               400, "status");
+  expect_error(node_->request("POST", "/admin/v1/aggregate",
+                              R"({"from":"2025-01-01T00:00:00Z","from":"2025-01-02T00:00:00Z"})", true),
+               400, "from");
+}

@@ -32,18 +32,6 @@ std::string with_database(const std::string& admin, const std::string& name) {
 }
 
 
-int connect_loopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 std::string binary_path() {
   if (auto* env = std::getenv("EXPD_BINARY"))
@@ -121,6 +109,19 @@ void scratch_database::allow_connections(bool allow) const {
             + tx.quote(name_));
 }
 
+int connect_loopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 nlohmann::json http_reply::json() const {
   return nlohmann::json::parse(body, nullptr, false);
 }
@@ -177,8 +178,9 @@ std::vector<http_reply> parse_replies(const std::string& stream) {
   return out;
 }
 
-expd_process::expd_process(const scratch_database& db, std::vector<std::string> extra_flags)
-  : db_(db), flags_(std::move(extra_flags)) {
+expd_process::expd_process(const scratch_database& db, std::vector<std::string> extra_flags,
+                           std::uint64_t descriptor_limit)
+  : db_(db), flags_(std::move(extra_flags)), descriptor_limit_(descriptor_limit) {
   port_ = free_port();
   log_path_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".log";
   // The spool outlives restarts of this node, as a real node's var/spool does.
@@ -206,6 +208,10 @@ void expd_process::start() {
                                 "--log-level=warn", "--spool-dir=" + spool_dir_,
                                 "--archive=" + archive_dir_};
   args.insert(args.end(), flags_.begin(), flags_.end());
+  if (descriptor_limit_ != 0) {
+    auto limit = std::to_string(descriptor_limit_);
+    args.insert(args.begin(), {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit, "--"});
+  }
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

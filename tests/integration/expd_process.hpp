@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ struct http_reply {
   nlohmann::json json() const;
 };
 
+/// A blocking TCP connection to 127.0.0.1:port, or -1.
+int connect_loopback(int port);
+
 /// Sends raw bytes to 127.0.0.1:port, reads until the peer closes or `timeout`, and
 /// returns everything read.
 std::string raw_exchange(int port, const std::string& bytes,
@@ -65,13 +69,19 @@ class expd_process {
 public:
   static constexpr const char* admin_token = "integration-test-admin-token";
 
-  explicit expd_process(const scratch_database& db, std::vector<std::string> extra_flags = {});
+  /// `descriptor_limit`, when not 0, is the soft and hard RLIMIT_NOFILE expd runs under
+  /// (set by prlimit, which then execs expd: the pid stays expd's).
+  explicit expd_process(const scratch_database& db, std::vector<std::string> extra_flags = {},
+                        std::uint64_t descriptor_limit = 0);
   ~expd_process();
   expd_process(const expd_process&) = delete;
   expd_process& operator=(const expd_process&) = delete;
 
   /// Starts (again) and waits until /health answers 200.
   void start();
+  int pid() const noexcept {
+    return pid_;
+  }
   /// SIGTERM and wait; returns the exit status.
   int stop();
   /// SIGKILL and wait.
@@ -113,6 +123,7 @@ public:
 private:
   const scratch_database& db_;
   std::vector<std::string> flags_;
+  std::uint64_t descriptor_limit_ = 0;
   int port_ = 0;
   int pid_ = 0;
   std::string log_path_;

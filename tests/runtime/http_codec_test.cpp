@@ -350,6 +350,88 @@ TEST(http_codec, malformed_requests) {
   EXPECT_EQ(parse("\x16\x03\x01").error.message, "invalid HTTP method");
 }
 
+// RFC 9112, strictly: what http-parser let through and a proxy in front may frame
+// otherwise (request smuggling). Each is refused wherever the stream is cut, and no
+// request behind it is read.
+TEST(http_codec, ambiguous_framing_is_refused) {
+  const std::string te = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::pair<std::string, int> bad[] = {
+    {"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400},                 // obs-fold
+    {"GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n", 400},
+    {"GET / HTTP/1.1\r\nX:\r\n b\r\nY: c\r\n\r\n", 400},          // folding an empty value
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", 501},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxx", 400},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\nxx", 400},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "0\r\n\r\n", 400},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nContent-Length: 1\r\n\r\nx", 400},
+    {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n0\r\n\r\n", 400},
+    {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400},
+    {"POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\nx", 400},
+    {te + "1\r\nxAB0\r\n\r\n", 400},                              // no CRLF after the data
+    {te + "1\r\nx\n0\r\n\r\n", 400},
+    {te + "1\rXx\r\n0\r\n\r\n", 400},                             // CR without LF
+    {te + "1\nx\r\n0\r\n\r\n", 400},                              // bare LF
+    {te + "1 junk\r\nx\r\n0\r\n\r\n", 400},                       // no ';' before an extension
+    {te + "0x1\r\nx\r\n0\r\n\r\n", 400},
+    {te + "-1\r\nx\r\n0\r\n\r\n", 400},
+    {te + "\r\nx\r\n0\r\n\r\n", 400},
+    {te + "1;a\x01\r\nx\r\n0\r\n\r\n", 400},
+    {te + "1\r\nx\r\n0\r\n\rX", 400},                             // no CRLF after the trailers
+    {te + "1\r\nx\r\n0\r\nT: a\r\n b\r\n\r\n", 400},              // obs-fold in a trailer
+    {te + "1\r\nx\r\n0\r\nT : a\r\n\r\n", 400},
+    {te + "1\r\nx\r\n0\r\nno colon\r\n\r\n", 400},
+    {te + "fffffffffffffffffffff\r\n", 413},
+  };
+  for (const auto& [request, status] : bad) {
+    const std::string bytes = request + "GET /behind HTTP/1.1\r\n\r\n";
+    for (std::size_t step : {bytes.size(), std::size_t{1}, std::size_t{2}, std::size_t{5}}) {
+      auto r = parse_in_pieces(bytes, step);
+      EXPECT_FALSE(r.ok) << step << ": " << request;
+      EXPECT_TRUE(r.requests.empty()) << step << ": " << request;
+      EXPECT_EQ(r.error.status, status) << step << ": " << request;
+    }
+  }
+}
+
+TEST(http_codec, strict_chunked_bodies_that_are_fine) {
+  const std::string request = "POST /c HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                              "00005\r\nhello\r\n"
+                              "1 ;name=\"quoted value\"\r\n,\r\n"
+                              "A\r\n world ...\r\n"
+                              "0\r\nT1: a\r\nT2:\r\n\r\n"
+                              "POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                              "GET /next HTTP/1.1\r\nX: a \r\n\r\n";
+  for (std::size_t cut = 1; cut < request.size(); ++cut) {
+    http_request_parser parser;
+    std::vector<http_request> out;
+    ASSERT_TRUE(parser.feed(std::string_view(request).substr(0, cut), out)) << cut;
+    ASSERT_TRUE(parser.feed(std::string_view(request).substr(cut), out))
+      << cut << ": " << parser.error().message;
+    ASSERT_EQ(out.size(), 3u) << cut;
+    EXPECT_EQ(out[0].body, "hello, world ...") << cut;
+    EXPECT_EQ(out[1].path, "/d") << cut;
+    EXPECT_EQ(out[1].body, "") << cut;
+    EXPECT_EQ(out[2].path, "/next") << cut;
+    EXPECT_EQ(*out[2].header("x"), "a") << cut;
+  }
+}
+
+TEST(http_codec, a_chunked_request_is_mid_request_until_its_last_chunk) {
+  http_request_parser parser;
+  std::vector<http_request> out;
+  ASSERT_TRUE(parser.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab", out));
+  EXPECT_TRUE(parser.mid_request());
+  ASSERT_TRUE(parser.feed("c\r\n0\r\n\r\n", out));
+  EXPECT_FALSE(parser.mid_request());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].body, "abc");
+  ASSERT_TRUE(parser.feed("POST / HTTP/1.0\r\nContent-Length: 0\r\n\r\nGET /dropped HTTP/1.1\r\n\r\n", out));
+  EXPECT_EQ(out.size(), 2u); // a request without keep-alive ends the stream
+}
+
 TEST(http_codec, unsupported_version) {
   auto r = parse("GET / HTTP/2.0\r\n\r\n");
   EXPECT_FALSE(r.ok);
