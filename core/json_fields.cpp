@@ -6,6 +6,58 @@
 
 namespace expd::core {
 
+namespace {
+
+// What is wrong with a text (check_text).
+enum class text_fault { none, nul, control, invalid_utf8 };
+
+// Bytes of the UTF-8 sequence that `lead` starts; 0 when no sequence starts so.
+std::size_t utf8_length(unsigned char lead) noexcept {
+  if (lead >= 0xc2 && lead <= 0xdf)
+    return 2;
+  if (lead >= 0xe0 && lead <= 0xef)
+    return 3;
+  if (lead >= 0xf0 && lead <= 0xf4)
+    return 4;
+  return 0;
+}
+
+// Control characters are refused only where `controls` is false: in ids, where they
+// come from bugs; inside context strings JSON escapes them and jsonb stores them.
+text_fault fault_in(std::string_view text, bool controls) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == 0)
+        return text_fault::nul;
+      if (!controls && (c < 0x20 || c == 0x7f))
+        return text_fault::control;
+      ++i;
+      continue;
+    }
+    auto length = utf8_length(c);
+    if (length == 0 || text.size() - i < length)
+      return text_fault::invalid_utf8;
+    std::uint32_t code_point = c & (0x7f >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80)
+        return text_fault::invalid_utf8;
+      code_point = (code_point << 6) | (next & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+    if ((length == 3 && (code_point < 0x800 || (code_point >= 0xd800 && code_point <= 0xdfff)))
+        || (length == 4 && (code_point < 0x10000 || code_point > 0x10ffff)))
+      return text_fault::invalid_utf8;
+    if (!controls && code_point <= 0x9f)
+      return text_fault::control;
+    i += length;
+  }
+  return text_fault::none;
+}
+
+} // namespace
+
 std::string member_path(const std::string& path, std::string_view key) {
   return path.empty() ? std::string{key} : path + "." + std::string{key};
 }
@@ -83,6 +135,29 @@ nlohmann::json number_json(double value) {
   if (std::floor(value) == value && std::fabs(value) <= exact_integer_limit)
     return static_cast<std::int64_t>(value);
   return value;
+}
+
+void check_text(std::string_view text, bool controls, const std::string& field,
+                const std::string& what) {
+  switch (fault_in(text, controls)) {
+  case text_fault::none: return;
+  case text_fault::nul:
+    throw field_error(field, what + " contains a NUL character (\\u0000), which cannot be stored");
+  case text_fault::control:
+    throw field_error(field, what + " must not contain control characters");
+  case text_fault::invalid_utf8: throw field_error(field, what + " is not valid UTF-8");
+  }
+}
+
+std::string unit_text(const nlohmann::json& obj, const char* key, std::size_t max_bytes) {
+  auto& text = required_string(obj, "", key);
+  if (text.empty())
+    throw field_error(key, std::string{key} + " must not be empty");
+  if (text.size() > max_bytes)
+    throw field_error(key, std::string{key} + " is longer than " + std::to_string(max_bytes)
+                             + " bytes");
+  check_text(text, false, key, key);
+  return text;
 }
 
 } // namespace expd::core

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <thread>
 
-#include <pqxx/except>
-
 #include "actors/wake_once.hpp"
 #include "runtime/log.hpp"
 
@@ -21,28 +19,29 @@ void schedule_tick(self_ptr self, std::chrono::milliseconds delay) {
                                      atom::drain::value);
 }
 
-// Writes one batch from the front of the queue. False when PostgreSQL failed; the
-// rows stay queued for the next try.
+// Writes one batch from the front of the queue. Rows PostgreSQL refuses are
+// dead-lettered by the store and leave the queue with the stored ones. False when
+// PostgreSQL failed; the unsettled rows stay queued for the next try.
 bool write_batch(self_ptr self) {
   auto& st = self->state;
   auto n = std::min(st.cfg.batch, st.queue.size());
   assignment_batch batch(st.queue.begin(), st.queue.begin() + static_cast<std::ptrdiff_t>(n));
-  try {
-    st.store->write(batch);
-  } catch (const std::exception& e) {
-    st.store->reset();
+  auto result = st.store->write(batch);
+  st.dead_lettered += result.refused.size();
+  st.written += result.settled - result.refused.size();
+  st.queue.erase(st.queue.begin(),
+                 st.queue.begin() + static_cast<std::ptrdiff_t>(result.settled));
+  if (!result.failure.empty()) {
     ++st.failures;
     st.backoff = std::min(std::max(st.backoff * 2, std::chrono::milliseconds{100}),
                           std::chrono::milliseconds{5000});
     log(log_level::error, "assignment_write_failed",
-        {{"error", e.what()}, {"queued", st.queue.size()}, {"retry_ms", st.backoff.count()}});
+        {{"error", result.failure}, {"queued", st.queue.size()}, {"retry_ms", st.backoff.count()}});
     return false;
   }
   if (st.backoff.count() > 0)
     log(log_level::info, "assignment_write_recovered", {{"queued", st.queue.size()}});
   st.backoff = std::chrono::milliseconds{0};
-  st.queue.erase(st.queue.begin(), st.queue.begin() + static_cast<std::ptrdiff_t>(n));
-  st.written += n;
   return true;
 }
 
@@ -67,6 +66,9 @@ status_record writer_status(self_ptr self) {
            {"expd_writer_rows_dropped_total", "counter",
             "Assignments dropped because the queue was full.", "",
             static_cast<double>(st.dropped)},
+           {"expd_writer_rows_dead_lettered_total", "counter",
+            "Assignments PostgreSQL refused, moved to exp.assignment_dead_letters.", "",
+            static_cast<double>(st.dead_lettered)},
            {"expd_writer_failures_total", "counter", "Failed writes to PostgreSQL.", "",
             static_cast<double>(st.failures)}}};
 }

@@ -32,6 +32,7 @@ struct assignment_writer_state {
   std::chrono::milliseconds backoff{0}; ///< grows while PostgreSQL fails
   std::uint64_t written = 0;
   std::uint64_t dropped = 0;
+  std::uint64_t dead_lettered = 0;
   std::uint64_t failures = 0;
 };
 

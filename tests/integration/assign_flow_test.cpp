@@ -185,3 +185,23 @@ TEST(assign_flow, paused_keeps_enrolled_units_and_stopped_serves_none) {
   EXPECT_EQ(variant_of(node, "early"), "");
   EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 409);
 }
+
+// Issue 10, defect 1: a NUL in a unit id was answered 200 and then made the writer's
+// COPY fail on that row forever, so no later assignment was stored.
+TEST(assign_flow, a_unit_id_postgresql_cannot_store_is_refused_and_later_ones_are_stored) {
+  scratch_database db;
+  expd_process node{db, {"--writer-interval-ms=20"}};
+  start_example(node);
+  auto refused = node.request("POST", "/v1/assign",
+                              R"({"unit_type":"user","unit_id":"\u0000x",)"
+                              R"("requested_experiments":["planner_policy_exp"]})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find(R"("field":"unit_id")"), std::string::npos) << refused.body;
+  for (int i = 0; i < 20; ++i)
+    EXPECT_NE(variant_of(node, "after-" + std::to_string(i)), "");
+  EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == "20"; },
+                         100))
+    << db.scalar("SELECT count(*) FROM exp.assignments");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignment_dead_letters"), "0");
+}
+
