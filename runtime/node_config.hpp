@@ -32,6 +32,9 @@ struct node_config {
   std::string spool_dir = "var/spool";               ///< --spool-dir: events before PostgreSQL
   std::uint64_t spool_max_bytes = 1024ULL << 20;     ///< --spool-max-mb: past it, 503
   bool spool_fsync = true;                           ///< --spool-fsync=on|off
+  /// --assignment-journal-dir: the shards' journals of first-time assignments; empty
+  /// on the command line means <spool_dir>/assignment-journal.
+  std::string assignment_journal_dir;
   std::int64_t event_max_past_hours = 7 * 24;        ///< --event-max-past-hours
   std::int64_t event_max_future_minutes = 5;         ///< --event-max-future-minutes
   std::string archive = "var/archive";               ///< --archive: folder, file:// or s3:// URL, or off
