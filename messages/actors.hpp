@@ -23,7 +23,8 @@ using assignment_writer_actor = status_actor::extend<
   // number given (0: none); never blocks the sender. Once they are stored the writer
   // answers the shard with atom::stored.
   caf::reacts_to<atom::record, assignment_batch, std::uint64_t>,
-  // Writes everything queued; answers with the rows still unwritten (0 = drained).
+  // Writes everything queued; answers with the rows still unwritten, shed ones
+  // included (0 = drained: the shards' journals are no longer needed).
   caf::replies_to<atom::drain>::with<std::uint64_t>>;
 
 /// Owns the units whose id hashes to it: targeting, bucketing, sticky variants.

@@ -83,6 +83,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.max_connections = positive(name, value);
     else if (name == "writer-batch")
       cfg.writer_batch = positive(name, value);
+    else if (name == "writer-max-queue")
+      cfg.writer_max_queue = positive(name, value);
     else if (name == "writer-interval-ms")
       cfg.writer_interval = std::chrono::milliseconds{positive(name, value)};
     else if (name == "slow-client-timeout-ms")
@@ -134,6 +136,7 @@ std::string node_usage() {
   return "usage: expd --pg=postgresql://... [--listen=127.0.0.1:8080] [--shards=4]\n"
          "            [--threads=N] [--log-level=info] [--max-body-bytes=1048576]\n"
          "            [--max-connections=10000] [--writer-batch=1000]\n"
+         "            [--writer-max-queue=1000000]\n"
          "            [--writer-interval-ms=50] [--slow-client-timeout-ms=10000]\n"
          "            [--idle-timeout-ms=60000] [--admin-token-file=PATH]\n"
          "            [--spool-dir=var/spool] [--spool-max-mb=1024] [--spool-fsync=on]\n"

@@ -138,7 +138,8 @@ assignment_writer(assignment_writer_actor::stateful_pointer<assignment_writer_st
       while (!st.queue.empty() && std::chrono::steady_clock::now() < deadline)
         if (!write_batch(self))
           std::this_thread::sleep_for(st.backoff);
-      return st.queue.size();
+      // Shed rows are unwritten too: only their journals hold them.
+      return st.queue.size() + st.dropped;
     },
     [=](atom::status) -> status_record { return writer_status(self); },
   };
