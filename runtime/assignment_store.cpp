@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "core/percent_encoding.hpp"
 #include "runtime/log.hpp"
 
 namespace expd::runtime {
@@ -18,17 +19,6 @@ namespace {
 bool refused_by_data(const pqxx::sql_error& e) {
   auto& state = e.sqlstate();
   return state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
-}
-
-std::string hex(const std::string& bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 0xf];
-  }
-  return out;
 }
 
 } // namespace
@@ -72,8 +62,9 @@ void assignment_store::dead_letter(const core::assignment_record& row, const std
   tx.exec_params("INSERT INTO exp.assignment_dead_letters"
                  " (experiment_id, variant_id, unit_type, unit_id, salt, error)"
                  " VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), decode($5, 'hex'), $6)",
-                 row.experiment_id.str(), row.variant_id.str(), hex(row.unit_type),
-                 hex(row.unit_id), hex(*row.salt), message.substr(1, message.size() - 2));
+                 row.experiment_id.str(), row.variant_id.str(), core::hex_encode(row.unit_type),
+                 core::hex_encode(row.unit_id), core::hex_encode(*row.salt),
+                 message.substr(1, message.size() - 2));
   tx.commit();
 }
 
