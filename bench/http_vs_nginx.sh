@@ -2,16 +2,20 @@
 # expd's POST /v1/assign against nginx (one worker) answering a fixed JSON of the same
 # size, with the same wrk load (1 thread, 32 keep-alive connections), in one run.
 # Prints both figures and the ratio; see docs/benchmarks.md. Needs: deploy/build.sh,
-# deploy/servers.sh start. Usage: bench/http_vs_nginx.sh [seconds] [pin] [rounds]
+# deploy/servers.sh start. Usage: bench/http_vs_nginx.sh [seconds] [pin] [rounds] [units]
 #   pin: "pinned" runs each server on core 0 and wrk on core 1.
 #   rounds: nginx and expd alternate this many times (default 5) and medians are
 #   reported, so a burst of noise on this shared machine does not decide the ratio.
+#   units: "cycle" (default) cycles over 100k unit ids, which return after the warm-up;
+#   "fresh" never repeats one, so every expd request is a first-time assignment
+#   (journal write, write-behind row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source var/env.sh
 duration=${1:-10}
 pin=${2:-unpinned}
 rounds=${3:-5}
+units=${4:-cycle}
 expd_port=18090
 nginx_port=18091
 work=$(mktemp -d /tmp/expd-bench.XXXXXX)
@@ -41,13 +45,16 @@ build/expctl apply -f config/experiments.example.yml >/dev/null
 build/expctl start planner_policy_exp >/dev/null
 
 # Units cycle over 100k ids: the first pass assigns (and writes behind), then they return.
-cat >"$work/assign.lua" <<'LUA'
+# Fresh ones are unique per request and wrk thread run.
+if [ "$units" = fresh ]; then unit_expr='"fresh-" .. run .. "-" .. n'; else unit_expr='"user-" .. (n % 100000)'; fi
+cat >"$work/assign.lua" <<LUA
 local n = 0
+local run = tostring(os.time()) .. "-" .. tostring(math.random(1000000))
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n + 1
-  local body = '{"unit_type":"user","unit_id":"user-' .. (n % 100000) ..
+  local body = '{"unit_type":"user","unit_id":"' .. $unit_expr ..
     '","context":{"app_version":"1.2.3"},"requested_experiments":["planner_policy_exp"]}'
   return wrk.format(nil, "/v1/assign", nil, body)
 end

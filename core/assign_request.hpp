@@ -25,7 +25,8 @@ struct assign_request_limits {
 };
 
 /// Reads and checks a request body. Throws core::field_error naming the field:
-/// "unit_id" missing or not a non-empty string, "context" not an object,
+/// "unit_id" missing, not a non-empty string, too long, not valid UTF-8 or holding a NUL
+/// or control character (the rules events' unit ids follow), "context" not an object,
 /// "requested_experiments[3]" not a string. Unknown fields are ignored so older
 /// servers accept newer clients.
 assign_request parse_assign_request(nlohmann::json body, const assign_request_limits& limits = {});

@@ -17,18 +17,6 @@ using nlohmann::json;
 
 constexpr std::size_t max_event_type_length = 128;
 
-// unit_type and unit_id: any text that PostgreSQL stores and a person can read.
-std::string unit_text(const json& event, const char* key, std::size_t max_bytes) {
-  auto& text = required_string(event, "", key);
-  if (text.empty())
-    throw field_error(key, std::string{key} + " must not be empty");
-  if (text.size() > max_bytes)
-    throw field_error(key, std::string{key} + " is longer than " + std::to_string(max_bytes)
-                             + " bytes");
-  check_text(text, false, key, key);
-  return text;
-}
-
 uuid uuid_member(const json& obj, const std::string& path, const char* key) {
   auto id = uuid::parse(required_string(obj, path, key));
   if (!id)

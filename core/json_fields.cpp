@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/text_check.hpp"
+
 namespace expd::core {
 
 std::string member_path(const std::string& path, std::string_view key) {
@@ -83,6 +85,17 @@ nlohmann::json number_json(double value) {
   if (std::floor(value) == value && std::fabs(value) <= exact_integer_limit)
     return static_cast<std::int64_t>(value);
   return value;
+}
+
+std::string unit_text(const nlohmann::json& obj, const char* key, std::size_t max_bytes) {
+  auto& text = required_string(obj, "", key);
+  if (text.empty())
+    throw field_error(key, std::string{key} + " must not be empty");
+  if (text.size() > max_bytes)
+    throw field_error(key, std::string{key} + " is longer than " + std::to_string(max_bytes)
+                             + " bytes");
+  check_text(text, false, key, key);
+  return text;
 }
 
 } // namespace expd::core

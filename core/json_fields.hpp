@@ -68,6 +68,11 @@ void check_identifier(std::string_view text, const std::string& field, std::stri
 std::string identifier(const nlohmann::json& obj, const std::string& path, const char* key,
                        std::size_t max_len);
 
+/// Member `key` of a top-level object as a unit's type or id: a non-empty string of at
+/// most `max_bytes` that passes check_text without control characters, so PostgreSQL
+/// stores it and a person can read it. Events and assign requests share this check.
+std::string unit_text(const nlohmann::json& obj, const char* key, std::size_t max_bytes);
+
 /// Past +-2^53 doubles no longer hold every integer, so a whole double says little.
 constexpr double exact_integer_limit = 9007199254740992.0;
 

@@ -14,4 +14,7 @@ std::string uri_encode(std::string_view text, bool keep_slash);
 /// two hex digits.
 std::optional<std::string> uri_decode(std::string_view text);
 
+/// Every byte as two lower-case hex digits ("\0x" -> "0078").
+std::string hex_encode(std::string_view bytes);
+
 } // namespace expd::core

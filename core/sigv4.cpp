@@ -15,17 +15,6 @@ namespace expd::core {
 
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 0xf];
-  }
-  return out;
-}
-
 std::string lower(std::string_view text) {
   std::string out{text};
   for (auto& c : out)
@@ -61,7 +50,7 @@ std::string sha256_hex(std::string_view data) {
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("OpenSSL SHA-256 failed");
-  return hex({reinterpret_cast<const char*>(digest), length});
+  return hex_encode({reinterpret_cast<const char*>(digest), length});
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
@@ -130,7 +119,7 @@ sigv4_signature sign(const sigv4_request& request, const sigv4_credentials& cred
                        + sha256_hex(out.canonical_request);
   auto key = signing_key(credentials.secret_access_key, scope.amz_date.substr(0, 8), scope.region,
                          scope.service);
-  out.signature = hex(hmac_sha256(key, out.string_to_sign));
+  out.signature = hex_encode(hmac_sha256(key, out.string_to_sign));
   out.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope.str()
                       + ", SignedHeaders=" + out.signed_headers + ", Signature=" + out.signature;
   return out;

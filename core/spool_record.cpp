@@ -38,6 +38,21 @@ std::uint64_t header_checksum(std::string_view first_24) noexcept {
   return XXH3_64bits(first_24.data(), first_24.size());
 }
 
+// Experiment and variant id, then three length-prefixed texts.
+constexpr std::size_t journal_header_bytes = 32;
+
+// Takes a u32 length and that many bytes from the front of `rest`; false when short.
+bool take_text(std::string_view& rest, std::string& out) {
+  if (rest.size() < 4)
+    return false;
+  auto size = get<std::uint32_t>(rest.data());
+  if (rest.size() - 4 < size)
+    return false;
+  out.assign(rest.data() + 4, size);
+  rest.remove_prefix(4 + size);
+  return true;
+}
+
 } // namespace
 
 void append_frame(std::string& out, std::uint64_t seq, std::string_view payload) {
@@ -125,6 +140,33 @@ std::optional<spooled_event> read_spooled_event(std::string_view payload) noexce
   e.copy_line = rest.substr(0, copy_size);
   e.json_line = rest.substr(copy_size);
   return e;
+}
+
+void append_journal_record(std::string& out, const assignment_record& row) {
+  for (auto* id : {&row.experiment_id, &row.variant_id}) {
+    put<std::uint64_t>(out, id->hi);
+    put<std::uint64_t>(out, id->lo);
+  }
+  for (auto* text : {&row.unit_type, &row.unit_id, row.salt.get()}) {
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(text->size()));
+    out += *text;
+  }
+}
+
+std::optional<assignment_record> read_journal_record(std::string_view payload) {
+  if (payload.size() < journal_header_bytes)
+    return std::nullopt;
+  assignment_record row;
+  auto* p = payload.data();
+  row.experiment_id = {get<std::uint64_t>(p), get<std::uint64_t>(p + 8)};
+  row.variant_id = {get<std::uint64_t>(p + 16), get<std::uint64_t>(p + 24)};
+  auto rest = payload.substr(journal_header_bytes);
+  std::string salt;
+  if (!take_text(rest, row.unit_type) || !take_text(rest, row.unit_id) || !take_text(rest, salt)
+      || !rest.empty())
+    return std::nullopt;
+  row.salt = std::make_shared<const std::string>(std::move(salt));
+  return row;
 }
 
 } // namespace expd::core

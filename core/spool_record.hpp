@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/assignment_book.hpp"
 #include "core/event.hpp"
 
 namespace expd::core {
@@ -70,5 +71,12 @@ void append_spooled_event(std::string& out, const valid_event& e);
 
 /// Decodes a payload written by append_spooled_event; nullopt when it is not one.
 std::optional<spooled_event> read_spooled_event(std::string_view payload) noexcept;
+
+/// Encodes a first-time assignment as a payload of a shard's assignment journal
+/// (runtime/assignment_journal.hpp).
+void append_journal_record(std::string& out, const assignment_record& row);
+
+/// Decodes a payload written by append_journal_record; nullopt when it is not one.
+std::optional<assignment_record> read_journal_record(std::string_view payload);
 
 } // namespace expd::core

@@ -19,9 +19,12 @@ using status_actor = caf::typed_actor<
 
 /// Persists first-time assignments to exp.assignments, write-behind, in batches.
 using assignment_writer_actor = status_actor::extend<
-  // Queues rows; never blocks the sender.
-  caf::reacts_to<atom::record, assignment_batch>,
-  // Writes everything queued; answers with the rows still unwritten (0 = drained).
+  // Queues rows from the sending shard, whose journal holds them up to the record
+  // number given (0: none); never blocks the sender. Once they are stored the writer
+  // answers the shard with atom::stored.
+  caf::reacts_to<atom::record, assignment_batch, std::uint64_t>,
+  // Writes everything queued; answers with the rows still unwritten, shed ones
+  // included (0 = drained: the shards' journals are no longer needed).
   caf::replies_to<atom::drain>::with<std::uint64_t>>;
 
 /// Owns the units whose id hashes to it: targeting, bucketing, sticky variants.
@@ -34,6 +37,8 @@ using assignment_shard_actor = status_actor::extend<
   caf::replies_to<atom::remember, assignment_batch>::with<std::uint64_t>,
   // Hands buffered first-time assignments to the writer now.
   caf::replies_to<atom::flush>::with<bool>,
+  // From the writer: the shard's journal records up to this number are in PostgreSQL.
+  caf::reacts_to<atom::stored, std::uint64_t>,
   // The variants the units hold, for events sent without "experiments"; assigns nothing.
   caf::replies_to<atom::held, unit_refs>::with<held_variants_list>>;
 

@@ -28,6 +28,7 @@ using series = caf::atom_constant<caf::atom("series")>;
 using snapshot = caf::atom_constant<caf::atom("snapshot")>;
 using status = caf::atom_constant<caf::atom("status")>;
 using stop = caf::atom_constant<caf::atom("stop")>;
+using stored = caf::atom_constant<caf::atom("stored")>;
 using subscribe = caf::atom_constant<caf::atom("subscribe")>;
 using tick = caf::atom_constant<caf::atom("tick")>;
 

@@ -23,6 +23,7 @@
 #include "actors/ingestion/event_reader.hpp"
 #include "actors/ingestion/ingestion.hpp"
 #include "actors/ingestion/partition_keeper.hpp"
+#include "runtime/assignment_journal.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/experiment_store.hpp"
 #include "runtime/failpoint.hpp"
@@ -55,6 +56,28 @@ void migrate_when_reachable(const std::string& url) {
   }
 }
 
+// First-time assignments a crash left in the shards' journals were answered but may not
+// be in PostgreSQL: they are stored before exp.assignments is preloaded, so they are
+// sticky again, and the journals emptied. Whatever shard count wrote them: preloading
+// routes the rows.
+void replay_journals(const runtime::node_config& cfg) {
+  runtime::assignment_store store{cfg.pg_url};
+  std::uint64_t unreadable = 0;
+  std::size_t refused = 0;
+  auto rows = runtime::read_assignment_journals(
+    cfg.assignment_journal_dir, cfg.writer_batch,
+    [&](assignment_batch&& batch) {
+      auto result = store.write(batch);
+      if (!result.failure.empty())
+        throw std::runtime_error("cannot store the journaled assignments: " + result.failure);
+      refused += result.refused.size();
+    },
+    unreadable);
+  runtime::remove_assignment_journals(cfg.assignment_journal_dir);
+  log(unreadable == 0 ? log_level::info : log_level::error, "assignment_journals_replayed",
+      {{"rows", rows}, {"dead_lettered", refused}, {"unreadable", unreadable}});
+}
+
 void preload_assignments(caf::scoped_actor& self, const runtime::node_config& cfg,
                          const shard_router& router) {
   runtime::assignment_store store{cfg.pg_url};
@@ -74,7 +97,8 @@ void preload_assignments(caf::scoped_actor& self, const runtime::node_config& cf
 }
 
 // SIGTERM: stop taking requests, hand every first-time assignment to the writer, and
-// wait until the writer has put them in PostgreSQL.
+// wait until the writer has put them in PostgreSQL; then the journals hold nothing the
+// next start needs.
 void drain(caf::scoped_actor& self, const runtime::node_config& cfg, caf::actor gateway,
            const shard_router& router, const assignment_writer_actor& writer) {
   self->request(gateway, std::chrono::seconds{5}, atom::stop::value)
@@ -86,9 +110,11 @@ void drain(caf::scoped_actor& self, const runtime::node_config& cfg, caf::actor 
       .receive([](bool) {}, [](caf::error&) {});
   self->request(writer, cfg.drain_timeout + std::chrono::seconds{5}, atom::drain::value)
     .receive(
-      [](std::uint64_t left) {
+      [&](std::uint64_t left) {
         log(left == 0 ? log_level::info : log_level::error, "writer_drained",
             {{"rows_left", left}});
+        if (left == 0)
+          runtime::remove_assignment_journals(cfg.assignment_journal_dir);
       },
       [](caf::error& err) {
         log(log_level::error, "writer_drain_failed", {{"error", caf::to_string(err)}});
@@ -128,13 +154,16 @@ int run(const runtime::node_config& cfg) {
               cfg.threads > 0 ? cfg.threads : std::max<std::size_t>(1, cores - 1));
   caf::actor_system sys{caf_cfg};
 
+  replay_journals(cfg);
   auto writer = sys.spawn<caf::detached>(
     assignment_writer, assignment_writer_config{cfg.pg_url, cfg.writer_batch,
                                                 cfg.writer_interval, cfg.writer_max_queue,
                                                 cfg.drain_timeout});
   std::vector<assignment_shard_actor> shards;
   for (std::size_t i = 0; i < cfg.shards; ++i)
-    shards.push_back(sys.spawn(assignment_shard, i, writer, initial));
+    shards.push_back(sys.spawn(assignment_shard, i, writer, initial,
+                               std::make_unique<runtime::assignment_journal>(
+                                 cfg.assignment_journal_dir, i)));
   shard_router router{shards};
   auto registry = sys.spawn<caf::detached>(experiment_registry, cfg.pg_url, initial);
   for (auto& shard : shards)

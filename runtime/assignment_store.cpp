@@ -2,16 +2,28 @@
 
 #include <tuple>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+
+#include "core/percent_encoding.hpp"
+#include "runtime/log.hpp"
 
 namespace expd::runtime {
 
 assignment_store::assignment_store(std::string pg_url) : session_(std::move(pg_url)) {
 }
 
-void assignment_store::write(const assignment_batch& rows) {
-  if (rows.empty())
-    return;
+namespace {
+
+// A refusal of the data itself: retrying the same rows can only fail again.
+bool refused_by_data(const pqxx::sql_error& e) {
+  auto& state = e.sqlstate();
+  return state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
+}
+
+} // namespace
+
+void assignment_store::store(const core::assignment_record* rows, std::size_t n) {
   auto& conn = session_.get();
   if (!staging_ready_) {
     pqxx::nontransaction tx{conn};
@@ -24,10 +36,11 @@ void assignment_store::write(const assignment_batch& rows) {
     pqxx::stream_to copy{tx, "assignments_in",
                          std::vector<std::string>{"seq", "experiment_id", "unit_id",
                                                   "unit_type", "variant_id", "salt"}};
-    long long seq = 0;
-    for (auto& r : rows)
-      copy << std::make_tuple(seq++, r.experiment_id.str(), r.unit_id, r.unit_type,
-                              r.variant_id.str(), *r.salt);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& r = rows[i];
+      copy << std::make_tuple(static_cast<long long>(i), r.experiment_id.str(), r.unit_id,
+                              r.unit_type, r.variant_id.str(), *r.salt);
+    }
     copy.complete();
   }
   // The newest row of a unit wins inside one batch (a salt change can queue two).
@@ -39,6 +52,58 @@ void assignment_store::write(const assignment_batch& rows) {
           "  unit_type = EXCLUDED.unit_type, salt = EXCLUDED.salt, assigned_at = now()"
           " WHERE exp.assignments.salt <> EXCLUDED.salt");
   tx.commit();
+}
+
+void assignment_store::dead_letter(const core::assignment_record& row, const std::string& error) {
+  // The message may quote the refused bytes; JSON escaping with replacement makes it
+  // valid UTF-8 without NUL, which a text column takes.
+  auto message = nlohmann::json(error).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  pqxx::work tx{session_.get()};
+  tx.exec_params("INSERT INTO exp.assignment_dead_letters"
+                 " (experiment_id, variant_id, unit_type, unit_id, salt, error)"
+                 " VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), decode($5, 'hex'), $6)",
+                 row.experiment_id.str(), row.variant_id.str(), core::hex_encode(row.unit_type),
+                 core::hex_encode(row.unit_id), core::hex_encode(*row.salt),
+                 message.substr(1, message.size() - 2));
+  tx.commit();
+}
+
+// Settles rows[from, from + n): stored whole, or split until each refused row is alone
+// and dead-lettered. False when PostgreSQL failed otherwise; out.failure says how.
+bool assignment_store::settle(const assignment_batch& rows, std::size_t from, std::size_t n,
+                              assignment_write& out) {
+  try {
+    try {
+      store(rows.data() + from, n);
+    } catch (const pqxx::sql_error& e) {
+      if (!refused_by_data(e))
+        throw;
+      if (n > 1) {
+        auto half = n / 2;
+        return settle(rows, from, half, out) && settle(rows, from + half, n - half, out);
+      }
+      dead_letter(rows[from], e.what());
+      out.refused.push_back({from, e.what()});
+      log(log_level::error, "assignment_dead_lettered",
+          {{"experiment_id", rows[from].experiment_id.str()},
+           {"unit_type", rows[from].unit_type},
+           {"unit_id", rows[from].unit_id},
+           {"error", e.what()}});
+    }
+  } catch (const std::exception& e) {
+    reset();
+    out.failure = e.what();
+    return false;
+  }
+  out.settled = from + n;
+  return true;
+}
+
+assignment_write assignment_store::write(const assignment_batch& rows) {
+  assignment_write out;
+  if (!rows.empty())
+    settle(rows, 0, rows.size(), out);
+  return out;
 }
 
 void assignment_store::for_each_served(std::size_t batch_size,

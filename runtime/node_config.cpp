@@ -84,6 +84,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.max_connections = positive(name, value);
     else if (name == "writer-batch")
       cfg.writer_batch = positive(name, value);
+    else if (name == "writer-max-queue")
+      cfg.writer_max_queue = positive(name, value);
     else if (name == "writer-interval-ms")
       cfg.writer_interval = std::chrono::milliseconds{positive(name, value)};
     else if (name == "slow-client-timeout-ms")
@@ -96,6 +98,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.spool_max_bytes = static_cast<std::uint64_t>(positive(name, value)) << 20;
     else if (name == "spool-fsync")
       cfg.spool_fsync = on_off(name, value);
+    else if (name == "assignment-journal-dir")
+      cfg.assignment_journal_dir = value;
     else if (name == "event-max-past-hours")
       cfg.event_max_past_hours = static_cast<std::int64_t>(positive(name, value));
     else if (name == "event-max-future-minutes")
@@ -116,6 +120,10 @@ node_config parse_node_config(int argc, const char* const* argv) {
     else
       throw std::invalid_argument("unknown flag --" + name);
   }
+  // Beside the events' spool, so one folder holds a node's local state; the spool
+  // reads only its numbered segment files.
+  if (cfg.assignment_journal_dir.empty())
+    cfg.assignment_journal_dir = cfg.spool_dir + "/assignment-journal";
   if (cfg.archive.empty())
     throw std::invalid_argument("--archive is empty (give a folder, a URL or off)");
   if (cfg.pg_url.empty())
@@ -138,9 +146,11 @@ std::string node_usage() {
   return "usage: expd --pg=postgresql://... [--listen=127.0.0.1:8080] [--shards=4]\n"
          "            [--threads=N] [--log-level=info] [--max-body-bytes=1048576]\n"
          "            [--max-connections=10000] [--writer-batch=1000]\n"
+         "            [--writer-max-queue=1000000]\n"
          "            [--writer-interval-ms=50] [--slow-client-timeout-ms=10000]\n"
          "            [--idle-timeout-ms=60000] [--admin-token-file=PATH]\n"
          "            [--spool-dir=var/spool] [--spool-max-mb=1024] [--spool-fsync=on]\n"
+         "            [--assignment-journal-dir=SPOOL_DIR/assignment-journal]\n"
          "            [--event-max-past-hours=168] [--event-max-future-minutes=5]\n"
          "            [--archive=var/archive|file:///DIR|s3://BUCKET?endpoint=URL|off]\n"
          "            [--archive-interval-ms=60000] [--archive-max-events=200000]\n"

@@ -27,11 +27,14 @@ struct node_config {
 
   std::size_t writer_batch = 1000;                   ///< --writer-batch
   std::chrono::milliseconds writer_interval{50};     ///< longest a row waits to be written
-  std::size_t writer_max_queue = 1000000;            ///< rows held while PostgreSQL is away
+  std::size_t writer_max_queue = 1000000;            ///< --writer-max-queue: rows held while PostgreSQL is away
   std::chrono::milliseconds drain_timeout{30000};    ///< SIGTERM: longest wait for the writer
   std::string spool_dir = "var/spool";               ///< --spool-dir: events before PostgreSQL
   std::uint64_t spool_max_bytes = 1024ULL << 20;     ///< --spool-max-mb: past it, 503
   bool spool_fsync = true;                           ///< --spool-fsync=on|off
+  /// --assignment-journal-dir: the shards' journals of first-time assignments; empty
+  /// on the command line means <spool_dir>/assignment-journal.
+  std::string assignment_journal_dir;
   std::int64_t event_max_past_hours = 7 * 24;        ///< --event-max-past-hours
   std::int64_t event_max_future_minutes = 5;         ///< --event-max-future-minutes
   std::string archive = "var/archive";               ///< --archive: folder, file:// or s3:// URL, or off

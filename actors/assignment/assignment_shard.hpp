@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include "core/assignment_book.hpp"
 #include "messages/actors.hpp"
+#include "runtime/assignment_journal.hpp"
 
 namespace expd {
 
@@ -22,6 +24,9 @@ struct assignment_shard_state {
   std::chrono::milliseconds flush_interval{20};
 
   core::assignment_book book;
+  std::unique_ptr<runtime::assignment_journal> journal;
+  std::uint64_t journaled = 0;       ///< number of the last journal record written
+  std::uint64_t journal_failures = 0;
   assignment_batch pending; ///< first-time rows not yet handed to the writer
   bool flush_scheduled = false;
   std::vector<core::served_assignment> scratch;
@@ -29,9 +34,11 @@ struct assignment_shard_state {
   std::unordered_map<core::uuid, std::uint64_t> fresh;  ///< per variant
 };
 
-/// Spawns with the snapshot current at start-up so preloading can begin at once.
+/// Spawns with the snapshot current at start-up so preloading can begin at once, and
+/// with its own journal, which every first-time assignment enters before the reply.
 assignment_shard_actor::behavior_type
 assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state> self,
-                 std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap);
+                 std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap,
+                 std::unique_ptr<runtime::assignment_journal> journal);
 
 } // namespace expd

@@ -248,6 +248,28 @@ TEST(assign_request, names_the_bad_field) {
   EXPECT_EQ(fault(("{\"unit_type\":\"user\",\"unit_id\":\"" + long_id + "\"}").c_str()), "unit_id");
 }
 
+// What reaches exp.assignments follows events' rules: one NUL used to stop the
+// writer's COPY for every later row.
+TEST(assign_request, refuses_text_postgresql_cannot_store) {
+  auto fault = [](const std::string& unit_type, const std::string& unit_id) {
+    try {
+      parse_assign_request(json{{"unit_type", unit_type}, {"unit_id", unit_id}});
+    } catch (const field_error& e) {
+      return e.field() + ": " + e.what();
+    }
+    return std::string{"no error"};
+  };
+  EXPECT_EQ(fault("user", std::string{"\0x", 2}),
+            "unit_id: unit_id contains a NUL character (\\u0000), which cannot be stored");
+  EXPECT_EQ(fault("user", "a\xffb"), "unit_id: unit_id is not valid UTF-8");
+  EXPECT_EQ(fault("user", "\xc0\xaf"), "unit_id: unit_id is not valid UTF-8");
+  EXPECT_EQ(fault("user", "a\nb"), "unit_id: unit_id must not contain control characters");
+  EXPECT_EQ(fault(std::string{"us\0er", 5}, "u"),
+            "unit_type: unit_type contains a NUL character (\\u0000), which cannot be stored");
+  EXPECT_EQ(fault("user\x01", "u"), "unit_type: unit_type must not contain control characters");
+  EXPECT_EQ(fault("user", "ünïcödé-ユーザー"), "no error");
+}
+
 TEST(assignment_book, sticky_units_follow_their_experiment_when_others_come_and_go) {
   assignment_book book;
   book.install(snap(1, {make_experiment(2, "m", {0.5, 0.5})}));

@@ -21,3 +21,8 @@ TEST(percent_encoding, decode_refuses_broken_escapes) {
   for (const char* text : {"%", "%4", "a%zz", "%-1", "%+1", "%4g"})
     EXPECT_EQ(uri_decode(text), std::nullopt) << text;
 }
+
+TEST(percent_encoding, hex_encodes_every_byte) {
+  EXPECT_EQ(hex_encode(std::string_view{"\0x\xff", 3}), "0078ff");
+  EXPECT_EQ(hex_encode(""), "");
+}

@@ -115,4 +115,24 @@ TEST(spool_record, a_segment_without_a_header_starts_with_a_frame_or_zeros) {
   EXPECT_EQ(read_segment_start(frames).what, segment_start::kind::headless);
   EXPECT_EQ(read_segment_start(std::string(64, '\0')).what, segment_start::kind::headless);
   EXPECT_EQ(read_segment_start("").what, segment_start::kind::headless);
+
+TEST(spool_record, a_journal_record_round_trips_any_bytes) {
+  static constexpr char unit[] = "u\0\xff-ユーザー";
+  assignment_record row{*uuid::parse("0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b"),
+                        *uuid::parse("ffffffff-0000-4e5f-8a9b-0c1d2e3f4a5c"), "user",
+                        std::string{unit, sizeof(unit) - 1},
+                        std::make_shared<const std::string>("planner_policy_exp")};
+  std::string payload;
+  append_journal_record(payload, row);
+  auto back = read_journal_record(payload);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->experiment_id, row.experiment_id);
+  EXPECT_EQ(back->variant_id, row.variant_id);
+  EXPECT_EQ(back->unit_type, row.unit_type);
+  EXPECT_EQ(back->unit_id, row.unit_id);
+  EXPECT_EQ(*back->salt, *row.salt);
+  // Cut short or with bytes past its end, a payload is not a record.
+  for (auto size : {std::size_t{0}, std::size_t{31}, std::size_t{40}, payload.size() - 1})
+    EXPECT_FALSE(read_journal_record(std::string_view{payload}.substr(0, size))) << size;
+  EXPECT_FALSE(read_journal_record(payload + "x"));
 }

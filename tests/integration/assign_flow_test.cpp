@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -184,4 +185,51 @@ TEST(assign_flow, paused_keeps_enrolled_units_and_stopped_serves_none) {
   ASSERT_EQ(node.set_status("planner_policy_exp", "stopped").status, 200);
   EXPECT_EQ(variant_of(node, "early"), "");
   EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 409);
+}
+
+// Issue 10, defect 1: a NUL in a unit id was answered 200 and then made the writer's
+// COPY fail on that row forever, so no later assignment was stored.
+TEST(assign_flow, a_unit_id_postgresql_cannot_store_is_refused_and_later_ones_are_stored) {
+  scratch_database db;
+  expd_process node{db, {"--writer-interval-ms=20"}};
+  start_example(node);
+  auto refused = node.request("POST", "/v1/assign",
+                              R"({"unit_type":"user","unit_id":"\u0000x",)"
+                              R"("requested_experiments":["planner_policy_exp"]})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find(R"("field":"unit_id")"), std::string::npos) << refused.body;
+  for (int i = 0; i < 20; ++i)
+    EXPECT_NE(variant_of(node, "after-" + std::to_string(i)), "");
+  EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == "20"; },
+                         100))
+    << db.scalar("SELECT count(*) FROM exp.assignments");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignment_dead_letters"), "0");
+}
+
+// Issue 10, defect 7: first-time assignments answered just before a SIGKILL were lost
+// with the writer's queue, so after an allocation change those units came back with
+// another variant. The writer interval is long here so that, without the journal,
+// the last ~500 rows are still in memory at the kill.
+TEST(assign_flow, a_sigkill_loses_no_assignment_and_none_flips_after_an_allocation_change) {
+  scratch_database db;
+  expd_process node{db, {"--writer-interval-ms=5000"}};
+  start_example(node);
+  constexpr int units = 2500;
+  std::vector<std::string> first(units);
+  for (int i = 0; i < units; ++i)
+    first[i] = variant_of(node, "killed-" + std::to_string(i));
+  node.kill();
+
+  node.start();
+  // The journal is replayed into PostgreSQL before the port serves.
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignments"), std::to_string(units));
+  ASSERT_EQ(node.apply(spec_example(0.2, 0.8)).status, 200);
+  int flips = 0;
+  for (int i = 0; i < units; ++i)
+    flips += variant_of(node, "killed-" + std::to_string(i)) != first[i];
+  EXPECT_EQ(flips, 0);
+  ASSERT_EQ(node.stop(), 0);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignments"), std::to_string(units));
+  // A clean stop leaves nothing for the next start to replay.
+  EXPECT_TRUE(std::filesystem::is_empty(node.spool_dir() + "/assignment-journal"));
 }

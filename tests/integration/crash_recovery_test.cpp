@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -173,4 +174,41 @@ TEST(crash_recovery, work_left_before_a_restart_resumes_and_the_gauges_are_true)
     return metric(node, "expd_archive_lag_events") == 0
            && metric(node, "expd_spool_unarchived_events") == 0;
   })) << node.request("GET", "/metrics").body;
+}
+
+// The writer dies right after a batch of assignments is committed, before its queue
+// and the shards' journals know: the journals replayed at the next start write those
+// rows again (an idempotent upsert) and the rest, and no unit changes variant.
+TEST(crash_recovery, killed_after_an_assignment_commit_no_unit_is_lost_or_flips) {
+  scratch_database db;
+  expd_process node{db, {"--failpoints=writer.after_commit@2", "--writer-batch=100",
+                         "--writer-interval-ms=10"}};
+  ASSERT_EQ(node.apply(spec_example()).status, 200);
+  ASSERT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
+  std::map<std::string, std::string> served;
+  for (int i = 0; i < 3000 && node.running(); ++i) {
+    auto unit = "w" + std::to_string(i);
+    auto reply = node.assign({{"unit_type", "user"}, {"unit_id", unit},
+                              {"requested_experiments", {"planner_policy_exp"}}});
+    if (reply.status != 200) {
+      node.wait_exit(std::chrono::seconds{5});
+      break;
+    }
+    served[unit] = reply.json()["assignments"][0]["variant_name"];
+  }
+  int status = 0;
+  ASSERT_TRUE(node.wait_exit(std::chrono::seconds{10}, &status)) << "the failpoint was not reached";
+  EXPECT_EQ(status, 128 + SIGKILL);
+  ASSERT_GT(served.size(), 100u);
+  node.set_flags({});
+  node.start();
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignments"), std::to_string(served.size()));
+  ASSERT_EQ(node.apply(spec_example(0.2, 0.8)).status, 200);
+  int flips = 0;
+  for (auto& [unit, variant] : served) {
+    auto reply = node.assign({{"unit_type", "user"}, {"unit_id", unit},
+                              {"requested_experiments", {"planner_policy_exp"}}});
+    flips += reply.json()["assignments"][0]["variant_name"] != variant;
+  }
+  EXPECT_EQ(flips, 0);
 }
