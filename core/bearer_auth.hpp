@@ -1,8 +1,13 @@
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace expd::core {
+
+/// The credentials of an Authorization header's value in the Bearer scheme, matched in
+/// any letter case (RFC 9110 section 11.1); nullopt for another scheme or none.
+std::optional<std::string_view> bearer_credentials(std::string_view authorization) noexcept;
 
 /// True when `authorization` (an Authorization header's value) is the Bearer scheme,
 /// in any letter case (RFC 9110 section 11.1), with exactly `token` as credentials. The

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -23,14 +22,6 @@ std::size_t positive(std::string_view flag, const std::string& value) {
   return static_cast<std::size_t>(n);
 }
 
-std::string read_token_file(const std::string& path) {
-  std::ifstream in{path};
-  if (!in)
-    throw std::invalid_argument("--admin-token-file: cannot read " + path);
-  std::string token;
-  std::getline(in, token);
-  return token;
-}
 
 void set_listen(node_config& cfg, const std::string& value) {
   auto colon = value.rfind(':');
@@ -49,6 +40,14 @@ bool on_off(const std::string& name, const std::string& value) {
   if (value == "off")
     return false;
   throw std::invalid_argument("--" + name + " must be on or off");
+}
+
+core::scope_set open_scopes(const std::string& value) {
+  try {
+    return core::parse_scopes(value);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string{"--open-scopes: "} + e.what() + ", or none");
+  }
 }
 
 } // namespace
@@ -71,7 +70,13 @@ node_config parse_node_config(int argc, const char* const* argv) {
     else if (name == "pg")
       cfg.pg_url = value;
     else if (name == "admin-token-file")
-      cfg.admin_token = read_token_file(value);
+      cfg.admin_token_file = value;
+    else if (name == "client-keys")
+      cfg.client_keys_file = value;
+    else if (name == "environment")
+      cfg.environment = value;
+    else if (name == "open-scopes")
+      cfg.open_scopes = value == "none" ? 0 : open_scopes(value);
     else if (name == "shards")
       cfg.shards = positive(name, value);
     else if (name == "threads")
@@ -128,10 +133,9 @@ node_config parse_node_config(int argc, const char* const* argv) {
     throw std::invalid_argument("--archive is empty (give a folder, a URL or off)");
   if (cfg.pg_url.empty())
     throw std::invalid_argument("--pg (or EXPD_PG_URL) is required");
-  if (cfg.admin_token.size() < 16)
+  if (cfg.admin_token.empty() && cfg.admin_token_file.empty())
     throw std::invalid_argument(
-      "an admin token of at least 16 characters is required (EXPD_ADMIN_TOKEN or "
-      "--admin-token-file)");
+      "an admin token is required (EXPD_ADMIN_TOKEN or --admin-token-file)");
   return cfg;
 }
 
@@ -149,6 +153,8 @@ std::string node_usage() {
          "            [--writer-max-queue=1000000]\n"
          "            [--writer-interval-ms=50] [--slow-client-timeout-ms=10000]\n"
          "            [--idle-timeout-ms=60000] [--admin-token-file=PATH]\n"
+         "            [--client-keys=PATH] [--environment=default]\n"
+         "            [--open-scopes=assign,events:write|none]\n"
          "            [--spool-dir=var/spool] [--spool-max-mb=1024] [--spool-fsync=on]\n"
          "            [--assignment-journal-dir=SPOOL_DIR/assignment-journal]\n"
          "            [--event-max-past-hours=168] [--event-max-future-minutes=5]\n"

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/client_keys.hpp"
 #include "runtime/http_codec.hpp"
 
 namespace expd::runtime {
@@ -14,7 +15,11 @@ struct node_config {
   std::string listen_host = "127.0.0.1"; ///< --listen=HOST:PORT
   std::uint16_t listen_port = 8080;
   std::string pg_url;      ///< --pg, EXPD_PG_URL (required)
-  std::string admin_token; ///< EXPD_ADMIN_TOKEN or --admin-token-file (required)
+  std::string admin_token;      ///< EXPD_ADMIN_TOKEN (this or admin_token_file is required)
+  std::string admin_token_file; ///< --admin-token-file: tokens, one a line, read again on SIGHUP
+  std::string client_keys_file; ///< --client-keys: core::client_keys' file, read again on SIGHUP
+  std::string environment = "default"; ///< --environment: the keys this node takes
+  core::scope_set open_scopes = core::parse_scopes("assign,events:write"); ///< --open-scopes
   std::size_t shards = 4;  ///< --shards
   std::size_t threads = 0; ///< --threads: scheduler threads, 0 = cores - 1 (at least 1)
   std::string log_level = "info";

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/access_policy.hpp"
 #include "core/client_keys.hpp"
 
 using namespace expd::core;
@@ -65,4 +66,39 @@ TEST(client_keys, malformed_files_are_refused_with_the_line) {
   EXPECT_NE(refused("a prod assign " + good + "\nb prod assign " + good + "\n").find("twice"),
             std::string::npos);
   EXPECT_EQ(client_keys::parse("# only comments\n\n").size(), 0u);
+}
+
+TEST(access_policy, admin_tokens_open_everything_keys_their_scopes_and_open_scopes_anyone) {
+  access_policy p;
+  p.admin_tokens = {"old-admin-token-0123456789", "new-admin-token-0123456789"};
+  p.environment = "production";
+  p.keys = client_keys::parse("reader production events:read " + key_digest("k-read") + "\n"
+                              "other staging events:read " + key_digest("k-other") + "\n");
+  auto bearer = [](const std::string& t) { return std::string{"Bearer "} + t; };
+  auto old_admin = bearer("old-admin-token-0123456789");
+  auto new_admin = std::string{"bEaReR new-admin-token-0123456789"};
+  EXPECT_TRUE(p.admin(&old_admin));
+  EXPECT_TRUE(p.admin(&new_admin));
+  auto guess = bearer("new-admin-token-012345678X");
+  EXPECT_FALSE(p.admin(&guess));
+  EXPECT_FALSE(p.admin(nullptr));
+  for (auto s : {scope::assign, scope::events_write})
+    EXPECT_TRUE(p.grants(nullptr, s)) << "open by default";
+  for (auto s : {scope::events_read, scope::experiments_read}) {
+    EXPECT_FALSE(p.grants(nullptr, s));
+    EXPECT_TRUE(p.grants(&old_admin, s));
+  }
+  auto reader = bearer("k-read");
+  EXPECT_TRUE(p.grants(&reader, scope::events_read));
+  EXPECT_FALSE(p.grants(&reader, scope::experiments_read));
+  auto other = bearer("k-other");
+  EXPECT_FALSE(p.grants(&other, scope::events_read)) << "a key of another environment";
+  auto basic = std::string{"Basic azpr"};
+  EXPECT_FALSE(p.grants(&basic, scope::events_read));
+  EXPECT_FALSE(p.admin(&reader)) << "a key is no admin token";
+  p.open_scopes = 0;
+  EXPECT_FALSE(p.grants(nullptr, scope::assign));
+  auto writer_key = bearer("k-read");
+  EXPECT_FALSE(p.grants(&writer_key, scope::assign));
+  EXPECT_TRUE(p.grants(&new_admin, scope::assign));
 }

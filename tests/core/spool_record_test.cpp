@@ -115,6 +115,7 @@ TEST(spool_record, a_segment_without_a_header_starts_with_a_frame_or_zeros) {
   EXPECT_EQ(read_segment_start(frames).what, segment_start::kind::headless);
   EXPECT_EQ(read_segment_start(std::string(64, '\0')).what, segment_start::kind::headless);
   EXPECT_EQ(read_segment_start("").what, segment_start::kind::headless);
+}
 
 TEST(spool_record, a_journal_record_round_trips_any_bytes) {
   static constexpr char unit[] = "u\0\xff-ユーザー";
