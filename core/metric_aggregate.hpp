@@ -61,6 +61,7 @@ struct variant_aggregates {
 struct experiment_aggregates {
   uuid experiment_id;
   std::string experiment_name;
+  bool draft = false; ///< its status: shown only to who may read drafts
   std::optional<unix_micros> computed_at; ///< oldest computed_at of the rows; nullopt: never aggregated
   std::vector<variant_aggregates> variants; ///< in the experiment's variant order
 };

@@ -88,12 +88,14 @@ using aggregator_actor = status_actor::extend<
 /// series and the experiment list (blocking reads, so detached; apart from the
 /// aggregator, so a long recompute never holds up a dashboard).
 using results_reader_actor = status_actor::extend<
-  // GET /v1/experiments/{id}/results: the experiment id (a UUID, checked) and the query.
-  caf::replies_to<atom::results, std::string, std::string>::with<api_reply>,
-  // GET /v1/experiments/{id}/series: the experiment id and the query.
-  caf::replies_to<atom::series, std::string, std::string>::with<api_reply>,
-  // GET /v1/experiments: every experiment with its status, exposures and SRM check.
-  caf::replies_to<atom::list>::with<api_reply>>;
+  // GET /v1/experiments/{id}/results: the experiment id (a UUID, checked), the query,
+  // and whether the caller may see drafts (a draft is 404 to anyone else).
+  caf::replies_to<atom::results, std::string, std::string, bool>::with<api_reply>,
+  // GET /v1/experiments/{id}/series: the experiment id, the query, drafts visible.
+  caf::replies_to<atom::series, std::string, std::string, bool>::with<api_reply>,
+  // GET /v1/experiments: every experiment (drafts only when the flag says so) with its
+  // status, exposures and SRM check.
+  caf::replies_to<atom::list, bool>::with<api_reply>>;
 
 /// Validates events against the catalog, spools them and acknowledges.
 using ingestion_actor = spool_writer_actor::extend<

@@ -5,6 +5,7 @@
 // Every atom of expd's actor protocol, in one place (CAF 0.17: at most 10 characters).
 namespace expd::atom {
 
+using access = caf::atom_constant<caf::atom("access")>;
 using aggregate = caf::atom_constant<caf::atom("aggregate")>;
 using apply = caf::atom_constant<caf::atom("apply")>;
 using apply_types = caf::atom_constant<caf::atom("applytypes")>;

@@ -7,6 +7,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "core/access_policy.hpp"
 #include "core/assign_request.hpp"
 #include "core/assignment_book.hpp"
 #include "core/event.hpp"
@@ -59,6 +60,7 @@ enum class spool_consumer : std::uint8_t { loader, archiver };
 
 // These messages stay inside one process for now; the cluster issue gives the ones
 // that cross nodes a protobuf schema in messages/*.proto.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::access_policy_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::api_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::status_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::assignment_batch)

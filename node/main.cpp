@@ -2,6 +2,7 @@
 // and stored assignments are loaded before the port opens, so the first request is
 // answered with sticky variants already in place.
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "actors/ingestion/ingestion.hpp"
 #include "actors/ingestion/partition_keeper.hpp"
 #include "runtime/assignment_journal.hpp"
+#include "runtime/access_files.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/experiment_store.hpp"
 #include "runtime/failpoint.hpp"
@@ -121,7 +123,25 @@ void drain(caf::scoped_actor& self, const runtime::node_config& cfg, caf::actor 
       });
 }
 
-int run(const runtime::node_config& cfg) {
+// Waits for SIGTERM or SIGINT. SIGHUP reads the admin tokens and client keys again
+// and hands them to the gateway; a file that does not parse changes nothing.
+int wait_for_stop(const runtime::node_config& cfg, caf::actor gateway) {
+  for (;;) {
+    auto sig = runtime::wait_for_signal();
+    if (sig != SIGHUP)
+      return sig;
+    try {
+      auto policy = std::make_shared<const core::access_policy>(runtime::load_access_policy(cfg));
+      log(log_level::info, "credentials_reloaded",
+          {{"admin_tokens", policy->admin_tokens.size()}, {"client_keys", policy->keys.size()}});
+      caf::anon_send(gateway, atom::access::value, core::access_policy_ptr{std::move(policy)});
+    } catch (const std::invalid_argument& e) {
+      log(log_level::error, "credentials_reload_refused", {{"error", e.what()}});
+    }
+  }
+}
+
+int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   migrate_when_reachable(cfg.pg_url);
   partition_keeper_config partitions;
   partitions.pg_url = cfg.pg_url;
@@ -221,7 +241,7 @@ int run(const runtime::node_config& cfg) {
     reporters.push_back(archive);
   gateway_config gw;
   gw.http = cfg.http;
-  gw.admin_token = cfg.admin_token;
+  gw.access = std::move(access);
   gw.max_connections = max_connections;
   gw.health_connections = runtime::health_connections;
   gw.request_timeout = cfg.request_timeout;
@@ -239,7 +259,7 @@ int run(const runtime::node_config& cfg) {
        {"shards", cfg.shards},
        {"experiments", initial->experiments().size()}});
 
-  auto sig = runtime::wait_for_termination();
+  auto sig = wait_for_stop(cfg, gate);
   log(log_level::info, "expd_stopping", {{"signal", sig}});
   drain(self, cfg, gate, router, writer);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
@@ -258,6 +278,7 @@ int run(const runtime::node_config& cfg) {
 
 int main(int argc, char** argv) {
   runtime::node_config cfg;
+  core::access_policy_ptr access;
   try {
     if (argc > 1 && (std::string{argv[1]} == "--help" || std::string{argv[1]} == "-h")) {
       std::cout << runtime::node_usage();
@@ -265,6 +286,7 @@ int main(int argc, char** argv) {
     }
     cfg = runtime::parse_node_config(argc, argv);
     runtime::failpoints::arm(cfg.failpoints);
+    access = std::make_shared<const core::access_policy>(runtime::load_access_policy(cfg));
   } catch (const std::invalid_argument& e) {
     std::cerr << "expd: " << e.what() << "\n" << runtime::node_usage();
     return 2;
@@ -273,10 +295,10 @@ int main(int argc, char** argv) {
   if (!cfg.failpoints.empty())
     log(log_level::warn, "failpoints_armed", {{"failpoints", cfg.failpoints}});
   // Before any thread starts, so every thread inherits the mask and only sigwait
-  // sees SIGTERM.
-  runtime::block_termination_signals();
+  // sees SIGTERM, SIGINT and SIGHUP.
+  runtime::block_control_signals();
   try {
-    return run(cfg);
+    return run(cfg, std::move(access));
   } catch (const std::exception& e) {
     log(log_level::error, "expd_failed", {{"error", e.what()}});
     return 1;

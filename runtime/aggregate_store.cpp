@@ -424,12 +424,13 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
                                     -> std::optional<core::experiment_aggregates> {
     pqxx::read_transaction tx{conn};
     auto id = experiment.str();
-    auto head = tx.exec_params("SELECT name FROM exp.experiments WHERE id = $1", id);
+    auto head = tx.exec_params("SELECT name, status = 'draft' FROM exp.experiments WHERE id = $1", id);
     if (head.empty())
       return std::nullopt;
     core::experiment_aggregates out;
     out.experiment_id = experiment;
     out.experiment_name = head[0][0].as<std::string>();
+    out.draft = head[0][1].as<bool>();
     std::map<std::string, std::size_t> index;
     auto note_time = [&](const pqxx::field& f) {
       if (f.is_null())

@@ -87,23 +87,24 @@ bool descriptor_reserve::shed(int listen_fd, std::string_view answer) noexcept {
 
 namespace {
 
-sigset_t termination_signals() {
+sigset_t control_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
 } // namespace
 
-void block_termination_signals() {
-  auto set = termination_signals();
+void block_control_signals() {
+  auto set = control_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int wait_for_termination() {
-  auto set = termination_signals();
+int wait_for_signal() {
+  auto set = control_signals();
   int sig = 0;
   sigwait(&set, &sig);
   return sig;

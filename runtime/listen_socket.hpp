@@ -36,11 +36,12 @@ private:
   int spare_ = -1;
 };
 
-/// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts later,
-/// so they can be taken synchronously by wait_for_termination().
-void block_termination_signals();
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it starts
+/// later, so they can be taken synchronously by wait_for_signal().
+void block_control_signals();
 
-/// Waits for SIGTERM or SIGINT; returns its number.
-int wait_for_termination();
+/// Waits for SIGTERM, SIGINT (stop) or SIGHUP (read credentials again); returns its
+/// number.
+int wait_for_signal();
 
 } // namespace expd::runtime

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/cli_errors.hpp"
+#include "tools/client_key.hpp"
 #include "tools/command_line.hpp"
 #include "tools/http_client.hpp"
 #include "tools/yaml_json.hpp"
@@ -57,12 +58,18 @@ commands:
   aggregate --from TIME --to TIME
                               recompute the hourly, daily and cumulative aggregates of
                               [from, to) (RFC 3339, widened to whole UTC days) now
+  keys new NAME --environment ENV --scopes SCOPE,...
+                              make a client key: prints the key (once) and the line for
+                              expd's --client-keys file (scopes: assign, events:write,
+                              events:read, experiments:read)
   help                        show this text
 
 options:
   --server=URL    expd server; default $EXPD_SERVER, else http://127.0.0.1:8080
   --token=TOKEN   admin token; default $EXPD_ADMIN_TOKEN, else the first line of the
                   file named by $EXPD_ADMIN_TOKEN_FILE, else of ./var/admin.token
+                  (results, events and assign send $EXPD_CLIENT_KEY when set,
+                  else the admin token when there is one)
   -o json         print the server's JSON instead of a table
 
 exit status: 0 ok; 1 the server answered with an error (or another failure);
@@ -86,6 +93,7 @@ const std::vector<option_spec> option_specs = {
     {"limit", 0, true},       {"follow", 0, false},
     {"from", 0, true},        {"to", 0, true},
     {"confidence", 0, true},  {"control", 0, true}, {"correction", 0, true},
+    {"environment", 0, true}, {"scopes", 0, true},
 };
 
 constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
@@ -181,12 +189,27 @@ std::string admin_token(const settings& s) {
       "no admin token: pass --token, or set EXPD_ADMIN_TOKEN or EXPD_ADMIN_TOKEN_FILE");
 }
 
+// The calls a client makes (assign, raw events, results of drafts) take a client key
+// when one is given, else the admin token when one is configured, else nothing.
+std::string client_token(const settings& s) {
+  if (std::string key = env("EXPD_CLIENT_KEY"); !key.empty()) {
+    return key;
+  }
+  try {
+    return admin_token(s);
+  } catch (const usage_error&) {
+    return "";
+  }
+}
+
 // ---- HTTP -------------------------------------------------------------------------
 
+enum class credential { admin, client };
+
 // Calls the API at `path` (POSTing `body` when given) and returns its JSON answer.
-json call(const settings& s, const std::string& path, const std::optional<json>& body, bool admin,
-          long timeout_seconds = 60) {
-  std::string token = admin ? admin_token(s) : "";
+json call(const settings& s, const std::string& path, const std::optional<json>& body,
+          credential who, long timeout_seconds = 60) {
+  std::string token = who == credential::admin ? admin_token(s) : client_token(s);
   std::optional<std::string> payload;
   try {
     if (body) {
@@ -256,7 +279,7 @@ void print_json(const json& answer) {
 // Sends one part of an apply document to its endpoint and prints what happened.
 void apply_part(const settings& s, const std::string& path, const std::string& key,
                 const json& items, bool dry_run) {
-  json answer = call(s, path + (dry_run ? "?dry_run=true" : ""), json{{key, items}}, true);
+  json answer = call(s, path + (dry_run ? "?dry_run=true" : ""), json{{key, items}}, credential::admin);
   if (s.json_output) {
     print_json(answer);
     return;
@@ -317,7 +340,7 @@ std::string variants_summary(const json& experiment) {
 }
 
 int get_event_types(const settings& s) {
-  json answer = call(s, "/admin/v1/event-types", std::nullopt, true);
+  json answer = call(s, "/admin/v1/event-types", std::nullopt, credential::admin);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -342,7 +365,7 @@ int get(const settings& s, const command_line& line) {
   if (line.words[1] != "experiments") {
     throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments, event-types");
   }
-  json answer = call(s, "/admin/v1/experiments", std::nullopt, true);
+  json answer = call(s, "/admin/v1/experiments", std::nullopt, credential::admin);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -358,7 +381,7 @@ int get(const settings& s, const command_line& line) {
 
 int set_status(const settings& s, const std::string& name, const std::string& status) {
   json answer = call(s, "/admin/v1/experiments/" + escape_segment(name) + "/status",
-                     json{{"status", status}}, true);
+                     json{{"status", status}}, credential::admin);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -399,7 +422,7 @@ int assign(const settings& s, const command_line& line) {
   if (std::vector<std::string> experiments = line.values("experiment"); !experiments.empty()) {
     request["requested_experiments"] = experiments;
   }
-  json answer = call(s, "/v1/assign", request, false);
+  json answer = call(s, "/v1/assign", request, credential::client);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -449,7 +472,7 @@ int results(const settings& s, const command_line& line) {
          "results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]");
   const std::string& wanted = line.words[1];
   std::string id;
-  json experiments = call(s, "/v1/experiments", std::nullopt, false);
+  json experiments = call(s, "/v1/experiments", std::nullopt, credential::client);
   for (const json& e : list(experiments, "experiments")) {
     if (text(e, "name") == wanted || text(e, "id") == wanted) {
       id = text(e, "id");
@@ -460,7 +483,7 @@ int results(const settings& s, const command_line& line) {
   }
   json answer = call(s, "/v1/experiments/" + id + "/results"
                           + query_of(line, {"confidence", "control", "correction"}),
-                     std::nullopt, false);
+                     std::nullopt, credential::client);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -540,7 +563,7 @@ int events(const settings& s, const command_line& line) {
   std::string query = query_of(line, {"unit-id", "experiment-id", "event-type", "limit"});
   std::set<std::string> shown;
   for (;;) {
-    json answer = call(s, "/v1/events" + query, std::nullopt, false);
+    json answer = call(s, "/v1/events" + query, std::nullopt, credential::client);
     if (s.json_output && !line.has("follow")) {
       print_json(answer);
       return 0;
@@ -566,7 +589,7 @@ int aggregate(const settings& s, const command_line& line) {
   if (!from || !to) {
     throw usage_error("usage: expctl " + synopsis);
   }
-  json answer = call(s, "/admin/v1/aggregate", json{{"from", *from}, {"to", *to}}, true,
+  json answer = call(s, "/admin/v1/aggregate", json{{"from", *from}, {"to", *to}}, credential::admin,
                      long_call_timeout_seconds);
   if (s.json_output) {
     print_json(answer);
@@ -576,6 +599,30 @@ int aggregate(const settings& s, const command_line& line) {
             << text(answer, "experiments") << " experiments, " << text(answer, "metric_rows")
             << " metric rows, " << text(answer, "exposure_rows") << " exposure rows in "
             << text(answer, "seconds") << " s\n";
+  return 0;
+}
+
+// keys new NAME --environment E --scopes S: nothing is sent; the key is printed once.
+int keys(const command_line& line) {
+  expect(line, {"environment", "scopes"}, 3, "keys new NAME --environment ENV --scopes SCOPE,...");
+  if (line.words[1] != "new") {
+    throw usage_error("usage: expctl keys new NAME --environment ENV --scopes SCOPE,...");
+  }
+  auto environment = line.value("environment"), scopes = line.value("scopes");
+  if (!environment || !scopes) {
+    throw usage_error("keys new needs --environment and --scopes");
+  }
+  std::string key = new_client_key();
+  std::string entry;
+  try {
+    entry = client_key_line(line.words[2], *environment, *scopes, key);
+  } catch (const std::invalid_argument& e) {
+    throw input_error(e.what());
+  }
+  std::cout << "key:  " << key << "\n"
+            << "line: " << entry << "\n"
+            << "Add the line to expd's --client-keys file and send expd SIGHUP; the key is not "
+               "shown again.\n";
   return 0;
 }
 
@@ -610,6 +657,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "aggregate") {
     return aggregate(s, line);
+  }
+  if (command == "keys") {
+    return keys(line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

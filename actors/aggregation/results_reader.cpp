@@ -38,22 +38,22 @@ api_reply guarded(self_ptr self, const char* what, F&& answer) {
   }
 }
 
-api_reply results(self_ptr self, const std::string& id, const std::string& query) {
+api_reply results(self_ptr self, const std::string& id, const std::string& query, bool drafts) {
   return guarded(self, "results", [&]() -> api_reply {
     auto options = core::parse_results_query(query);
     auto agg = self->state.aggregates->load_experiment(*core::uuid::parse(id));
-    if (!agg)
+    if (!agg || (agg->draft && !drafts))
       return not_found(id);
     return {200, core::experiment_results(*agg, options).dump()};
   });
 }
 
-api_reply series(self_ptr self, const std::string& id, const std::string& query) {
+api_reply series(self_ptr self, const std::string& id, const std::string& query, bool drafts) {
   return guarded(self, "series", [&]() -> api_reply {
     auto request = core::parse_series_query(query, runtime::now_micros());
     auto experiment = *core::uuid::parse(id);
     auto agg = self->state.aggregates->load_experiment(experiment);
-    if (!agg)
+    if (!agg || (agg->draft && !drafts))
       return not_found(id);
     auto points = self->state.aggregates->load_series(experiment, request.granularity,
                                                       request.window.from, request.window.to);
@@ -61,10 +61,12 @@ api_reply series(self_ptr self, const std::string& id, const std::string& query)
   });
 }
 
-api_reply list(self_ptr self) {
+api_reply list(self_ptr self, bool drafts) {
   return guarded(self, "list", [&]() -> api_reply {
     auto lines = nlohmann::json::array();
     for (auto& e : self->state.experiments->load()) {
+      if (e.status == core::experiment_status::draft && !drafts)
+        continue;
       auto agg = self->state.aggregates->load_experiment(e.id);
       if (agg)
         lines.push_back(core::experiment_overview(*agg, core::to_string(e.status)));
@@ -81,13 +83,13 @@ results_reader(results_reader_actor::stateful_pointer<results_reader_state> self
   self->state.aggregates = std::make_unique<runtime::aggregate_store>(pg_url);
   self->state.experiments = std::make_unique<runtime::experiment_store>(pg_url);
   return {
-    [=](atom::results, const std::string& id, const std::string& query) -> api_reply {
-      return results(self, id, query);
+    [=](atom::results, const std::string& id, const std::string& query, bool drafts) -> api_reply {
+      return results(self, id, query, drafts);
     },
-    [=](atom::series, const std::string& id, const std::string& query) -> api_reply {
-      return series(self, id, query);
+    [=](atom::series, const std::string& id, const std::string& query, bool drafts) -> api_reply {
+      return series(self, id, query, drafts);
     },
-    [=](atom::list) -> api_reply { return list(self); },
+    [=](atom::list, bool drafts) -> api_reply { return list(self, drafts); },
     [=](atom::status) -> status_record {
       auto& st = self->state;
       return {"results_reader",

@@ -135,9 +135,17 @@ bool json_content_type(const http_request& req) {
   return type == nullptr || type->find("json") != std::string::npos;
 }
 
-bool authorized(const gateway_state& st, const http_request& req) {
-  auto* auth = req.header("authorization");
-  return auth != nullptr && core::bearer_token_matches(*auth, st.cfg.admin_token);
+// Answers 401 unless the policy lets the caller do `s`.
+bool permitted(gateway_broker* self, const call& c, const http_request& req, core::scope s) {
+  if (self->state.cfg.access->grants(req.header("authorization"), s))
+    return true;
+  complete(self, c, 401,
+           core::error_json("unauthorized",
+                            "a client key with scope " + core::scope_names(static_cast<core::scope_set>(s))
+                              + " (or the admin token) is required",
+                            "Authorization"),
+           "application/json", {{"WWW-Authenticate", "Bearer"}});
+  return false;
 }
 
 void handle_assign(gateway_broker* self, const call& c, http_request& req) {
@@ -215,12 +223,17 @@ void handle_metrics(gateway_broker* self, const call& c) {
 
 void handle_events(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
-  if (req.method == "GET")
-    return ask(self, c, st.routes->ingestion, st.cfg.request_timeout, atom::query::value,
-               std::move(req.query));
+  if (req.method == "GET") {
+    if (permitted(self, c, req, core::scope::events_read))
+      ask(self, c, st.routes->ingestion, st.cfg.request_timeout, atom::query::value,
+          std::move(req.query));
+    return;
+  }
   if (req.method != "POST")
     return complete(self, c, 405, core::error_json("method_not_allowed", "use POST or GET"),
                     "application/json", {{"Allow", "POST, GET"}});
+  if (!permitted(self, c, req, core::scope::events_write))
+    return;
   if (!json_content_type(req))
     return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
                           "Content-Type");
@@ -250,10 +263,12 @@ void handle_aggregate(gateway_broker* self, const call& c, http_request& req) {
 void handle_experiments(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   auto& reader = st.routes->results;
+  // Drafts are for who may read them; to anyone else they do not exist.
+  bool drafts = st.cfg.access->grants(req.header("authorization"), core::scope::experiments_read);
   constexpr std::string_view prefix = "/v1/experiments";
   auto rest = std::string_view{req.path}.substr(prefix.size());
   if (rest.empty() || rest == "/")
-    return ask(self, c, reader, st.cfg.request_timeout, atom::list::value);
+    return ask(self, c, reader, st.cfg.request_timeout, atom::list::value, drafts);
   auto slash = rest.find('/', 1);
   auto id = rest.substr(1, slash == std::string_view::npos ? slash : slash - 1);
   auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
@@ -265,9 +280,9 @@ void handle_experiments(gateway_broker* self, const call& c, http_request& req) 
                           "the experiment id must be a UUID (GET /v1/experiments lists them)", "id");
   if (what == "/results")
     return ask(self, c, reader, st.cfg.request_timeout, atom::results::value, std::string{id},
-               std::move(req.query));
+               std::move(req.query), drafts);
   ask(self, c, reader, st.cfg.request_timeout, atom::series::value, std::string{id},
-      std::move(req.query));
+      std::move(req.query), drafts);
 }
 
 // GET /dashboard/...: the dashboard's files, from memory.
@@ -295,7 +310,7 @@ void apply_with(gateway_broker* self, const call& c, http_request& req, Atom wha
 
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
-  if (!authorized(st, req))
+  if (!st.cfg.access->admin(req.header("authorization")))
     return complete(self, c, 401,
                     core::error_json("unauthorized", "a valid admin token is required",
                                      "Authorization"),
@@ -361,7 +376,7 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   };
   if (req.path == "/v1/assign") {
     c.endpoint = "assign";
-    if (method_is("POST", "POST"))
+    if (method_is("POST", "POST") && permitted(self, c, req, core::scope::assign))
       handle_assign(self, c, req);
   } else if (req.path == "/health") {
     c.endpoint = "health";
@@ -527,6 +542,9 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
     [=](const caf::io::connection_closed_msg& msg) { self->state.conns.erase(msg.handle); },
     [=](const caf::io::acceptor_closed_msg&) {
       log(log_level::info, "gateway_acceptor_closed");
+    },
+    [=](atom::access, core::access_policy_ptr& policy) {
+      self->state.cfg.access = std::move(policy);
     },
     [=](atom::tick) {
       sweep(self);

@@ -21,7 +21,7 @@ namespace expd {
 
 struct gateway_config {
   runtime::http_limits http;
-  std::string admin_token;
+  core::access_policy_ptr access; ///< replaced by atom::access (SIGHUP), never null
   std::size_t max_connections = 10000; ///< fitted to the descriptor limit at start
   std::size_t health_connections = 8; ///< over max_connections, for /health and /metrics only
   std::size_t max_pipelined = 64; ///< unanswered requests per connection before reading stops
@@ -93,7 +93,8 @@ using gateway_broker = caf::io::stateful_broker<gateway_state>;
 
 /// The HTTP/1.1 front door: accepts connections on `listen_fd` (already bound and
 /// listening), parses requests, routes each to the owning actor and writes replies
-/// in order. Answers atom::stop by refusing new connections and closing idle ones.
+/// in order. Answers atom::stop by refusing new connections and closing idle ones, and
+/// takes a new access policy (admin tokens, client keys) with atom::access.
 caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
                       gateway_routes routes);
 

@@ -185,9 +185,9 @@ TEST_F(bad_input, an_answer_for_a_client_that_hung_up_never_reaches_the_next_one
 // Bytes PostgreSQL's text cannot hold, percent-encoded in a query: a 400 naming the
 // parameter, not a 503 from a failed query nor an empty page for a NUL.
 TEST_F(bad_input, query_parameters_text_cannot_hold) {
-  expect_error(node_->request("GET", "/v1/events?unit_id=%ff%fe"), 400, "unit_id");
-  expect_error(node_->request("GET", "/v1/events?unit_id=%00"), 400, "unit_id");
-  expect_error(node_->request("GET", "/v1/events?unit_id=a&event_type=%c3%28"), 400, "event_type");
+  expect_error(node_->request("GET", "/v1/events?unit_id=%ff%fe", "", true), 400, "unit_id");
+  expect_error(node_->request("GET", "/v1/events?unit_id=%00", "", true), 400, "unit_id");
+  expect_error(node_->request("GET", "/v1/events?unit_id=a&event_type=%c3%28", "", true), 400, "event_type");
   auto id = node_->request("GET", "/admin/v1/experiments", "", true).json();
   ASSERT_FALSE(id["experiments"].empty()) << id;
   auto results = "/v1/experiments/" + id["experiments"][0]["id"].get<std::string>() + "/results";

@@ -190,10 +190,8 @@ TEST(crash_recovery, killed_after_an_assignment_commit_no_unit_is_lost_or_flips)
     auto unit = "w" + std::to_string(i);
     auto reply = node.assign({{"unit_type", "user"}, {"unit_id", unit},
                               {"requested_experiments", {"planner_policy_exp"}}});
-    if (reply.status != 200) {
-      node.wait_exit(std::chrono::seconds{5});
+    if (reply.status != 200)
       break;
-    }
     served[unit] = reply.json()["assignments"][0]["variant_name"];
   }
   int status = 0;
@@ -202,7 +200,16 @@ TEST(crash_recovery, killed_after_an_assignment_commit_no_unit_is_lost_or_flips)
   ASSERT_GT(served.size(), 100u);
   node.set_flags({});
   node.start();
-  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignments"), std::to_string(served.size()));
+  // Every unit served is stored; one more may be, journaled before its reply was lost.
+  auto stored = db.scalar("SELECT string_agg(unit_id, ',') FROM exp.assignments");
+  std::set<std::string> stored_units;
+  for (std::size_t at = 0; at <= stored.size();) {
+    auto comma = std::min(stored.find(',', at), stored.size());
+    stored_units.insert(stored.substr(at, comma - at));
+    at = comma + 1;
+  }
+  for (auto& [unit, _] : served)
+    EXPECT_EQ(stored_units.count(unit), 1u) << unit;
   ASSERT_EQ(node.apply(spec_example(0.2, 0.8)).status, 200);
   int flips = 0;
   for (auto& [unit, variant] : served) {

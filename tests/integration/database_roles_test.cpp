@@ -56,7 +56,7 @@ TEST(database_roles, the_urls_carry_no_password_and_a_client_without_it_is_refus
     EXPECT_TRUE(std::regex_match(url, no_password)) << name << " " << url;
     pqxx::connection with_password{url};
     EXPECT_TRUE(with_password.is_open());
-    scoped_env none{"PGPASSFILE", "/dev/null"};
+    scoped_env none{"PGPASSFILE", "/nonexistent/pgpass"};
     EXPECT_THROW(pqxx::connection{url}, pqxx::broken_connection) << name;
   }
 }

@@ -28,13 +28,13 @@ TEST(events, one_event_in_the_spec_shape_is_stored_and_can_be_read_back) {
   EXPECT_EQ(db.scalar("SELECT (metrics->>'latency_ms')::float8 = 450 FROM exp.events"), "t");
   EXPECT_EQ(db.scalar("SELECT variant_ids[1]::text FROM exp.events"), x.control);
 
-  auto page = node.request("GET", "/v1/events?unit_id=user-123").json();
+  auto page = node.request("GET", "/v1/events?unit_id=user-123", "", true).json();
   ASSERT_EQ(page["events"].size(), 1u);
   EXPECT_EQ(page["events"][0]["event_type"], "plan_generated");
   EXPECT_EQ(page["events"][0]["experiments"][0]["variant_id"], x.control);
   EXPECT_EQ(page["events"][0]["metrics"]["latency_ms"], 450);
   EXPECT_TRUE(page["next"].is_null());
-  auto by_exp = node.request("GET", "/v1/events?experiment_id=" + x.experiment).json();
+  auto by_exp = node.request("GET", "/v1/events?experiment_id=" + x.experiment, "", true).json();
   EXPECT_EQ(by_exp["events"].size(), 1u);
 }
 
@@ -145,8 +145,8 @@ TEST(events, bad_requests_get_a_json_error_naming_the_field) {
   }
   auto huge = node.request("POST", "/v1/events", std::string(10 * 1024 * 1024, ' '));
   EXPECT_EQ(huge.status, 413);
-  EXPECT_EQ(node.request("GET", "/v1/events?limit=5").status, 400);
-  EXPECT_EQ(node.request("GET", "/v1/events?unit_id=a&limit=x").json()["error"]["field"], "limit");
+  EXPECT_EQ(node.request("GET", "/v1/events?limit=5", "", true).status, 400);
+  EXPECT_EQ(node.request("GET", "/v1/events?unit_id=a&limit=x", "", true).json()["error"]["field"], "limit");
   EXPECT_EQ(node.request("PUT", "/v1/events", "{}").status, 405);
   EXPECT_EQ(node.request("POST", "/v1/events", "{}", false, "text/plain").status, 415);
   EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", R"({"event_types":[{"name":""}]})", true)

@@ -266,6 +266,11 @@ void expd_process::kill() {
   pid_ = 0;
 }
 
+void expd_process::signal(int sig) const {
+  if (running())
+    ::kill(pid_, sig);
+}
+
 bool expd_process::wait_exit(std::chrono::milliseconds timeout, int* status) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (running()) {

@@ -86,6 +86,8 @@ public:
   int stop();
   /// SIGKILL and wait.
   void kill();
+  /// Sends `sig` (SIGHUP: read credentials again) and returns at once.
+  void signal(int sig) const;
   /// Waits up to `timeout` for the process to exit by itself (a failpoint); true once
   /// it has, with its status in `status` (128 + signal when killed).
   bool wait_exit(std::chrono::milliseconds timeout, int* status = nullptr);

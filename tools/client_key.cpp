@@ -1,0 +1,39 @@
+#include "tools/client_key.hpp"
+
+#include <random>
+#include <stdexcept>
+
+#include "core/client_keys.hpp"
+
+namespace expd::tools {
+
+namespace {
+
+void check_word(const std::string& what, const std::string& value) {
+  if (value.empty() || value.find_first_of(" \t\r\n#") != std::string::npos)
+    throw std::invalid_argument(what + " must be one word without '#'");
+}
+
+} // namespace
+
+std::string new_client_key() {
+  std::random_device source; // the kernel's random source on Linux
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string key = "expd_";
+  for (int i = 0; i < 8; ++i) {
+    auto word = source();
+    for (int nibble = 0; nibble < 8; ++nibble, word >>= 4)
+      key += digits[word & 0xf];
+  }
+  return key;
+}
+
+std::string client_key_line(const std::string& name, const std::string& environment,
+                            const std::string& scopes, const std::string& key) {
+  check_word("the key's name", name);
+  check_word("--environment", environment);
+  auto set = core::parse_scopes(scopes);
+  return name + " " + environment + " " + core::scope_names(set) + " " + core::key_digest(key);
+}
+
+} // namespace expd::tools
