@@ -43,6 +43,10 @@ nlohmann::json parse_json(std::string_view text) {
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS)
     return to_nlohmann(root);
+  // nlohmann takes a NUL byte for the end of the input and ignores what follows it, so
+  // "{}\0anything" would pass; JSON has no place for a raw NUL (strings escape it).
+  if (text.find('\0') != std::string_view::npos)
+    return json::value_t::discarded;
   return json::parse(text, nullptr, false);
 }
 

@@ -78,6 +78,16 @@ TEST(json_parse, refuses_what_nlohmann_refuses) {
     expect_same_as_nlohmann(text);
 }
 
+// Found by tests/fuzz (json_parse): nlohmann ends the input at a NUL byte after the
+// value, so trailing garbage passed as long as a NUL came first.
+TEST(json_parse, refuses_a_nul_byte_anywhere) {
+  using namespace std::string_literals;
+  for (const auto& text : {"{\"a\":1}\0{{{ garbage"s, "312\0\0\0[\"\\ud8"s, "[1]\0"s, "\0"s,
+                           "\"a\0b\""s})
+    EXPECT_TRUE(parse_json(text).is_discarded()) << text;
+  EXPECT_EQ(parse_json("{\"a\":\"\\u0000\"}"), json({{"a", "\0"s}})); // escaped, it is data
+}
+
 // Random documents and random damage to them: whatever either parser makes of a text,
 // the other makes the same.
 TEST(json_parse, agrees_with_nlohmann_on_random_and_damaged_text) {
