@@ -130,6 +130,15 @@ void spool::recover() {
     offset_ += f.size;
     ++next_seq_;
   }
+  // Whole frames may lie behind a torn one (written, never acknowledged, or damaged).
+  // Zeroed, so that an append ending where one of them starts cannot bring it back at
+  // the next recovery.
+  auto tail = view.find_last_not_of('\0');
+  if (tail != std::string_view::npos && tail >= offset_) {
+    pwrite_all(fd_, std::string(tail + 1 - offset_, '\0'), offset_, last.path);
+    if (cfg_.fsync && ::fdatasync(fd_) != 0)
+      fail("cannot fsync", last.path);
+  }
 }
 
 void spool::open_segment(std::uint64_t first_seq, bool create) {
