@@ -575,7 +575,11 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
       throw field_error(path, "$regex expects a string");
     std::regex pattern;
     try {
-      pattern = std::regex(text_of(operand), std::regex::ECMAScript);
+      // Polynomial mode (a libstdc++ extension) runs an automaton instead of
+      // backtracking: "(a*)*b" cannot take exponential time, nor a long value recurse
+      // until the stack overflows. It refuses back-references.
+      pattern = std::regex(text_of(operand),
+                           std::regex::ECMAScript | std::regex_constants::__polynomial);
     } catch (const std::regex_error& e) {
       throw field_error(path, std::string("invalid regular expression: ") + e.what());
     }

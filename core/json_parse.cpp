@@ -79,6 +79,10 @@ json to_nlohmann(simdjson::dom::element e) {
 // nlohmann's own parse, for what simdjson refuses, with the same duplicate check: the
 // callback sees keys and where containers open and close, this keeps the path.
 json parse_with_nlohmann(std::string_view text) {
+  // nlohmann takes a NUL byte for the end of the input and ignores what follows it, so
+  // "{}\0anything" would pass; JSON has no place for a raw NUL (strings escape it).
+  if (text.find('\0') != std::string_view::npos)
+    return json(json::value_t::discarded);
   if (json::parse(text, nullptr, false).is_discarded())
     return json(json::value_t::discarded); // malformed: that error, not a duplicate's
   struct level {

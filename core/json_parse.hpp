@@ -15,7 +15,9 @@ namespace expd::core {
 /// nlohmann would build (non-negative integers unsigned; only "-0" becomes unsigned 0,
 /// not signed 0, the same value); whatever simdjson refuses
 /// (integers past 64 bits, numbers past double's range, any malformed text) is
-/// parsed by nlohmann itself, so both the errors and the edge cases stay nlohmann's.
+/// parsed by nlohmann itself, so both the errors and the edge cases stay nlohmann's, but
+/// for one: text with a NUL byte is refused (nlohmann stops at a NUL after the value and
+/// would accept "{}\0" followed by anything).
 /// Thread-safe: each thread keeps its own simdjson parser (and its buffers).
 nlohmann::json parse_json(std::string_view text);
 

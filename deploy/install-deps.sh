@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 PACKAGES=(
   build-essential cmake pkg-config ccache
+  clang libclang-rt-14-dev llvm
   libcaf-dev libprotobuf-dev protobuf-compiler libpqxx-dev libhiredis-dev
   libhttp-parser-dev nlohmann-json3-dev libyaml-cpp-dev libxxhash-dev libboost-dev
   libcurl4-openssl-dev libssl-dev libzstd-dev zstd libsimdjson-dev googletest libgtest-dev libbenchmark-dev

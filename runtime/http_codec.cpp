@@ -29,8 +29,10 @@ bool split_target(http_request& r) {
   if (!target.empty() && target[0] != '/' && target != "*") {
     http_parser_url u;
     http_parser_url_init(&u);
+    // http-parser also parses "*/x" as a path; absolute-form has a host.
     if (target.size() > UINT16_MAX
-        || http_parser_parse_url(target.data(), target.size(), 0, &u) != 0)
+        || http_parser_parse_url(target.data(), target.size(), 0, &u) != 0
+        || !(u.field_set & (1 << UF_HOST)))
       return false;
     if (u.field_set & (1 << UF_QUERY))
       r.query.assign(target, u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);

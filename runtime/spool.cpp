@@ -173,6 +173,15 @@ void spool::recover() {
     offset_ += f.size;
     ++next_seq_;
   }
+  // Whole frames may lie behind a torn one (written, never acknowledged, or damaged).
+  // Zeroed, so that an append ending where one of them starts cannot bring it back at
+  // the next recovery.
+  auto tail = view.find_last_not_of('\0');
+  if (tail != std::string_view::npos && tail >= offset_) {
+    pwrite_all(fd_, std::string(tail + 1 - offset_, '\0'), offset_, last.path);
+    if (cfg_.fsync && ::fdatasync(fd_) != 0)
+      fail("cannot fsync", last.path);
+  }
   // A segment of another size (the limit changed) is not written on: once consumed it
   // can go, where the segment being written always stays.
   if (last.bytes != cfg_.segment_bytes) {

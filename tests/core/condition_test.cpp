@@ -506,6 +506,16 @@ TEST(condition, all_needs_every_value_matched_by_some_element) {
 
 // ---- $regex ---------------------------------------------------------------------------------
 
+// Found by tests/fuzz (condition): the backtracking matcher took exponential time on
+// nested quantifiers ("F***...", here "(a*)*b") and recursed once per character of the
+// value, so a 20 KB context string crashed the process.
+TEST(condition, regex_neither_backtracks_nor_overflows_the_stack) {
+  EXPECT_TRUE(condition::compile(json::parse(R"({"e": {"$regex": "^(a|b)*$"}})"))
+                .matches(json{{"e", std::string(200000, 'a')}}));
+  EXPECT_FALSE(eval(R"({"e": {"$regex": "(a*)*b"}})", R"({"e": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})"));
+  EXPECT_EQ(error_path(R"({"e": {"$regex": "(a)\\1"}})"), "condition.e.$regex");
+}
+
 TEST(condition, regex_searches_the_string_form) {
   EXPECT_TRUE(eval(R"({"e": {"$regex": "@example\\.com$"}})", R"({"e": "bob@example.com"})"));
   EXPECT_FALSE(eval(R"({"e": {"$regex": "@example\\.com$"}})", R"({"e": "bob@example.org"})"));

@@ -430,6 +430,21 @@ TEST(http_codec, a_chunked_request_is_mid_request_until_its_last_chunk) {
   EXPECT_EQ(out[0].body, "abc");
   ASSERT_TRUE(parser.feed("POST / HTTP/1.0\r\nContent-Length: 0\r\n\r\nGET /dropped HTTP/1.1\r\n\r\n", out));
   EXPECT_EQ(out.size(), 2u); // a request without keep-alive ends the stream
+
+// Found by tests/fuzz (http_request): http-parser takes "*/healthz" for a path, which
+// came through as one starting with '*'. A target is "*" or starts with '/' or a scheme.
+TEST(http_codec, target_is_origin_absolute_or_asterisk_form) {
+  for (const char* target : {"*/healthz", "**", "*?q=1"}) {
+    auto r = parse(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(r.ok) << target;
+    EXPECT_TRUE(r.requests.empty()) << target;
+    EXPECT_EQ(r.error.status, 400) << target;
+    EXPECT_EQ(r.error.message, "invalid URL") << target;
+  }
+  auto r = parse("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.requests.size(), 1u);
+  EXPECT_EQ(r.requests[0].path, "*");
 }
 
 TEST(http_codec, unsupported_version) {

@@ -107,6 +107,35 @@ TEST_F(spool_test, a_torn_tail_is_cut_at_recovery_and_overwritten) {
   EXPECT_EQ(all[1].second, "replacement");
 }
 
+// Found by tests/fuzz (spool_recovery): recovery stopped at a torn record but left the
+// whole frames behind it on disk, so an append of the torn record's size ended exactly
+// where they began, and the next recovery took them back as records 4 and 5.
+TEST_F(spool_test, records_behind_a_torn_one_do_not_come_back_after_the_next_append) {
+  {
+    spool s{config()};
+    for (int i = 1; i <= 5; ++i)
+      s.append("record-" + std::to_string(i)); // all of one size
+    s.commit();
+  }
+  {
+    // Scribble over the last byte of record 3's payload (four frames of 24 bytes on).
+    std::fstream f(spool_segments(dir).back().second, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(3 * 24 - 1);
+    f.write("!", 1);
+  }
+  {
+    spool s{config()};
+    ASSERT_EQ(s.last_seq(), 2u);
+    EXPECT_EQ(s.append("record-X"), 3u); // the size of the torn one
+    s.commit();
+  }
+  spool s{config()};
+  EXPECT_EQ(s.last_seq(), 3u);
+  auto all = read_all(0, s.last_seq());
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].second, "record-X");
+}
+
 TEST_F(spool_test, segments_roll_over_and_readers_follow) {
   spool s{config()};
   std::string big(100 * 1024, 'b');
