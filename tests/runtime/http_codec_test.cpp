@@ -430,6 +430,7 @@ TEST(http_codec, a_chunked_request_is_mid_request_until_its_last_chunk) {
   EXPECT_EQ(out[0].body, "abc");
   ASSERT_TRUE(parser.feed("POST / HTTP/1.0\r\nContent-Length: 0\r\n\r\nGET /dropped HTTP/1.1\r\n\r\n", out));
   EXPECT_EQ(out.size(), 2u); // a request without keep-alive ends the stream
+}
 
 // Found by tests/fuzz (http_request): http-parser takes "*/healthz" for a path, which
 // came through as one starting with '*'. A target is "*" or starts with '/' or a scheme.
