@@ -1,5 +1,6 @@
 #include "core/spool_record.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <xxhash.h>
@@ -94,12 +95,20 @@ void append_segment_header(std::string& out, const segment_header& h) {
   put<std::uint64_t>(out, header_checksum(std::string_view{out}.substr(start, 24)));
 }
 
-segment_start read_segment_start(std::string_view bytes) noexcept {
+segment_start read_segment_start(std::string_view bytes, std::uint64_t first_seq) noexcept {
   segment_start s;
   // A headless segment starts with a frame or zeros; a frame's size field is at most
   // max_frame_payload, so its bytes never spell the magic.
-  if (bytes.size() < segment_magic.size() || bytes.substr(0, segment_magic.size()) != segment_magic)
+  if (bytes.size() < segment_magic.size() || bytes.substr(0, segment_magic.size()) != segment_magic) {
+    auto prefix = bytes.substr(0, std::min(bytes.size(), segment_header_bytes));
+    bool zeros = prefix.find_first_not_of('\0') == std::string_view::npos;
+    bool frame = bytes.size() >= frame_header_bytes && get<std::uint32_t>(bytes.data()) != 0
+                 && get<std::uint32_t>(bytes.data()) <= max_frame_payload
+                 && get<std::uint64_t>(bytes.data() + 8) == first_seq;
+    if (!zeros && !frame)
+      s.what = segment_start::kind::damaged;
     return s;
+  }
   s.what = segment_start::kind::damaged;
   if (bytes.size() < segment_header_bytes
       || get<std::uint64_t>(bytes.data() + 24) != header_checksum(bytes.substr(0, 24)))

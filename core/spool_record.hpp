@@ -49,12 +49,16 @@ struct segment_start {
   enum class kind {
     header,   ///< a valid header
     headless, ///< no header: a segment written before headers existed, frames from byte 0
-    damaged   ///< the magic with a wrong checksum
+    damaged   ///< neither: a header with a wrong checksum or a broken magic
   } what = kind::headless;
   segment_header header;
 };
 
-segment_start read_segment_start(std::string_view bytes) noexcept;
+/// Reads the first segment_header_bytes of the segment that `first_seq` names. A
+/// headless segment starts with zeros or with the frame of record `first_seq`; any
+/// other start is damage, so a header whose magic broke is never taken for an empty
+/// segment.
+segment_start read_segment_start(std::string_view bytes, std::uint64_t first_seq) noexcept;
 
 /// One accepted event as the spool stores it: the few fields the loader needs without
 /// parsing, the COPY line for PostgreSQL and the JSON line for the archive.

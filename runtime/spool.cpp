@@ -64,7 +64,7 @@ segment_layout read_layout(int fd, const fs::path& path, std::uint64_t first_seq
   auto n = ::pread(fd, bytes, sizeof(bytes), 0);
   if (n < 0)
     fail("cannot read", path);
-  auto start = core::read_segment_start({bytes, static_cast<std::size_t>(n)});
+  auto start = core::read_segment_start({bytes, static_cast<std::size_t>(n)}, first_seq);
   using kind = core::segment_start::kind;
   if (start.what == kind::damaged || (start.what == kind::header
                                       && (start.header.first_seq != first_seq

@@ -97,24 +97,27 @@ TEST(spool_record, a_segment_header_reads_back_and_any_flipped_bit_is_caught) {
   std::string h;
   append_segment_header(h, {16u << 20, 12345});
   ASSERT_EQ(h.size(), segment_header_bytes);
-  auto start = read_segment_start(h);
+  auto start = read_segment_start(h, 12345);
   ASSERT_EQ(start.what, segment_start::kind::header);
   EXPECT_EQ(start.header.segment_bytes, 16u << 20);
   EXPECT_EQ(start.header.first_seq, 12345u);
-  for (std::size_t bit = 8 * 8; bit < h.size() * 8; ++bit) {
+  // Every bit, the magic's too: a broken magic is damage, not a segment without header.
+  for (std::size_t bit = 0; bit < h.size() * 8; ++bit) {
     auto bad = h;
     bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
-    EXPECT_EQ(read_segment_start(bad).what, segment_start::kind::damaged) << bit;
+    EXPECT_EQ(read_segment_start(bad, 12345).what, segment_start::kind::damaged) << bit;
   }
-  EXPECT_EQ(read_segment_start(h.substr(0, 20)).what, segment_start::kind::damaged);
+  EXPECT_EQ(read_segment_start(h.substr(0, 20), 12345).what, segment_start::kind::damaged);
 }
 
 TEST(spool_record, a_segment_without_a_header_starts_with_a_frame_or_zeros) {
   std::string frames;
   append_frame(frames, 1, "first");
-  EXPECT_EQ(read_segment_start(frames).what, segment_start::kind::headless);
-  EXPECT_EQ(read_segment_start(std::string(64, '\0')).what, segment_start::kind::headless);
-  EXPECT_EQ(read_segment_start("").what, segment_start::kind::headless);
+  EXPECT_EQ(read_segment_start(frames, 1).what, segment_start::kind::headless);
+  EXPECT_EQ(read_segment_start(frames, 2).what, segment_start::kind::damaged)
+    << "the first frame of segment 2 is record 2";
+  EXPECT_EQ(read_segment_start(std::string(64, '\0'), 1).what, segment_start::kind::headless);
+  EXPECT_EQ(read_segment_start("", 1).what, segment_start::kind::headless);
 }
 
 TEST(spool_record, a_journal_record_round_trips_any_bytes) {

@@ -1,9 +1,11 @@
 // Spool recovery from a damaged last segment. Each run writes a spool (one segment, or
 // two when the input asks for a rollover), damages its last segment as the input says
-// (bytes overwritten, zeroed, the file truncated), then reopens it. Invariants: opening
-// neither crashes nor throws; the records recovered are a prefix of those written,
-// byte for byte; appends after recovery are read back, and still are after another
-// reopen, with nothing else resurrected around them.
+// (bytes overwritten, zeroed, the file truncated) behind its header, where a crash's
+// torn write lands, then reopens it. Invariants: opening neither crashes nor throws;
+// the records recovered are a prefix of those written, byte for byte; appends after
+// recovery are read back, and still are after another reopen, with nothing else
+// resurrected around them. A damaged header (written once, before the segment has its
+// name, so never torn) is refused with spool_error, never read as an empty segment.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -51,7 +53,8 @@ void damage(const fs::path& segment, FuzzedDataProvider& input, std::uint64_t wr
   // Offsets reach a little past the records written, where a torn write would land.
   const std::uint64_t reach = written_end + 64;
   while (input.remaining_bytes() > 0) {
-    const auto offset = input.ConsumeIntegralInRange<std::uint64_t>(0, reach);
+    const auto offset =
+      input.ConsumeIntegralInRange<std::uint64_t>(expd::core::segment_header_bytes, reach);
     switch (input.ConsumeIntegralInRange(0, 2)) {
     case 0: {
       const auto bytes = input.ConsumeRandomLengthString(64);
@@ -81,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::string> written;
   const bool rollover = input.ConsumeBool();
   const auto count = input.ConsumeIntegralInRange<std::size_t>(1, 40);
-  std::uint64_t last_segment_end = 0;
+  const bool damaged_header = input.ConsumeIntegralInRange(0, 15) == 0;
+  std::uint64_t last_segment_end = expd::core::segment_header_bytes;
   {
     spool s{config(dir)};
     if (rollover) // fills most of the first segment, so later records start a second
@@ -96,6 +100,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto segments = spool_segments(dir);
     for (std::size_t i = segments.back().first - 1; i < written.size(); ++i)
       last_segment_end += expd::core::frame_header_bytes + written[i].size();
+  }
+  if (damaged_header) {
+    const int fd = ::open(spool_segments(dir).back().second.c_str(), O_RDWR);
+    const char byte = static_cast<char>(input.ConsumeIntegralInRange(1, 255));
+    const auto at = input.ConsumeIntegralInRange<off_t>(0, expd::core::segment_header_bytes - 1);
+    char old = 0;
+    FUZZ_CHECK(::pread(fd, &old, 1, at) == 1);
+    const char flipped = static_cast<char>(old ^ byte);
+    FUZZ_CHECK(::pwrite(fd, &flipped, 1, at) == 1);
+    ::close(fd);
+    bool refused = false;
+    try {
+      spool s{config(dir)};
+    } catch (const spool_error&) {
+      refused = true;
+    }
+    FUZZ_CHECK(refused);
+    fs::remove_all(dir);
+    return 0;
   }
   damage(spool_segments(dir).back().second, input, last_segment_end);
 

@@ -118,9 +118,10 @@ TEST_F(spool_test, records_behind_a_torn_one_do_not_come_back_after_the_next_app
     s.commit();
   }
   {
-    // Scribble over the last byte of record 3's payload (four frames of 24 bytes on).
+    // Scribble over the last byte of record 3's payload (frames of 24 bytes after the
+    // segment's header).
     std::fstream f(spool_segments(dir).back().second, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(3 * 24 - 1);
+    f.seekp(static_cast<std::streamoff>(expd::core::segment_header_bytes + 3 * 24 - 1));
     f.write("!", 1);
   }
   {
