@@ -286,6 +286,14 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
   doc["srm"] = srm_json(a, o.srm_threshold);
   if (doc["srm"]["mismatch"].get<bool>())
     warnings.push_back(srm_warning(doc["srm"]));
+  std::uint64_t unheld = 0;
+  for (auto& v : a.variants)
+    unheld += v.unheld_events;
+  doc["data_quality"] = {{"unheld_events", unheld}};
+  if (unheld > 0)
+    warnings.push_back(std::to_string(unheld) + " events credit a variant that their unit was "
+                       "not assigned (a client sending the wrong variant, or a forged claim); "
+                       "they are left out of these results. Per variant: variants[].unheld_events.");
 
   auto keys = metric_keys(a);
   json metrics = json::array();
@@ -304,6 +312,7 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
                         {"variant_name", v.variant_name},
                         {"allocation", v.allocation},
                         {"exposures", v.exposures},
+                        {"unheld_events", v.unheld_events},
                         {"is_control", i == control},
                         {"metrics", json::array()}});
   }

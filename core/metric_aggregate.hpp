@@ -54,6 +54,8 @@ struct variant_aggregates {
   std::string variant_name;
   double allocation = 0;
   std::uint64_t exposures = 0; ///< units assigned (rows of exp.assignments)
+  /// Events that credit this variant for units assigned another, left out of metrics.
+  std::uint64_t unheld_events = 0;
   std::vector<metric_moments> metrics; ///< sorted by (event_type, metric_name)
 };
 

@@ -280,6 +280,25 @@ pass_plan plan_pass(pqxx::work& tx, const std::string& ids, const core::metric_c
   return plan;
 }
 
+// A pass reads each experiment it recomputes from its start, so its counts replace
+// the stored ones.
+void write_data_quality(pqxx::work& tx, const std::vector<scan_variant>& variants,
+                        const std::vector<std::uint64_t>& unheld) {
+  std::string experiments = "{", ids = "{", counts = "{";
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    auto sep = i == 0 ? "" : ",";
+    experiments += sep + variants[i].experiment_id.str();
+    ids += sep + variants[i].variant_id.str();
+    counts += sep + std::to_string(unheld[i]);
+  }
+  tx.exec_params(
+    "INSERT INTO exp.variant_data_quality (experiment_id, variant_id, unheld_events, computed_at)"
+    " SELECT e, v, n, now() FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS q(e, v, n)"
+    " ON CONFLICT (experiment_id, variant_id) DO UPDATE"
+    " SET unheld_events = EXCLUDED.unheld_events, computed_at = EXCLUDED.computed_at",
+    experiments + "}", ids + "}", counts + "}");
+}
+
 // Recomputes the metric rows of `experiments` (hour and day buckets in `window`, and
 // the cumulative ones) and the exposures of `exposed`, in the caller's transaction.
 void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_store_config& cfg,
@@ -301,7 +320,10 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
     auto plan = plan_pass(tx, ids, catalog, window);
     core::metric_rollup rollup{std::move(plan.rollup)};
     metric_scan scan{pg_url, catalog, plan.variants};
-    result.events_scanned += scan.read(plan.scan_from, std::nullopt, rollup).events;
+    scan.load_assignments();
+    auto counts = scan.read(plan.scan_from, std::nullopt, rollup);
+    result.events_scanned += counts.events;
+    result.unheld_events += counts.unheld;
     std::vector<core::uuid> with_cuped;
     for (std::uint32_t s = 0; s < plan.pre_periods.size(); ++s) {
       auto& p = plan.pre_periods[s];
@@ -310,6 +332,7 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
     }
     scan.read_exposures(with_cuped, rollup);
     result.metric_rows += upsert_rows(tx, rollup.finish(), plan.variants, catalog);
+    write_data_quality(tx, plan.variants, scan.unheld_events());
     tx.exec_params(stale_metric_rows_sql, ids, from, to);
     result.experiments += experiments.size();
     result.window = window;
@@ -440,10 +463,11 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
     };
     for (auto row : tx.exec_params(
            "SELECT v.id::text, v.name, v.allocation, coalesce(x.units, 0),"
-           " (extract(epoch FROM x.computed_at) * 1000000)::bigint"
+           " (extract(epoch FROM x.computed_at) * 1000000)::bigint, coalesce(q.unheld_events, 0)"
            " FROM exp.variants v LEFT JOIN exp.exposure_aggregates x"
            "   ON x.experiment_id = v.experiment_id AND x.variant_id = v.id"
            "  AND x.granularity = 'experiment'"
+           " LEFT JOIN exp.variant_data_quality q ON q.variant_id = v.id"
            " WHERE v.experiment_id = $1 ORDER BY v.position",
            id)) {
       core::variant_aggregates v;
@@ -452,6 +476,7 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
       v.allocation = row[2].as<double>();
       v.exposures = row[3].as<std::uint64_t>();
       note_time(row[4]);
+      v.unheld_events = row[5].as<std::uint64_t>();
       index[row[0].as<std::string>()] = out.variants.size();
       out.variants.push_back(std::move(v));
     }

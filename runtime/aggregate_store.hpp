@@ -28,6 +28,7 @@ struct aggregate_pass_result {
   std::uint64_t metric_rows = 0;   ///< rows of exp.metric_aggregates written
   std::uint64_t exposure_rows = 0; ///< rows of exp.exposure_aggregates written
   std::uint64_t events_scanned = 0; ///< event rows streamed (experiments' and CUPED pre-periods')
+  std::uint64_t unheld_events = 0;  ///< claims left out: the unit holds another variant
   std::optional<core::aggregate_window> window; ///< hour and day buckets recomputed
   std::optional<core::unix_micros> received_upto; ///< the periodic cursor after the pass
 };

@@ -55,14 +55,15 @@ std::string uuid_array_literal(const std::vector<core::uuid>& ids) {
 
 metric_scan::metric_scan(std::string pg_url, const core::metric_catalog& catalog,
                          const std::vector<scan_variant>& variants)
-  : pg_url_(std::move(pg_url)), catalog_(catalog) {
-  std::vector<core::uuid> experiments;
+  : pg_url_(std::move(pg_url)), catalog_(catalog), unheld_(variants.size(), 0) {
   for (std::uint32_t i = 0; i < variants.size(); ++i) {
-    variants_.push_back({variants[i].variant_id, variants[i].experiment_id, i});
-    if (std::find(experiments.begin(), experiments.end(), variants[i].experiment_id) == experiments.end())
-      experiments.push_back(variants[i].experiment_id);
+    auto at = std::find(experiments_.begin(), experiments_.end(), variants[i].experiment_id);
+    auto e = static_cast<std::uint32_t>(at - experiments_.begin());
+    if (at == experiments_.end())
+      experiments_.push_back(variants[i].experiment_id);
+    variants_.push_back({variants[i].variant_id, variants[i].experiment_id, i, e});
   }
-  experiment_array_ = uuid_array_literal(experiments);
+  experiment_array_ = uuid_array_literal(experiments_);
   std::sort(variants_.begin(), variants_.end(), [](auto& a, auto& b) {
     return std::tie(a.variant.hi, a.variant.lo) < std::tie(b.variant.hi, b.variant.lo);
   });
@@ -124,21 +125,29 @@ scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::option
     binary_field::uuid_array(r[3], experiments);
     binary_field::uuid_array(r[4], variants);
     refs.clear();
+    std::optional<std::uint32_t> unit;
     for (std::size_t i = 0; i < experiments.size() && i < variants.size(); ++i) {
       auto v = find(uuid_of(variants[i]));
-      if (v && v->experiment == uuid_of(experiments[i]))
-        refs.push_back(v->index);
+      if (!v || v->experiment != uuid_of(experiments[i]))
+        continue;
+      if (!unit)
+        unit = units_.intern(r[0]);
+      if (auto held = held_.held(v->experiment_index, *unit); held && *held != v->index) {
+        ++unheld_[v->index];
+        ++counts.unheld;
+        continue;
+      }
+      refs.push_back(v->index);
     }
     if (refs.empty())
       return;
     catalog_.values(r[2], binary_field::jsonb_text(r[5]), values);
     if (values.empty())
       return;
-    auto unit = units_.intern(r[0]);
     auto t = binary_field::timestamp_micros(r[1]);
     for (auto variant : refs)
       for (auto& [metric, value] : values)
-        rollup.add({variant, metric, unit, t, value});
+        rollup.add({variant, metric, *unit, t, value});
     counts.observations += refs.size() * values.size();
   };
   each_partition(from, to, "unit_id, occurred_at, event_type, experiment_ids, variant_ids, metrics",
@@ -174,22 +183,37 @@ scan_counts metric_scan::read_covariates(std::uint32_t series, const std::string
   return counts;
 }
 
+std::uint64_t metric_scan::load_assignments() {
+  std::uint64_t n = 0;
+  if (!experiments_.empty())
+    connection().rows(
+      "SELECT unit_id, variant_id FROM exp.assignments WHERE experiment_id = ANY('"
+        + experiment_array_ + "'::uuid[])",
+      [&](const binary_row& r) {
+        if (r.size() != 2 || r[1].size() != 16)
+          throw std::runtime_error("assignment scan: a malformed row");
+        if (auto v = find(uuid_of(r[1]))) {
+          held_.add(v->experiment_index, units_.intern(r[0]), v->index);
+          ++n;
+        }
+      });
+  held_.seal();
+  return n;
+}
+
 std::uint64_t metric_scan::read_exposures(const std::vector<core::uuid>& experiments,
                                           core::metric_rollup& rollup) {
-  if (experiments.empty())
-    return 0;
   std::uint64_t n = 0;
-  connection().rows(
-    "SELECT unit_id, variant_id FROM exp.assignments WHERE experiment_id = ANY('"
-      + uuid_array_literal(experiments) + "'::uuid[])",
-    [&](const binary_row& r) {
-      if (r.size() != 2 || r[1].size() != 16)
-        throw std::runtime_error("exposure scan: a malformed row");
-      if (auto v = find(uuid_of(r[1]))) {
-        rollup.add_exposure(v->index, units_.intern(r[0]));
-        ++n;
-      }
-    });
+  for (auto& experiment : experiments) {
+    auto at = std::find(experiments_.begin(), experiments_.end(), experiment);
+    if (at == experiments_.end())
+      continue;
+    held_.each_in(static_cast<std::uint32_t>(at - experiments_.begin()),
+                  [&](std::uint32_t unit, std::uint32_t variant) {
+                    rollup.add_exposure(variant, unit);
+                    ++n;
+                  });
+  }
   return n;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/held_variants.hpp"
 #include "core/metric_catalog.hpp"
 #include "core/metric_rollup.hpp"
 #include "core/string_interner.hpp"
@@ -26,6 +27,7 @@ struct scan_counts {
   std::uint64_t events = 0;       ///< rows received
   std::uint64_t observations = 0; ///< (event, variant, metric) values given to the rollup
   std::uint64_t units = 0;        ///< distinct unit ids
+  std::uint64_t unheld = 0;       ///< claims of a variant the unit does not hold, left out
 };
 
 /// Reads events from PostgreSQL into a core::metric_rollup: every metric value of every
@@ -40,11 +42,24 @@ public:
   metric_scan(std::string pg_url, const core::metric_catalog& catalog,
               const std::vector<scan_variant>& variants);
 
+  /// The assignments of the pass's experiments (exp.assignments), which read() checks
+  /// each event's claims against and read_exposures() takes; returns how many. Call
+  /// before both.
+  std::uint64_t load_assignments();
+
   /// Events that occurred in [from, to) carrying one of the variants; nullopt: no
-  /// bound. Throws std::runtime_error when PostgreSQL fails mid-way (the rollup
-  /// is then incomplete and must be dropped).
+  /// bound. A claim of a variant whose experiment assigned the unit another one is left
+  /// out and counted (unheld_events); a unit never assigned cannot be checked and
+  /// counts. Throws std::runtime_error when PostgreSQL fails mid-way (the rollup is
+  /// then incomplete and must be dropped).
   scan_counts read(std::optional<core::unix_micros> from, std::optional<core::unix_micros> to,
                    core::metric_rollup& rollup);
+
+  /// Per variant of the plan: the events read() left out for crediting it to a unit
+  /// that holds another variant.
+  const std::vector<std::uint64_t>& unheld_events() const noexcept {
+    return unheld_;
+  }
 
   /// Events of `unit_type` that occurred in [from, to), whatever their experiments,
   /// into covariate series `series` of the rollup (a CUPED pre-period).
@@ -52,8 +67,8 @@ public:
                               core::unix_micros from, core::unix_micros to,
                               core::metric_rollup& rollup);
 
-  /// The assignments of `experiments` to the variants, as the rollup's exposures;
-  /// returns how many.
+  /// The assignments of `experiments` (loaded by load_assignments) as the rollup's
+  /// exposures; returns how many.
   std::uint64_t read_exposures(const std::vector<core::uuid>& experiments,
                                core::metric_rollup& rollup);
 
@@ -71,6 +86,7 @@ private:
     core::uuid variant;
     core::uuid experiment;
     std::uint32_t index;
+    std::uint32_t experiment_index; ///< in experiments_
   };
 
   const variant_ref* find(const core::uuid& variant) const noexcept;
@@ -78,8 +94,11 @@ private:
   std::string pg_url_;
   const core::metric_catalog& catalog_;
   std::vector<variant_ref> variants_; // sorted by variant: a few hundred at most
-  std::string experiment_array_; // '{...}' of the variants' experiments
+  std::vector<core::uuid> experiments_; // the variants' experiments, each once
+  std::string experiment_array_; // '{...}' of experiments_
   core::string_interner units_; // unit id -> the rollup's number
+  core::held_variants held_;     // (experiment, unit) -> the variant index it holds
+  std::vector<std::uint64_t> unheld_; // per variant index
   std::unique_ptr<pg_binary_copy> copy_;
 };
 

@@ -44,7 +44,7 @@ void run_pass(self_ptr self) {
       log(log_level::info, "aggregate_pass",
           {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
            {"exposure_rows", r.exposure_rows}, {"events_scanned", r.events_scanned},
-           {"seconds", st.last_pass_seconds}});
+           {"unheld_events", r.unheld_events}, {"seconds", st.last_pass_seconds}});
     schedule(self, st.cfg.interval);
   } catch (const std::exception& e) {
     ++st.failures;
@@ -68,7 +68,7 @@ api_reply recompute(self_ptr self, core::aggregate_window w) {
     log(log_level::info, "aggregate_recompute",
         {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
          {"exposure_rows", r.exposure_rows}, {"events_scanned", r.events_scanned},
-         {"seconds", seconds}});
+         {"unheld_events", r.unheld_events}, {"seconds", seconds}});
     auto window = r.window.value_or(w);
     nlohmann::json body = {{"from", core::format_rfc3339(window.from)},
                            {"to", core::format_rfc3339(window.to)},
@@ -76,6 +76,7 @@ api_reply recompute(self_ptr self, core::aggregate_window w) {
                            {"metric_rows", r.metric_rows},
                            {"exposure_rows", r.exposure_rows},
                            {"events_scanned", r.events_scanned},
+                           {"unheld_events", r.unheld_events},
                            {"seconds", seconds}};
     return {200, body.dump()};
   } catch (const std::exception& e) {

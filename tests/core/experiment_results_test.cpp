@@ -360,3 +360,21 @@ TEST(experiment_results, overview_line) {
   EXPECT_TRUE(line["srm"]["mismatch"].get<bool>());
   EXPECT_EQ(line["variants"].size(), 2u);
 }
+
+TEST(experiment_results, events_crediting_an_unheld_variant_are_a_data_quality_warning) {
+  auto a = two_arms();
+  auto clean = experiment_results(a);
+  EXPECT_EQ(clean["data_quality"]["unheld_events"], 0);
+  EXPECT_TRUE(clean["warnings"].empty());
+  a.variants[0].unheld_events = 3;
+  a.variants[1].unheld_events = 4;
+  auto doc = experiment_results(a);
+  EXPECT_EQ(doc["data_quality"]["unheld_events"], 7);
+  EXPECT_EQ(doc["variants"][0]["unheld_events"], 3);
+  EXPECT_EQ(doc["variants"][1]["unheld_events"], 4);
+  ASSERT_EQ(doc["warnings"].size(), 1u);
+  EXPECT_EQ(doc["warnings"][0].get<std::string>().rfind("7 events credit a variant", 0), 0u);
+  // The statistics are those of the aggregates as they are: the events were left out
+  // before, by the pass.
+  EXPECT_EQ(metric_of(doc, 0, "revenue"), metric_of(clean, 0, "revenue"));
+}
