@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/client_keys.hpp"
+#include "tools/cli_errors.hpp"
 
 namespace expd::tools {
 
@@ -34,6 +35,21 @@ std::string client_key_line(const std::string& name, const std::string& environm
   check_word("--environment", environment);
   auto set = core::parse_scopes(scopes);
   return name + " " + environment + " " + core::scope_names(set) + " " + core::key_digest(key);
+}
+
+void print_new_client_key(const std::string& name, const std::string& environment,
+                          const std::string& scopes, std::ostream& out) {
+  auto key = new_client_key();
+  std::string line;
+  try {
+    line = client_key_line(name, environment, scopes, key);
+  } catch (const std::invalid_argument& e) {
+    throw input_error(e.what());
+  }
+  out << "key:  " << key << "\n"
+      << "line: " << line << "\n"
+      << "Add the line to expd's --client-keys file and send expd SIGHUP; the key is not "
+         "shown again.\n";
 }
 
 } // namespace expd::tools

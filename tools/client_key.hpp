@@ -1,5 +1,6 @@
 #pragma once
 
+#include <ostream>
 #include <string>
 
 namespace expd::tools {
@@ -12,5 +13,10 @@ std::string new_client_key();
 /// blank or '#'.
 std::string client_key_line(const std::string& name, const std::string& environment,
                             const std::string& scopes, const std::string& key);
+
+/// `expctl keys new`: makes a key and writes it (once) and its line to `out`, with what
+/// to do next. Throws input_error for a bad name, environment or scope.
+void print_new_client_key(const std::string& name, const std::string& environment,
+                          const std::string& scopes, std::ostream& out);
 
 } // namespace expd::tools

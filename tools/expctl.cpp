@@ -612,17 +612,7 @@ int keys(const command_line& line) {
   if (!environment || !scopes) {
     throw usage_error("keys new needs --environment and --scopes");
   }
-  std::string key = new_client_key();
-  std::string entry;
-  try {
-    entry = client_key_line(line.words[2], *environment, *scopes, key);
-  } catch (const std::invalid_argument& e) {
-    throw input_error(e.what());
-  }
-  std::cout << "key:  " << key << "\n"
-            << "line: " << entry << "\n"
-            << "Add the line to expd's --client-keys file and send expd SIGHUP; the key is not "
-               "shown again.\n";
+  print_new_client_key(line.words[2], *environment, *scopes, std::cout);
   return 0;
 }
 
