@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
-#include <regex>
+#include <memory>
+
+#include <re2/re2.h>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -573,23 +575,18 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$regex") {
     if (!operand.is_string())
       throw field_error(path, "$regex expects a string");
-    std::regex pattern;
-    try {
-      // Polynomial mode (a libstdc++ extension) runs an automaton instead of
-      // backtracking: "(a*)*b" cannot take exponential time, nor a long value recurse
-      // until the stack overflows. It refuses back-references.
-      pattern = std::regex(text_of(operand),
-                           std::regex::ECMAScript | std::regex_constants::__polynomial);
-    } catch (const std::regex_error& e) {
-      throw field_error(path, std::string("invalid regular expression: ") + e.what());
-    }
-    return make_node([pattern = std::move(pattern)](const json& v) {
-      try {
-        return v.is_string() ? std::regex_search(text_of(v), pattern)
-                             : std::regex_search(js_string(v), pattern);
-      } catch (const std::regex_error&) {
-        return false; // the matcher's complexity limit; the JS SDK also fails a throwing test
-      }
+    // RE2 matches in time linear in the value: a client's long context string cannot
+    // hold a shard, as backtracking (exponential) or even libstdc++'s automaton
+    // (quadratic for an unanchored search) could. It has no back-references or
+    // look-around, which are refused here.
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto pattern = std::make_shared<const RE2>(text_of(operand), options);
+    if (!pattern->ok())
+      throw field_error(path, "invalid regular expression: " + pattern->error());
+    return make_node([pattern](const json& v) {
+      return v.is_string() ? RE2::PartialMatch(text_of(v), *pattern)
+                           : RE2::PartialMatch(js_string(v), *pattern);
     });
   }
   if (name == "$type") {

@@ -262,3 +262,27 @@ TEST_F(bad_input, a_json_key_given_twice_is_refused_naming_it) {
                               R"({"from":"2025-01-01T00:00:00Z","from":"2025-01-02T00:00:00Z"})", true),
                400, "from");
 }
+
+// A targeting $regex over a client's long context string: with libstdc++'s automaton an
+// unanchored search was quadratic (8 KB took 8.4 s; this one would take hours), and the
+// shard answered nobody meanwhile. Own node: bad_input's caps bodies at 64 KiB.
+TEST(bad_input_regex, a_long_context_string_cannot_hold_a_shard) {
+  scratch_database db;
+  expd_process node{db, {"--shards=1"}};
+  auto doc = spec_example();
+  doc["experiments"][0]["status"] = "running";
+  doc["experiments"][0]["condition"] = {{"email", {{"$regex", "(a|aa)*c"}}}};
+  ASSERT_EQ(node.apply(doc).status, 200);
+  json body = {{"unit_type", "user"},
+               {"unit_id", "long"},
+               {"context", {{"email", std::string(900 * 1024, 'a')}}},
+               {"requested_experiments", {"planner_policy_exp"}}};
+  auto reply = node.assign(body);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_TRUE(reply.json()["assignments"].empty()) << "the condition does not hold";
+  body["unit_id"] = "next";
+  body["context"]["email"] = "aac";
+  reply = node.assign(body);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.json()["assignments"].size(), 1u);
+}
