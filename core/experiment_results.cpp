@@ -293,7 +293,8 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
   if (unheld > 0)
     warnings.push_back(std::to_string(unheld) + " events credit a variant that their unit was "
                        "not assigned (a client sending the wrong variant, or a forged claim); "
-                       "they are left out of these results. Per variant: variants[].unheld_events.");
+                       "by default they are left out of these results (--aggregate-unheld). "
+                       "Per variant: variants[].unheld_events.");
 
   auto keys = metric_keys(a);
   json metrics = json::array();

@@ -232,6 +232,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   agg.pg_url = cfg.pg_url;
   agg.interval = cfg.aggregate_interval;
   agg.store.max_past = icfg.limits.max_past;
+  agg.store.include_unheld = cfg.aggregate_unheld;
   auto aggregate = sys.spawn<caf::detached>(aggregator, agg);
 
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);

@@ -319,7 +319,7 @@ void recompute_in(pqxx::work& tx, const std::string& pg_url, const aggregate_sto
     auto catalog = load_catalog(tx);
     auto plan = plan_pass(tx, ids, catalog, window);
     core::metric_rollup rollup{std::move(plan.rollup)};
-    metric_scan scan{pg_url, catalog, plan.variants};
+    metric_scan scan{pg_url, catalog, plan.variants, cfg.include_unheld};
     scan.load_assignments();
     auto counts = scan.read(plan.scan_from, std::nullopt, rollup);
     result.events_scanned += counts.events;

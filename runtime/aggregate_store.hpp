@@ -20,6 +20,9 @@ struct aggregate_store_config {
   core::unix_micros overlap = 60LL * 1000000;
   /// work_mem of a pass's transaction (its exposure queries).
   std::string work_mem = "256MB";
+  /// --aggregate-unheld=include: events that credit a variant their unit does not hold
+  /// count in the aggregates too (they are counted either way).
+  bool include_unheld = false;
 };
 
 /// What one pass or on-demand recompute did.

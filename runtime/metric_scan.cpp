@@ -54,8 +54,9 @@ std::string uuid_array_literal(const std::vector<core::uuid>& ids) {
 } // namespace
 
 metric_scan::metric_scan(std::string pg_url, const core::metric_catalog& catalog,
-                         const std::vector<scan_variant>& variants)
-  : pg_url_(std::move(pg_url)), catalog_(catalog), unheld_(variants.size(), 0) {
+                         const std::vector<scan_variant>& variants, bool include_unheld)
+  : pg_url_(std::move(pg_url)), catalog_(catalog), unheld_(variants.size(), 0),
+    include_unheld_(include_unheld) {
   for (std::uint32_t i = 0; i < variants.size(); ++i) {
     auto at = std::find(experiments_.begin(), experiments_.end(), variants[i].experiment_id);
     auto e = static_cast<std::uint32_t>(at - experiments_.begin());
@@ -135,7 +136,8 @@ scan_counts metric_scan::read(std::optional<core::unix_micros> from, std::option
       if (auto held = held_.held(v->experiment_index, *unit); held && *held != v->index) {
         ++unheld_[v->index];
         ++counts.unheld;
-        continue;
+        if (!include_unheld_)
+          continue;
       }
       refs.push_back(v->index);
     }

@@ -38,9 +38,10 @@ struct scan_counts {
 /// Blocking: detached actors only.
 class metric_scan {
 public:
-  /// `variants[i]` is variant i of the rollup's plan, `catalog` its metrics.
+  /// `variants[i]` is variant i of the rollup's plan, `catalog` its metrics;
+  /// `include_unheld`: claims of a variant the unit does not hold are counted and kept.
   metric_scan(std::string pg_url, const core::metric_catalog& catalog,
-              const std::vector<scan_variant>& variants);
+              const std::vector<scan_variant>& variants, bool include_unheld = false);
 
   /// The assignments of the pass's experiments (exp.assignments), which read() checks
   /// each event's claims against and read_exposures() takes; returns how many. Call
@@ -48,9 +49,9 @@ public:
   std::uint64_t load_assignments();
 
   /// Events that occurred in [from, to) carrying one of the variants; nullopt: no
-  /// bound. A claim of a variant whose experiment assigned the unit another one is left
-  /// out and counted (unheld_events); a unit never assigned cannot be checked and
-  /// counts. Throws std::runtime_error when PostgreSQL fails mid-way (the rollup is
+  /// bound. A claim of a variant whose experiment assigned the unit another one is
+  /// counted (unheld_events) and left out, unless include_unheld; a unit never assigned
+  /// cannot be checked and counts. Throws std::runtime_error when PostgreSQL fails mid-way (the rollup is
   /// then incomplete and must be dropped).
   scan_counts read(std::optional<core::unix_micros> from, std::optional<core::unix_micros> to,
                    core::metric_rollup& rollup);
@@ -99,6 +100,7 @@ private:
   core::string_interner units_; // unit id -> the rollup's number
   core::held_variants held_;     // (experiment, unit) -> the variant index it holds
   std::vector<std::uint64_t> unheld_; // per variant index
+  bool include_unheld_ = false;
   std::unique_ptr<pg_binary_copy> copy_;
 };
 

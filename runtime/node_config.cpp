@@ -120,7 +120,11 @@ node_config parse_node_config(int argc, const char* const* argv) {
                                             : std::chrono::milliseconds{positive(name, value)};
     else if (name == "chartjs-path")
       cfg.chartjs_path = value;
-    else if (name == "failpoints")
+    else if (name == "aggregate-unheld") {
+      if (value != "exclude" && value != "include")
+        throw std::invalid_argument("--aggregate-unheld must be exclude or include");
+      cfg.aggregate_unheld = value == "include";
+    } else if (name == "failpoints")
       cfg.failpoints = value;
     else
       throw std::invalid_argument("unknown flag --" + name);
@@ -161,6 +165,7 @@ std::string node_usage() {
          "            [--archive=var/archive|file:///DIR|s3://BUCKET?endpoint=URL|off]\n"
          "            [--archive-interval-ms=60000] [--archive-max-events=200000]\n"
          "            [--aggregate-interval-ms=60000 (0: on demand only)]\n"
+         "            [--aggregate-unheld=exclude|include]\n"
          "            [--chartjs-path=/usr/share/javascript/chart.js/chart.min.js]\n"
          "            [--failpoints=NAME[@N],... (tests only: die there, docs/operations.md)]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";

@@ -21,11 +21,13 @@ json crediting(const ids& x, const std::string& unit, const std::string& variant
   return e;
 }
 
-} // namespace
-
-TEST(unheld_variant, claims_of_a_variant_the_unit_does_not_hold_are_left_out_and_counted) {
+// Assigns 30 units, sends each one event crediting its own variant, ten of them one more
+// crediting the other variant (latency 5000), and an unassigned unit one event; then
+// aggregates. `kept`: the forged events count in the sums (--aggregate-unheld=include).
+void run_and_check(bool kept) {
   scratch_database db;
-  expd_process node{db};
+  expd_process node{db, kept ? std::vector<std::string>{"--aggregate-unheld=include"}
+                             : std::vector<std::string>{}};
   auto x = prepare(node);
   ASSERT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
   std::map<std::string, std::string> held; // unit -> variant id
@@ -48,6 +50,8 @@ TEST(unheld_variant, claims_of_a_variant_the_unit_does_not_hold_are_left_out_and
       auto other = variant == x.control ? x.other : x.control;
       batch["events"].push_back(crediting(x, unit, other, 5000));
       ++forged[other];
+      if (kept)
+        sum[other] += 5000;
     }
   }
   batch["events"].push_back(crediting(x, "stranger", x.control, 7)); // never assigned
@@ -93,4 +97,14 @@ TEST(unheld_variant, claims_of_a_variant_the_unit_does_not_hold_are_left_out_and
                         .dump(),
                       true);
   EXPECT_EQ(db.scalar("SELECT sum(unheld_events) FROM exp.variant_data_quality"), "10");
+}
+
+} // namespace
+
+TEST(unheld_variant, claims_of_a_variant_the_unit_does_not_hold_are_left_out_and_counted) {
+  run_and_check(false);
+}
+
+TEST(unheld_variant, with_aggregate_unheld_include_they_are_counted_and_kept) {
+  run_and_check(true);
 }
