@@ -206,24 +206,10 @@ std::string expctl_path() {
   return expd.substr(0, expd.rfind('/') + 1) + "expctl";
 }
 
-struct command_output {
-  int status = -1;
-  std::string text; // stdout and stderr
-};
-
-// Runs expctl against `node` with `args`.
+// Runs expctl against `node` with `args`; its output holds stderr too.
 command_output expctl(const expd_process& node, const std::string& args) {
-  std::string cmd = expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
-                    + " --token=" + expd_process::admin_token + " " + args + " 2>&1";
-  command_output out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p)
-    return out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p))
-    out.text += buf;
-  out.status = pclose(p);
-  return out;
+  return run_command(expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
+                     + " --token=" + expd_process::admin_token + " " + args + " 2>&1");
 }
 
 } // namespace
@@ -282,8 +268,8 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
   for (int run = 0; run < 2; ++run) { // twice: replacing, never adding
     auto out = expctl(node, "aggregate --from " + window["from"].get<std::string>() + " --to "
                               + window["to"].get<std::string>());
-    EXPECT_EQ(out.status, 0) << out.text;
-    EXPECT_NE(out.text.find("aggregated"), std::string::npos) << out.text;
+    EXPECT_EQ(out.status, 0) << out.out;
+    EXPECT_NE(out.out.find("aggregated"), std::string::npos) << out.out;
   }
   check_against_sent(db, w);
   auto hour = expd::core::format_rfc3339(expd::core::hour_start(late_at));
@@ -293,7 +279,7 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
 
   // expctl names the field the server refused, and exits 1.
   auto bad = expctl(node, "aggregate --from yesterday --to " + window["to"].get<std::string>());
-  EXPECT_EQ(WEXITSTATUS(bad.status), 1) << bad.text;
+  EXPECT_EQ(WEXITSTATUS(bad.status), 1) << bad.out;
 }
 
 TEST(aggregation, the_periodic_pass_picks_up_new_and_late_events) {
@@ -459,11 +445,11 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
       }
   EXPECT_TRUE(found) << res.dump();
   auto out = expctl(node, "results planner_policy_exp");
-  EXPECT_EQ(out.status, 0) << out.text;
-  auto section = out.text.find("CUPED");
-  ASSERT_NE(section, std::string::npos) << out.text;
-  EXPECT_NE(out.text.find("plan_generated.latency_ms", section), std::string::npos) << out.text;
-  EXPECT_NE(out.text.find("VAR_REDUCTION", section), std::string::npos) << out.text;
+  EXPECT_EQ(out.status, 0) << out.out;
+  auto section = out.out.find("CUPED");
+  ASSERT_NE(section, std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("plan_generated.latency_ms", section), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("VAR_REDUCTION", section), std::string::npos) << out.out;
   // Switching CUPED off empties the columns on the next pass.
   doc["experiments"][0].erase("cuped");
   doc["experiments"][0]["status"] = "running";

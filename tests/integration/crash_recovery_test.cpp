@@ -3,12 +3,9 @@
 // nothing is stored or archived twice, and work left from before resumes by itself.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
-#include "runtime/failpoint.hpp"
 #include "runtime/random_uuid.hpp"
 #include "tests/integration/event_helpers.hpp"
 
@@ -16,13 +13,6 @@ using namespace expd::testing;
 using nlohmann::json;
 
 namespace {
-
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The value of an unlabelled sample in /metrics; -1 when absent.
 double metric(const expd_process& node, const std::string& name) {
@@ -95,7 +85,7 @@ TEST_P(killed_at, a_failpoint_loses_and_doubles_nothing) {
   ASSERT_TRUE(node.wait_exit(std::chrono::seconds{20}, &status))
     << GetParam() << " was not reached in " << run.sent.size() << " events";
   EXPECT_EQ(status, 128 + SIGKILL);
-  EXPECT_NE(file_text(node.log_path()).find("\"failpoint\":\"" + GetParam() + "\""),
+  EXPECT_NE(read_file(node.log_path()).find("\"failpoint\":\"" + GetParam() + "\""),
             std::string::npos);
   node.set_flags(flags);
   node.start();

@@ -6,7 +6,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/client_keys.hpp"
 #include "tests/integration/event_helpers.hpp"
@@ -41,13 +40,6 @@ std::string assign_body() {
   return json{{"unit_type", "user"}, {"unit_id", "u-1"},
               {"requested_experiments", {"planner_policy_exp"}}}
     .dump();
-}
-
-std::string log_text(const expd_process& node) {
-  std::ifstream in(node.log_path());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 class files : public ::testing::Test {
@@ -145,6 +137,6 @@ TEST_F(files, admin_tokens_rotate_on_sighup_and_a_bad_file_changes_nothing) {
   write("tokens", "short\n");
   node.signal(SIGHUP);
   ASSERT_TRUE(eventually(
-    [&] { return log_text(node).find("credentials_reload_refused") != std::string::npos; }));
+    [&] { return read_file(node.log_path()).find("credentials_reload_refused") != std::string::npos; }));
   EXPECT_EQ(admin_list(b), 200) << "the last good tokens stay";
 }

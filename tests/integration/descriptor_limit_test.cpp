@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -27,8 +25,7 @@ constexpr int health_connections = 8;
 
 // CPU seconds (user + system) that process `pid` has used.
 double cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat{std::istreambuf_iterator<char>(in), {}};
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
   // The fields after the command name, which is in parentheses and may hold spaces;
   // utime and stime are fields 14 and 15 of the whole line.
   std::istringstream rest{stat.substr(stat.rfind(')') + 2)};
@@ -85,8 +82,7 @@ int count(const std::vector<int>& statuses, int status) {
 TEST(descriptor_limit, connections_past_the_limit_are_answered_and_the_node_idles) {
   scratch_database db;
   expd_process node{db, {}, descriptor_limit};
-  std::ifstream log{node.log_path()};
-  std::string text{std::istreambuf_iterator<char>(log), {}};
+  auto text = read_file(node.log_path());
   EXPECT_NE(text.find("\"connection_limit_lowered\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"effective_max_connections\":55"), std::string::npos) << text;
 

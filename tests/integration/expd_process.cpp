@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <cstdio>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
@@ -51,6 +53,26 @@ int free_port() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+command_output run_command(const std::string& command) {
+  command_output r;
+  auto* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return r;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
+    r.out.append(buf, n);
+  r.status = ::pclose(pipe);
+  return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 bool eventually(const std::function<bool()>& check, int tries) {

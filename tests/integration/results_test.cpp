@@ -90,31 +90,6 @@ std::string chromium_binary() {
   return "";
 }
 
-struct command_output {
-  int status = -1;
-  std::string out;
-};
-
-command_output run_command(const std::string& command) {
-  command_output r;
-  auto* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    return r;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
-    r.out.append(buf, n);
-  r.status = ::pclose(pipe);
-  return r;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 } // namespace
 
 TEST(results, answers_results_series_and_the_list_from_aggregates) {

@@ -3,7 +3,6 @@
 // certificate, or speaks plain HTTP to it, gets nothing from expd.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include "tests/integration/expd_process.hpp"
@@ -12,19 +11,6 @@ using namespace expd::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Runs `command` in a shell; its exit status and standard output.
-std::pair<int, std::string> shell(const std::string& command) {
-  std::string out;
-  auto* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    return {-1, out};
-  char buf[4096];
-  while (auto n = std::fread(buf, 1, sizeof(buf), pipe))
-    out.append(buf, n);
-  auto status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 class tls_front : public ::testing::Test {
 protected:
@@ -35,11 +21,11 @@ protected:
     tls_port = free_port();
     env = "EXPD_TLS_DIR=" + dir.string() + " EXPD_TLS_PORT=" + std::to_string(tls_port)
           + " EXPD_TLS_UPSTREAM=127.0.0.1:" + std::to_string(node->port()) + " ";
-    auto [rc, out] = shell(env + "bash " EXPD_SOURCE_DIR "/deploy/tls-front.sh start 2>&1");
-    ASSERT_EQ(rc, 0) << out;
+    auto started = run_command(env + "bash " EXPD_SOURCE_DIR "/deploy/tls-front.sh start 2>&1");
+    ASSERT_EQ(started.status, 0) << started.out;
   }
   void TearDown() override {
-    shell(env + "bash " EXPD_SOURCE_DIR "/deploy/tls-front.sh stop 2>&1");
+    run_command(env + "bash " EXPD_SOURCE_DIR "/deploy/tls-front.sh stop 2>&1");
     fs::remove_all(dir);
   }
   std::string curl(const std::string& args) {
@@ -61,23 +47,23 @@ protected:
 
 TEST_F(tls_front, requests_pass_over_https_with_the_fronts_certificate) {
   auto ca = " --cacert " + (dir / "cert.pem").string() + " ";
-  EXPECT_EQ(shell(curl(ca + url("/health"))).second, "200 0");
+  EXPECT_EQ(run_command(curl(ca + url("/health"))).out, "200 0");
   ASSERT_EQ(node->apply(spec_example()).status, 200);
   ASSERT_EQ(node->set_status("planner_policy_exp", "running").status, 200);
-  auto [rc, body] = shell("curl -sS --max-time 10" + ca + "-H 'Content-Type: application/json' -d "
+  auto assigned = run_command("curl -sS --max-time 10" + ca + "-H 'Content-Type: application/json' -d "
                           "'{\"unit_type\":\"user\",\"unit_id\":\"u-1\",\"requested_experiments\":"
                           "[\"planner_policy_exp\"]}' "
                           + url("/v1/assign"));
-  EXPECT_EQ(rc, 0) << body;
-  EXPECT_NE(body.find("\"variant_name\""), std::string::npos) << body;
+  EXPECT_EQ(assigned.status, 0) << assigned.out;
+  EXPECT_NE(assigned.out.find("\"variant_name\""), std::string::npos) << assigned.out;
   // Errors pass as expd wrote them.
-  EXPECT_EQ(shell(curl(ca + "-H 'Content-Type: application/json' -d '{' " + url("/v1/assign")))
-              .second,
+  EXPECT_EQ(run_command(curl(ca + "-H 'Content-Type: application/json' -d '{' " + url("/v1/assign")))
+              .out,
             "400 0");
 }
 
 TEST_F(tls_front, an_unknown_certificate_and_plain_http_are_refused) {
-  EXPECT_NE(shell(curl(url("/health"))).first, 0) << "self-signed: curl must refuse it";
-  auto [rc, out] = shell(curl("http://127.0.0.1:" + std::to_string(tls_port) + "/health"));
-  EXPECT_EQ(out.substr(0, 3), "400") << out;
+  EXPECT_NE(run_command(curl(url("/health"))).status, 0) << "self-signed: curl must refuse it";
+  auto plain = run_command(curl("http://127.0.0.1:" + std::to_string(tls_port) + "/health"));
+  EXPECT_EQ(plain.out.substr(0, 3), "400") << plain.out;
 }
