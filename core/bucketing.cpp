@@ -50,9 +50,4 @@ int variant_for_bucket(const std::vector<std::uint32_t>& range_ends,
   return -1;
 }
 
-std::size_t shard_of(std::string_view unit_id, std::size_t shards) noexcept {
-  constexpr std::uint64_t shard_seed = 0x5a4d; // any constant other than the bucket seed 0
-  return static_cast<std::size_t>(XXH64(unit_id.data(), unit_id.size(), shard_seed) % shards);
-}
-
 } // namespace expd::core

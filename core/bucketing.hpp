@@ -27,8 +27,4 @@ std::vector<std::uint32_t> bucket_range_ends(const std::vector<double>& allocati
 int variant_for_bucket(const std::vector<std::uint32_t>& range_ends,
                        std::uint32_t bucket) noexcept;
 
-/// Which of `shards` owns `unit_id`: XXH64 of the id alone with its own seed, so the
-/// shard a unit lives on is independent of the buckets it falls in.
-std::size_t shard_of(std::string_view unit_id, std::size_t shards) noexcept;
-
 } // namespace expd::core

@@ -87,7 +87,7 @@ void preload_assignments(caf::scoped_actor& self, const runtime::node_config& cf
   store.for_each_served(10000, [&](assignment_batch&& batch) {
     std::vector<assignment_batch> per_shard(router.all().size());
     for (auto& row : batch)
-      per_shard[core::shard_of(row.unit_id, per_shard.size())].push_back(std::move(row));
+      per_shard[router.index_of(row.unit_id)].push_back(std::move(row));
     for (std::size_t i = 0; i < per_shard.size(); ++i)
       if (!per_shard[i].empty())
         self->request(router.all()[i], caf::infinite, atom::remember::value, per_shard[i])

@@ -3,14 +3,13 @@
 #include <string_view>
 #include <vector>
 
-#include "core/bucketing.hpp"
+#include "core/shard_ring.hpp"
 #include "messages/actors.hpp"
 
 namespace expd {
 
-/// The one place that decides which shard owns a unit. Today every shard is local;
-/// the cluster hands it remote shard handles from the ring, and nothing that routes
-/// through it changes.
+/// The one place that decides which of this node's shards holds a unit: by its ring
+/// slot, so a slot (the unit of handoff between nodes) lives in one local shard.
 class shard_router {
 public:
   shard_router() = default;
@@ -24,7 +23,7 @@ public:
   }
 
   std::size_t index_of(std::string_view unit_id) const noexcept {
-    return core::shard_of(unit_id, shards_.size());
+    return core::slot_of(unit_id) % shards_.size();
   }
 
   const std::vector<assignment_shard_actor>& all() const noexcept {
