@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "core/percent_encoding.hpp"
+#include "core/shard_ring.hpp"
 #include "runtime/log.hpp"
 
 namespace expd::runtime {
@@ -28,28 +29,31 @@ void assignment_store::store(const core::assignment_record* rows, std::size_t n)
   if (!staging_ready_) {
     pqxx::nontransaction tx{conn};
     tx.exec("CREATE TEMP TABLE IF NOT EXISTS assignments_in (seq bigint, experiment_id uuid,"
-            " unit_id text, unit_type text, variant_id uuid, salt text) ON COMMIT DELETE ROWS");
+            " unit_id text, unit_type text, variant_id uuid, salt text, slot smallint)"
+            " ON COMMIT DELETE ROWS");
     staging_ready_ = true;
   }
   pqxx::work tx{conn};
   {
     pqxx::stream_to copy{tx, "assignments_in",
                          std::vector<std::string>{"seq", "experiment_id", "unit_id",
-                                                  "unit_type", "variant_id", "salt"}};
+                                                  "unit_type", "variant_id", "salt", "slot"}};
     for (std::size_t i = 0; i < n; ++i) {
       auto& r = rows[i];
       copy << std::make_tuple(static_cast<long long>(i), r.experiment_id.str(), r.unit_id,
-                              r.unit_type, r.variant_id.str(), *r.salt);
+                              r.unit_type, r.variant_id.str(), *r.salt,
+                              static_cast<int>(core::slot_of(r.unit_id)));
     }
     copy.complete();
   }
   // The newest row of a unit wins inside one batch (a salt change can queue two).
-  tx.exec("INSERT INTO exp.assignments (experiment_id, unit_id, unit_type, variant_id, salt)"
+  tx.exec("INSERT INTO exp.assignments (experiment_id, unit_id, unit_type, variant_id, salt, slot)"
           " SELECT DISTINCT ON (experiment_id, unit_id)"
-          "  experiment_id, unit_id, unit_type, variant_id, salt FROM assignments_in"
+          "  experiment_id, unit_id, unit_type, variant_id, salt, slot FROM assignments_in"
           "  ORDER BY experiment_id, unit_id, seq DESC"
           " ON CONFLICT (experiment_id, unit_id) DO UPDATE SET variant_id = EXCLUDED.variant_id,"
-          "  unit_type = EXCLUDED.unit_type, salt = EXCLUDED.salt, assigned_at = now()"
+          "  unit_type = EXCLUDED.unit_type, salt = EXCLUDED.salt, slot = EXCLUDED.slot,"
+          "  assigned_at = now()"
           " WHERE exp.assignments.salt <> EXCLUDED.salt");
   tx.commit();
 }
@@ -107,13 +111,26 @@ assignment_write assignment_store::write(const assignment_batch& rows) {
 }
 
 void assignment_store::for_each_served(std::size_t batch_size,
-                                       const std::function<void(assignment_batch&&)>& fn) {
+                                       const std::function<void(assignment_batch&&)>& fn,
+                                       const std::vector<std::uint32_t>* slots) {
+  std::vector<bool> wanted;
+  std::string filter;
+  if (slots != nullptr) {
+    wanted.assign(core::ring_slots, false);
+    filter = " AND (a.slot IS NULL OR a.slot = ANY('{";
+    for (std::size_t i = 0; i < slots->size(); ++i) {
+      wanted[(*slots)[i]] = true;
+      filter += (i ? "," : "") + std::to_string((*slots)[i]);
+    }
+    filter += "}'::smallint[]))";
+  }
   auto& conn = session_.get();
   pqxx::work tx{conn};
   tx.exec("DECLARE served_assignments NO SCROLL CURSOR FOR"
           " SELECT a.experiment_id, a.variant_id, a.unit_type, a.unit_id, a.salt"
           " FROM exp.assignments a JOIN exp.experiments e ON e.id = a.experiment_id"
-          " WHERE e.status IN ('running', 'paused') AND a.salt = e.salt");
+          " WHERE e.status IN ('running', 'paused') AND a.salt = e.salt"
+          + filter);
   auto fetch = "FETCH " + std::to_string(batch_size) + " FROM served_assignments";
   for (;;) {
     auto rows = tx.exec(fetch);
@@ -121,11 +138,17 @@ void assignment_store::for_each_served(std::size_t batch_size,
       break;
     assignment_batch batch;
     batch.reserve(rows.size());
-    for (auto row : rows)
+    for (auto row : rows) {
+      // Rows from before exp.assignments.slot (NULL) are matched here.
+      auto unit_id = row[3].as<std::string>();
+      if (slots != nullptr && !wanted[core::slot_of(unit_id)])
+        continue;
       batch.push_back({*core::uuid::parse(row[0].c_str()), *core::uuid::parse(row[1].c_str()),
-                       row[2].as<std::string>(), row[3].as<std::string>(),
+                       row[2].as<std::string>(), std::move(unit_id),
                        std::make_shared<const std::string>(row[4].as<std::string>())});
-    fn(std::move(batch));
+    }
+    if (!batch.empty())
+      fn(std::move(batch));
   }
   tx.exec("CLOSE served_assignments");
   tx.commit();

@@ -42,9 +42,11 @@ public:
   assignment_write write(const assignment_batch& rows);
 
   /// Streams every stored assignment of running or paused experiments, in batches of
-  /// `batch_size`, for the shards to preload.
+  /// `batch_size`, for the shards to preload; with `slots`, only the rows of those ring
+  /// slots (a node's share, or the slots it just gained).
   void for_each_served(std::size_t batch_size,
-                       const std::function<void(assignment_batch&&)>& fn);
+                       const std::function<void(assignment_batch&&)>& fn,
+                       const std::vector<std::uint32_t>* slots = nullptr);
 
 private:
   void store(const core::assignment_record* rows, std::size_t n);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 
+#include "core/shard_ring.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/migrations.hpp"
 #include "tests/integration/expd_process.hpp"
@@ -87,4 +89,35 @@ TEST(assignment_store, an_unreachable_database_is_a_failure_not_a_refusal) {
   EXPECT_EQ(result.settled, 3u);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignments"), "3");
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignment_dead_letters"), "1");
+}
+
+// A node that gains ring slots loads the sticky rows of those slots only, including
+// rows stored before exp.assignments had a slot column.
+TEST(assignment_store, rows_carry_their_ring_slot_and_load_by_slot) {
+  scratch_database db;
+  create_experiment(db);
+  runtime::assignment_store store{db.url()};
+  assignment_batch rows;
+  for (int i = 0; i < 200; ++i)
+    rows.push_back(row("user-" + std::to_string(i)));
+  ASSERT_EQ(store.write(rows).failure, "");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.assignments WHERE slot IS NULL"), "0");
+  EXPECT_EQ(db.scalar("SELECT slot FROM exp.assignments WHERE unit_id = 'user-123'"), "2731");
+  db.scalar("UPDATE exp.assignments SET slot = NULL WHERE unit_id LIKE 'user-1%'");
+  std::vector<std::uint32_t> slots;
+  for (std::uint32_t s = 0; s < core::ring_slots; s += 3)
+    slots.push_back(s);
+  std::set<std::string> loaded;
+  store.for_each_served(
+    17, [&](assignment_batch&& batch) {
+      for (auto& r : batch)
+        loaded.insert(r.unit_id);
+    },
+    &slots);
+  std::set<std::string> expected;
+  for (auto& r : rows)
+    if (core::slot_of(r.unit_id) % 3 == 0)
+      expected.insert(r.unit_id);
+  EXPECT_EQ(loaded, expected);
+  EXPECT_GT(expected.size(), 40u);
 }
