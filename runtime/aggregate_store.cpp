@@ -385,6 +385,12 @@ aggregate_pass_result aggregate_store::run_pass() {
   return with_reconnect(session_, [&](pqxx::connection& conn) {
     aggregate_pass_result result;
     pqxx::work tx{conn};
+    // Released with the transaction, or with the session when its node dies.
+    if (!tx.exec("SELECT pg_try_advisory_xact_lock(hashtext('expd.aggregate_pass'))")[0][0]
+           .as<bool>()) {
+      result.skipped = true;
+      return result;
+    }
     auto cursor_rows = tx.exec_params(
       "SELECT (extract(epoch FROM received_upto) * 1000000)::bigint FROM exp.aggregate_cursors"
       " WHERE name = $1 FOR UPDATE",

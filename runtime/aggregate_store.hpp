@@ -34,6 +34,7 @@ struct aggregate_pass_result {
   std::uint64_t unheld_events = 0;  ///< claims left out: the unit holds another variant
   std::optional<core::aggregate_window> window; ///< hour and day buckets recomputed
   std::optional<core::unix_micros> received_upto; ///< the periodic cursor after the pass
+  bool skipped = false; ///< another node's pass was running: this one did nothing
 };
 
 /// exp.metric_aggregates and exp.exposure_aggregates: the recompute (events streamed by
@@ -46,7 +47,9 @@ public:
 
   /// The periodic pass: recomputes every bucket touched by events received since the
   /// cursor (late events included), the cumulative rows of their experiments, and the
-  /// exposures of running and paused experiments; advances the cursor.
+  /// exposures of running and paused experiments; advances the cursor. One pass runs
+  /// at a time in the cluster: while another node's holds the pass lock this one is
+  /// skipped (the next interval tries again, so a dead node's turn is taken over).
   aggregate_pass_result run_pass();
 
   /// On demand: recomputes the hour and day buckets of `window` (widened to whole UTC

@@ -32,6 +32,10 @@ void run_pass(self_ptr self) {
   auto start = clock_type::now();
   try {
     auto r = st.store->run_pass();
+    if (r.skipped) {
+      ++st.passes_skipped;
+      return schedule(self, st.cfg.interval);
+    }
     st.last_pass_seconds = seconds_since(start);
     ++st.passes;
     st.metric_rows += r.metric_rows;
@@ -108,6 +112,9 @@ aggregator(aggregator_actor::stateful_pointer<aggregator_state> self, aggregator
       return {"aggregator",
               {{"expd_aggregate_passes_total", "counter", "Periodic aggregation passes.", "",
                 static_cast<double>(st.passes)},
+               {"expd_aggregate_passes_skipped_total", "counter",
+                "Periodic passes skipped because another node's pass was running.", "",
+                static_cast<double>(st.passes_skipped)},
                {"expd_aggregate_recomputes_total", "counter",
                 "On-demand recomputes (POST /admin/v1/aggregate).", "",
                 static_cast<double>(st.recomputes)},

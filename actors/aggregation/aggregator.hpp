@@ -30,6 +30,7 @@ struct aggregator_state {
   std::chrono::milliseconds backoff{0};
   std::optional<core::unix_micros> received_upto; ///< the periodic cursor
   std::uint64_t passes = 0;
+  std::uint64_t passes_skipped = 0;
   std::uint64_t recomputes = 0;
   std::uint64_t failures = 0;
   std::uint64_t metric_rows = 0;

@@ -19,6 +19,9 @@
 
 #include "core/metric_aggregate.hpp"
 #include "core/rfc3339.hpp"
+#include "runtime/aggregate_store.hpp"
+#include "runtime/migrations.hpp"
+#include <pqxx/pqxx>
 #include "runtime/wall_clock.hpp"
 #include "tests/integration/expd_process.hpp"
 
@@ -537,4 +540,18 @@ TEST(aggregation, the_metabase_questions_run_as_the_read_only_role) {
   EXPECT_EQ(questions, 5);
   // The read-only role reads; it cannot write.
   EXPECT_THROW(db.scalar("SET ROLE expd_readonly; DELETE FROM exp.metric_aggregates"), std::exception);
+}
+
+// Issue 11: one periodic pass at a time in the cluster. While another node's pass holds
+// the lock a pass does nothing; once that node's session ends (its node died) the next
+// pass runs.
+TEST(aggregation, a_periodic_pass_is_skipped_while_another_node_runs_one) {
+  scratch_database db;
+  expd::runtime::migrate(db.url());
+  expd::runtime::aggregate_store store{db.url()};
+  auto other = std::make_unique<pqxx::connection>(db.url());
+  pqxx::nontransaction{*other}.exec("SELECT pg_advisory_lock(hashtext('expd.aggregate_pass'))");
+  EXPECT_TRUE(store.run_pass().skipped);
+  other.reset(); // the holder's connection goes, as when its process is killed
+  EXPECT_FALSE(store.run_pass().skipped);
 }
