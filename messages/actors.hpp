@@ -12,6 +12,8 @@
 // Every typed actor interface of expd. A handler's comment says what it does.
 namespace expd {
 
+class shard_router; // messages/shard_router.hpp: a value of handles, so it includes this
+
 /// Shared by every long-lived actor.
 using status_actor = caf::typed_actor<
   // Reports counters and queue depths.
@@ -26,6 +28,13 @@ using assignment_writer_actor = status_actor::extend<
   // Writes everything queued; answers with the rows still unwritten, shed ones
   // included (0 = drained: the shards' journals are no longer needed).
   caf::replies_to<atom::drain>::with<std::uint64_t>>;
+
+/// What answers for a unit, on this node or another: a local shard or a node's entry.
+using shard_access_actor = caf::typed_actor<
+  // Answers POST /v1/assign for one unit.
+  caf::replies_to<atom::assign, core::assign_request>::with<api_reply>,
+  // The variants the units hold, for events sent without "experiments"; assigns nothing.
+  caf::replies_to<atom::held, unit_refs>::with<held_variants_list>>;
 
 /// Owns the units whose id hashes to it: targeting, bucketing, sticky variants.
 using assignment_shard_actor = status_actor::extend<
@@ -104,7 +113,9 @@ using ingestion_actor = spool_writer_actor::extend<
   // GET /v1/events: the query string.
   caf::replies_to<atom::query, std::string>::with<api_reply>,
   // Installs a newer catalog (event types and experiments).
-  caf::reacts_to<atom::catalog, core::event_catalog_ptr>>;
+  caf::reacts_to<atom::catalog, core::event_catalog_ptr>,
+  // Installs newer routing (a cluster member: which node holds which unit).
+  caf::reacts_to<atom::routing, shard_router>>;
 
 /// Source of truth for experiments: applies documents, changes statuses, and pushes
 /// a new snapshot to every subscribed shard on each change.
@@ -115,6 +126,8 @@ using experiment_registry_actor = status_actor::extend<
   caf::replies_to<atom::list>::with<api_reply>,
   // POST /admin/v1/experiments/{name}/status: the name and the JSON body.
   caf::replies_to<atom::set_status, std::string, std::string>::with<api_reply>,
+  // Another node changed the experiments or event types: load them again and publish.
+  caf::reacts_to<atom::reload>,
   // GET /health: checks PostgreSQL.
   caf::replies_to<atom::health>::with<api_reply>,
   // Sends the current snapshot to the shard now and every new one later.
@@ -125,5 +138,34 @@ using experiment_registry_actor = status_actor::extend<
   caf::replies_to<atom::apply_types, std::string, bool>::with<api_reply>,
   // GET /admin/v1/event-types.
   caf::replies_to<atom::list_types>::with<api_reply>>;
+
+/// A node's door for the other nodes (published on --cluster-listen): requests for the
+/// units of the slots it owns, refused with not_owner for any other.
+using node_entry_actor = shard_access_actor::extend<
+  caf::replies_to<atom::hello>::with<node_hello>>;
+
+/// The entry as its own node holds it: the published interface plus what the
+/// membership actor tells it (never published, so never reachable from another node).
+using node_entry_control_actor = node_entry_actor::extend<
+  // The newest routing: which slots this node owns and has taken over.
+  caf::reacts_to<atom::routing, shard_router>,
+  // Until when (steady clock, nanoseconds) this node's lease lets it answer.
+  caf::reacts_to<atom::lease, std::int64_t>>;
+
+/// Keeps this node's place in the cluster (cluster/membership): renews its lease in
+/// PostgreSQL, installs newer rings, hands slots over and links to the other nodes.
+using membership_actor = status_actor::extend<
+  // Internal: the periodic renewal and reconcile.
+  caf::reacts_to<atom::tick>,
+  // GET /v1/cluster: every node, its state, slots and figures, and the ring.
+  caf::replies_to<atom::nodes>::with<api_reply>,
+  // POST /admin/v1/cluster/nodes/{name}/drain: moves that node's slots away.
+  caf::replies_to<atom::drain_node, std::string>::with<api_reply>,
+  // SIGTERM: moves this node's slots away; answers once they are released.
+  caf::replies_to<atom::leave>::with<bool>,
+  // A gateway: sends it the routing and the lease now and on every change.
+  caf::reacts_to<atom::subscribe, caf::actor>,
+  // Internal: a link to the named node was made (a null entry: the attempt failed).
+  caf::reacts_to<atom::linked, std::string, node_entry_actor>>;
 
 } // namespace expd

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "core/access_policy.hpp"
 #include "core/assign_request.hpp"
@@ -52,6 +53,21 @@ using unit_refs = std::vector<unit_ref>;
 
 /// Per unit of a unit_refs, in its order: the (experiment_id, variant_id) it holds.
 using held_variants_list = std::vector<std::vector<std::pair<core::uuid, core::uuid>>>;
+
+/// What a node says of itself to a node that links to it, so a join to the wrong
+/// cluster or from an incompatible build is refused with a clear error.
+struct node_hello {
+  std::string cluster_id; ///< the PostgreSQL database the cluster coordinates in
+  std::string name;
+  std::int32_t protocol = 0;
+  std::string build_version;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
+  return f(caf::meta::type_name("expd.node_hello"), x.cluster_id, x.name, x.protocol,
+           x.build_version);
+}
 
 /// Which consumer of the spool reports progress (segments go once all have passed).
 enum class spool_consumer : std::uint8_t { loader, archiver };

@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -24,6 +25,9 @@
 #include "actors/ingestion/event_reader.hpp"
 #include "actors/ingestion/ingestion.hpp"
 #include "actors/ingestion/partition_keeper.hpp"
+#include "cluster/membership.hpp"
+#include "cluster/node_entry.hpp"
+#include "cluster/node_link.hpp"
 #include "runtime/assignment_journal.hpp"
 #include "runtime/access_files.hpp"
 #include "runtime/assignment_store.hpp"
@@ -40,6 +44,11 @@ using runtime::log;
 using runtime::log_level;
 
 namespace {
+
+// The cluster would not take this node: said as it is, exit status 2 like a bad flag.
+struct cluster_refusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // PostgreSQL may still be starting beside us; give it a while before giving up.
 void migrate_when_reachable(const std::string& url) {
@@ -102,7 +111,15 @@ void preload_assignments(caf::scoped_actor& self, const runtime::node_config& cf
 // wait until the writer has put them in PostgreSQL; then the journals hold nothing the
 // next start needs.
 void drain(caf::scoped_actor& self, const runtime::node_config& cfg, caf::actor gateway,
-           const shard_router& router, const assignment_writer_actor& writer) {
+           const shard_router& router, const assignment_writer_actor& writer,
+           const membership_actor& membership) {
+  // A cluster member first hands its slots to the others, still answering as a gateway.
+  if (membership)
+    self->request(membership, cfg.drain_timeout, atom::leave::value)
+      .receive([](bool) { log(log_level::info, "slots_handed_over"); },
+               [](caf::error& err) {
+                 log(log_level::error, "slots_handover_failed", {{"error", caf::to_string(err)}});
+               });
   self->request(gateway, std::chrono::seconds{5}, atom::stop::value)
     .receive([](bool) {}, [](caf::error&) {});
   // Replies already in flight reach their clients before the shards are flushed.
@@ -150,8 +167,8 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     runtime::event_store store{cfg.pg_url};
     prepare_event_partitions(store, partitions, runtime::now_micros());
   }
-  auto initial = std::make_shared<const core::snapshot>(
-    1, runtime::experiment_store{cfg.pg_url}.load());
+  runtime::experiment_store experiments{cfg.pg_url};
+  auto initial = std::make_shared<const core::snapshot>(experiments.version(), experiments.load());
   int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
   // A connection is a descriptor: past the limit, accept() fails and clients hang.
   const auto descriptors = runtime::raise_descriptor_limit();
@@ -166,6 +183,14 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
 
   caf::actor_system_config caf_cfg;
   caf_cfg.load<caf::io::middleman>();
+  bool clustered = !cfg.node_name.empty();
+  auto security = cfg.cluster_plain ? cluster::link_security::plain : cluster::link_security::tls;
+  if (clustered && security == cluster::link_security::tls) {
+    caf_cfg.load<caf::openssl::manager>();
+    caf_cfg.openssl_certificate = cfg.cluster_cert;
+    caf_cfg.openssl_key = cfg.cluster_key;
+    caf_cfg.openssl_cafile = cfg.cluster_ca;
+  }
   // Requests run on the middleman's I/O thread, which needs a core of its own; the
   // scheduler gets the rest (measured on 2 cores: one worker beats two, see
   // docs/benchmarks.md).
@@ -173,6 +198,31 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   caf_cfg.set("scheduler.max-threads",
               cfg.threads > 0 ? cfg.threads : std::max<std::size_t>(1, cores - 1));
   caf::actor_system sys{caf_cfg};
+
+  // A cluster member checks the node it was told to join and claims its name before
+  // anything starts, so a wrong address, another cluster, another protocol or a name
+  // in use ends here with the reason and harms nothing.
+  runtime::node_identity identity;
+  node_hello hello;
+  std::int64_t incarnation = 0;
+  if (clustered) {
+    identity = {cfg.node_name, cfg.cluster_listen,
+                cfg.listen_host + ":" + std::to_string(cfg.listen_port), EXPD_BUILD_VERSION,
+                cluster::protocol};
+    runtime::cluster_store store{cfg.pg_url, cfg.lease};
+    hello = {store.cluster_id(), cfg.node_name, cluster::protocol, EXPD_BUILD_VERSION};
+    if (!cfg.join.empty()) {
+      auto seed = cluster::connect_node(sys, cfg.join, security, hello, std::chrono::seconds{5});
+      if (!seed)
+        throw cluster_refusal(sys.render(seed.error()));
+      log(log_level::info, "join_checked", {{"join", cfg.join}, {"node", seed->hello.name}});
+    }
+    try {
+      incarnation = store.join(identity, cfg.lease * 2);
+    } catch (const runtime::cluster_error& e) {
+      throw cluster_refusal(e.what());
+    }
+  }
 
   replay_journals(cfg);
   auto writer = sys.spawn<caf::detached>(
@@ -184,7 +234,10 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     shards.push_back(sys.spawn(assignment_shard, i, writer, initial,
                                std::make_unique<runtime::assignment_journal>(
                                  cfg.assignment_journal_dir, i)));
-  shard_router router{shards};
+  // A member serves nothing until the membership actor has the ring and the slots.
+  shard_router router = clustered ? shard_router{shards, std::make_shared<const core::shard_ring>(),
+                                                 cfg.node_name, {}, {}, 0}
+                                  : shard_router{shards};
   auto registry = sys.spawn<caf::detached>(experiment_registry, cfg.pg_url, initial);
   for (auto& shard : shards)
     caf::anon_send(registry, atom::subscribe::value, shard);
@@ -226,7 +279,32 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   caf::anon_send(registry, atom::subscribe::value, ingestor);
 
   caf::scoped_actor self{sys};
-  preload_assignments(self, cfg, router);
+  membership_actor membership;
+  std::vector<status_actor> cluster_reporters;
+  if (clustered) {
+    auto entry = cluster::spawn_node_entry(sys, hello);
+    auto published = cluster::publish_entry(sys, caf::actor_cast<node_entry_actor>(entry),
+                                            cfg.cluster_listen, security);
+    if (!published)
+      throw cluster_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
+                            + sys.render(published.error()));
+    cluster::membership_config mcfg;
+    mcfg.pg_url = cfg.pg_url;
+    mcfg.identity = identity;
+    mcfg.incarnation = incarnation;
+    mcfg.hello = hello;
+    mcfg.security = security;
+    mcfg.lease = cfg.lease;
+    mcfg.renew_interval = std::max(std::chrono::milliseconds{20}, cfg.lease / 5);
+    mcfg.drain_timeout = cfg.drain_timeout;
+    membership = cluster::spawn_membership(sys, mcfg, {shards, writer, entry, ingestor, registry});
+    cluster_reporters.push_back(membership);
+    log(log_level::info, "cluster_member",
+        {{"node", cfg.node_name}, {"cluster_listen", cfg.cluster_listen},
+         {"incarnation", incarnation}, {"tls", security == cluster::link_security::tls}});
+  } else {
+    preload_assignments(self, cfg, router);
+  }
 
   aggregator_config agg;
   agg.pg_url = cfg.pg_url;
@@ -238,6 +316,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);
 
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper};
+  reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
   if (archive)
     reporters.push_back(archive);
   gateway_config gw;
@@ -254,7 +333,8 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     log(log_level::warn, "dashboard_without_chartjs",
         {{"path", cfg.chartjs_path}, {"fix", "apt-get install libjs-chart.js or --chartjs-path"}});
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
-                                           gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results});
+                                           gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
+                                                          membership});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},
@@ -262,7 +342,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
 
   auto sig = wait_for_stop(cfg, gate);
   log(log_level::info, "expd_stopping", {{"signal", sig}});
-  drain(self, cfg, gate, router, writer);
+  drain(self, cfg, gate, router, writer, membership);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
   for (auto& shard : shards)
@@ -300,6 +380,10 @@ int main(int argc, char** argv) {
   runtime::block_control_signals();
   try {
     return run(cfg, std::move(access));
+  } catch (const cluster_refusal& e) {
+    log(log_level::error, "cluster_join_refused", {{"error", e.what()}});
+    std::cerr << "expd: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     log(log_level::error, "expd_failed", {{"error", e.what()}});
     return 1;

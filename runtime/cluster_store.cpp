@@ -69,16 +69,43 @@ std::int64_t cluster_store::join(const node_identity& me, std::chrono::milliseco
   }
 }
 
-bool cluster_store::renew(const std::string& name, std::int64_t incarnation,
-                          const std::string& stats) {
-  return with_reconnect(session_, [&](pqxx::connection& conn) {
+std::optional<std::string> cluster_store::renew(const std::string& name,
+                                                std::int64_t incarnation,
+                                                const std::string& stats) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<std::string> {
     pqxx::work tx{conn};
     auto r = tx.exec_params("UPDATE exp.cluster_nodes SET lease_until = now() + $3::interval,"
                             " stats = $4::jsonb, updated_at = now()"
-                            " WHERE name = $1 AND incarnation = $2 AND state <> 'down'",
+                            " WHERE name = $1 AND incarnation = $2 AND state <> 'down'"
+                            " RETURNING state",
                             name, incarnation, interval_of(lease_), stats);
     tx.commit();
-    return r.affected_rows() == 1;
+    if (r.empty())
+      return std::nullopt;
+    return r[0][0].as<std::string>();
+  });
+}
+
+std::optional<std::string> cluster_store::drain(const std::string& name) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<std::string> {
+    pqxx::work tx{conn};
+    auto before = tx.exec_params("SELECT state FROM exp.cluster_nodes WHERE name = $1 FOR UPDATE",
+                                 name);
+    if (before.empty())
+      return std::nullopt;
+    tx.exec_params("UPDATE exp.cluster_nodes SET state = 'draining', updated_at = now()"
+                   " WHERE name = $1 AND state = 'up'",
+                   name);
+    tx.exec("NOTIFY expd_cluster, 'drain'");
+    tx.commit();
+    return before[0][0].as<std::string>();
+  });
+}
+
+std::string cluster_store::cluster_id() {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    return tx.exec("SELECT cluster_id FROM exp.cluster_ring")[0][0].as<std::string>();
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -57,10 +58,20 @@ public:
   /// of another protocol refuses the join. Throws cluster_error.
   std::int64_t join(const node_identity& me, std::chrono::milliseconds wait);
 
-  /// Extends the lease by its length from now (PostgreSQL's now) and stores `stats`
-  /// (a JSON object). False when the name is no longer this incarnation's or was
-  /// marked down: the node has been replaced and must stop serving.
-  bool renew(const std::string& name, std::int64_t incarnation, const std::string& stats);
+  /// Extends the lease by its length from now (PostgreSQL's now), stores `stats` (a
+  /// JSON object) and answers the node's state, which an operator may have set to
+  /// draining. nullopt when the name is no longer this incarnation's or was marked
+  /// down: the node has been replaced and must stop serving.
+  std::optional<std::string> renew(const std::string& name, std::int64_t incarnation,
+                                   const std::string& stats);
+
+  /// An operator's drain of the node `name`, whichever process holds it: an up node
+  /// becomes draining (its own membership actor moves its slots away). Answers the
+  /// state it had, or nullopt when there is no such node.
+  std::optional<std::string> drain(const std::string& name);
+
+  /// The cluster's id (exp.cluster_ring.cluster_id).
+  std::string cluster_id();
 
   /// Moves the node to `state` (up, draining, left); false as for renew.
   bool set_state(const std::string& name, std::int64_t incarnation, const std::string& state);

@@ -136,6 +136,24 @@ void experiment_store::set_status(const std::string& name, core::experiment_stat
   });
 }
 
+std::uint64_t experiment_store::announce() {
+  return with_retry([](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    auto version = tx.exec("SELECT nextval('exp.snapshot_versions') + 1")[0][0].as<std::uint64_t>();
+    tx.exec("NOTIFY expd_cluster, 'experiments'");
+    tx.commit();
+    return version;
+  });
+}
+
+std::uint64_t experiment_store::version() {
+  return with_retry([](pqxx::connection& conn) {
+    pqxx::nontransaction tx{conn};
+    auto row = tx.exec("SELECT last_value, is_called FROM exp.snapshot_versions")[0];
+    return row[1].as<bool>() ? row[0].as<std::uint64_t>() + 1 : std::uint64_t{1};
+  });
+}
+
 void experiment_store::ping() {
   with_retry([](pqxx::connection& conn) {
     pqxx::nontransaction tx{conn};

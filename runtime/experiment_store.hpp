@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,13 @@ public:
   /// Sets the status of experiment `name`, stamping start_at on the first run and
   /// end_at on stop.
   void set_status(const std::string& name, core::experiment_status status);
+
+  /// After a committed change: takes the next cluster-wide snapshot version and tells
+  /// every node (NOTIFY expd_cluster, 'experiments'). Answers the version.
+  std::uint64_t announce();
+
+  /// The newest snapshot version announced (1 before any).
+  std::uint64_t version();
 
   /// Round trip to the database; throws when it does not answer.
   void ping();

@@ -52,6 +52,45 @@ core::scope_set open_scopes(const std::string& value) {
 
 } // namespace
 
+namespace {
+
+bool loopback_host(const std::string& address) {
+  auto host = address.substr(0, address.rfind(':'));
+  return host == "localhost" || host == "[::1]" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// A cluster member needs a name the others can tell apart, an address for its link,
+// and either certificates of the cluster CA or, on loopback only, an explicit
+// --cluster-plain.
+void check_cluster_flags(const node_config& cfg) {
+  bool any = !cfg.cluster_listen.empty() || !cfg.join.empty() || cfg.cluster_plain
+             || !cfg.cluster_cert.empty() || !cfg.cluster_key.empty() || !cfg.cluster_ca.empty();
+  if (cfg.node_name.empty()) {
+    if (any)
+      throw std::invalid_argument("--cluster-listen, --join and the certificates need --node-name");
+    return;
+  }
+  if (cfg.node_name.size() > 63
+      || cfg.node_name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+           != std::string::npos
+      || cfg.node_name[0] == '-' || cfg.node_name[0] == '.')
+    throw std::invalid_argument("--node-name must be 1-63 of a-z 0-9 - _ . (not starting with - or .)");
+  if (cfg.cluster_listen.empty())
+    throw std::invalid_argument("--node-name needs --cluster-listen=HOST:PORT (the node link)");
+  if (cfg.cluster_plain) {
+    if (!loopback_host(cfg.cluster_listen) || (!cfg.join.empty() && !loopback_host(cfg.join)))
+      throw std::invalid_argument(
+        "--cluster-plain links nodes without TLS and is allowed on loopback only; "
+        "give --cluster-cert, --cluster-key and --cluster-ca for other addresses");
+  } else if (cfg.cluster_cert.empty() || cfg.cluster_key.empty() || cfg.cluster_ca.empty()) {
+    throw std::invalid_argument(
+      "a cluster node needs --cluster-cert, --cluster-key and --cluster-ca "
+      "(deploy/cluster-certs.sh makes them under var/cluster-tls), or --cluster-plain on loopback");
+  }
+}
+
+} // namespace
+
 node_config parse_node_config(int argc, const char* const* argv) {
   node_config cfg;
   if (auto* env = std::getenv("EXPD_PG_URL"))
@@ -79,6 +118,22 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.open_scopes = value == "none" ? 0 : open_scopes(value);
     else if (name == "shards")
       cfg.shards = positive(name, value);
+    else if (name == "node-name")
+      cfg.node_name = value;
+    else if (name == "cluster-listen")
+      cfg.cluster_listen = value;
+    else if (name == "join")
+      cfg.join = value;
+    else if (name == "cluster-plain")
+      cfg.cluster_plain = on_off(name, value);
+    else if (name == "cluster-cert")
+      cfg.cluster_cert = value;
+    else if (name == "cluster-key")
+      cfg.cluster_key = value;
+    else if (name == "cluster-ca")
+      cfg.cluster_ca = value;
+    else if (name == "lease-ms")
+      cfg.lease = std::chrono::milliseconds{positive(name, value)};
     else if (name == "threads")
       cfg.threads = positive(name, value);
     else if (name == "log-level")
@@ -135,6 +190,7 @@ node_config parse_node_config(int argc, const char* const* argv) {
     cfg.assignment_journal_dir = cfg.spool_dir + "/assignment-journal";
   if (cfg.archive.empty())
     throw std::invalid_argument("--archive is empty (give a folder, a URL or off)");
+  check_cluster_flags(cfg);
   if (cfg.pg_url.empty())
     throw std::invalid_argument("--pg (or EXPD_PG_URL) is required");
   if (cfg.admin_token.empty() && cfg.admin_token_file.empty())
@@ -168,6 +224,9 @@ std::string node_usage() {
          "            [--aggregate-unheld=exclude|include]\n"
          "            [--chartjs-path=/usr/share/javascript/chart.js/chart.min.js]\n"
          "            [--failpoints=NAME[@N],... (tests only: die there, docs/operations.md)]\n"
+         "  cluster:   [--node-name=NAME --cluster-listen=HOST:PORT [--join=HOST:PORT]\n"
+         "             --cluster-cert=PEM --cluster-key=PEM --cluster-ca=PEM | --cluster-plain=on]\n"
+         "            [--lease-ms=1000]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

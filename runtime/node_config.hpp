@@ -21,6 +21,16 @@ struct node_config {
   std::string environment = "default"; ///< --environment: the keys this node takes
   core::scope_set open_scopes = core::parse_scopes("assign,events:write"); ///< --open-scopes
   std::size_t shards = 4;  ///< --shards
+
+  // A member of a cluster (docs/cluster.md); without --node-name the node runs alone.
+  std::string node_name;       ///< --node-name: unique in the cluster
+  std::string cluster_listen;  ///< --cluster-listen=HOST:PORT: the node link
+  std::string join;            ///< --join=HOST:PORT: a member to check against first
+  bool cluster_plain = false;  ///< --cluster-plain: TCP without TLS, loopback only
+  std::string cluster_cert;    ///< --cluster-cert: this node's certificate (PEM)
+  std::string cluster_key;     ///< --cluster-key: its private key
+  std::string cluster_ca;      ///< --cluster-ca: the cluster CA that signs every node's
+  std::chrono::milliseconds lease{1000}; ///< --lease-ms
   std::size_t threads = 0; ///< --threads: scheduler threads, 0 = cores - 1 (at least 1)
   std::string log_level = "info";
 

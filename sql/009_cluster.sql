@@ -30,11 +30,18 @@ CREATE TABLE IF NOT EXISTS exp.cluster_nodes (
 CREATE SEQUENCE IF NOT EXISTS exp.cluster_incarnations;
 
 -- The one current ring: its version and its members' names (owners follow from the
--- names by rendezvous hashing, core/shard_ring).
+-- names by rendezvous hashing, core/shard_ring); and the cluster's id, which nodes
+-- compare when they link, so a node pointed at another database is refused.
 CREATE TABLE IF NOT EXISTS exp.cluster_ring (
   only_row   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  cluster_id uuid NOT NULL DEFAULT gen_random_uuid(),
   version    bigint NOT NULL,
   members    text[] NOT NULL,
   changed_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO exp.cluster_ring (version, members) VALUES (0, '{}') ON CONFLICT DO NOTHING;
+
+-- Experiment snapshots are numbered cluster-wide: a node that changes experiments or
+-- event types takes the next number and announces it (NOTIFY expd_cluster,
+-- 'experiments'); every node then loads them again under that number.
+CREATE SEQUENCE IF NOT EXISTS exp.snapshot_versions;

@@ -50,10 +50,11 @@ void publish_catalog(self_ptr self) {
     self->send(ingestor, atom::catalog::value, catalog);
 }
 
-// Reloads from PostgreSQL (ids, timestamps) and pushes the result to every shard.
-void publish(self_ptr self) {
+// Reloads from PostgreSQL (ids, timestamps) and pushes the result to every shard, under
+// `version`, the cluster-wide number of the change (experiment_store::announce).
+void publish(self_ptr self, std::uint64_t version) {
   auto& st = self->state;
-  auto next = std::make_shared<const core::snapshot>(st.current->version() + 1,
+  auto next = std::make_shared<const core::snapshot>(std::max(version, st.current->version() + 1),
                                                      st.store->load());
   st.current = next;
   for (auto& shard : st.subscribers)
@@ -114,7 +115,7 @@ api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
       return database_error(e);
     }
     try {
-      publish(self);
+      publish(self, st.store->announce());
     } catch (const std::exception& e) {
       return reload_error(e);
     }
@@ -163,7 +164,7 @@ api_reply change_status(self_ptr self, const std::string& name, const std::strin
       return database_error(e);
     }
     try {
-      publish(self);
+      publish(self, st.store->announce());
     } catch (const std::exception& e) {
       return reload_error(e);
     }
@@ -208,10 +209,10 @@ api_reply apply_event_types(self_ptr self, const std::string& body, bool dry_run
     }
     try {
       st.event_types = st.events->load_event_types();
+      publish(self, st.store->announce());
     } catch (const std::exception& e) {
       return reload_error(e);
     }
-    publish_catalog(self);
   }
   return json_reply(200, {{"dry_run", dry_run}, {"event_types", std::move(items)}});
 }
@@ -273,6 +274,18 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
       for (auto& t : self->state.event_types)
         list.push_back(describe(t));
       return json_reply(200, {{"event_types", std::move(list)}});
+    },
+    [=](atom::reload) {
+      auto& st = self->state;
+      try {
+        auto version = st.store->version();
+        if (version <= st.current->version())
+          return; // this node's own change, or one already loaded
+        st.event_types = st.events->load_event_types();
+        publish(self, version);
+      } catch (const std::exception& e) {
+        log(log_level::error, "registry_reload_failed", {{"error", e.what()}});
+      }
     },
     [=](atom::subscribe, assignment_shard_actor& shard) {
       self->send(shard, atom::snapshot::value, self->state.current);

@@ -163,8 +163,21 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
   } catch (const core::field_error& e) { // a key twice, or a field the request lacks
     return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
   }
-  auto& shard = self->state.routes->shards.route(areq.unit_id);
-  ask(self, c, shard, caf::infinite, atom::assign::value, std::move(areq));
+  auto& st = self->state;
+  auto& router = st.routes->shards;
+  auto to = router.route(areq.unit_id);
+  bool lapsed = router.ring() && !router.is_remote(to)
+                && clock_type::now().time_since_epoch().count() >= st.serve_until;
+  if (to == shard_router::unavailable || lapsed)
+    return complete(self, c, 503,
+                    core::error_json("unavailable",
+                                     "the unit's shard is moving between nodes; retry",
+                                     "unit_id"),
+                    "application/json", {{"Retry-After", "1"}});
+  if (router.is_remote(to))
+    return ask(self, c, router.destinations()[to], st.cfg.remote_timeout, atom::assign::value,
+               std::move(areq));
+  ask(self, c, router.destinations()[to], caf::infinite, atom::assign::value, std::move(areq));
 }
 
 // GET /metrics: the gateway's own figures plus every actor's status record.
@@ -285,6 +298,16 @@ void handle_experiments(gateway_broker* self, const call& c, http_request& req) 
       std::move(req.query), drafts);
 }
 
+// GET /v1/cluster: the nodes and the ring, from the membership actor; a node alone
+// answers with itself.
+void handle_cluster(gateway_broker* self, const call& c) {
+  auto& st = self->state;
+  if (!st.routes->membership)
+    return complete_error(self, c, 404, "not_found",
+                          "this node runs alone (no --node-name): there is no cluster", "path");
+  ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::nodes::value);
+}
+
 // GET /dashboard/...: the dashboard's files, from memory.
 void handle_dashboard(gateway_broker* self, const call& c, const http_request& req) {
   auto& web = self->state.cfg.dashboard;
@@ -332,6 +355,22 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     if (apply)
       return apply_with(self, c, req, atom::apply_types::value);
     return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
+  }
+  constexpr std::string_view nodes_prefix = "/admin/v1/cluster/nodes/";
+  constexpr std::string_view drain_suffix = "/drain";
+  if (auto path = std::string_view{req.path};
+      path.rfind(nodes_prefix, 0) == 0 && path.size() > nodes_prefix.size() + drain_suffix.size()
+      && path.substr(path.size() - drain_suffix.size()) == drain_suffix) {
+    auto name = path.substr(nodes_prefix.size(),
+                            path.size() - nodes_prefix.size() - drain_suffix.size());
+    if (req.method != "POST")
+      return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
+                      "application/json", {{"Allow", "POST"}});
+    if (!st.routes->membership)
+      return complete_error(self, c, 404, "not_found",
+                            "this node runs alone (no --node-name): there is no cluster", "path");
+    return ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::drain_node::value,
+               std::string{name});
   }
   static const std::string prefix = "/admin/v1/experiments";
   if (req.path.rfind(prefix, 0) != 0)
@@ -387,6 +426,10 @@ void route(gateway_broker* self, const call& base, http_request& req) {
     c.endpoint = "metrics";
     if (method_is("GET", "GET"))
       handle_metrics(self, c);
+  } else if (req.path == "/v1/cluster") {
+    c.endpoint = "cluster";
+    if (method_is("GET", "GET"))
+      handle_cluster(self, c);
   } else if (req.path == "/v1/events") {
     c.endpoint = "events";
     handle_events(self, c, req);
@@ -515,6 +558,8 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
   st.acceptor = doorman->hdl();
   self->add_doorman(std::move(doorman));
   self->delayed_send(self, tick_interval, atom::tick::value);
+  if (st.routes->membership)
+    self->send(st.routes->membership, atom::subscribe::value, caf::actor_cast<caf::actor>(self));
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
@@ -543,6 +588,11 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
     [=](const caf::io::acceptor_closed_msg&) {
       log(log_level::info, "gateway_acceptor_closed");
     },
+    [=](atom::routing, shard_router& router) {
+      if (router.version() > self->state.routes->shards.version())
+        self->state.routes->shards = std::move(router);
+    },
+    [=](atom::lease, std::int64_t until) { self->state.serve_until = until; },
     [=](atom::access, core::access_policy_ptr& policy) {
       self->state.cfg.access = std::move(policy);
     },

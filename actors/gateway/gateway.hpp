@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -10,7 +11,7 @@
 
 #include <caf/io/broker.hpp>
 
-#include "actors/assignment/shard_router.hpp"
+#include "messages/shard_router.hpp"
 #include "actors/gateway/guarded_doorman.hpp"
 #include "messages/actors.hpp"
 #include "runtime/http_codec.hpp"
@@ -27,6 +28,8 @@ struct gateway_config {
   std::size_t max_pipelined = 64; ///< unanswered requests per connection before reading stops
   std::size_t max_unsent_bytes = 8 * 1024 * 1024; ///< a client that does not read is dropped
   std::chrono::milliseconds request_timeout{5000};
+  /// A shard on another node: past this the request is answered 503 with Retry-After.
+  std::chrono::milliseconds remote_timeout{500};
   std::chrono::milliseconds slow_client_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::shared_ptr<const runtime::web_assets> dashboard; ///< GET /dashboard/...; none: 404
@@ -41,6 +44,7 @@ struct gateway_routes {
   std::vector<status_actor> reporters; ///< further actors whose status /metrics shows
   aggregator_actor aggregator;         ///< POST /admin/v1/aggregate
   results_reader_actor results;        ///< GET /v1/experiments[/{id}/results|series]
+  membership_actor membership;         ///< GET /v1/cluster; null for a node alone
 };
 
 /// One response slot per request, so pipelined requests are answered in order even
@@ -87,6 +91,9 @@ struct gateway_state {
   std::uint64_t shed_logged = 0; ///< accept->shed when last logged
   std::string overloaded;        ///< the 503 that connections over every limit get
   bool stopping = false;
+  /// Steady clock, nanoseconds: until when the lease lets this node answer for its own
+  /// slots (atom::lease); a node alone is never bound by one.
+  std::int64_t serve_until = std::numeric_limits<std::int64_t>::max();
 };
 
 using gateway_broker = caf::io::stateful_broker<gateway_state>;

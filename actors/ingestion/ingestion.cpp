@@ -122,12 +122,18 @@ void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_
 void attach_then_spool(self_ptr self, std::shared_ptr<triage> t,
                        caf::typed_response_promise<api_reply> rp) {
   auto& st = self->state;
-  std::vector<std::pair<unit_refs, std::vector<std::size_t>>> asks(st.shards.all().size());
+  auto& destinations = st.shards.destinations();
+  std::vector<std::pair<unit_refs, std::vector<std::size_t>>> asks(destinations.size());
   for (std::size_t i = 0; i < t->events.size(); ++i) {
     auto& e = t->events[i];
     if (e.experiments_sent)
       continue;
-    auto& [units, indices] = asks[st.shards.index_of(e.unit_id)];
+    auto to = st.shards.route(e.unit_id);
+    if (to == shard_router::unavailable) { // its slot is moving between nodes
+      ++st.attach_failed;
+      continue;
+    }
+    auto& [units, indices] = asks[to];
     units.push_back({e.unit_type, e.unit_id});
     indices.push_back(i);
   }
@@ -142,7 +148,7 @@ void attach_then_spool(self_ptr self, std::shared_ptr<triage> t,
       if (--*remaining == 0)
         spool_and_answer(self, *t, rp);
     };
-    self->request(st.shards.all()[shard], st.cfg.attach_timeout, atom::held::value,
+    self->request(destinations[shard], st.cfg.attach_timeout, atom::held::value,
                   std::move(asks[shard].first))
       .then(
         [self, t, indices, done](held_variants_list& lists) mutable {
@@ -291,6 +297,10 @@ ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_con
         return api_reply{400, core::error_json("invalid_field", e.what(), e.field())};
       }
       return self->delegate(self->state.reader, atom::query::value, std::move(q));
+    },
+    [=](atom::routing, shard_router& router) {
+      if (router.version() > self->state.shards.version())
+        self->state.shards = std::move(router);
     },
     [=](atom::catalog, core::event_catalog_ptr& catalog) {
       self->state.catalog = std::move(catalog);

@@ -10,7 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/assignment/shard_router.hpp"
+#include "messages/shard_router.hpp"
 #include "core/event.hpp"
 #include "messages/actors.hpp"
 #include "runtime/spool.hpp"

@@ -56,6 +56,12 @@ TEST(cluster_store, the_ring_follows_the_nodes_that_are_up) {
   EXPECT_EQ(ring.version, 3);
   EXPECT_EQ(ring.members, std::vector<std::string>{"n2"});
   a.release("n1", n1, 3);
+  // An operator's drain reaches the node through its next renewal.
+  EXPECT_EQ(b.drain("n2"), "up");
+  EXPECT_EQ(b.renew("n2", n2, "{}"), "draining");
+  EXPECT_EQ(b.drain("n9"), std::nullopt);
+  EXPECT_EQ(a.cluster_id().size(), 36u);
+  EXPECT_EQ(a.cluster_id(), b.cluster_id());
   auto rows = a.nodes();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].released_ring, 3);
@@ -73,19 +79,19 @@ TEST(cluster_store, a_lease_that_runs_out_makes_the_node_down_and_fences_it) {
   ASSERT_TRUE(a.set_state("n1", n1, "up"));
   ASSERT_TRUE(b.set_state("n2", n2, "up"));
   EXPECT_EQ(b.reconcile().members, (std::vector<std::string>{"n1", "n2"}));
-  EXPECT_TRUE(a.renew("n1", n1, R"({"requests_per_second":5})"));
+  EXPECT_EQ(a.renew("n1", n1, R"({"requests_per_second":5})"), "up");
   std::this_thread::sleep_for(450ms); // n1 stops renewing: killed, or cut off
   b.renew("n2", n2, "{}");
   auto ring = b.reconcile();
   EXPECT_EQ(ring.members, std::vector<std::string>{"n2"});
   EXPECT_EQ(names(b.nodes(), "down"), std::vector<std::string>{"n1"});
   // Back from a partition, the old process learns it was replaced.
-  EXPECT_FALSE(a.renew("n1", n1, "{}"));
+  EXPECT_EQ(a.renew("n1", n1, "{}"), std::nullopt);
   EXPECT_FALSE(a.set_state("n1", n1, "up"));
   // A restart takes the name again with a new incarnation.
   auto again = a.join(node("n1", 7101), 0ms);
   EXPECT_GT(again, n1);
-  EXPECT_TRUE(a.renew("n1", again, "{}"));
+  EXPECT_EQ(a.renew("n1", again, "{}"), "joining");
 }
 
 TEST(cluster_store, a_name_held_by_a_live_node_elsewhere_is_refused) {

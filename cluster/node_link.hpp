@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/actors.hpp"
+
+namespace expd::cluster {
+
+/// The version of what nodes say to each other (messages/, the ring, sql/009): nodes
+/// of one cluster speak one; a node of another is refused at join.
+constexpr std::int32_t protocol = 1;
+
+/// How nodes reach each other: TLS with certificates both ways (caf::openssl, a node
+/// without a certificate of the cluster's CA is refused in the handshake), or plain
+/// TCP, which the node allows on loopback only (--cluster-plain).
+enum class link_security { tls, plain };
+
+/// host:port split; throws std::invalid_argument naming `flag` when it does not parse.
+std::pair<std::string, std::uint16_t> split_address(const std::string& address,
+                                                    const std::string& flag);
+
+/// Publishes the node's entry on `address` (host:port) for the other nodes.
+caf::expected<std::uint16_t> publish_entry(caf::actor_system& sys, const node_entry_actor& entry,
+                                           const std::string& address, link_security security);
+
+/// What connect_node found at an address.
+struct linked_node {
+  node_entry_actor entry;
+  node_hello hello;
+};
+
+/// Links to the entry at `address` and asks who it is (within `timeout`). A node of
+/// another cluster (another database), of another protocol, or one that cannot be
+/// reached or refuses the handshake is an error whose text says which and what to do.
+/// Blocking: from a detached actor or at start-up only.
+caf::expected<linked_node> connect_node(caf::actor_system& sys, const std::string& address,
+                                        link_security security, const node_hello& self,
+                                        std::chrono::milliseconds timeout);
+
+} // namespace expd::cluster
