@@ -24,6 +24,7 @@
 #include "actors/ingestion/event_reader.hpp"
 #include "actors/ingestion/ingestion.hpp"
 #include "actors/ingestion/partition_keeper.hpp"
+#include "messages/type_registry.hpp"
 #include "runtime/assignment_journal.hpp"
 #include "runtime/access_files.hpp"
 #include "runtime/assignment_store.hpp"
@@ -166,6 +167,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
 
   caf::actor_system_config caf_cfg;
   caf_cfg.load<caf::io::middleman>();
+  add_message_types(caf_cfg);
   // Requests run on the middleman's I/O thread, which needs a core of its own; the
   // scheduler gets the rest (measured on 2 cores: one worker beats two, see
   // docs/benchmarks.md).
