@@ -129,9 +129,9 @@ void method_not_allowed(gateway_broker* self, const call& c, const std::string& 
 }
 
 // Answers with what an actor replied, or the error it refused with (503 when it did not
-// answer in time, or is gone). In-process
-// shards get no deadline: a timer per request costs more than the assignment, and an
-// actor that dies still answers its pending requests with an error.
+// answer in time, or is gone). In-process shards get no deadline: a timer per request
+// costs more than the assignment, and an actor that dies still answers its pending
+// requests with an error.
 template <class Handle, class Timeout, class... Ts>
 void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout, Ts&&... xs) {
   self->request(dest, timeout, std::forward<Ts>(xs)...)
