@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "core/api_error.hpp"
+#include "messages/error.hpp"
 #include "messages/shard_router.hpp"
 #include "runtime/assignment_store.hpp"
 #include "runtime/log.hpp"
@@ -467,15 +467,26 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_config cfg,
           caf::anon_send(gateway, atom::lease::value, st.serve_until);
           push_routing(self);
         },
-        [=](atom::nodes) -> api_reply { return describe_cluster(self); },
-        [=](atom::drain_node, const std::string& name) -> api_reply {
-          auto before = self->state.store->drain(name);
+        [=](atom::nodes) -> caf::result<api_reply> {
+          try {
+            return describe_cluster(self);
+          } catch (const std::exception& e) {
+            return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
+          }
+        },
+        [=](atom::drain_node, const std::string& name) -> caf::result<api_reply> {
+          std::optional<std::string> before;
+          try {
+            before = self->state.store->drain(name);
+          } catch (const std::exception& e) {
+            return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
+          }
           if (!before)
-            return {404, core::error_json("not_found", "no node is named " + name, "name")};
+            return make_error(ec::not_found, "name", "no node is named " + name);
           if (*before != "up" && *before != "draining")
-            return {409, core::error_json("conflict", "node " + name + " is " + *before
-                                                  + ", not up: nothing to drain", "name")};
-          return {202, json{{"node", name}, {"state", "draining"}, {"was", *before}}.dump()};
+            return make_error(ec::invalid_transition, "name",
+                              "node " + name + " is " + *before + ", not up: nothing to drain");
+          return api_reply{202, json{{"node", name}, {"state", "draining"}, {"was", *before}}.dump()};
         },
         [=](atom::leave) -> caf::result<bool> {
           auto& st = self->state;

@@ -7,7 +7,7 @@
 #include <map>
 #include <memory>
 
-#include "core/api_error.hpp"
+#include "messages/error.hpp"
 
 namespace expd::cluster {
 
@@ -40,11 +40,8 @@ const shard_access_actor* local_shard(self_ptr self, const std::string& unit_id)
   return &st.router.destinations()[dest];
 }
 
-api_reply not_owner(const std::string& unit_id) {
-  return {503,
-          core::error_json("not_owner",
-                           "this node does not serve the unit's slot now; retry", "unit_id"),
-          {{"Retry-After", "1"}}};
+caf::error not_owner() {
+  return make_error(ec::not_owner, "unit_id", "this node does not serve the unit's slot now; retry");
 }
 
 } // namespace
@@ -57,7 +54,7 @@ node_entry_control_actor spawn_node_entry(caf::actor_system& sys, node_hello hel
       [=](atom::assign, core::assign_request& req) -> caf::result<api_reply> {
         auto* shard = local_shard(self, req.unit_id);
         if (shard == nullptr)
-          return not_owner(req.unit_id);
+          return not_owner();
         return self->delegate(*shard, atom::assign::value, std::move(req));
       },
       [=](atom::held, unit_refs& units) -> caf::result<held_variants_list> {

@@ -9,7 +9,9 @@
 #include "messages/atoms.hpp"
 #include "messages/types.hpp"
 
-// Every typed actor interface of expd. A handler's comment says what it does.
+// Every typed actor interface of expd. A handler's comment says what it does. One that
+// answers api_reply refuses with a caf::error of messages/error.hpp instead, which the
+// gateway turns into HTTP.
 namespace expd {
 
 class shard_router; // messages/shard_router.hpp: a value of handles, so it includes this

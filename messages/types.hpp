@@ -9,21 +9,26 @@
 #include <caf/meta/type_name.hpp>
 
 #include "core/access_policy.hpp"
-#include "core/assign_request.hpp"
-#include "core/assignment_book.hpp"
 #include "core/event.hpp"
 #include "core/snapshot.hpp"
-#include "core/event_query.hpp"
+#include "messages/error.hpp"
+#include "messages/inspect.hpp"
 
 namespace expd {
 
-/// An answer to an API call, ready for the gateway to write: an HTTP status and a
-/// JSON body (the client contract's error shape when status >= 400).
+/// A successful answer to an API call, ready for the gateway to write: an HTTP status
+/// (200, 201, 202, or 503 for a failed /health) and a JSON body. Refusals are
+/// caf::error values (messages/error.hpp) that the gateway renders.
 struct api_reply {
   std::uint16_t status = 200;
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers = {}; ///< e.g. Retry-After
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, api_reply& x) {
+  return f(caf::meta::type_name("expd.api_reply"), x.status, x.body, x.headers);
+}
 
 /// One Prometheus sample an actor reports about itself.
 struct metric_sample {
@@ -34,12 +39,23 @@ struct metric_sample {
   double value = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metric_sample& x) {
+  return f(caf::meta::type_name("expd.metric_sample"), x.name, x.type, x.help, x.labels,
+           x.value);
+}
+
 /// What every long-lived actor answers to atom::status: its counters and queue
 /// depths, so /metrics (and later /v1/cluster) come from one mechanism.
 struct status_record {
   std::string component;
   std::vector<metric_sample> samples;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_record& x) {
+  return f(caf::meta::type_name("expd.status_record"), x.component, x.samples);
+}
 
 using assignment_batch = std::vector<core::assignment_record>;
 
@@ -49,6 +65,12 @@ struct unit_ref {
   std::string unit_type;
   std::string unit_id;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unit_ref& x) {
+  return f(caf::meta::type_name("expd.unit_ref"), x.unit_type, x.unit_id);
+}
+
 using unit_refs = std::vector<unit_ref>;
 
 /// Per unit of a unit_refs, in its order: the (experiment_id, variant_id) it holds.
@@ -70,20 +92,16 @@ typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
 }
 
 /// Which consumer of the spool reports progress (segments go once all have passed).
+/// CAF serializes an enum as its underlying integer.
 enum class spool_consumer : std::uint8_t { loader, archiver };
 
 } // namespace expd
 
-// These messages stay inside one process for now; the cluster issue gives the ones
-// that cross nodes a protobuf schema in messages/*.proto.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::access_policy_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::api_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::status_record)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::assignment_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::unit_refs)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::held_variants_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::assign_request)
+// In-process pointers to immutable state. None crosses a node: each node builds its own
+// from PostgreSQL and its own files.
+// The experiments snapshot: a node loads the documents from PostgreSQL itself.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::snapshot_ptr)
+// The event catalog: built beside each node's snapshot from the same tables.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_catalog_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::spool_consumer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::event_query)
+// The access policy: each node reads its own credential files (SIGHUP reloads them).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(expd::core::access_policy_ptr)

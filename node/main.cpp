@@ -28,6 +28,7 @@
 #include "cluster/membership.hpp"
 #include "cluster/node_entry.hpp"
 #include "cluster/node_link.hpp"
+#include "messages/type_registry.hpp"
 #include "runtime/assignment_journal.hpp"
 #include "runtime/access_files.hpp"
 #include "runtime/assignment_store.hpp"
@@ -191,6 +192,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     caf_cfg.openssl_key = cfg.cluster_key;
     caf_cfg.openssl_cafile = cfg.cluster_ca;
   }
+  add_message_types(caf_cfg);
   // Requests run on the middleman's I/O thread, which needs a core of its own; the
   // scheduler gets the rest (measured on 2 cores: one worker beats two, see
   // docs/benchmarks.md).

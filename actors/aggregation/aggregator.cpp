@@ -6,7 +6,6 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/api_error.hpp"
 #include "runtime/log.hpp"
 #include "runtime/wall_clock.hpp"
 
@@ -60,7 +59,7 @@ void run_pass(self_ptr self) {
   }
 }
 
-api_reply recompute(self_ptr self, core::aggregate_window w) {
+caf::expected<api_reply> recompute(self_ptr self, core::aggregate_window w) {
   auto& st = self->state;
   auto start = clock_type::now();
   try {
@@ -82,11 +81,11 @@ api_reply recompute(self_ptr self, core::aggregate_window w) {
                            {"events_scanned", r.events_scanned},
                            {"unheld_events", r.unheld_events},
                            {"seconds", seconds}};
-    return {200, body.dump()};
+    return api_reply{200, body.dump()};
   } catch (const std::exception& e) {
     ++st.failures;
     log(log_level::error, "aggregate_recompute_failed", {{"error", e.what()}});
-    return {503, core::error_json("unavailable", "the recompute failed; retry"), {{"Retry-After", "5"}}};
+    return make_error(ec::unavailable, "", "the recompute failed; retry");
   }
 }
 
@@ -101,7 +100,8 @@ aggregator(aggregator_actor::stateful_pointer<aggregator_state> self, aggregator
     schedule(self, std::chrono::milliseconds{0});
   return {
     [=](atom::tick) { run_pass(self); },
-    [=](atom::aggregate, core::unix_micros from, core::unix_micros to) -> api_reply {
+    [=](atom::aggregate, core::unix_micros from,
+        core::unix_micros to) -> caf::result<api_reply> {
       return recompute(self, {from, to});
     },
     [=](atom::status) -> status_record {

@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/api_error.hpp"
 #include "core/experiment_results.hpp"
 #include "core/experiment_status.hpp"
 #include "core/field_error.hpp"
@@ -17,39 +16,37 @@ using self_ptr = results_reader_actor::stateful_pointer<results_reader_state>;
 using runtime::log;
 using runtime::log_level;
 
-api_reply not_found(const std::string& id) {
-  return {404, core::error_json("not_found", "no experiment has the id " + id, "id")};
+caf::error not_found(const std::string& id) {
+  return make_error(ec::not_found, "id", "no experiment has the id " + id);
 }
 
-// Runs `answer`, turning a client's bad parameter into a 400 and a database failure
-// into a 503.
+// Runs `answer`, turning a client's bad parameter and a database failure into errors.
 template <class F>
-api_reply guarded(self_ptr self, const char* what, F&& answer) {
+caf::expected<api_reply> guarded(self_ptr self, const char* what, F&& answer) {
   ++self->state.requests;
   try {
     return answer();
   } catch (const core::field_error& e) {
-    return {400, core::error_json("invalid_field", e.what(), e.field())};
+    return make_error(ec::invalid_field, e.field(), e.what());
   } catch (const std::exception& e) {
     ++self->state.failures;
     log(log_level::error, "results_read_failed", {{"what", what}, {"error", e.what()}});
-    return {503, core::error_json("unavailable", "the aggregates could not be read; retry"),
-            {{"Retry-After", "5"}}};
+    return make_error(ec::unavailable, "", "the aggregates could not be read; retry");
   }
 }
 
-api_reply results(self_ptr self, const std::string& id, const std::string& query, bool drafts) {
-  return guarded(self, "results", [&]() -> api_reply {
+caf::expected<api_reply> results(self_ptr self, const std::string& id, const std::string& query, bool drafts) {
+  return guarded(self, "results", [&]() -> caf::expected<api_reply> {
     auto options = core::parse_results_query(query);
     auto agg = self->state.aggregates->load_experiment(*core::uuid::parse(id));
     if (!agg || (agg->draft && !drafts))
       return not_found(id);
-    return {200, core::experiment_results(*agg, options).dump()};
+    return api_reply{200, core::experiment_results(*agg, options).dump()};
   });
 }
 
-api_reply series(self_ptr self, const std::string& id, const std::string& query, bool drafts) {
-  return guarded(self, "series", [&]() -> api_reply {
+caf::expected<api_reply> series(self_ptr self, const std::string& id, const std::string& query, bool drafts) {
+  return guarded(self, "series", [&]() -> caf::expected<api_reply> {
     auto request = core::parse_series_query(query, runtime::now_micros());
     auto experiment = *core::uuid::parse(id);
     auto agg = self->state.aggregates->load_experiment(experiment);
@@ -57,12 +54,12 @@ api_reply series(self_ptr self, const std::string& id, const std::string& query,
       return not_found(id);
     auto points = self->state.aggregates->load_series(experiment, request.granularity,
                                                       request.window.from, request.window.to);
-    return {200, core::experiment_series(*agg, request, points).dump()};
+    return api_reply{200, core::experiment_series(*agg, request, points).dump()};
   });
 }
 
-api_reply list(self_ptr self, bool drafts) {
-  return guarded(self, "list", [&]() -> api_reply {
+caf::expected<api_reply> list(self_ptr self, bool drafts) {
+  return guarded(self, "list", [&]() -> caf::expected<api_reply> {
     auto lines = nlohmann::json::array();
     for (auto& e : self->state.experiments->load()) {
       if (e.status == core::experiment_status::draft && !drafts)
@@ -71,7 +68,7 @@ api_reply list(self_ptr self, bool drafts) {
       if (agg)
         lines.push_back(core::experiment_overview(*agg, core::to_string(e.status)));
     }
-    return {200, nlohmann::json{{"experiments", std::move(lines)}}.dump()};
+    return api_reply{200, nlohmann::json{{"experiments", std::move(lines)}}.dump()};
   });
 }
 
@@ -83,13 +80,15 @@ results_reader(results_reader_actor::stateful_pointer<results_reader_state> self
   self->state.aggregates = std::make_unique<runtime::aggregate_store>(pg_url);
   self->state.experiments = std::make_unique<runtime::experiment_store>(pg_url);
   return {
-    [=](atom::results, const std::string& id, const std::string& query, bool drafts) -> api_reply {
+    [=](atom::results, const std::string& id, const std::string& query,
+        bool drafts) -> caf::result<api_reply> {
       return results(self, id, query, drafts);
     },
-    [=](atom::series, const std::string& id, const std::string& query, bool drafts) -> api_reply {
+    [=](atom::series, const std::string& id, const std::string& query,
+        bool drafts) -> caf::result<api_reply> {
       return series(self, id, query, drafts);
     },
-    [=](atom::list, bool drafts) -> api_reply { return list(self, drafts); },
+    [=](atom::list, bool drafts) -> caf::result<api_reply> { return list(self, drafts); },
     [=](atom::status) -> status_record {
       auto& st = self->state;
       return {"results_reader",

@@ -1,7 +1,6 @@
 #include "actors/assignment/assignment_shard.hpp"
 
 #include "actors/wake_once.hpp"
-#include "core/api_error.hpp"
 #include "core/field_error.hpp"
 #include "runtime/log.hpp"
 #include "runtime/prometheus.hpp"
@@ -81,13 +80,13 @@ assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state
   st.journal = std::move(journal);
   st.book.install(std::move(snap));
   return {
-    [=](atom::assign, const core::assign_request& req) -> api_reply {
+    [=](atom::assign, const core::assign_request& req) -> caf::result<api_reply> {
       auto& st = self->state;
       auto before = st.pending.size();
       try {
         st.book.assign(req, st.scratch, st.pending);
       } catch (const core::field_error& e) {
-        return {400, core::error_json("unknown_experiment", e.what(), e.field())};
+        return make_error(ec::unknown_experiment, e.field(), e.what());
       }
       for (auto& a : st.scratch)
         ++st.served[a.var->id];

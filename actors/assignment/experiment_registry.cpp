@@ -1,10 +1,8 @@
 #include "actors/assignment/experiment_registry.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "core/api_error.hpp"
 #include <algorithm>
-#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "core/apply_plan.hpp"
 #include "core/event.hpp"
@@ -26,19 +24,19 @@ api_reply json_reply(std::uint16_t status, const json& body) {
   return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
-api_reply database_error(const std::exception& e) {
+caf::error database_error(const std::exception& e) {
   log(log_level::error, "registry_database_error", {{"error", e.what()}});
-  return {503, core::error_json("database_unavailable",
-                                "PostgreSQL did not accept the change; nothing was applied")};
+  return make_error(ec::database_unavailable, "",
+                    "PostgreSQL did not accept the change; nothing was applied");
 }
 
 // The change is committed but the shards still serve the old snapshot. Sending the
 // same request again is safe: the upsert is idempotent and publishes on success.
-api_reply reload_error(const std::exception& e) {
+caf::error reload_error(const std::exception& e) {
   log(log_level::error, "registry_reload_failed", {{"error", e.what()}});
-  return {503, core::error_json("database_unavailable",
-                                "the change was stored but could not be reloaded; "
-                                "send the same request again")};
+  return make_error(ec::database_unavailable, "",
+                    "the change was stored but could not be reloaded; "
+                    "send the same request again");
 }
 
 // The catalog events are validated against: event types and the current experiments.
@@ -80,29 +78,29 @@ json describe(const core::experiment& e) {
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
 }
 
-// Parses a request body into `doc`; else the 400 to answer: not JSON (`malformed`), or
-// a key given twice (named).
-std::optional<api_reply> parse_body(const std::string& body, json& doc, const char* malformed) {
+// Parses a request body into `doc`; else the refusal: not JSON (`malformed`), or a key
+// given twice (named).
+caf::error parse_body(const std::string& body, json& doc, const char* malformed) {
   try {
     doc = core::parse_json(body);
   } catch (const core::field_error& e) {
-    return api_reply{400, core::error_json("invalid_json", e.what(), e.field())};
+    return make_error(ec::invalid_json, e.field(), e.what());
   }
   if (doc.is_discarded())
-    return api_reply{400, core::error_json("invalid_json", malformed, "body")};
-  return std::nullopt;
+    return make_error(ec::invalid_json, "body", malformed);
+  return caf::none;
 }
 
-api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
+caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
   if (auto refused = parse_body(body, doc, "the body is not valid JSON"))
-    return std::move(*refused);
+    return refused;
   std::vector<core::planned_experiment> plan;
   try {
     plan = core::plan_apply(core::parse_experiment_document(doc), st.current->experiments());
   } catch (const core::field_error& e) {
-    return {422, core::error_json("invalid_experiment", e.what(), e.field())};
+    return make_error(ec::invalid_experiment, e.field(), e.what());
   }
   bool changes = false;
   for (auto& p : plan)
@@ -132,30 +130,28 @@ api_reply apply_document(self_ptr self, const std::string& body, bool dry_run) {
                           {"experiments", std::move(items)}});
 }
 
-api_reply change_status(self_ptr self, const std::string& name, const std::string& body) {
+caf::expected<api_reply> change_status(self_ptr self, const std::string& name, const std::string& body) {
   auto& st = self->state;
   json doc;
   if (auto refused = parse_body(body, doc, "the body must be a JSON object"))
-    return std::move(*refused);
+    return refused;
   if (!doc.is_object())
-    return {400, core::error_json("invalid_json", "the body must be a JSON object", "body")};
+    return make_error(ec::invalid_json, "body", "the body must be a JSON object");
   auto it = doc.find("status");
   if (it == doc.end() || !it->is_string())
-    return {400, core::error_json("invalid_field", "status must be a string", "status")};
+    return make_error(ec::invalid_field, "status", "status must be a string");
   auto to = core::parse_status(it->get<std::string>());
   if (!to)
-    return {400, core::error_json("invalid_field",
-                                  "unknown status (draft, running, paused, stopped)", "status")};
+    return make_error(ec::invalid_field, "status",
+                      "unknown status (draft, running, paused, stopped)");
   auto* exp = st.current->find(name);
   if (exp == nullptr || exp->name != name)
-    return {404, core::error_json("unknown_experiment", "no experiment named \"" + name + "\"",
-                                  "name")};
+    return make_error(ec::experiment_not_found, "name", "no experiment named \"" + name + "\"");
   auto from = exp->status;
   if (!core::can_transition(from, *to))
-    return {409, core::error_json("invalid_transition",
-                                  "cannot move from " + std::string{core::to_string(from)}
-                                    + " to " + std::string{core::to_string(*to)},
-                                  "status")};
+    return make_error(ec::invalid_transition, "status",
+                      "cannot move from " + std::string{core::to_string(from)} + " to "
+                        + std::string{core::to_string(*to)});
   if (from != *to) {
     try {
       st.store->set_status(name, *to);
@@ -175,16 +171,16 @@ api_reply change_status(self_ptr self, const std::string& name, const std::strin
                           {"version", st.current->version()}});
 }
 
-api_reply apply_event_types(self_ptr self, const std::string& body, bool dry_run) {
+caf::expected<api_reply> apply_event_types(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
   if (auto refused = parse_body(body, doc, "the body is not valid JSON"))
-    return std::move(*refused);
+    return refused;
   std::vector<core::event_type> types;
   try {
     types = core::parse_event_type_document(doc);
   } catch (const core::field_error& e) {
-    return {422, core::error_json("invalid_event_type", e.what(), e.field())};
+    return make_error(ec::invalid_event_type, e.field(), e.what());
   }
   json items = json::array();
   bool changes = false;
@@ -237,7 +233,7 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
     log(log_level::error, "event_types_load_failed", {{"error", e.what()}});
   }
   return {
-    [=](atom::apply, const std::string& body, bool dry_run) -> api_reply {
+    [=](atom::apply, const std::string& body, bool dry_run) -> caf::result<api_reply> {
       return apply_document(self, body, dry_run);
     },
     [=](atom::list) -> api_reply {
@@ -247,9 +243,12 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
       return json_reply(200, {{"version", self->state.current->version()},
                               {"experiments", std::move(list)}});
     },
-    [=](atom::set_status, const std::string& name, const std::string& body) -> api_reply {
+    [=](atom::set_status, const std::string& name,
+        const std::string& body) -> caf::result<api_reply> {
       return change_status(self, name, body);
     },
+    // A failed check is a report for the prober, not a refusal: 503 with the body
+    // docs/api.md gives, not the error shape.
     [=](atom::health) -> api_reply {
       try {
         self->state.store->ping();
@@ -266,7 +265,7 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
                    core::event_catalog{self->state.event_types, self->state.current}));
       self->state.ingestors.push_back(std::move(ingestor));
     },
-    [=](atom::apply_types, const std::string& body, bool dry_run) -> api_reply {
+    [=](atom::apply_types, const std::string& body, bool dry_run) -> caf::result<api_reply> {
       return apply_event_types(self, body, dry_run);
     },
     [=](atom::list_types) -> api_reply {

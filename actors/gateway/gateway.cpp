@@ -7,7 +7,7 @@
 #include <caf/io/system_messages.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/api_error.hpp"
+#include "actors/gateway/error_table.hpp"
 #include "core/assign_request.hpp"
 #include "core/bearer_auth.hpp"
 #include "core/field_error.hpp"
@@ -106,15 +106,32 @@ void complete(gateway_broker* self, const call& c, std::uint16_t status, std::st
   write_ready(self, c.hdl, *conn);
 }
 
-void complete_error(gateway_broker* self, const call& c, std::uint16_t status,
-                    std::string_view code, std::string_view message,
-                    std::string_view field = {}) {
-  complete(self, c, status, core::error_json(code, message, field));
+// Answers with an error as the gateway's error table renders it; `extra_headers` are
+// what only the route knows (Allow).
+void complete_error(gateway_broker* self, const call& c, const caf::error& err,
+                    std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
+  auto reply = render_http_error(err);
+  for (auto& header : extra_headers)
+    reply.headers.push_back(std::move(header));
+  complete(self, c, reply.status, std::move(reply.body), "application/json",
+           std::move(reply.headers));
 }
 
-// Answers with what an actor replied, or 503 when it did not answer in time. In-process
-// shards get no deadline: a timer per request costs more than the assignment, and an
-// actor that dies still answers its pending requests with an error.
+void complete_error(gateway_broker* self, const call& c, ec code, std::string field,
+                    std::string message) {
+  complete_error(self, c, make_error(code, std::move(field), std::move(message)));
+}
+
+void method_not_allowed(gateway_broker* self, const call& c, const std::string& allow,
+                        std::string message) {
+  complete_error(self, c, make_error(ec::method_not_allowed, "", std::move(message)),
+                 {{"Allow", allow}});
+}
+
+// Answers with what an actor replied, or the error it refused with (503 when it did not
+// answer in time, or is gone). In-process shards get no deadline: a timer per request
+// costs more than the assignment, and an actor that dies still answers its pending
+// requests with an error.
 template <class Handle, class Timeout, class... Ts>
 void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout, Ts&&... xs) {
   self->request(dest, timeout, std::forward<Ts>(xs)...)
@@ -122,12 +139,12 @@ void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeou
       [=](api_reply& r) {
         complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
       },
-          [=](caf::error& err) {
-            log(log_level::error, "actor_request_failed",
-                {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
-            complete_error(self, c, 503, "unavailable",
-                           "the service did not answer in time; retry");
-          });
+      [=](caf::error& err) {
+        if (expd_code(err) == 0)
+          log(log_level::error, "actor_request_failed",
+              {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
+        complete_error(self, c, err);
+      });
 }
 
 bool json_content_type(const http_request& req) {
@@ -139,29 +156,26 @@ bool json_content_type(const http_request& req) {
 bool permitted(gateway_broker* self, const call& c, const http_request& req, core::scope s) {
   if (self->state.cfg.access->grants(req.header("authorization"), s))
     return true;
-  complete(self, c, 401,
-           core::error_json("unauthorized",
-                            "a client key with scope " + core::scope_names(static_cast<core::scope_set>(s))
-                              + " (or the admin token) is required",
-                            "Authorization"),
-           "application/json", {{"WWW-Authenticate", "Bearer"}});
+  complete_error(self, c, ec::unauthorized, "Authorization",
+                 "a client key with scope " + core::scope_names(static_cast<core::scope_set>(s))
+                   + " (or the admin token) is required");
   return false;
 }
 
 void handle_assign(gateway_broker* self, const call& c, http_request& req) {
   if (!json_content_type(req))
-    return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
-                          "Content-Type");
+    return complete_error(self, c, ec::unsupported_media_type, "Content-Type",
+                          "send application/json");
   if (core::json_nesting_exceeds(req.body, max_json_depth))
-    return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
+    return complete_error(self, c, ec::invalid_json, "body", "the body nests too deeply");
   core::assign_request areq;
   try {
     auto doc = core::parse_json(req.body);
     if (doc.is_discarded())
-      return complete_error(self, c, 400, "invalid_json", "the body is not valid JSON", "body");
+      return complete_error(self, c, ec::invalid_json, "body", "the body is not valid JSON");
     areq = core::parse_assign_request(std::move(doc));
   } catch (const core::field_error& e) { // a key twice, or a field the request lacks
-    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+    return complete_error(self, c, ec::invalid_field, e.field(), e.what());
   }
   auto& st = self->state;
   auto& router = st.routes->shards;
@@ -169,15 +183,25 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
   bool lapsed = router.ring() && !router.is_remote(to)
                 && clock_type::now().time_since_epoch().count() >= st.serve_until;
   if (to == shard_router::unavailable || lapsed)
-    return complete(self, c, 503,
-                    core::error_json("unavailable",
-                                     "the unit's shard is moving between nodes; retry",
-                                     "unit_id"),
-                    "application/json", {{"Retry-After", "1"}});
-  if (router.is_remote(to))
-    return ask(self, c, router.destinations()[to], st.cfg.remote_timeout, atom::assign::value,
+    return complete_error(self, c, ec::not_owner, "unit_id",
+                          "the unit's shard is moving between nodes; retry");
+  if (!router.is_remote(to))
+    return ask(self, c, router.destinations()[to], caf::infinite, atom::assign::value,
                std::move(areq));
-  ask(self, c, router.destinations()[to], caf::infinite, atom::assign::value, std::move(areq));
+  // Another node's: a deadline, and a lost or slow node reads as a shard moving.
+  self->request(router.destinations()[to], st.cfg.remote_timeout, atom::assign::value,
+                std::move(areq))
+    .then(
+      [=](api_reply& r) {
+        complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
+      },
+      [=](caf::error& err) {
+        if (expd_code(err) != 0)
+          return complete_error(self, c, err);
+        ++self->state.remote_failures;
+        complete_error(self, c, ec::not_owner, "unit_id",
+                       "the node that owns the unit did not answer in time; retry");
+      });
 }
 
 // GET /metrics: the gateway's own figures plus every actor's status record.
@@ -193,6 +217,9 @@ void handle_metrics(gateway_broker* self, const call& c) {
   state->samples.push_back({"expd_http_connections_refused_total", "counter",
                             "Connections refused at the connection limit.", "",
                             static_cast<double>(st.connections_refused)});
+  state->samples.push_back({"expd_http_remote_failures_total", "counter",
+                            "Requests another node did not answer in time (answered 503).", "",
+                            static_cast<double>(st.remote_failures)});
   state->samples.push_back({"expd_http_connections_shed_total", "counter",
                             "Connections answered 503 at once for want of file descriptors.",
                             "", static_cast<double>(st.accept->shed)});
@@ -243,13 +270,12 @@ void handle_events(gateway_broker* self, const call& c, http_request& req) {
     return;
   }
   if (req.method != "POST")
-    return complete(self, c, 405, core::error_json("method_not_allowed", "use POST or GET"),
-                    "application/json", {{"Allow", "POST, GET"}});
+    return method_not_allowed(self, c, "POST, GET", "use POST or GET");
   if (!permitted(self, c, req, core::scope::events_write))
     return;
   if (!json_content_type(req))
-    return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
-                          "Content-Type");
+    return complete_error(self, c, ec::unsupported_media_type, "Content-Type",
+                          "send application/json");
   // In-process and always answering (the spool replies with an ack, "full" or an
   // error), so no deadline timer per request, as for the shards.
   ask(self, c, st.routes->ingestion, caf::infinite, atom::ingest::value, std::move(req.body));
@@ -259,13 +285,12 @@ void handle_events(gateway_broker* self, const call& c, http_request& req) {
 // aggregator, which always answers (no deadline: a long window takes a while).
 void handle_aggregate(gateway_broker* self, const call& c, http_request& req) {
   if (req.method != "POST")
-    return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
-                    "application/json", {{"Allow", "POST"}});
+    return method_not_allowed(self, c, "POST", "use POST");
   core::aggregate_window window;
   try {
     window = core::parse_aggregate_request(req.body);
   } catch (const core::field_error& e) {
-    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+    return complete_error(self, c, ec::invalid_field, e.field(), e.what());
   }
   ask(self, c, self->state.routes->aggregator, caf::infinite, atom::aggregate::value, window.from,
       window.to);
@@ -286,11 +311,11 @@ void handle_experiments(gateway_broker* self, const call& c, http_request& req) 
   auto id = rest.substr(1, slash == std::string_view::npos ? slash : slash - 1);
   auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (what != "/results" && what != "/series")
-    return complete_error(self, c, 404, "not_found",
-                          "use /v1/experiments/{id}/results or /v1/experiments/{id}/series", "path");
+    return complete_error(self, c, ec::not_found, "path",
+                          "use /v1/experiments/{id}/results or /v1/experiments/{id}/series");
   if (!core::uuid::parse(id))
-    return complete_error(self, c, 400, "invalid_field",
-                          "the experiment id must be a UUID (GET /v1/experiments lists them)", "id");
+    return complete_error(self, c, ec::invalid_field, "id",
+                          "the experiment id must be a UUID (GET /v1/experiments lists them)");
   if (what == "/results")
     return ask(self, c, reader, st.cfg.request_timeout, atom::results::value, std::string{id},
                std::move(req.query), drafts);
@@ -303,8 +328,8 @@ void handle_experiments(gateway_broker* self, const call& c, http_request& req) 
 void handle_cluster(gateway_broker* self, const call& c) {
   auto& st = self->state;
   if (!st.routes->membership)
-    return complete_error(self, c, 404, "not_found",
-                          "this node runs alone (no --node-name): there is no cluster", "path");
+    return complete_error(self, c, ec::not_found, "path",
+                          "this node runs alone (no --node-name): there is no cluster");
   ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::nodes::value);
 }
 
@@ -312,7 +337,7 @@ void handle_cluster(gateway_broker* self, const call& c) {
 void handle_dashboard(gateway_broker* self, const call& c, const http_request& req) {
   auto& web = self->state.cfg.dashboard;
   if (!web)
-    return complete_error(self, c, 404, "not_found", "this node serves no dashboard", "path");
+    return complete_error(self, c, ec::not_found, "path", "this node serves no dashboard");
   auto r = web->find(req.path);
   complete(self, c, r.status, *r.body, r.content_type, {{"Cache-Control", "no-cache"}});
 }
@@ -325,7 +350,7 @@ void apply_with(gateway_broker* self, const call& c, http_request& req, Atom wha
   try {
     dry_run = core::parse_dry_run_query(req.query);
   } catch (const core::field_error& e) {
-    return complete_error(self, c, 400, "invalid_field", e.what(), e.field());
+    return complete_error(self, c, ec::invalid_field, e.field(), e.what());
   }
   auto& st = self->state;
   ask(self, c, st.routes->registry, st.cfg.request_timeout, what, std::move(req.body), dry_run);
@@ -334,15 +359,13 @@ void apply_with(gateway_broker* self, const call& c, http_request& req, Atom wha
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!st.cfg.access->admin(req.header("authorization")))
-    return complete(self, c, 401,
-                    core::error_json("unauthorized", "a valid admin token is required",
-                                     "Authorization"),
-                    "application/json", {{"WWW-Authenticate", "Bearer"}});
+    return complete_error(self, c, ec::unauthorized, "Authorization",
+                          "a valid admin token is required");
   if (!json_content_type(req))
-    return complete_error(self, c, 415, "unsupported_media_type", "send application/json",
-                          "Content-Type");
+    return complete_error(self, c, ec::unsupported_media_type, "Content-Type",
+                          "send application/json");
   if (core::json_nesting_exceeds(req.body, max_json_depth))
-    return complete_error(self, c, 400, "invalid_json", "the body nests too deeply", "body");
+    return complete_error(self, c, ec::invalid_json, "body", "the body nests too deeply");
   auto& registry = st.routes->registry;
   if (req.path == "/admin/v1/aggregate")
     return handle_aggregate(self, c, req);
@@ -350,8 +373,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
     const char* method = apply ? "POST" : "GET";
     if (req.method != method)
-      return complete(self, c, 405, core::error_json("method_not_allowed", std::string{"use "} + method),
-                      "application/json", {{"Allow", method}});
+      return method_not_allowed(self, c, method, std::string{"use "} + method);
     if (apply)
       return apply_with(self, c, req, atom::apply_types::value);
     return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
@@ -364,28 +386,25 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     auto name = path.substr(nodes_prefix.size(),
                             path.size() - nodes_prefix.size() - drain_suffix.size());
     if (req.method != "POST")
-      return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
-                      "application/json", {{"Allow", "POST"}});
+      return method_not_allowed(self, c, "POST", "use POST");
     if (!st.routes->membership)
-      return complete_error(self, c, 404, "not_found",
-                            "this node runs alone (no --node-name): there is no cluster", "path");
+      return complete_error(self, c, ec::not_found, "path",
+                            "this node runs alone (no --node-name): there is no cluster");
     return ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::drain_node::value,
                std::string{name});
   }
   static const std::string prefix = "/admin/v1/experiments";
   if (req.path.rfind(prefix, 0) != 0)
-    return complete_error(self, c, 404, "not_found", "no such admin endpoint", "path");
+    return complete_error(self, c, ec::not_found, "path", "no such admin endpoint");
   auto rest = std::string_view{req.path}.substr(prefix.size());
   if (rest.empty()) {
     if (req.method != "GET")
-      return complete(self, c, 405, core::error_json("method_not_allowed", "use GET"),
-                      "application/json", {{"Allow", "GET"}});
+      return method_not_allowed(self, c, "GET", "use GET");
     return ask(self, c, registry, st.cfg.request_timeout, atom::list::value);
   }
   if (rest == "/apply") {
     if (req.method != "POST")
-      return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
-                      "application/json", {{"Allow", "POST"}});
+      return method_not_allowed(self, c, "POST", "use POST");
     return apply_with(self, c, req, atom::apply::value);
   }
   constexpr std::string_view status_suffix = "/status";
@@ -394,13 +413,12 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     auto name = rest.substr(1, rest.size() - 1 - status_suffix.size());
     if (name.find('/') == std::string_view::npos) {
       if (req.method != "POST")
-        return complete(self, c, 405, core::error_json("method_not_allowed", "use POST"),
-                        "application/json", {{"Allow", "POST"}});
+        return method_not_allowed(self, c, "POST", "use POST");
       return ask(self, c, registry, st.cfg.request_timeout, atom::set_status::value, std::string{name},
                  std::move(req.body));
     }
   }
-  complete_error(self, c, 404, "not_found", "no such admin endpoint", "path");
+  complete_error(self, c, ec::not_found, "path", "no such admin endpoint");
 }
 
 // Picks the endpoint for a request and starts answering it.
@@ -409,8 +427,7 @@ void route(gateway_broker* self, const call& base, http_request& req) {
   auto method_is = [&](const char* m, const char* allow) {
     if (req.method == m)
       return true;
-    complete(self, c, 405, core::error_json("method_not_allowed", std::string{"use "} + allow),
-             "application/json", {{"Allow", allow}});
+    method_not_allowed(self, c, allow, std::string{"use "} + allow);
     return false;
   };
   if (req.path == "/v1/assign") {
@@ -446,13 +463,13 @@ void route(gateway_broker* self, const call& base, http_request& req) {
     handle_admin(self, c, req);
   } else {
     c.endpoint = "not_found";
-    complete_error(self, c, 404, "not_found", "no such endpoint: " + req.path, "path");
+    complete_error(self, c, ec::not_found, "path", "no such endpoint: " + req.path);
   }
 }
 
-std::string overloaded_body() {
-  return core::error_json("too_many_connections",
-                          "the node is at its connection limit; retry later", "request");
+caf::error overloaded_error() {
+  return make_error(ec::too_many_connections, "request",
+                    "the node is at its connection limit; retry later");
 }
 
 // Answers a protocol error (400, 413, 431, 408, 501) and closes after the pending replies.
@@ -462,8 +479,7 @@ void reject_stream(gateway_broker* self, connection_handle hdl, http_connection&
   conn.slots.push_back({false, false, {}});
   call c{hdl, conn.id, conn.next_seq++, "protocol_error", clock_type::now()};
   self->halt(hdl);
-  complete_error(self, c, status, status == 501 ? "not_implemented" : "bad_request", message,
-                 "request");
+  complete_error(self, c, protocol_error_code(status), "request", message);
 }
 
 void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char>& buf) {
@@ -486,7 +502,7 @@ void on_data(gateway_broker* self, connection_handle hdl, const std::vector<char
       conn->closing = true;
     if (health_only) {
       c.endpoint = "over_limit";
-      complete(self, c, 503, overloaded_body(), "application/json", {{"Retry-After", "1"}});
+      complete_error(self, c, overloaded_error());
     } else {
       route(self, c, req);
     }
@@ -547,10 +563,11 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.routes = std::make_unique<gateway_routes>(std::move(routes));
+  auto refusal = render_http_error(overloaded_error());
   runtime::http_response overloaded;
-  overloaded.status = 503;
-  overloaded.body = overloaded_body();
-  overloaded.extra_headers = {{"Retry-After", "1"}};
+  overloaded.status = refusal.status;
+  overloaded.body = std::move(refusal.body);
+  overloaded.extra_headers = std::move(refusal.headers);
   overloaded.keep_alive = false;
   runtime::append_http_response(st.overloaded, overloaded);
   st.accept = std::make_shared<accept_guard>();

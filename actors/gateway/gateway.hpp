@@ -86,6 +86,7 @@ struct gateway_state {
   std::map<std::string, endpoint_metrics> endpoints;
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_refused = 0;
+  std::uint64_t remote_failures = 0;
   caf::io::accept_handle acceptor;
   std::shared_ptr<accept_guard> accept;
   std::uint64_t shed_logged = 0; ///< accept->shed when last logged

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/wake_once.hpp"
-#include "core/api_error.hpp"
 #include "core/event_query.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
@@ -57,11 +56,9 @@ triage validate_all(self_ptr self, const json& events, bool batch) {
   return t;
 }
 
-api_reply unavailable() {
-  return {503,
-          core::error_json("spool_unavailable", "the events could not be made durable; "
-                                                "nothing was acknowledged, retry"),
-          {{"Retry-After", "1"}}};
+caf::error unavailable() {
+  return make_error(ec::spool_unavailable, "",
+                    "the events could not be made durable; nothing was acknowledged, retry");
 }
 
 // Un-appends everything since the last commit and tells every waiting client so: they
@@ -84,11 +81,10 @@ void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_
   auto& st = self->state;
   if (st.spool->full()) {
     ++st.refused_full;
-    rp.deliver(api_reply{503,
-                         core::error_json("spool_full",
-                                          "the event spool is full while PostgreSQL catches "
-                                          "up; nothing was stored, retry later"),
-                         {{"Retry-After", std::to_string(st.cfg.retry_after.count())}}});
+    rp.deliver(make_error(ec::spool_full, "",
+                          "the event spool is full while PostgreSQL catches up; nothing was "
+                          "stored, retry later",
+                          {"", static_cast<std::uint32_t>(st.cfg.retry_after.count())}));
     return;
   }
   try {
@@ -171,43 +167,37 @@ void attach_then_spool(self_ptr self, std::shared_ptr<triage> t,
 caf::result<api_reply> ingest(self_ptr self, const std::string& body) {
   auto& st = self->state;
   if (!st.catalog)
-    return api_reply{503, core::error_json("starting", "the node is starting; retry")};
+    return make_error(ec::starting, "", "the node is starting; retry");
   if (core::json_nesting_exceeds(body, max_event_json_depth))
-    return api_reply{400, core::error_json("invalid_json", "the body nests too deeply", "body")};
+    return make_error(ec::invalid_json, "body", "the body nests too deeply");
   json doc;
   try {
     doc = core::parse_json(body);
   } catch (const core::field_error& e) { // a key twice
-    return api_reply{400, core::error_json("invalid_json", e.what(), e.field())};
+    return make_error(ec::invalid_json, e.field(), e.what());
   }
   if (doc.is_discarded() || !doc.is_object())
-    return api_reply{400, core::error_json("invalid_json",
-                                           "the body must be one event or {\"events\":[...]} in JSON",
-                                           "body")};
+    return make_error(ec::invalid_json, "body",
+                      "the body must be one event or {\"events\":[...]} in JSON");
   bool batch = doc.contains("events");
   json single = json::array();
   if (batch) {
     if (doc.size() != 1)
-      return api_reply{400, core::error_json("invalid_field",
-                                             "a batch holds only \"events\"", "events")};
+      return make_error(ec::invalid_field, "events", "a batch holds only \"events\"");
     if (!doc["events"].is_array() || doc["events"].empty())
-      return api_reply{400, core::error_json("invalid_field",
-                                             "events must be a non-empty array", "events")};
+      return make_error(ec::invalid_field, "events", "events must be a non-empty array");
     if (doc["events"].size() > st.cfg.max_batch)
-      return api_reply{413, core::error_json("too_many_events",
-                                             "at most " + std::to_string(st.cfg.max_batch)
-                                               + " events per request",
-                                             "events")};
+      return make_error(ec::too_many_events, "events",
+                        "at most " + std::to_string(st.cfg.max_batch) + " events per request");
   } else {
     single.push_back(std::move(doc));
   }
   auto t = validate_all(self, batch ? doc["events"] : single, batch);
   st.rejected += t.rejected.size();
   if (t.events.empty()) {
-    json body_json = json::parse(core::error_json("invalid_event", t.first_message, t.first_field));
-    body_json["accepted"] = 0;
-    body_json["rejected"] = std::move(t.rejected);
-    return reply_json(400, body_json);
+    json detail{{"accepted", 0}, {"rejected", std::move(t.rejected)}};
+    return make_error(ec::invalid_event, t.first_field, t.first_message,
+                      {detail.dump(-1, ' ', false, json::error_handler_t::replace)});
   }
   auto rp = self->make_response_promise<api_reply>();
   auto sent = [](const core::valid_event& e) { return e.experiments_sent; };
@@ -294,7 +284,7 @@ ingestion(ingestion_actor::stateful_pointer<ingestion_state> self, ingestion_con
       try {
         q = core::parse_event_query(query_string, runtime::now_micros());
       } catch (const core::field_error& e) {
-        return api_reply{400, core::error_json("invalid_field", e.what(), e.field())};
+        return make_error(ec::invalid_field, e.field(), e.what());
       }
       return self->delegate(self->state.reader, atom::query::value, std::move(q));
     },

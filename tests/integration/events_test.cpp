@@ -143,6 +143,16 @@ TEST(events, bad_requests_get_a_json_error_naming_the_field) {
     EXPECT_EQ(reply.status, c.status) << c.body.substr(0, 80) << " -> " << reply.body;
     EXPECT_EQ(reply.json()["error"]["field"], c.field) << reply.body;
   }
+  // Every event refused: the error, plus what a partial accept lists.
+  auto refused = node.request("POST", "/v1/events",
+                              json{{"events", json::array({unknown_type, unknown_type})}}.dump());
+  auto body = refused.json();
+  EXPECT_EQ(body["error"]["code"], "invalid_event") << refused.body;
+  EXPECT_EQ(body["accepted"], 0) << refused.body;
+  ASSERT_EQ(body["rejected"].size(), 2u) << refused.body;
+  EXPECT_EQ(body["rejected"][1]["index"], 1);
+  EXPECT_EQ(body["rejected"][1]["field"], "event_type");
+  EXPECT_EQ(body.size(), 3u) << refused.body;
   auto huge = node.request("POST", "/v1/events", std::string(10 * 1024 * 1024, ' '));
   EXPECT_EQ(huge.status, 413);
   EXPECT_EQ(node.request("GET", "/v1/events?limit=5", "", true).status, 400);
