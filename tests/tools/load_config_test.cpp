@@ -108,32 +108,32 @@ TEST(load_config, server_urls) {
   EXPECT_EQ(plain->host, "example.com");
   EXPECT_EQ(plain->port, "80");
   EXPECT_EQ(plain->host_header, "example.com");
-  auto refused = [](const std::string& url) {
-    std::string why;
-    return parse_server_url(url, &why) ? std::string("parsed") : why;
+  const std::pair<const char*, const char*> refused[] = {
+    {"https://a", "https is not supported; give the node's plain HTTP address"},
+    {"http://", "the host is empty"},
+    {"http://:80", "the host is empty"},
+    {"http://a:", "the port is empty"},
+    {"http://a:x", "the port must be a number in 1..65535"},
+    {"http://a:65536", "the port must be a number in 1..65535"},
+    {"http://a/v1", "expected http://HOST[:PORT] with no path, query or user"},
+    {"http://u@a", "expected http://HOST[:PORT] with no path, query or user"},
+    {"http://[::1", "an IPv6 address needs its closing ]"},
+    {"http://[::1]x", "expected :PORT after the IPv6 address"},
+    {"a:80", "expected http://HOST[:PORT]"},
   };
-  EXPECT_EQ(refused("https://a"), "https is not supported; give the node's plain HTTP address");
-  EXPECT_EQ(refused("http://"), "the host is empty");
-  EXPECT_EQ(refused("http://:80"), "the host is empty");
-  EXPECT_EQ(refused("http://a:"), "the port is empty");
-  EXPECT_EQ(refused("http://a:x"), "the port must be a number in 1..65535");
-  EXPECT_EQ(refused("http://a:65536"), "the port must be a number in 1..65535");
-  EXPECT_EQ(refused("http://a/v1"), "expected http://HOST[:PORT] with no path, query or user");
-  EXPECT_EQ(refused("http://u@a"), "expected http://HOST[:PORT] with no path, query or user");
-  EXPECT_EQ(refused("http://[::1"), "an IPv6 address needs its closing ]");
-  EXPECT_EQ(refused("http://[::1]x"), "expected :PORT after the IPv6 address");
-  EXPECT_EQ(refused("a:80"), "expected http://HOST[:PORT]");
+  for (auto [url, reason] : refused) {
+    EXPECT_FALSE(parse_server_url(url, &why)) << url;
+    EXPECT_EQ(why, reason) << url;
+  }
 }
 
 TEST(load_config, durations) {
-  EXPECT_EQ(parse_duration("10s"), std::chrono::nanoseconds(10s));
-  EXPECT_EQ(parse_duration("1.5s"), std::chrono::nanoseconds(1500ms));
-  EXPECT_EQ(parse_duration("250ms"), std::chrono::nanoseconds(250ms));
-  EXPECT_EQ(parse_duration("20us"), std::chrono::nanoseconds(20us));
-  EXPECT_EQ(parse_duration("2m"), std::chrono::nanoseconds(120s));
-  EXPECT_EQ(parse_duration("1h"), std::chrono::nanoseconds(3600s));
-  EXPECT_EQ(parse_duration("3"), std::chrono::nanoseconds(3s));
-  EXPECT_EQ(parse_duration("0"), std::chrono::nanoseconds(0));
+  const std::pair<const char*, std::chrono::nanoseconds> good[] = {
+    {"10s", 10s}, {"1.5s", 1500ms}, {"250ms", 250ms}, {"20us", 20us},
+    {"2m", 120s}, {"1h", 3600s},    {"3", 3s},        {"0", 0s},
+  };
+  for (auto [text, value] : good)
+    EXPECT_EQ(parse_duration(text), value) << text;
   for (const char* bad : {"", "s", "-1s", "10x", "ten", "inf", "nan", " 1s", "1e30s"})
     EXPECT_FALSE(parse_duration(bad)) << bad;
 }
