@@ -35,6 +35,10 @@ std::string fixed(double value, int decimals) {
   return buf;
 }
 
+std::string count_of(std::size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string statuses_text(const json& statuses) {
   std::string text;
   for (auto it = statuses.begin(); it != statuses.end(); ++it)
@@ -94,9 +98,8 @@ std::string load_report_text(const json& r) {
   std::string text = "expctl load: ";
   text += open ? "open loop at " + fixed(r["rate"].get<double>(), 1) + " req/s"
                : "closed loop, " + std::to_string(r["concurrency"].get<std::uint64_t>()) + " in flight";
-  text += " over " + std::to_string(r["connections"].get<std::uint64_t>()) + " connections, "
-          + std::to_string(r["threads"].get<std::uint64_t>()) + " thread(s), "
-          + std::to_string(r["servers"].size()) + " server(s)\n";
+  text += " over " + count_of(r["connections"].get<std::size_t>(), "connection") + ", "
+          + count_of(r["threads"].get<std::size_t>(), "thread") + ", " + count_of(r["servers"].size(), "server") + "\n";
   text += "window      " + fixed(r["duration_s"].get<double>(), 3) + " s after " + fixed(r["warmup_s"].get<double>(), 3)
           + " s of warm-up; " + std::to_string(r["units"].get<std::uint64_t>()) + " units, "
           + (r["zipf_s"].is_null() ? std::string("uniform") : "zipf s=" + fixed(r["zipf_s"].get<double>(), 2))
