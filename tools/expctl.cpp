@@ -82,10 +82,11 @@ commands:
   help                        show this text
 
 options:
-  --server=URL    expd server; default $EXPD_SERVER, else http://127.0.0.1:8080
+  --server=URL    expd server (load: URL,URL,... for several); default $EXPD_SERVER,
+                  else http://127.0.0.1:8080
   --token=TOKEN   admin token; default $EXPD_ADMIN_TOKEN, else the first line of the
                   file named by $EXPD_ADMIN_TOKEN_FILE, else of ./var/admin.token
-                  (results, events and assign send $EXPD_CLIENT_KEY when set,
+                  (results, events, assign and load send $EXPD_CLIENT_KEY when set,
                   else the admin token when there is one)
   -o json         print the server's JSON instead of a table
 

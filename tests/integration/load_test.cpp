@@ -2,12 +2,20 @@
 // servers, and the flags and servers it must refuse without hanging.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/integration/expd_process.hpp"
 
@@ -44,6 +52,64 @@ load_run load(const std::string& server, const std::string& args) {
 std::string url_of(const expd_process& node) {
   return "http://127.0.0.1:" + std::to_string(node.port());
 }
+
+// A loopback listener that never accepts (`garble` false: connections wait in its
+// backlog, unanswered) or answers every read with bytes that are not HTTP.
+class fake_server {
+public:
+  explicit fake_server(bool garble) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd_, 64);
+    socklen_t length = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length);
+    url_ = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    if (garble)
+      thread_ = std::thread([this] { answer_garbage(); });
+  }
+  ~fake_server() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+    ::close(fd_);
+  }
+  const std::string& url() const {
+    return url_;
+  }
+
+private:
+  void answer_garbage() {
+    std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
+    char buffer[4096];
+    while (!stop_) {
+      if (::poll(fds.data(), fds.size(), 50) <= 0)
+        continue;
+      for (std::size_t i = fds.size(); i-- > 1;) {
+        if (fds[i].revents == 0)
+          continue;
+        if (::recv(fds[i].fd, buffer, sizeof buffer, 0) <= 0) {
+          ::close(fds[i].fd);
+          fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+          static const std::string garbage = "SSH-2.0-nope\r\n\r\n";
+          ::send(fds[i].fd, garbage.data(), garbage.size(), MSG_NOSIGNAL);
+        }
+      }
+      if (fds[0].revents & POLLIN)
+        fds.push_back({::accept(fd_, nullptr, nullptr), POLLIN, 0});
+    }
+    for (std::size_t i = 1; i < fds.size(); ++i)
+      ::close(fds[i].fd);
+  }
+
+  int fd_ = -1;
+  std::string url_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 class load_test : public ::testing::Test {
 protected:
@@ -126,6 +192,21 @@ TEST(load, an_unreachable_server_counts_errors_and_fails_without_hanging) {
   EXPECT_EQ(run.report["completed"], 0);
   EXPECT_GT(run.report["errors"]["connect_refused"].get<int>(), 0) << run.report.dump();
   EXPECT_NE(run.out.find("no request succeeded"), std::string::npos) << run.out;
+}
+
+TEST(load, a_silent_server_times_out_and_a_garbling_one_is_malformed) {
+  fake_server silent(false), garbling(true);
+  auto quiet = load(silent.url(), "--concurrency=2 --duration=1s --warmup=0s --timeout=200ms");
+  EXPECT_EQ(quiet.exit_code, 1) << quiet.out; // connected, nothing succeeded
+  EXPECT_LT(quiet.seconds, 5);
+  EXPECT_GT(quiet.report["errors"]["timeouts"].get<int>(), 0) << quiet.report.dump();
+  EXPECT_EQ(quiet.report["completed"], 0);
+
+  auto garbled = load(garbling.url(), "--concurrency=2 --duration=1s --warmup=0s");
+  EXPECT_EQ(garbled.exit_code, 1) << garbled.out;
+  EXPECT_GT(garbled.report["errors"]["malformed"].get<int>(), 0) << garbled.report.dump();
+  EXPECT_EQ(garbled.report["completed"], 0);
+  EXPECT_EQ(garbled.report["servers"][0]["errors"]["malformed"], garbled.report["errors"]["malformed"]);
 }
 
 TEST(load, bad_flags_are_refused_naming_the_flag) {
