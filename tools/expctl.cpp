@@ -27,6 +27,9 @@
 #include "tools/client_key.hpp"
 #include "tools/command_line.hpp"
 #include "tools/http_client.hpp"
+#include "tools/load_config.hpp"
+#include "tools/load_generator.hpp"
+#include "tools/text_table.hpp"
 #include "tools/yaml_json.hpp"
 
 namespace {
@@ -62,13 +65,28 @@ commands:
                               make a client key: prints the key (once) and the line for
                               expd's --client-keys file (scopes: assign, events:write,
                               events:read, experiments:read)
+  load (--rate=R | --concurrency=C) [--connections=N] [--duration=10s] [--warmup=2s]
+       [--threads=N] [--timeout=2s] [--units=N] [--dist=uniform|zipf[:S]] [--seed=N]
+       [--unit-type=T] [--experiments=A,B] [--context=JSON] [--json=FILE]
+                              drive POST /v1/assign load through every --server (a
+                              comma-separated list; connections go round-robin) and print
+                              requests sent and completed, throughput, latency
+                              percentiles (p50 to p99.9, max) and statuses and errors per
+                              server. --rate: open loop, latency from each request's due
+                              time; --concurrency: closed loop, C requests in flight.
+                              --connections defaults to C, or 10 with --rate. Unit ids are
+                              "T-K", K in 1..N (default 100000) drawn uniformly or by
+                              Zipf's law (exponent S, default 1). --json writes the report
+                              as JSON (docs/operations.md); exit 1 when nothing succeeded,
+                              3 when no connection was made
   help                        show this text
 
 options:
-  --server=URL    expd server; default $EXPD_SERVER, else http://127.0.0.1:8080
+  --server=URL    expd server (load: URL,URL,... for several); default $EXPD_SERVER,
+                  else http://127.0.0.1:8080
   --token=TOKEN   admin token; default $EXPD_ADMIN_TOKEN, else the first line of the
                   file named by $EXPD_ADMIN_TOKEN_FILE, else of ./var/admin.token
-                  (results, events and assign send $EXPD_CLIENT_KEY when set,
+                  (results, events, assign and load send $EXPD_CLIENT_KEY when set,
                   else the admin token when there is one)
   -o json         print the server's JSON instead of a table
 
@@ -94,12 +112,15 @@ const std::vector<option_spec> option_specs = {
     {"from", 0, true},        {"to", 0, true},
     {"confidence", 0, true},  {"control", 0, true}, {"correction", 0, true},
     {"environment", 0, true}, {"scopes", 0, true},
+    {"connections", 0, true}, {"threads", 0, true}, {"duration", 0, true}, {"warmup", 0, true},
+    {"timeout", 0, true},     {"rate", 0, true},    {"concurrency", 0, true}, {"units", 0, true},
+    {"dist", 0, true},        {"seed", 0, true},    {"experiments", 0, true}, {"json", 0, true},
 };
 
 constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
 
 // Rejects options that `line`'s command does not take and a wrong number of words.
-void expect(const command_line& line, std::initializer_list<std::string_view> allowed,
+void expect(const command_line& line, const std::vector<std::string_view>& allowed,
             std::size_t word_count, const std::string& synopsis) {
   for (const auto& [name, value] : line.options) {
     bool ok = false;
@@ -249,25 +270,8 @@ const json& list(const json& answer, const char* key) {
   return answer[key];
 }
 
-// Columns padded to their widest cell; rows[0] is the header.
 void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
-      }
-    }
-    std::cout << line << '\n';
-  }
+  std::cout << format_table(rows);
 }
 
 void print_json(const json& answer) {
@@ -602,6 +606,29 @@ int aggregate(const settings& s, const command_line& line) {
   return 0;
 }
 
+// load: assignment load through one or more nodes, reported as a load generator does.
+int load(const settings& s, const command_line& line) {
+  expect(line, load_option_names, 1, "load (--rate=R | --concurrency=C) [options]; see expctl help");
+  load_config config = parse_load_config(line, s.server);
+  config.token = client_token(s);
+  std::optional<std::string> json_path = line.value("json");
+  load_result result = run_load(config);
+  json report = load_report_json(config, result);
+  if (json_path) {
+    std::ofstream out(*json_path);
+    out << dump(report, 2) << '\n';
+    if (!out.flush())
+      throw input_error("cannot write " + *json_path);
+  }
+  std::cout << (s.json_output ? dump(report, 2) + "\n" : load_report_text(report));
+  if (report["succeeded"] == 0) {
+    std::cerr << "error: no request succeeded"
+              << (result.connected_once ? "" : ": no connection to any server was established") << '\n';
+    return result.connected_once ? 1 : 3;
+  }
+  return 0;
+}
+
 // keys new NAME --environment E --scopes S: nothing is sent; the key is printed once.
 int keys(const command_line& line) {
   expect(line, {"environment", "scopes"}, 3, "keys new NAME --environment ENV --scopes SCOPE,...");
@@ -650,6 +677,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "keys") {
     return keys(line);
+  }
+  if (command == "load") {
+    return load(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

@@ -204,17 +204,6 @@ json window_around(expd::core::unix_micros t) {
           {"to", expd::core::format_rfc3339(t + 3600LL * 1000000)}};
 }
 
-std::string expctl_path() {
-  std::string expd = EXPD_BINARY_DEFAULT;
-  return expd.substr(0, expd.rfind('/') + 1) + "expctl";
-}
-
-// Runs expctl against `node` with `args`; its output holds stderr too.
-command_output expctl(const expd_process& node, const std::string& args) {
-  return run_command(expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
-                     + " --token=" + expd_process::admin_token + " " + args + " 2>&1");
-}
-
 } // namespace
 
 TEST(aggregation, on_demand_counts_units_once_with_zeros_and_reruns_identically) {
@@ -269,7 +258,7 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
 
   auto window = window_around(now);
   for (int run = 0; run < 2; ++run) { // twice: replacing, never adding
-    auto out = expctl(node, "aggregate --from " + window["from"].get<std::string>() + " --to "
+    auto out = run_expctl(node, "aggregate --from " + window["from"].get<std::string>() + " --to "
                               + window["to"].get<std::string>());
     EXPECT_EQ(out.status, 0) << out.out;
     EXPECT_NE(out.out.find("aggregated"), std::string::npos) << out.out;
@@ -281,7 +270,7 @@ TEST(aggregation, a_late_event_is_recomputed_by_expctl_aggregate_without_double_
             "1");
 
   // expctl names the field the server refused, and exits 1.
-  auto bad = expctl(node, "aggregate --from yesterday --to " + window["to"].get<std::string>());
+  auto bad = run_expctl(node, "aggregate --from yesterday --to " + window["to"].get<std::string>());
   EXPECT_EQ(WEXITSTATUS(bad.status), 1) << bad.out;
 }
 
@@ -447,7 +436,7 @@ TEST(aggregation, cuped_covariates_come_from_the_pre_period_per_unit) {
         found = true;
       }
   EXPECT_TRUE(found) << res.dump();
-  auto out = expctl(node, "results planner_policy_exp");
+  auto out = run_expctl(node, "results planner_policy_exp");
   EXPECT_EQ(out.status, 0) << out.out;
   auto section = out.out.find("CUPED");
   ASSERT_NE(section, std::string::npos) << out.out;

@@ -337,6 +337,16 @@ http_reply expd_process::set_status(const std::string& name, const std::string& 
                  nlohmann::json{{"status", status}}.dump(), true);
 }
 
+std::string expctl_path() {
+  std::string expd = EXPD_BINARY_DEFAULT;
+  return expd.substr(0, expd.rfind('/') + 1) + "expctl";
+}
+
+command_output run_expctl(const expd_process& node, const std::string& args) {
+  return run_command(expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
+                     + " --token=" + expd_process::admin_token + " " + args + " 2>&1");
+}
+
 nlohmann::json spec_example(double control, double leftovers) {
   return {{"experiments",
            {{{"name", "planner_policy_exp"},

@@ -144,6 +144,13 @@ private:
   std::string archive_dir_;
 };
 
+/// The expctl built beside expd.
+std::string expctl_path();
+
+/// Runs expctl against `node` with its admin token and `args`; the output holds stderr
+/// too.
+command_output run_expctl(const expd_process& node, const std::string& args);
+
 /// The onboarding spec's example document (config/experiments.example.yml as JSON).
 nlohmann::json spec_example(double control = 0.5, double leftovers = 0.5);
 
