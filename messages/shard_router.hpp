@@ -34,6 +34,8 @@ public:
   /// Index into destinations() of who answers for the unit, or unavailable: its slot is
   /// this node's but not taken over yet, it has no owner, or its owner is not linked.
   std::size_t route(std::string_view unit_id) const noexcept {
+    if (shards_.empty()) // a default router, before the first is installed
+      return unavailable;
     auto slot = core::slot_of(unit_id);
     if (!ring_)
       return slot % shards_.size();

@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iomanip>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -79,6 +81,10 @@ commands:
                               Zipf's law (exponent S, default 1). --json writes the report
                               as JSON (docs/operations.md); exit 1 when nothing succeeded,
                               3 when no connection was made
+  cluster nodes               the cluster's nodes: state, addresses, slots owned, ring
+                              version, assignments/s, queue depths, build
+  cluster drain NODE          move NODE's slots to the other nodes (it keeps answering
+                              as a gateway; SIGTERM does the same before it stops)
   help                        show this text
 
 options:
@@ -629,6 +635,54 @@ int load(const settings& s, const command_line& line) {
   return 0;
 }
 
+std::string number(const json& x, const char* key, int precision = 0) {
+  if (!x.is_object() || !x.contains(key) || !x[key].is_number())
+    return "-";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(precision) << x[key].get<double>();
+  return out.str();
+}
+
+// cluster nodes | cluster drain NODE: GET /v1/cluster and the admin drain.
+int cluster(const settings& s, const command_line& line) {
+  if (line.words.size() == 3 && line.words[1] == "drain") {
+    expect(line, {}, 3, "cluster drain NODE");
+    json answer = call(s, "/admin/v1/cluster/nodes/" + escape_segment(line.words[2]) + "/drain",
+                       json::object(), credential::admin);
+    if (s.json_output) {
+      print_json(answer);
+      return 0;
+    }
+    std::cout << text(answer, "node") << ": " << text(answer, "was") << " -> "
+              << text(answer, "state") << '\n';
+    return 0;
+  }
+  expect(line, {}, 2, "cluster nodes | cluster drain NODE");
+  if (line.words[1] != "nodes")
+    throw usage_error("usage: expctl cluster nodes | cluster drain NODE");
+  json answer = call(s, "/v1/cluster", std::nullopt, credential::admin);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "HTTP", "CLUSTER", "SLOTS",
+                                                 "READY", "RING", "ASSIGN/S", "WRITER_QUEUE",
+                                                 "LEASE_S", "BUILD"}};
+  for (const json& n : list(answer, "nodes")) {
+    const json& stats = n.contains("stats") ? n["stats"] : json::object();
+    rows.push_back({text(n, "name"), text(n, "state"), text(n, "http_address"),
+                    text(n, "cluster_address"), number(n, "slots_owned"),
+                    number(stats, "slots_ready"), number(stats, "ring_version"),
+                    number(stats, "assign_per_second", 1), number(stats, "writer_queue"),
+                    number(n, "lease_left_seconds", 2), text(n, "build_version")});
+  }
+  print_table(rows);
+  const json& ring = answer.contains("ring") ? answer["ring"] : json::object();
+  std::cout << "ring version " << number(ring, "version") << ", " << number(ring, "slots")
+            << " slots; answered by " << text(answer, "answered_by") << '\n';
+  return 0;
+}
+
 // keys new NAME --environment E --scopes S: nothing is sent; the key is printed once.
 int keys(const command_line& line) {
   expect(line, {"environment", "scopes"}, 3, "keys new NAME --environment ENV --scopes SCOPE,...");
@@ -680,6 +734,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "load") {
     return load(s, line);
+  }
+  if (command == "cluster") {
+    return cluster(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }
