@@ -488,6 +488,22 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_config cfg,
                               "node " + name + " is " + *before + ", not up: nothing to drain");
           return api_reply{202, json{{"node", name}, {"state", "draining"}, {"was", *before}}.dump()};
         },
+        [=](atom::forget_node, const std::string& name) -> caf::result<api_reply> {
+          std::optional<std::string> before;
+          try {
+            before = self->state.store->forget(name);
+          } catch (const std::exception& e) {
+            return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
+          }
+          if (!before)
+            return make_error(ec::not_found, "name", "no node is named " + name);
+          if (*before != "down" && *before != "left")
+            return make_error(ec::invalid_transition, "name",
+                              "node " + name + " is " + *before + ": only a node that is down or "
+                                                                  "left can be forgotten");
+          log(log_level::warn, "node_forgotten", {{"node", name}, {"was", *before}});
+          return api_reply{200, json{{"node", name}, {"forgotten", true}, {"was", *before}}.dump()};
+        },
         [=](atom::leave) -> caf::result<bool> {
           auto& st = self->state;
           st.state = "draining";

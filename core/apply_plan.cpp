@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "core/bucketing.hpp"
 #include "core/field_error.hpp"
 
 namespace expd::core {
@@ -89,6 +90,39 @@ std::vector<planned_experiment> plan_apply(const std::vector<experiment_spec>& s
     plan.push_back(std::move(p));
   }
   return plan;
+}
+
+namespace {
+
+// Each variant's bucket range, as (name, end) in order: two specs bucket alike exactly
+// when these agree.
+template <class Variants>
+std::vector<std::pair<std::string, std::uint32_t>> ranges_of(const Variants& variants) {
+  std::vector<std::pair<std::string, std::uint32_t>> out;
+  std::uint32_t end = 0;
+  for (auto& v : variants) {
+    end += bucket_width(v.allocation);
+    out.emplace_back(v.name, end);
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<std::string> bucketing_changes(const std::vector<planned_experiment>& plan) {
+  std::vector<std::string> out;
+  for (auto& p : plan) {
+    if (p.action != apply_action::updated || p.current == nullptr)
+      continue;
+    auto status = p.current->status;
+    if (status != experiment_status::running && status != experiment_status::paused)
+      continue;
+    if (p.spec.salt.value_or(p.spec.name) != p.current->salt)
+      continue;
+    if (ranges_of(p.current->variants) != ranges_of(p.spec.variants))
+      out.push_back(p.current->name);
+  }
+  return out;
 }
 
 } // namespace expd::core

@@ -26,4 +26,10 @@ struct planned_experiment {
 std::vector<planned_experiment> plan_apply(const std::vector<experiment_spec>& specs,
                                            const std::vector<experiment>& current);
 
+/// The running or paused experiments whose buckets the plan moves under the same salt
+/// (a variant's range starts, ends or changes hands): a unit assigned before and not
+/// yet stored would be given another variant by a node that does not know its row.
+/// Renaming the salt is not among them: it re-randomises on purpose.
+std::vector<std::string> bucketing_changes(const std::vector<planned_experiment>& plan);
+
 } // namespace expd::core

@@ -163,6 +163,8 @@ using membership_actor = status_actor::extend<
   caf::replies_to<atom::nodes>::with<api_reply>,
   // POST /admin/v1/cluster/nodes/{name}/drain: moves that node's slots away.
   caf::replies_to<atom::drain_node, std::string>::with<api_reply>,
+  // POST /admin/v1/cluster/nodes/{name}/forget: removes a node that is down for good.
+  caf::replies_to<atom::forget_node, std::string>::with<api_reply>,
   // SIGTERM: moves this node's slots away; answers once they are released.
   caf::replies_to<atom::leave>::with<bool>,
   // A gateway: sends it the routing and the lease now and on every change.

@@ -15,6 +15,7 @@ using consumed = caf::atom_constant<caf::atom("consumed")>;
 using drain = caf::atom_constant<caf::atom("drain")>;
 using drain_node = caf::atom_constant<caf::atom("drainnode")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
+using forget_node = caf::atom_constant<caf::atom("forgetnode")>;
 using health = caf::atom_constant<caf::atom("health")>;
 using held = caf::atom_constant<caf::atom("held")>;
 using hello = caf::atom_constant<caf::atom("hello")>;

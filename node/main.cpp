@@ -159,73 +159,51 @@ int wait_for_stop(const runtime::node_config& cfg, caf::actor gateway) {
   }
 }
 
-int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
-  migrate_when_reachable(cfg.pg_url);
-  partition_keeper_config partitions;
-  partitions.pg_url = cfg.pg_url;
-  partitions.back = std::chrono::hours{cfg.event_max_past_hours};
-  {
-    runtime::event_store store{cfg.pg_url};
-    prepare_event_partitions(store, partitions, runtime::now_micros());
-  }
-  runtime::experiment_store experiments{cfg.pg_url};
-  auto initial = std::make_shared<const core::snapshot>(experiments.version(), experiments.load());
-  int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
-  // A connection is a descriptor: past the limit, accept() fails and clients hang.
-  const auto descriptors = runtime::raise_descriptor_limit();
-  const auto max_connections = runtime::fit_connection_limit(cfg.max_connections, descriptors);
-  if (max_connections < cfg.max_connections)
-    log(log_level::warn, "connection_limit_lowered",
-        {{"max_connections", cfg.max_connections},
-         {"effective_max_connections", max_connections},
-         {"descriptor_limit", descriptors},
-         {"reserved_descriptors", runtime::reserved_descriptors + runtime::health_connections + 1},
-         {"fix", "raise the hard RLIMIT_NOFILE (ulimit -Hn, LimitNOFILE=) or lower --max-connections"}});
-
-  caf::actor_system_config caf_cfg;
-  caf_cfg.load<caf::io::middleman>();
-  bool clustered = !cfg.node_name.empty();
-  auto security = cfg.cluster_plain ? cluster::link_security::plain : cluster::link_security::tls;
-  if (clustered && security == cluster::link_security::tls) {
-    caf_cfg.load<caf::openssl::manager>();
-    caf_cfg.openssl_certificate = cfg.cluster_cert;
-    caf_cfg.openssl_key = cfg.cluster_key;
-    caf_cfg.openssl_cafile = cfg.cluster_ca;
-  }
-  add_message_types(caf_cfg);
-  // Requests run on the middleman's I/O thread, which needs a core of its own; the
-  // scheduler gets the rest (measured on 2 cores: one worker beats two, see
-  // docs/benchmarks.md).
-  auto cores = std::max(1u, std::thread::hardware_concurrency());
-  caf_cfg.set("scheduler.max-threads",
-              cfg.threads > 0 ? cfg.threads : std::max<std::size_t>(1, cores - 1));
-  caf::actor_system sys{caf_cfg};
-
-  // A cluster member checks the node it was told to join and claims its name before
-  // anything starts, so a wrong address, another cluster, another protocol or a name
-  // in use ends here with the reason and harms nothing.
+// A cluster member checks the node it was told to join, publishes its entry and claims
+// its name before anything starts, so a wrong address, another cluster, another
+// protocol, a port in use or a name in use ends here with the reason and harms nothing.
+struct cluster_start {
   runtime::node_identity identity;
   node_hello hello;
   std::int64_t incarnation = 0;
-  if (clustered) {
-    identity = {cfg.node_name, cfg.cluster_listen,
-                cfg.listen_host + ":" + std::to_string(cfg.listen_port), EXPD_BUILD_VERSION,
-                cluster::protocol};
-    runtime::cluster_store store{cfg.pg_url, cfg.lease};
-    hello = {store.cluster_id(), cfg.node_name, cluster::protocol, EXPD_BUILD_VERSION};
-    if (!cfg.join.empty()) {
-      auto seed = cluster::connect_node(sys, cfg.join, security, hello, std::chrono::seconds{5});
-      if (!seed)
-        throw cluster_refusal(sys.render(seed.error()));
-      log(log_level::info, "join_checked", {{"join", cfg.join}, {"node", seed->hello.name}});
-    }
-    try {
-      incarnation = store.join(identity, cfg.lease * 2);
-    } catch (const runtime::cluster_error& e) {
-      throw cluster_refusal(e.what());
-    }
-  }
+  node_entry_control_actor entry;
+  cluster::link_security security = cluster::link_security::tls;
+};
 
+cluster_start enter_cluster(caf::actor_system& sys, const runtime::node_config& cfg,
+                            cluster::link_security security) {
+  cluster_start member;
+  member.security = security;
+  member.identity = {cfg.node_name, cfg.cluster_listen,
+                     cfg.listen_host + ":" + std::to_string(cfg.listen_port), EXPD_BUILD_VERSION,
+                     cluster::protocol};
+  runtime::cluster_store store{cfg.pg_url, cfg.lease};
+  member.hello = {store.cluster_id(), cfg.node_name, cluster::protocol, EXPD_BUILD_VERSION};
+  if (!cfg.join.empty()) {
+    auto seed = cluster::connect_node(sys, cfg.join, security, member.hello, std::chrono::seconds{5});
+    if (!seed)
+      throw cluster_refusal(sys.render(seed.error()));
+    log(log_level::info, "join_checked", {{"join", cfg.join}, {"node", seed->hello.name}});
+  }
+  member.entry = cluster::spawn_node_entry(sys, member.hello);
+  auto published = cluster::publish_entry(sys, caf::actor_cast<node_entry_actor>(member.entry),
+                                          cfg.cluster_listen, security);
+  if (!published)
+    throw cluster_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
+                          + sys.render(published.error()));
+  try {
+    member.incarnation = store.join(member.identity, cfg.lease * 2);
+  } catch (const runtime::cluster_error& e) {
+    throw cluster_refusal(e.what());
+  }
+  return member;
+}
+
+// Everything from the journals' replay to the stop signal.
+int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_policy_ptr access,
+          core::snapshot_ptr initial, const partition_keeper_config& partitions, int listen_fd,
+          std::size_t max_connections, const std::optional<cluster_start>& member) {
+  bool clustered = member.has_value();
   replay_journals(cfg);
   auto writer = sys.spawn<caf::detached>(
     assignment_writer, assignment_writer_config{cfg.pg_url, cfg.writer_batch,
@@ -240,7 +218,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   shard_router router = clustered ? shard_router{shards, std::make_shared<const core::shard_ring>(),
                                                  cfg.node_name, {}, {}, 0}
                                   : shard_router{shards};
-  auto registry = sys.spawn<caf::detached>(experiment_registry, cfg.pg_url, initial);
+  auto registry = sys.spawn<caf::detached>(experiment_registry, cfg.pg_url, initial, clustered);
   for (auto& shard : shards)
     caf::anon_send(registry, atom::subscribe::value, shard);
 
@@ -284,26 +262,22 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   membership_actor membership;
   std::vector<status_actor> cluster_reporters;
   if (clustered) {
-    auto entry = cluster::spawn_node_entry(sys, hello);
-    auto published = cluster::publish_entry(sys, caf::actor_cast<node_entry_actor>(entry),
-                                            cfg.cluster_listen, security);
-    if (!published)
-      throw cluster_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
-                            + sys.render(published.error()));
     cluster::membership_config mcfg;
     mcfg.pg_url = cfg.pg_url;
-    mcfg.identity = identity;
-    mcfg.incarnation = incarnation;
-    mcfg.hello = hello;
-    mcfg.security = security;
+    mcfg.identity = member->identity;
+    mcfg.incarnation = member->incarnation;
+    mcfg.hello = member->hello;
+    mcfg.security = member->security;
     mcfg.lease = cfg.lease;
     mcfg.renew_interval = std::max(std::chrono::milliseconds{20}, cfg.lease / 5);
     mcfg.drain_timeout = cfg.drain_timeout;
-    membership = cluster::spawn_membership(sys, mcfg, {shards, writer, entry, ingestor, registry});
+    membership = cluster::spawn_membership(sys, mcfg, {shards, writer, member->entry, ingestor,
+                                                       registry});
     cluster_reporters.push_back(membership);
     log(log_level::info, "cluster_member",
         {{"node", cfg.node_name}, {"cluster_listen", cfg.cluster_listen},
-         {"incarnation", incarnation}, {"tls", security == cluster::link_security::tls}});
+         {"incarnation", member->incarnation},
+         {"tls", member->security == cluster::link_security::tls}});
   } else {
     preload_assignments(self, cfg, router);
   }
@@ -357,6 +331,67 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   return 0;
 }
 
+int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
+  migrate_when_reachable(cfg.pg_url);
+  partition_keeper_config partitions;
+  partitions.pg_url = cfg.pg_url;
+  partitions.back = std::chrono::hours{cfg.event_max_past_hours};
+  {
+    runtime::event_store store{cfg.pg_url};
+    prepare_event_partitions(store, partitions, runtime::now_micros());
+  }
+  runtime::experiment_store experiments{cfg.pg_url};
+  auto initial = std::make_shared<const core::snapshot>(experiments.version(), experiments.load());
+  int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
+  // A connection is a descriptor: past the limit, accept() fails and clients hang.
+  const auto descriptors = runtime::raise_descriptor_limit();
+  const auto max_connections = runtime::fit_connection_limit(cfg.max_connections, descriptors);
+  if (max_connections < cfg.max_connections)
+    log(log_level::warn, "connection_limit_lowered",
+        {{"max_connections", cfg.max_connections},
+         {"effective_max_connections", max_connections},
+         {"descriptor_limit", descriptors},
+         {"reserved_descriptors", runtime::reserved_descriptors + runtime::health_connections + 1},
+         {"fix", "raise the hard RLIMIT_NOFILE (ulimit -Hn, LimitNOFILE=) or lower --max-connections"}});
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.load<caf::io::middleman>();
+  bool clustered = !cfg.node_name.empty();
+  auto security = cfg.cluster_plain ? cluster::link_security::plain : cluster::link_security::tls;
+  if (clustered && security == cluster::link_security::tls) {
+    caf_cfg.load<caf::openssl::manager>();
+    caf_cfg.openssl_certificate = cfg.cluster_cert;
+    caf_cfg.openssl_key = cfg.cluster_key;
+    caf_cfg.openssl_cafile = cfg.cluster_ca;
+  }
+  add_message_types(caf_cfg);
+  // Requests run on the middleman's I/O thread, which needs a core of its own; the
+  // scheduler gets the rest (measured on 2 cores: one worker beats two, see
+  // docs/benchmarks.md).
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  caf_cfg.set("scheduler.max-threads",
+              cfg.threads > 0 ? cfg.threads : std::max<std::size_t>(1, cores - 1));
+  caf::actor_system sys{caf_cfg};
+  // Detached actors never end by themselves, so ~actor_system would wait for ever after
+  // a failure once they run: such a failure ends the process at once, with its reason.
+  try {
+    std::optional<cluster_start> member;
+    if (clustered)
+      member = enter_cluster(sys, cfg, security);
+    return serve(sys, cfg, std::move(access), std::move(initial), partitions, listen_fd,
+                 max_connections, member);
+  } catch (const cluster_refusal& e) {
+    log(log_level::error, "cluster_join_refused", {{"error", e.what()}});
+    std::cerr << "expd: " << e.what() << std::endl;
+    std::fflush(nullptr);
+    std::_Exit(2);
+  } catch (const std::exception& e) {
+    log(log_level::error, "expd_failed", {{"error", e.what()}});
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -382,10 +417,6 @@ int main(int argc, char** argv) {
   runtime::block_control_signals();
   try {
     return run(cfg, std::move(access));
-  } catch (const cluster_refusal& e) {
-    log(log_level::error, "cluster_join_refused", {{"error", e.what()}});
-    std::cerr << "expd: " << e.what() << "\n";
-    return 2;
   } catch (const std::exception& e) {
     log(log_level::error, "expd_failed", {{"error", e.what()}});
     return 1;

@@ -102,6 +102,21 @@ std::optional<std::string> cluster_store::drain(const std::string& name) {
   });
 }
 
+std::optional<std::string> cluster_store::forget(const std::string& name) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<std::string> {
+    pqxx::work tx{conn};
+    auto before = tx.exec_params("SELECT state FROM exp.cluster_nodes WHERE name = $1 FOR UPDATE",
+                                 name);
+    if (before.empty())
+      return std::nullopt;
+    auto state = before[0][0].as<std::string>();
+    if (state == "down" || state == "left")
+      tx.exec_params("DELETE FROM exp.cluster_nodes WHERE name = $1", name);
+    tx.commit();
+    return state;
+  });
+}
+
 std::string cluster_store::cluster_id() {
   return with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::read_transaction tx{conn};

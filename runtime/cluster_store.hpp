@@ -70,6 +70,11 @@ public:
   /// state it had, or nullopt when there is no such node.
   std::optional<std::string> drain(const std::string& name);
 
+  /// Removes a node that is down or left, for an operator who knows it will not come
+  /// back (its journal is lost with it). Answers the state it had (a live node is not
+  /// removed), or nullopt when there is no such node.
+  std::optional<std::string> forget(const std::string& name);
+
   /// The cluster's id (exp.cluster_ring.cluster_id).
   std::string cluster_id();
 

@@ -85,6 +85,8 @@ commands:
                               version, assignments/s, queue depths, build
   cluster drain NODE          move NODE's slots to the other nodes (it keeps answering
                               as a gateway; SIGTERM does the same before it stops)
+  cluster forget NODE         remove a node that is down for good (its journal is lost
+                              with it); until then allocation changes wait for it
   help                        show this text
 
 options:
@@ -645,21 +647,24 @@ std::string number(const json& x, const char* key, int precision = 0) {
 
 // cluster nodes | cluster drain NODE: GET /v1/cluster and the admin drain.
 int cluster(const settings& s, const command_line& line) {
-  if (line.words.size() == 3 && line.words[1] == "drain") {
-    expect(line, {}, 3, "cluster drain NODE");
-    json answer = call(s, "/admin/v1/cluster/nodes/" + escape_segment(line.words[2]) + "/drain",
+  const std::string synopsis = "cluster nodes | cluster drain NODE | cluster forget NODE";
+  if (line.words.size() == 3 && (line.words[1] == "drain" || line.words[1] == "forget")) {
+    expect(line, {}, 3, synopsis);
+    json answer = call(s, "/admin/v1/cluster/nodes/" + escape_segment(line.words[2]) + "/"
+                            + line.words[1],
                        json::object(), credential::admin);
     if (s.json_output) {
       print_json(answer);
       return 0;
     }
     std::cout << text(answer, "node") << ": " << text(answer, "was") << " -> "
-              << text(answer, "state") << '\n';
+              << (line.words[1] == "drain" ? text(answer, "state") : std::string{"forgotten"})
+              << '\n';
     return 0;
   }
-  expect(line, {}, 2, "cluster nodes | cluster drain NODE");
+  expect(line, {}, 2, synopsis);
   if (line.words[1] != "nodes")
-    throw usage_error("usage: expctl cluster nodes | cluster drain NODE");
+    throw usage_error("usage: expctl " + synopsis);
   json answer = call(s, "/v1/cluster", std::nullopt, credential::admin);
   if (s.json_output) {
     print_json(answer);

@@ -91,6 +91,28 @@ caf::error parse_body(const std::string& body, json& doc, const char* malformed)
   return caf::none;
 }
 
+// A node that died may hold first-time assignments in its journal that PostgreSQL has
+// not got; whoever serves its units now knows only the buckets. Moving the buckets
+// then would give those units other variants, so it waits for that node.
+caf::error refuse_while_a_node_is_down(self_ptr self, const std::vector<std::string>& moved) {
+  std::vector<runtime::cluster_node_row> nodes;
+  try {
+    nodes = self->state.cluster->nodes();
+  } catch (const std::exception& e) {
+    return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
+  }
+  for (auto& n : nodes)
+    if (n.state == "down")
+      return make_error(ec::invalid_transition, "experiments",
+                        "cannot move the buckets of " + moved.front() + " while node "
+                          + n.node.name
+                          + " is down: its journal may hold first-time assignments not yet "
+                            "stored, and the units would get other variants; restart "
+                          + n.node.name + " (it stores them as it starts) or, if it is gone "
+                                          "for good, expctl cluster forget " + n.node.name);
+  return caf::none;
+}
+
 caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
@@ -105,6 +127,10 @@ caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, 
   bool changes = false;
   for (auto& p : plan)
     changes = changes || p.action != core::apply_action::unchanged;
+  if (changes && !dry_run && st.cluster)
+    if (auto moved = core::bucketing_changes(plan); !moved.empty())
+      if (auto refused = refuse_while_a_node_is_down(self, moved))
+        return refused;
   if (changes && !dry_run) {
     try {
       st.store->apply(plan);
@@ -221,8 +247,10 @@ json describe(const core::event_type& t) {
 
 experiment_registry_actor::behavior_type
 experiment_registry(experiment_registry_actor::stateful_pointer<experiment_registry_state> self,
-                    std::string pg_url, core::snapshot_ptr initial) {
+                    std::string pg_url, core::snapshot_ptr initial, bool clustered) {
   self->state.store = std::make_unique<runtime::experiment_store>(pg_url);
+  if (clustered)
+    self->state.cluster = std::make_unique<runtime::cluster_store>(pg_url, std::chrono::seconds{1});
   self->state.current = std::move(initial);
   self->state.events = std::make_unique<runtime::event_store>(pg_url);
   try {

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "messages/actors.hpp"
+#include "runtime/cluster_store.hpp"
 #include "runtime/event_store.hpp"
 #include "runtime/experiment_store.hpp"
 
@@ -17,6 +18,7 @@ struct experiment_registry_state {
   static inline const char* name = "experiment_registry";
 
   std::unique_ptr<runtime::experiment_store> store;
+  std::unique_ptr<runtime::cluster_store> cluster; ///< a cluster member's; null alone
   core::snapshot_ptr current;
   std::vector<assignment_shard_actor> subscribers;
   std::unique_ptr<runtime::event_store> events;
@@ -29,9 +31,10 @@ struct experiment_registry_state {
 
 /// Runs detached: applies and status changes write to PostgreSQL synchronously, then
 /// a new snapshot is pushed to every subscriber before the caller hears back, so an
-/// operator's next assign sees the change.
+/// operator's next assign sees the change. A cluster member (`clustered`) refuses to
+/// move a served experiment's buckets while a node is down (docs/cluster.md).
 experiment_registry_actor::behavior_type
 experiment_registry(experiment_registry_actor::stateful_pointer<experiment_registry_state> self,
-                    std::string pg_url, core::snapshot_ptr initial);
+                    std::string pg_url, core::snapshot_ptr initial, bool clustered);
 
 } // namespace expd

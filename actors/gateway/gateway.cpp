@@ -379,18 +379,23 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
   }
   constexpr std::string_view nodes_prefix = "/admin/v1/cluster/nodes/";
-  constexpr std::string_view drain_suffix = "/drain";
-  if (auto path = std::string_view{req.path};
-      path.rfind(nodes_prefix, 0) == 0 && path.size() > nodes_prefix.size() + drain_suffix.size()
-      && path.substr(path.size() - drain_suffix.size()) == drain_suffix) {
-    auto name = path.substr(nodes_prefix.size(),
-                            path.size() - nodes_prefix.size() - drain_suffix.size());
+  if (auto path = std::string_view{req.path}; path.rfind(nodes_prefix, 0) == 0) {
+    auto rest = path.substr(nodes_prefix.size());
+    auto slash = rest.find('/');
+    auto name = rest.substr(0, slash);
+    auto verb = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    if (name.empty() || (verb != "/drain" && verb != "/forget"))
+      return complete_error(self, c, ec::not_found, "path",
+                            "use /admin/v1/cluster/nodes/{name}/drain or .../forget");
     if (req.method != "POST")
       return method_not_allowed(self, c, "POST", "use POST");
     if (!st.routes->membership)
       return complete_error(self, c, ec::not_found, "path",
                             "this node runs alone (no --node-name): there is no cluster");
-    return ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::drain_node::value,
+    if (verb == "/drain")
+      return ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::drain_node::value,
+                 std::string{name});
+    return ask(self, c, st.routes->membership, st.cfg.request_timeout, atom::forget_node::value,
                std::string{name});
   }
   static const std::string prefix = "/admin/v1/experiments";

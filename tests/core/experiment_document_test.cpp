@@ -171,6 +171,37 @@ TEST(apply_plan, drafts_may_change_freely) {
   EXPECT_EQ(plan_apply(specs, current)[0].action, apply_action::updated);
 }
 
+// What the cluster must not apply while a node may hold unstored rows (docs/cluster.md).
+TEST(apply_plan, bucketing_changes_are_moved_ranges_of_served_experiments_under_one_salt) {
+  auto specs = parse_experiment_document(example());
+  std::vector<experiment> current{stored(specs[0], experiment_status::running)};
+  EXPECT_TRUE(bucketing_changes(plan_apply(specs, current)).empty()); // unchanged
+
+  auto described = specs;
+  described[0].description = "new words";
+  described[0].variants[0].config = {{"policy_version_id", "uuid-v9"}};
+  EXPECT_TRUE(bucketing_changes(plan_apply(described, current)).empty());
+
+  auto moved = specs;
+  moved[0].variants[0].allocation = 0.3;
+  EXPECT_EQ(bucketing_changes(plan_apply(moved, current)),
+            std::vector<std::string>{"planner_policy_exp"});
+
+  // Below one bucket (0.0001) the ranges stay where they were.
+  auto nudged = specs;
+  nudged[0].variants[0].allocation += 0.00001;
+  EXPECT_TRUE(bucketing_changes(plan_apply(nudged, current)).empty());
+
+  auto resalted = moved;
+  resalted[0].salt = "fresh";
+  EXPECT_TRUE(bucketing_changes(plan_apply(resalted, current)).empty());
+
+  current[0].status = experiment_status::paused;
+  EXPECT_EQ(bucketing_changes(plan_apply(moved, current)).size(), 1u);
+  current[0].status = experiment_status::draft;
+  EXPECT_TRUE(bucketing_changes(plan_apply(moved, current)).empty());
+}
+
 TEST(experiment_status, life_cycle) {
   using s = experiment_status;
   EXPECT_TRUE(can_transition(s::draft, s::running));
