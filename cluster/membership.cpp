@@ -418,6 +418,32 @@ api_reply describe_cluster(self_ptr self) {
   return {200, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
+// An operator's drain or forget of a node by name: `change` acts on a node in one of
+// the `allowed` states, which then is `after`.
+caf::result<api_reply>
+operator_change(self_ptr self, const std::string& name,
+                std::optional<std::string> (runtime::cluster_store::*change)(const std::string&),
+                std::initializer_list<const char*> allowed, const char* after) {
+  std::optional<std::string> before;
+  try {
+    before = (self->state.store.get()->*change)(name);
+  } catch (const std::exception& e) {
+    return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
+  }
+  if (!before)
+    return make_error(ec::not_found, "name", "no node is named " + name);
+  if (std::none_of(allowed.begin(), allowed.end(), [&](const char* s) { return *before == s; })) {
+    std::string states;
+    for (auto* s : allowed)
+      states += (states.empty() ? "" : " or ") + std::string{s};
+    return make_error(ec::invalid_transition, "name",
+                      "node " + name + " is " + *before + ", not " + states + ": it cannot be "
+                        + after);
+  }
+  log(log_level::info, "node_changed_by_operator", {{"node", name}, {"was", *before}, {"now", after}});
+  return api_reply{200, json{{"node", name}, {"was", *before}, {"state", after}}.dump()};
+}
+
 } // namespace
 
 membership_actor spawn_membership(caf::actor_system& sys, membership_config cfg,
@@ -475,34 +501,12 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_config cfg,
           }
         },
         [=](atom::drain_node, const std::string& name) -> caf::result<api_reply> {
-          std::optional<std::string> before;
-          try {
-            before = self->state.store->drain(name);
-          } catch (const std::exception& e) {
-            return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
-          }
-          if (!before)
-            return make_error(ec::not_found, "name", "no node is named " + name);
-          if (*before != "up" && *before != "draining")
-            return make_error(ec::invalid_transition, "name",
-                              "node " + name + " is " + *before + ", not up: nothing to drain");
-          return api_reply{202, json{{"node", name}, {"state", "draining"}, {"was", *before}}.dump()};
+          return operator_change(self, name, &runtime::cluster_store::drain, {"up", "draining"},
+                                 "draining");
         },
         [=](atom::forget_node, const std::string& name) -> caf::result<api_reply> {
-          std::optional<std::string> before;
-          try {
-            before = self->state.store->forget(name);
-          } catch (const std::exception& e) {
-            return make_error(ec::database_unavailable, "", std::string{"PostgreSQL: "} + e.what());
-          }
-          if (!before)
-            return make_error(ec::not_found, "name", "no node is named " + name);
-          if (*before != "down" && *before != "left")
-            return make_error(ec::invalid_transition, "name",
-                              "node " + name + " is " + *before + ": only a node that is down or "
-                                                                  "left can be forgotten");
-          log(log_level::warn, "node_forgotten", {{"node", name}, {"was", *before}});
-          return api_reply{200, json{{"node", name}, {"forgotten", true}, {"was", *before}}.dump()};
+          return operator_change(self, name, &runtime::cluster_store::forget, {"down", "left"},
+                                 "forgotten");
         },
         [=](atom::leave) -> caf::result<bool> {
           auto& st = self->state;

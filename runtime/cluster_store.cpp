@@ -86,35 +86,29 @@ std::optional<std::string> cluster_store::renew(const std::string& name,
   });
 }
 
-std::optional<std::string> cluster_store::drain(const std::string& name) {
+std::optional<std::string> cluster_store::change_node(const std::string& name,
+                                                      const char* statement) {
   return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<std::string> {
     pqxx::work tx{conn};
     auto before = tx.exec_params("SELECT state FROM exp.cluster_nodes WHERE name = $1 FOR UPDATE",
                                  name);
     if (before.empty())
       return std::nullopt;
-    tx.exec_params("UPDATE exp.cluster_nodes SET state = 'draining', updated_at = now()"
-                   " WHERE name = $1 AND state = 'up'",
-                   name);
-    tx.exec("NOTIFY expd_cluster, 'drain'");
+    tx.exec_params(statement, name);
+    tx.exec("NOTIFY expd_cluster, 'nodes'");
     tx.commit();
     return before[0][0].as<std::string>();
   });
 }
 
+std::optional<std::string> cluster_store::drain(const std::string& name) {
+  return change_node(name, "UPDATE exp.cluster_nodes SET state = 'draining', updated_at = now()"
+                           " WHERE name = $1 AND state = 'up'");
+}
+
 std::optional<std::string> cluster_store::forget(const std::string& name) {
-  return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<std::string> {
-    pqxx::work tx{conn};
-    auto before = tx.exec_params("SELECT state FROM exp.cluster_nodes WHERE name = $1 FOR UPDATE",
-                                 name);
-    if (before.empty())
-      return std::nullopt;
-    auto state = before[0][0].as<std::string>();
-    if (state == "down" || state == "left")
-      tx.exec_params("DELETE FROM exp.cluster_nodes WHERE name = $1", name);
-    tx.commit();
-    return state;
-  });
+  return change_node(name, "DELETE FROM exp.cluster_nodes WHERE name = $1"
+                           " AND state IN ('down', 'left')");
 }
 
 std::string cluster_store::cluster_id() {

@@ -97,6 +97,10 @@ public:
   }
 
 private:
+  /// Runs `statement` ($1: the name) under the node row's lock; answers the state the
+  /// node had, or nullopt when there is no such node.
+  std::optional<std::string> change_node(const std::string& name, const char* statement);
+
   pg_session session_;
   std::chrono::milliseconds lease_;
 };

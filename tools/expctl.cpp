@@ -658,8 +658,7 @@ int cluster(const settings& s, const command_line& line) {
       return 0;
     }
     std::cout << text(answer, "node") << ": " << text(answer, "was") << " -> "
-              << (line.words[1] == "drain" ? text(answer, "state") : std::string{"forgotten"})
-              << '\n';
+              << text(answer, "state") << '\n';
     return 0;
   }
   expect(line, {}, 2, synopsis);

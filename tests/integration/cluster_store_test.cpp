@@ -85,6 +85,9 @@ TEST(cluster_store, a_lease_that_runs_out_makes_the_node_down_and_fences_it) {
   auto ring = b.reconcile();
   EXPECT_EQ(ring.members, std::vector<std::string>{"n2"});
   EXPECT_EQ(names(b.nodes(), "down"), std::vector<std::string>{"n1"});
+  // A live node is not forgotten; a down one is, and then the ring never waits for it.
+  EXPECT_EQ(b.forget("n2"), "up");
+  EXPECT_EQ(b.nodes().size(), 2u);
   // Back from a partition, the old process learns it was replaced.
   EXPECT_EQ(a.renew("n1", n1, "{}"), std::nullopt);
   EXPECT_FALSE(a.set_state("n1", n1, "up"));
@@ -92,6 +95,10 @@ TEST(cluster_store, a_lease_that_runs_out_makes_the_node_down_and_fences_it) {
   auto again = a.join(node("n1", 7101), 0ms);
   EXPECT_GT(again, n1);
   EXPECT_EQ(a.renew("n1", again, "{}"), "joining");
+  EXPECT_EQ(a.set_state("n1", again, "left"), true);
+  EXPECT_EQ(b.forget("n1"), "left");
+  EXPECT_EQ(names(b.nodes(), "left"), std::vector<std::string>{});
+  EXPECT_EQ(b.forget("n1"), std::nullopt);
 }
 
 TEST(cluster_store, a_name_held_by_a_live_node_elsewhere_is_refused) {
