@@ -327,6 +327,9 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   caf::anon_send_exit(ingestor, caf::exit_reason::user_shutdown);
   for (auto& a : reporters)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // Published, so the middleman holds it; the actor system waits for it to end.
+  if (member)
+    caf::anon_send_exit(member->entry, caf::exit_reason::user_shutdown);
   log(log_level::info, "expd_stopped");
   return 0;
 }
