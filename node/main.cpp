@@ -187,6 +187,12 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   bool clustered = !cfg.node_name.empty();
   auto security = cfg.cluster_plain ? cluster::link_security::plain : cluster::link_security::tls;
   if (clustered && security == cluster::link_security::tls) {
+    try {
+      cluster::check_certificates(cfg.cluster_cert, cfg.cluster_key, cfg.cluster_ca);
+    } catch (const std::invalid_argument& e) {
+      throw cluster_refusal(e.what());
+    }
+    // CAF's manager reads these when the actor system starts, below.
     caf_cfg.load<caf::openssl::manager>();
     caf_cfg.openssl_certificate = cfg.cluster_cert;
     caf_cfg.openssl_key = cfg.cluster_key;
@@ -214,9 +220,10 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     runtime::cluster_store store{cfg.pg_url, cfg.lease};
     hello = {store.cluster_id(), cfg.node_name, cluster::protocol, EXPD_BUILD_VERSION};
     if (!cfg.join.empty()) {
-      auto seed = cluster::connect_node(sys, cfg.join, security, hello, std::chrono::seconds{5});
+      auto seed = cluster::connect_node(sys, cfg.join, security, hello, caf::actor{},
+                                        std::chrono::seconds{5});
       if (!seed)
-        throw cluster_refusal(sys.render(seed.error()));
+        throw cluster_refusal(cluster::error_text(sys, seed.error()));
       log(log_level::info, "join_checked", {{"join", cfg.join}, {"node", seed->hello.name}});
     }
     try {
@@ -289,7 +296,7 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
                                             cfg.cluster_listen, security);
     if (!published)
       throw cluster_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
-                            + sys.render(published.error()));
+                            + cluster::error_text(sys, published.error()));
     cluster::membership_config mcfg;
     mcfg.pg_url = cfg.pg_url;
     mcfg.identity = identity;
