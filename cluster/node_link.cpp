@@ -1,17 +1,67 @@
 #include "cluster/node_link.hpp"
 
 #include <cstdio>
+#include <cstring>
+#include <dlfcn.h>
 #include <memory>
 #include <stdexcept>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
+
+// CAF 0.17's TLS sessions call SSL_get_error without clearing the thread's error queue
+// first, which OpenSSL requires: after one node's refused handshake, the next
+// would-block read on a healthy link on the same I/O thread reads as an error and CAF
+// closes that link. These definitions interpose libssl's for libcaf_openssl and clear
+// the queue before each call (seen: without them a refused join dropped the
+// cluster's links and failed remote assignments for a second).
+namespace {
+
+template <class F>
+F real(const char* name) {
+  static_assert(sizeof(F) == sizeof(void*));
+  F f;
+  auto* sym = dlsym(RTLD_NEXT, name);
+  std::memcpy(&f, &sym, sizeof(f));
+  return f;
+}
+
+} // namespace
+
+extern "C" {
+
+int SSL_read(SSL* ssl, void* buf, int num) {
+  static auto next = real<int (*)(SSL*, void*, int)>("SSL_read");
+  ERR_clear_error();
+  return next(ssl, buf, num);
+}
+
+int SSL_write(SSL* ssl, const void* buf, int num) {
+  static auto next = real<int (*)(SSL*, const void*, int)>("SSL_write");
+  ERR_clear_error();
+  return next(ssl, buf, num);
+}
+
+int SSL_connect(SSL* ssl) {
+  static auto next = real<int (*)(SSL*)>("SSL_connect");
+  ERR_clear_error();
+  return next(ssl);
+}
+
+int SSL_accept(SSL* ssl) {
+  static auto next = real<int (*)(SSL*)>("SSL_accept");
+  ERR_clear_error();
+  return next(ssl);
+}
+
+} // extern "C"
 
 namespace expd::cluster {
 
