@@ -289,9 +289,10 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
 
   caf::scoped_actor self{sys};
   membership_actor membership;
+  node_entry_control_actor entry;
   std::vector<status_actor> cluster_reporters;
   if (clustered) {
-    auto entry = cluster::spawn_node_entry(sys, hello);
+    entry = cluster::spawn_node_entry(sys, hello);
     auto published = cluster::publish_entry(sys, caf::actor_cast<node_entry_actor>(entry),
                                             cfg.cluster_listen, security);
     if (!published)
@@ -358,6 +359,9 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ingestor, caf::exit_reason::user_shutdown);
+  // The actor system's end waits for every actor, the entry too.
+  if (entry)
+    caf::anon_send_exit(entry, caf::exit_reason::user_shutdown);
   for (auto& a : reporters)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   log(log_level::info, "expd_stopped");
