@@ -199,23 +199,35 @@ void take_over(self_ptr self) {
 }
 
 // Links to ring members not linked yet, at most once a second each, from a thread of
-// its own: a connect to a cut-off host can hang far longer than a lease.
+// its own: a connect to a cut-off host can hang far longer than a lease. Of each pair
+// only the later incarnation dials, handing over its entry: two TLS connections between
+// one pair (CAF 0.17 keeps one and drops the other) lose each other's messages and
+// drop the link every few seconds.
 void link_missing(self_ptr self) {
   auto& st = self->state;
   auto now = clock_type::now();
+  std::vector<core::ring_member> due;
   for (auto& m : st.ring->members()) {
-    if (m.name == my_name(self) || st.links.count(m.name) || st.linking.count(m.name))
+    if (m.name == my_name(self) || st.links.count(m.name) || st.linking.count(m.name)
+        || now - st.last_link_attempt[m.name] < std::chrono::seconds{1})
       continue;
-    auto& last = st.last_link_attempt[m.name];
-    if (now - last < std::chrono::seconds{1})
+    due.push_back(m);
+  }
+  if (due.empty())
+    return;
+  auto nodes = st.store->nodes();
+  for (auto& m : due) {
+    auto row = std::find_if(nodes.begin(), nodes.end(), [&](auto& n) { return n.node.name == m.name; });
+    if (row == nodes.end() || row->incarnation > st.cfg.incarnation)
       continue;
-    last = now;
+    st.last_link_attempt[m.name] = now;
     st.linking.insert(m.name);
     auto me = caf::actor_cast<membership_actor>(self);
     self->system().spawn<caf::detached>(
       [me, name = m.name, address = m.cluster_address, sec = st.cfg.security,
-       hello = st.cfg.hello, timeout = st.cfg.link_timeout](caf::blocking_actor* linker) {
-        auto linked = connect_node(linker->system(), address, sec, hello, timeout);
+       hello = st.cfg.hello, entry = caf::actor_cast<caf::actor>(st.peers.entry),
+       timeout = st.cfg.link_timeout](caf::blocking_actor* linker) {
+        auto linked = connect_node(linker->system(), address, sec, hello, entry, timeout);
         if (!linked)
           log(log_level::warn, "node_link_failed",
               {{"node", name}, {"address", address}, {"error", linker->system().render(linked.error())}});
@@ -341,11 +353,11 @@ void pass(self_ptr self) {
       release(self);
     take_over(self);
     answer_leaving(self);
+    link_missing(self);
   } catch (const std::exception& e) {
     ++st.pass_failures;
     log(log_level::error, "membership_pass_failed", {{"error", e.what()}});
   }
-  link_missing(self);
   // A notice missed while the listening connection was down is caught up within a second.
   if (++st.passes % std::max<std::int64_t>(1, 1000 / st.cfg.renew_interval.count()) == 0)
     self->send(st.peers.registry, atom::reload::value);
@@ -460,6 +472,7 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_config cfg,
       // gained from their owners in it.
       st.ring = build_ring(st.store->reconcile(), st.store->nodes());
       push_routing(self);
+      self->send(st.peers.entry, atom::subscribe::value, caf::actor_cast<caf::actor>(self));
       self->set_down_handler([self](const caf::down_msg& msg) {
         auto& st = self->state;
         auto it = st.link_names.find(msg.source);
@@ -479,8 +492,13 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_config cfg,
         [=](atom::linked, std::string& name, node_entry_actor& entry) {
           auto& st = self->state;
           st.linking.erase(name);
-          if (!entry || !st.ring->index_of(name))
+          // A node that linked to this one may not be in the ring installed here yet.
+          if (!entry)
             return;
+          if (auto old = st.links.find(name); old != st.links.end()) {
+            self->demonitor(old->second.address());
+            st.link_names.erase(old->second.address());
+          }
           self->monitor(entry);
           st.link_names[entry.address()] = name;
           st.links[name] = std::move(entry);

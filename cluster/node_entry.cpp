@@ -17,6 +17,7 @@ struct node_entry_state {
   static inline const char* name = "node_entry";
 
   node_hello hello;
+  caf::actor membership;
   shard_router router;
   std::int64_t serve_until = 0; ///< steady clock, nanoseconds
   std::uint64_t refused = 0;
@@ -91,7 +92,15 @@ node_entry_control_actor spawn_node_entry(caf::actor_system& sys, node_hello hel
         }
         return rp;
       },
-      [=](atom::hello) { return self->state.hello; },
+      [=](atom::hello, node_hello& caller, caf::actor& entry) {
+        auto& st = self->state;
+        if (entry && st.membership && caller.cluster_id == st.hello.cluster_id
+            && caller.protocol == st.hello.protocol)
+          caf::anon_send(st.membership, atom::linked::value, std::move(caller.name),
+                         caf::actor_cast<node_entry_actor>(entry));
+        return st.hello;
+      },
+      [=](atom::subscribe, caf::actor& membership) { self->state.membership = std::move(membership); },
       [=](atom::routing, shard_router& router) {
         if (router.version() > self->state.router.version())
           self->state.router = std::move(router);

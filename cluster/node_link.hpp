@@ -24,6 +24,15 @@ enum class link_security { tls, plain };
 std::pair<std::string, std::uint16_t> split_address(const std::string& address,
                                                     const std::string& flag);
 
+/// Checks before anything starts what CAF would otherwise find only at the first
+/// handshake, on its I/O thread: the files are PEM, the key has no passphrase and
+/// matches the certificate, and the certificate is signed by the CA. Throws
+/// std::invalid_argument naming the flag and what to do.
+void check_certificates(const std::string& cert, const std::string& key, const std::string& ca);
+
+/// The text of an error made here (its message), or CAF's rendering of any other.
+std::string error_text(caf::actor_system& sys, const caf::error& err);
+
 /// Publishes the node's entry on `address` (host:port) for the other nodes.
 caf::expected<std::uint16_t> publish_entry(caf::actor_system& sys, const node_entry_actor& entry,
                                            const std::string& address, link_security security);
@@ -34,12 +43,14 @@ struct linked_node {
   node_hello hello;
 };
 
-/// Links to the entry at `address` and asks who it is (within `timeout`). A node of
+/// Links to the entry at `address`, hands it `own_entry` (null: only asking) and asks
+/// who it is (within `timeout`). A node of
 /// another cluster (another database), of another protocol, or one that cannot be
 /// reached or refuses the handshake is an error whose text says which and what to do.
 /// Blocking: from a detached actor or at start-up only.
 caf::expected<linked_node> connect_node(caf::actor_system& sys, const std::string& address,
                                         link_security security, const node_hello& self,
+                                        const caf::actor& own_entry,
                                         std::chrono::milliseconds timeout);
 
 } // namespace expd::cluster

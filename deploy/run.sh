@@ -2,17 +2,28 @@
 # deploy/run.sh: THE ONE COMMAND to try expd: installs missing packages, builds,
 # starts PostgreSQL + Redis + S3 (moto) + expd, loads config/experiments.example.yml,
 # starts planner_policy_exp and shows a few assignments. Leaves everything running.
+# EXPD_NODES=N (2 or more): an N-node TLS cluster (deploy/cluster.sh) instead of one
+# node; experiments go in through node 1, assignments through node N.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 prepare_servers_and_build
-say "starting expd"
-bash deploy/expd.sh start
-
+NODES="${EXPD_NODES:-1}"
 PORT="${EXPD_PORT:-8080}"
+if [ "$NODES" -gt 1 ]; then
+  PORT="${EXPD_CLUSTER_HTTP_BASE:-8080}"
+  say "starting a $NODES-node expd cluster"
+  bash deploy/cluster.sh start "$NODES"
+  # Assignments through the last node: most units are owned by another, answered over TLS.
+  ASSIGN_SERVER="http://127.0.0.1:$((PORT + NODES - 1))"
+else
+  say "starting expd"
+  bash deploy/expd.sh start
+fi
 export EXPD_SERVER="${EXPD_SERVER:-http://127.0.0.1:$PORT}"
+ASSIGN_SERVER="${ASSIGN_SERVER:-$EXPD_SERVER}"
 EXPCTL="$ROOT/build/expctl"
 CONFIG="config/experiments.example.yml"
 [ -x "$EXPCTL" ] || die "$EXPCTL not found; the build did not produce expctl"
@@ -40,11 +51,17 @@ fi
 say "expctl get experiments"
 "$EXPCTL" get experiments || die "expctl get experiments failed"
 
-say "a few assignments (unit type user, app_version 1.2.3)"
+say "a few assignments (unit type user, app_version 1.2.3) through $ASSIGN_SERVER"
 # Buckets (docs/assignment.md): 4856, 350, 7908, 9724, 6043: both variants show.
 for unit in user-1 user-2 user-11 user-12 user-123; do
   printf '%-9s ' "$unit"
-  "$EXPCTL" assign --unit-type user --unit-id "$unit" --context '{"app_version":"1.2.3"}' \
+  # A node that has not loaded the experiments yet (NOTIFY) answers without them: wait.
+  for _ in $(seq 20); do
+    "$EXPCTL" --server "$ASSIGN_SERVER" -o json assign --unit-type user --unit-id "$unit" \
+      --context '{"app_version":"1.2.3"}' 2>/dev/null | grep -q planner_policy_exp && break
+    sleep 0.1
+  done
+  "$EXPCTL" --server "$ASSIGN_SERVER" assign --unit-type user --unit-id "$unit" --context '{"app_version":"1.2.3"}' \
     || die "expctl assign for $unit failed (expd log: var/log/expd.log)"
 done
 
@@ -79,6 +96,11 @@ done
 "$EXPCTL" aggregate --from "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" --to "$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)"
 "$EXPCTL" results planner_policy_exp
 
+if [ "$NODES" -gt 1 ]; then
+  say "the cluster (deploy/cluster.sh status)"
+  bash deploy/cluster.sh status
+fi
+
 say "HTTPS for clients: the TLS front (deploy/tls-front.sh)"
 bash deploy/tls-front.sh start
 curl -fsS --cacert var/tls/cert.pem "https://127.0.0.1:${EXPD_TLS_PORT:-8443}/health" || die "GET /health over HTTPS failed (var/tls/nginx.log)"
@@ -89,7 +111,7 @@ cat <<MSG
 == expd is running on $EXPD_SERVER and https://127.0.0.1:${EXPD_TLS_PORT:-8443} (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR)
    try:   source var/env.sh && build/expctl get experiments
    dashboard: $EXPD_SERVER/dashboard
-   logs:  var/log/expd.log  var/log/postgres.log  var/log/redis.log  var/log/moto.log
+   logs:  var/log/expd.log (cluster: var/log/expd-n*.log)  var/log/postgres.log  var/log/redis.log  var/log/moto.log
    tests: bash deploy/test.sh
    stop:  bash deploy/stop.sh
 MSG

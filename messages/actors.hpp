@@ -143,8 +143,11 @@ using experiment_registry_actor = status_actor::extend<
 
 /// A node's door for the other nodes (published on --cluster-listen): requests for the
 /// units of the slots it owns, refused with not_owner for any other.
+/// A linking node says who it is and hands over its own entry, so the pair shares one
+/// connection (null from the join check); the answer says who this node is. The entry
+/// travels untyped: a typed interface cannot name itself.
 using node_entry_actor = shard_access_actor::extend<
-  caf::replies_to<atom::hello>::with<node_hello>>;
+  caf::replies_to<atom::hello, node_hello, caf::actor>::with<node_hello>>;
 
 /// The entry as its own node holds it: the published interface plus what the
 /// membership actor tells it (never published, so never reachable from another node).
@@ -152,7 +155,10 @@ using node_entry_control_actor = node_entry_actor::extend<
   // The newest routing: which slots this node owns and has taken over.
   caf::reacts_to<atom::routing, shard_router>,
   // Until when (steady clock, nanoseconds) this node's lease lets it answer.
-  caf::reacts_to<atom::lease, std::int64_t>>;
+  caf::reacts_to<atom::lease, std::int64_t>,
+  // The membership actor (untyped: its interface names this one), told of the nodes
+  // that link to this one.
+  caf::reacts_to<atom::subscribe, caf::actor>>;
 
 /// Keeps this node's place in the cluster (cluster/membership): renews its lease in
 /// PostgreSQL, installs newer rings, hands slots over and links to the other nodes.

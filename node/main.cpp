@@ -180,9 +180,10 @@ cluster_start enter_cluster(caf::actor_system& sys, const runtime::node_config& 
   runtime::cluster_store store{cfg.pg_url, cfg.lease};
   member.hello = {store.cluster_id(), cfg.node_name, cluster::protocol, EXPD_BUILD_VERSION};
   if (!cfg.join.empty()) {
-    auto seed = cluster::connect_node(sys, cfg.join, security, member.hello, std::chrono::seconds{5});
+    auto seed = cluster::connect_node(sys, cfg.join, security, member.hello, caf::actor{},
+                                      std::chrono::seconds{5});
     if (!seed)
-      throw cluster_refusal(sys.render(seed.error()));
+      throw cluster_refusal(cluster::error_text(sys, seed.error()));
     log(log_level::info, "join_checked", {{"join", cfg.join}, {"node", seed->hello.name}});
   }
   member.entry = cluster::spawn_node_entry(sys, member.hello);
@@ -190,7 +191,7 @@ cluster_start enter_cluster(caf::actor_system& sys, const runtime::node_config& 
                                           cfg.cluster_listen, security);
   if (!published)
     throw cluster_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
-                          + sys.render(published.error()));
+                          + cluster::error_text(sys, published.error()));
   try {
     member.incarnation = store.join(member.identity, cfg.lease * 2);
   } catch (const runtime::cluster_error& e) {
@@ -362,6 +363,13 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
   bool clustered = !cfg.node_name.empty();
   auto security = cfg.cluster_plain ? cluster::link_security::plain : cluster::link_security::tls;
   if (clustered && security == cluster::link_security::tls) {
+    try {
+      cluster::check_certificates(cfg.cluster_cert, cfg.cluster_key, cfg.cluster_ca);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "expd: " << e.what() << std::endl;
+      return 2;
+    }
+    // CAF's manager reads these when the actor system starts, below.
     caf_cfg.load<caf::openssl::manager>();
     caf_cfg.openssl_certificate = cfg.cluster_cert;
     caf_cfg.openssl_key = cfg.cluster_key;

@@ -35,13 +35,41 @@ std::string with_database(const std::string& admin, const std::string& name) {
 
 
 
-std::string binary_path() {
+} // namespace
+
+std::string expd_binary() {
   if (auto* env = std::getenv("EXPD_BINARY"))
     return env;
   return EXPD_BINARY_DEFAULT;
 }
 
-} // namespace
+int spawn_expd(const std::vector<std::string>& args, const std::string& log_path, bool stdout_too) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_text{std::string{"EXPD_ADMIN_TOKEN="} + expd_process::admin_token};
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string{*e}.rfind("EXPD_ADMIN_TOKEN=", 0) != 0)
+      env_text.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env_text)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  if (stdout_too)
+    posix_spawn_file_actions_adddup2(&actions, 2, 1);
+  pid_t pid = 0;
+  auto failed = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (failed != 0)
+    throw std::runtime_error("cannot start " + args[0]);
+  return pid;
+}
 
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -225,7 +253,7 @@ void expd_process::start() {
   // the health check, and the first would outlive the test.
   if (running())
     throw std::logic_error("expd_process::start: already running (the constructor starts it)");
-  std::vector<std::string> args{binary_path(), "--pg=" + db_.url(),
+  std::vector<std::string> args{expd_binary(), "--pg=" + db_.url(),
                                 "--listen=127.0.0.1:" + std::to_string(port_),
                                 "--log-level=warn", "--spool-dir=" + spool_dir_,
                                 "--archive=" + archive_dir_};
@@ -234,27 +262,7 @@ void expd_process::start() {
     auto limit = std::to_string(descriptor_limit_);
     args.insert(args.begin(), {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit, "--"});
   }
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_text{std::string{"EXPD_ADMIN_TOKEN="} + admin_token};
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::string{*e}.rfind("EXPD_ADMIN_TOKEN=", 0) != 0)
-      env_text.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env_text)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0)
-    throw std::runtime_error("cannot start " + args[0]);
-  posix_spawn_file_actions_destroy(&actions);
-  pid_ = pid;
+  pid_ = spawn_expd(args, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;

@@ -75,6 +75,14 @@ std::string raw_exchange(int port, const std::string& bytes,
 /// Splits a byte stream into the HTTP replies it holds (Content-Length framing).
 std::vector<http_reply> parse_replies(const std::string& stream);
 
+/// The expd under test: EXPD_BINARY, or the one built beside the tests.
+std::string expd_binary();
+
+/// Starts `args` (args[0]: the binary) with the test admin token, its stderr (and
+/// stdout too when `stdout_too`) appended to `log_path`; answers the pid.
+int spawn_expd(const std::vector<std::string>& args, const std::string& log_path,
+               bool stdout_too = false);
+
 /// A real expd process on a free loopback port, against `db`.
 class expd_process {
 public:

@@ -1,0 +1,158 @@
+// Issue 11: nodes join a cluster over TLS (caf::openssl, certificates of one cluster CA)
+// and answer alike; a node that may not join is refused with exit status 2 and a reason,
+// and the running cluster does not notice.
+#include <gtest/gtest.h>
+
+#include "cluster_helpers.hpp"
+
+using namespace expd::testing;
+using nlohmann::json;
+
+namespace {
+
+// The members and where they are, as a node describes them.
+json members(const json& view) {
+  json out = json::array();
+  for (auto& n : view["nodes"])
+    out.push_back({n["name"], n["cluster_address"], n["state"], n["incarnation"]});
+  return out;
+}
+
+// Every one of 500 units is answered through every node, half of them by the other.
+void expect_all_answered(expd_cluster& c) {
+  std::vector<std::string> bodies;
+  for (int u = 0; u < 500; ++u)
+    bodies.push_back(assign_body("user-" + std::to_string(u)));
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    auto replies = http_connection{c.node(i).port()}.post_all("/v1/assign", bodies);
+    for (std::size_t u = 0; u < replies.size(); ++u)
+      ASSERT_EQ(replies[u].status, 200) << expd_cluster::name(i) << ", user-" << u << ": "
+                                        << replies[u].body;
+  }
+}
+
+// Flags of a node named `name` that joins `join` with `tls` (its certificate flags).
+std::vector<std::string> joiner(const std::string& name, const std::string& join,
+                                std::vector<std::string> tls) {
+  std::vector<std::string> flags{"--node-name=" + name,
+                                 "--cluster-listen=127.0.0.1:" + std::to_string(free_port()),
+                                 "--join=" + join};
+  flags.insert(flags.end(), tls.begin(), tls.end());
+  return flags;
+}
+
+void start_experiment(expd_cluster& c) {
+  ASSERT_EQ(c.node(0).apply(spec_example()).status, 200);
+  ASSERT_EQ(c.node(0).set_status("planner_policy_exp", "running").status, 200);
+  // The others load the experiments on NOTIFY.
+  for (std::size_t i = 0; i < c.size(); ++i)
+    ASSERT_TRUE(eventually([&] {
+      return c.assign(i, "user-1").find("planner_policy_exp") != std::string::npos;
+    })) << expd_cluster::name(i) << ": " << c.assign(i, "user-1");
+}
+
+// Two running nodes with the example experiment started, and how they looked then.
+class cluster_join_running : public ::testing::Test {
+protected:
+  void SetUp() override {
+    c.wait_ready();
+    start_experiment(c);
+    before = members(c.describe(0));
+  }
+
+  scratch_database db;
+  expd_cluster c{db, 2};
+  json before;
+};
+
+} // namespace
+
+TEST(cluster_join, three_tls_nodes_link_and_answer_every_unit_alike) {
+  scratch_database db;
+  expd_cluster c{db, 3};
+  c.wait_ready();
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    auto view = c.describe(i);
+    ASSERT_EQ(view["nodes"].size(), 3u) << view.dump();
+    for (auto& n : view["nodes"])
+      EXPECT_TRUE(n["linked"].get<bool>()) << expd_cluster::name(i) << " sees " << n.dump();
+  }
+  start_experiment(c);
+
+  std::vector<std::string> bodies;
+  for (int u = 0; u < 10000; ++u)
+    bodies.push_back(assign_body("user-" + std::to_string(u)));
+  std::vector<std::vector<http_reply>> answers;
+  for (std::size_t i = 0; i < c.size(); ++i)
+    answers.push_back(http_connection{c.node(i).port()}.post_all("/v1/assign", bodies));
+  std::size_t assigned = 0;
+  for (std::size_t u = 0; u < bodies.size(); ++u) {
+    ASSERT_EQ(answers[0][u].status, 200) << "unit " << u << ": " << answers[0][u].body;
+    assigned += answers[0][u].body.find("variant_id") != std::string::npos;
+    for (std::size_t i = 1; i < c.size(); ++i)
+      ASSERT_EQ(answers[i][u].body, answers[0][u].body) << "unit user-" << u << " through "
+                                                        << expd_cluster::name(i);
+  }
+  // Both variants take the whole range: every unit is in the experiment.
+  EXPECT_EQ(assigned, bodies.size());
+}
+
+TEST_F(cluster_join_running, a_node_of_another_ca_or_without_certificates_is_refused) {
+  auto answer = c.assign(1, "user-7");
+  c.certs().make("rogue", true);
+  auto join = c.cluster_address(0);
+  auto own = c.certs().flags("rogue", true);
+
+  // Its own CA: it trusts itself, the cluster does not (nor it the cluster).
+  auto foreign = run_expd_until_exit(db, joiner("rogue", join, own));
+  EXPECT_EQ(foreign.status, 2) << foreign.output;
+  EXPECT_NE(foreign.output.find("TLS handshake"), std::string::npos) << foreign.output;
+  EXPECT_NE(foreign.output.find("cluster CA"), std::string::npos) << foreign.output;
+
+  // The cluster's CA but a certificate of another: found before it dials.
+  auto mixed = run_expd_until_exit(db, joiner("rogue", join, {own[0], own[1], c.certs().flags("n1")[2]}));
+  EXPECT_EQ(mixed.status, 2) << mixed.output;
+  EXPECT_NE(mixed.output.find("is not signed by the cluster CA"), std::string::npos) << mixed.output;
+
+  auto none = run_expd_until_exit(db, joiner("rogue", join, {}));
+  EXPECT_EQ(none.status, 2) << none.output;
+  EXPECT_NE(none.output.find("needs --cluster-cert, --cluster-key and --cluster-ca"),
+            std::string::npos)
+    << none.output;
+
+  // A refused handshake once closed the healthy links too (cluster/node_link.cpp).
+  expect_all_answered(c);
+  EXPECT_EQ(members(c.describe(0)), before);
+  EXPECT_EQ(members(c.describe(1)), before);
+  EXPECT_TRUE(c.ready());
+  EXPECT_EQ(c.assign(0, "user-7"), answer);
+  EXPECT_EQ(c.assign(1, "user-7"), answer);
+}
+
+TEST(cluster_join, a_join_address_where_nothing_listens_is_refused) {
+  scratch_database db;
+  cluster_certs certs;
+  certs.make("n1");
+  auto nowhere = "127.0.0.1:" + std::to_string(free_port());
+  auto refused = run_expd_until_exit(db, joiner("n1", nowhere, certs.flags("n1")));
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find("cannot link to the node at " + nowhere), std::string::npos)
+    << refused.output;
+  EXPECT_NE(refused.output.find("does it listen there"), std::string::npos) << refused.output;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.cluster_nodes"), "0");
+}
+
+TEST_F(cluster_join_running, a_name_in_use_at_another_address_is_refused_and_its_holder_serves_on) {
+  auto answer = c.assign(1, "user-3");
+  auto twin = run_expd_until_exit(db, joiner("n2", c.cluster_address(0), c.certs().flags("n2")));
+  EXPECT_EQ(twin.status, 2) << twin.output;
+  EXPECT_NE(twin.output.find("n2"), std::string::npos) << twin.output;
+  EXPECT_NE(twin.output.find(c.cluster_address(1)), std::string::npos) << twin.output;
+
+  expect_all_answered(c);
+  EXPECT_EQ(members(c.describe(0)), before);
+  EXPECT_TRUE(c.ready());
+  EXPECT_EQ(c.node(1).request("GET", "/health").status, 200);
+  EXPECT_EQ(c.assign(1, "user-3"), answer);
+  EXPECT_EQ(c.assign(0, "user-3"), answer);
+}
