@@ -228,4 +228,12 @@ void expd_cluster::restart(std::size_t i) {
   n.start();
 }
 
+std::size_t expd_cluster::add() {
+  auto i = nodes_.size();
+  certs_.make(name(i));
+  cluster_ports_.push_back(free_port());
+  nodes_.push_back(std::make_unique<expd_process>(db_, flags_for(i)));
+  return i;
+}
+
 } // namespace expd::testing

@@ -101,6 +101,8 @@ public:
   void kill(std::size_t i, int sig);
   /// Starts node i again (as before, joining a running node) and waits for /health.
   void restart(std::size_t i);
+  /// Starts one more node (joining a running one) and answers its index.
+  std::size_t add();
 
 private:
   std::vector<std::string> flags_for(std::size_t i) const;
