@@ -1,5 +1,7 @@
 #include "cluster_helpers.hpp"
 
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -226,6 +228,15 @@ void expd_cluster::restart(std::size_t i) {
   auto& n = *nodes_.at(i);
   n.set_flags(flags_for(i));
   n.start();
+}
+
+void start_experiment(expd_cluster& c) {
+  ASSERT_EQ(c.node(0).apply(spec_example()).status, 200);
+  ASSERT_EQ(c.node(0).set_status("planner_policy_exp", "running").status, 200);
+  for (std::size_t i = 0; i < c.size(); ++i)
+    ASSERT_TRUE(eventually([&] {
+      return c.assign(i, "user-1").find("planner_policy_exp") != std::string::npos;
+    })) << expd_cluster::name(i) << ": " << c.assign(i, "user-1");
 }
 
 std::size_t expd_cluster::add() {

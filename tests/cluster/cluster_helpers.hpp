@@ -114,6 +114,10 @@ private:
   std::vector<std::unique_ptr<expd_process>> nodes_;
 };
 
+/// Applies the example experiment through node 0, starts it, and waits until every
+/// node serves it (they load it on NOTIFY). Fails the test otherwise.
+void start_experiment(expd_cluster& c);
+
 /// The body of POST /v1/assign for `unit` as expd_cluster::assign sends it.
 std::string assign_body(const std::string& unit);
 

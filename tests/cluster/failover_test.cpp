@@ -49,14 +49,6 @@ std::size_t flips(const answers& before, const answers& after) {
   return n;
 }
 
-void start_experiment(expd_cluster& c) {
-  ASSERT_EQ(c.node(0).apply(spec_example()).status, 200);
-  ASSERT_EQ(c.node(0).set_status("planner_policy_exp", "running").status, 200);
-  for (std::size_t i = 0; i < c.size(); ++i)
-    ASSERT_TRUE(eventually([&] {
-      return c.assign(i, "user-0").find("planner_policy_exp") != std::string::npos;
-    }));
-}
 
 // Slots node `name` owns as node i sees the ring (-1 when it is not listed).
 long slots_of(expd_cluster& c, std::size_t i, const std::string& name) {

@@ -41,15 +41,6 @@ std::vector<std::string> joiner(const std::string& name, const std::string& join
   return flags;
 }
 
-void start_experiment(expd_cluster& c) {
-  ASSERT_EQ(c.node(0).apply(spec_example()).status, 200);
-  ASSERT_EQ(c.node(0).set_status("planner_policy_exp", "running").status, 200);
-  // The others load the experiments on NOTIFY.
-  for (std::size_t i = 0; i < c.size(); ++i)
-    ASSERT_TRUE(eventually([&] {
-      return c.assign(i, "user-1").find("planner_policy_exp") != std::string::npos;
-    })) << expd_cluster::name(i) << ": " << c.assign(i, "user-1");
-}
 
 // Two running nodes with the example experiment started, and how they looked then.
 class cluster_join_running : public ::testing::Test {
