@@ -17,7 +17,6 @@
 #include "core/bearer_auth.hpp"
 #include "core/field_error.hpp"
 #include "core/json_depth.hpp"
-#include "core/json_parse.hpp"
 #include "core/metric_aggregate.hpp"
 #include "core/query_string.hpp"
 #include "core/uuid.hpp"
@@ -213,10 +212,10 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
     return complete_error(self, c, ec::invalid_json, "body", "the body nests too deeply");
   core::assign_request areq;
   try {
-    auto doc = core::parse_json(req.body);
-    if (doc.is_discarded())
+    auto parsed = core::parse_assign_body(req.body);
+    if (!parsed)
       return complete_error(self, c, ec::invalid_json, "body", "the body is not valid JSON");
-    areq = core::parse_assign_request(std::move(doc));
+    areq = std::move(*parsed);
   } catch (const core::field_error& e) { // a key twice, or a field the request lacks
     return complete_error(self, c, ec::invalid_field, e.field(), e.what());
   }
