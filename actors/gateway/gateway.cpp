@@ -72,9 +72,9 @@ bool queue_write(gateway_broker* self, connection_handle hdl, std::string_view b
 
 // Writes every answered slot at the front, in request order: straight to the socket in
 // one sendmsg(2) while CAF holds nothing unsent for it. CAF's own path registers for
-// EPOLLOUT, writes a loop turn later and deregisters: two epoll_ctl and a wake-up per
-// reply, about 10% of the I/O thread (docs/benchmarks.md). What the socket does not
-// take goes to CAF, which then writes everything after it too, so the order holds.
+// EPOLLOUT, writes a loop turn later and deregisters: two epoll_ctl and a loop turn per
+// reply (docs/benchmarks.md). What the socket does not take goes to CAF, which then
+// writes everything after it too, so the order holds.
 void write_ready(gateway_broker* self, connection_handle hdl, http_connection& conn) {
   std::size_t ready = 0;
   while (ready < conn.slots.size() && conn.slots[ready].ready)
