@@ -1,6 +1,8 @@
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,5 +32,13 @@ struct assign_request_limits {
 /// "requested_experiments[3]" not a string. Unknown fields are ignored so older
 /// servers accept newer clients.
 assign_request parse_assign_request(nlohmann::json body, const assign_request_limits& limits = {});
+
+/// parse_assign_request(parse_json(text)): the same request and the same errors, nullopt
+/// when the text is not JSON. A body of the usual shape (only the four fields, each of
+/// its type) goes from simdjson's value to the request without the nlohmann tree of the
+/// whole body, which was most of the gateway's own work per request; any other body
+/// takes the way above.
+std::optional<assign_request> parse_assign_body(std::string_view text,
+                                                const assign_request_limits& limits = {});
 
 } // namespace expd::core

@@ -1,9 +1,9 @@
 #include "core/json_parse.hpp"
+#include "core/simdjson_value.hpp"
 
 #include <set>
 #include <vector>
 
-#include <simdjson.h>
 
 #include "core/field_error.hpp"
 
@@ -124,16 +124,24 @@ json parse_with_nlohmann(std::string_view text) {
 
 } // namespace
 
-nlohmann::json parse_json(std::string_view text) {
+simdjson::dom::parser& thread_json_parser() {
   thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS)
-    return parse_with_nlohmann(text);
+  return parser;
+}
+
+nlohmann::json to_json(simdjson::dom::element value) {
   try {
-    return to_nlohmann(root);
+    return to_nlohmann(value);
   } catch (const duplicate_key& d) {
     throw duplicate(d.path, d.key);
   }
+}
+
+nlohmann::json parse_json(std::string_view text) {
+  simdjson::dom::element root;
+  if (thread_json_parser().parse(text.data(), text.size()).get(root) != simdjson::SUCCESS)
+    return parse_with_nlohmann(text);
+  return to_json(root);
 }
 
 } // namespace expd::core

@@ -68,7 +68,7 @@ private:
 /// body); bodies are never chunked.
 struct http_response {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json"; ///< not owned: a literal or an asset's
   std::string body;
   std::vector<std::pair<std::string, std::string>> extra_headers;
   bool keep_alive = true;

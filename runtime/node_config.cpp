@@ -42,6 +42,14 @@ bool on_off(const std::string& name, const std::string& value) {
   throw std::invalid_argument("--" + name + " must be on or off");
 }
 
+bool shard_thread(const std::string& value) {
+  if (value == "io")
+    return true;
+  if (value == "scheduler")
+    return false;
+  throw std::invalid_argument("--shard-thread must be io or scheduler");
+}
+
 core::scope_set open_scopes(const std::string& value) {
   try {
     return core::parse_scopes(value);
@@ -136,6 +144,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.lease = std::chrono::milliseconds{positive(name, value)};
     else if (name == "threads")
       cfg.threads = positive(name, value);
+    else if (name == "shard-thread")
+      cfg.shards_on_io_thread = shard_thread(value);
     else if (name == "log-level")
       cfg.log_level = value;
     else if (name == "max-body-bytes")
@@ -208,7 +218,8 @@ std::size_t fit_connection_limit(std::size_t requested, std::uint64_t descriptor
 
 std::string node_usage() {
   return "usage: expd --pg=postgresql://... [--listen=127.0.0.1:8080] [--shards=4]\n"
-         "            [--threads=N] [--log-level=info] [--max-body-bytes=1048576]\n"
+         "            [--threads=N] [--shard-thread=io|scheduler] [--log-level=info]\n"
+         "            [--max-body-bytes=1048576]\n"
          "            [--max-connections=10000] [--writer-batch=1000]\n"
          "            [--writer-max-queue=1000000]\n"
          "            [--writer-interval-ms=50] [--slow-client-timeout-ms=10000]\n"

@@ -32,6 +32,9 @@ struct node_config {
   std::string cluster_ca;      ///< --cluster-ca: the cluster CA that signs every node's
   std::chrono::milliseconds lease{1000}; ///< --lease-ms
   std::size_t threads = 0; ///< --threads: scheduler threads, 0 = cores - 1 (at least 1)
+  /// --shard-thread=io|scheduler: the shards run beside the gateway on the middleman's
+  /// I/O thread (io) or on the scheduler's threads.
+  bool shards_on_io_thread = true;
   std::string log_level = "info";
 
   http_limits http;                                  ///< --max-body-bytes

@@ -1,5 +1,8 @@
 #include "actors/assignment/assignment_shard.hpp"
 
+#include <caf/io/middleman.hpp>
+#include <caf/io/typed_broker.hpp>
+
 #include "actors/wake_once.hpp"
 #include "core/field_error.hpp"
 #include "runtime/log.hpp"
@@ -9,11 +12,11 @@ namespace expd {
 
 namespace {
 
-using self_ptr = assignment_shard_actor::stateful_pointer<assignment_shard_state>;
 using runtime::log;
 using runtime::log_level;
 
-void hand_to_writer(self_ptr self) {
+template <class Self>
+void hand_to_writer(Self self) {
   auto& st = self->state;
   if (!st.pending.empty()) {
     self->send(st.writer, atom::record::value, std::move(st.pending), st.journaled);
@@ -25,7 +28,8 @@ void hand_to_writer(self_ptr self) {
 // request. A write into the page cache takes microseconds, so it stays on this thread
 // rather than adding a hop to every reply. When it fails (disk full) the reply still
 // goes: the row is in memory and queued for the writer as before the journal existed.
-void journal_fresh(self_ptr self, std::size_t from) {
+template <class Self>
+void journal_fresh(Self self, std::size_t from) {
   auto& st = self->state;
   try {
     st.journaled = st.journal->write(st.pending.data() + from, st.pending.size() - from);
@@ -36,7 +40,8 @@ void journal_fresh(self_ptr self, std::size_t from) {
   }
 }
 
-status_record shard_status(self_ptr self) {
+template <class Self>
+status_record shard_status(Self self) {
   auto& st = self->state;
   status_record rec{"assignment_shard", {}};
   auto shard = "shard=\"" + std::to_string(st.index) + "\"";
@@ -68,12 +73,10 @@ status_record shard_status(self_ptr self) {
   return rec;
 }
 
-} // namespace
-
+template <class Self>
 assignment_shard_actor::behavior_type
-assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state> self,
-                 std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap,
-                 std::unique_ptr<runtime::assignment_journal> journal) {
+shard_behavior(Self self, std::size_t index, assignment_writer_actor writer,
+               core::snapshot_ptr snap, std::unique_ptr<runtime::assignment_journal> journal) {
   auto& st = self->state;
   st.index = index;
   st.writer = std::move(writer);
@@ -136,6 +139,42 @@ assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state
     },
     [=](atom::status) -> status_record { return shard_status(self); },
   };
+}
+
+template <class>
+struct typed_broker_of;
+
+template <class... Sigs>
+struct typed_broker_of<caf::detail::type_list<Sigs...>> {
+  using type = caf::io::typed_broker<Sigs...>;
+};
+
+using shard_broker =
+  caf::stateful_actor<assignment_shard_state,
+                      typed_broker_of<assignment_shard_actor::signatures>::type>;
+
+} // namespace
+
+assignment_shard_actor::behavior_type
+assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state> self,
+                 std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap,
+                 std::unique_ptr<runtime::assignment_journal> journal) {
+  return shard_behavior(self, index, std::move(writer), std::move(snap), std::move(journal));
+}
+
+assignment_shard_actor spawn_assignment_shard(caf::actor_system& sys, shard_thread where,
+                                              std::size_t index, assignment_writer_actor writer,
+                                              core::snapshot_ptr snap,
+                                              std::unique_ptr<runtime::assignment_journal> journal) {
+  if (where == shard_thread::scheduler)
+    return sys.spawn(assignment_shard, index, std::move(writer), std::move(snap),
+                     std::move(journal));
+  auto fun = [](shard_broker* self, std::size_t i, assignment_writer_actor w,
+                core::snapshot_ptr s, std::unique_ptr<runtime::assignment_journal> j) {
+    return shard_behavior(self, i, std::move(w), std::move(s), std::move(j));
+  };
+  return sys.middleman().spawn_broker(fun, index, std::move(writer), std::move(snap),
+                                      std::move(journal));
 }
 
 } // namespace expd

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -40,5 +41,18 @@ assignment_shard_actor::behavior_type
 assignment_shard(assignment_shard_actor::stateful_pointer<assignment_shard_state> self,
                  std::size_t index, assignment_writer_actor writer, core::snapshot_ptr snap,
                  std::unique_ptr<runtime::assignment_journal> journal);
+
+/// Which thread a shard's work runs on.
+enum class shard_thread {
+  scheduler, ///< CAF's worker threads, beside other actors
+  io,        ///< the middleman's I/O thread, as a broker without connections, beside the
+             ///< gateway: a request and its reply then cross no thread
+};
+
+/// Spawns assignment_shard on `where`.
+assignment_shard_actor spawn_assignment_shard(caf::actor_system& sys, shard_thread where,
+                                              std::size_t index, assignment_writer_actor writer,
+                                              core::snapshot_ptr snap,
+                                              std::unique_ptr<runtime::assignment_journal> journal);
 
 } // namespace expd

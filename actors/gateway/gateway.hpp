@@ -70,6 +70,7 @@ struct http_connection {
   bool closing = false; ///< no more requests are read; close once slots drain
   bool halted = false;  ///< reading paused for backpressure
   bool health_only = false; ///< taken over the limit: answers /health and /metrics only
+  bool direct = true; ///< replies go to the socket; false once CAF buffers some for it
 };
 
 struct endpoint_metrics {

@@ -1,6 +1,8 @@
 #include "actors/gateway/guarded_doorman.hpp"
 
 #include <cerrno>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <caf/io/network/acceptor.hpp>
@@ -22,8 +24,13 @@ public:
 
   bool try_accept(net::native_socket& result, net::native_socket fd) {
     result = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (result >= 0)
+    if (result >= 0) {
+      // The gateway writes each reply as it is ready: pipelined replies must not wait
+      // for the client's ACK of the one before (Nagle against delayed ACK, 40 ms).
+      int one = 1;
+      setsockopt(result, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       return true;
+    }
     result = net::invalid_native_socket;
     if (errno == EMFILE || errno == ENFILE) {
       ++guard_->shed;

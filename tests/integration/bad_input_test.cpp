@@ -155,6 +155,34 @@ TEST_F(bad_input, pipelined_requests_are_answered_in_order) {
   EXPECT_EQ(replies[3].status, 200);
 }
 
+// Replies go straight to the socket until it is full; the rest then waits in CAF's
+// buffer. A client that reads only a while after sending every request must get them
+// all, whole and in order, across that switch.
+TEST_F(bad_input, replies_past_a_full_socket_arrive_whole_and_in_order) {
+  auto file = node_->request("GET", "/dashboard/app.js");
+  ASSERT_EQ(file.status, 200);
+  ASSERT_GT(file.body.size(), 4096u);
+  std::string one = R"({"unit_type":"user","unit_id":"p1"})";
+  std::string assign = "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                       + std::to_string(one.size()) + "\r\n\r\n" + one;
+  std::string stream;
+  constexpr int rounds = 600; // 8 MB of replies: more than the socket buffers take (4 MB
+                              // at most), less than the gateway holds for a client
+  for (int i = 0; i < rounds; ++i)
+    stream += "GET /dashboard/app.js HTTP/1.1\r\nHost: x\r\n\r\n" + assign;
+  stream += "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  auto replies = parse_replies(
+    raw_exchange(node_->port(), stream, std::chrono::seconds{20}, std::chrono::seconds{1}));
+  ASSERT_EQ(replies.size(), 2u * rounds + 1);
+  auto first = replies[1].body;
+  EXPECT_EQ(replies[1].status, 200);
+  for (int i = 0; i < rounds; ++i) {
+    ASSERT_EQ(replies[2 * i].body, file.body) << "reply " << 2 * i;
+    ASSERT_EQ(replies[2 * i + 1].body, first) << "reply " << 2 * i + 1;
+  }
+  EXPECT_EQ(replies.back().status, 200);
+}
+
 TEST_F(bad_input, many_connections_that_send_nothing_do_not_stop_service) {
   std::vector<std::thread> idle;
   for (int i = 0; i < 50; ++i)

@@ -176,7 +176,8 @@ nlohmann::json http_reply::json() const {
   return nlohmann::json::parse(body, nullptr, false);
 }
 
-std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                         std::chrono::milliseconds read_after) {
   int fd = connect_loopback(port);
   if (fd < 0)
     return "";
@@ -187,6 +188,7 @@ std::string raw_exchange(int port, const std::string& bytes, std::chrono::millis
       break; // the server may close early (413): read what it answered
     sent += static_cast<std::size_t>(n);
   }
+  std::this_thread::sleep_for(read_after);
   std::string out;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[65536];

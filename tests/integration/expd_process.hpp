@@ -67,10 +67,11 @@ struct http_reply {
 /// A blocking TCP connection to 127.0.0.1:port, or -1.
 int connect_loopback(int port);
 
-/// Sends raw bytes to 127.0.0.1:port, reads until the peer closes or `timeout`, and
-/// returns everything read.
+/// Sends raw bytes to 127.0.0.1:port, waits `read_after`, reads until the peer closes
+/// or `timeout`, and returns everything read.
 std::string raw_exchange(int port, const std::string& bytes,
-                         std::chrono::milliseconds timeout = std::chrono::seconds{5});
+                         std::chrono::milliseconds timeout = std::chrono::seconds{5},
+                         std::chrono::milliseconds read_after = std::chrono::milliseconds{0});
 
 /// Splits a byte stream into the HTTP replies it holds (Content-Length framing).
 std::vector<http_reply> parse_replies(const std::string& stream);
