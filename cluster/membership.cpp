@@ -158,13 +158,11 @@ void take_over(self_ptr self) {
   auto version = static_cast<std::int64_t>(st.ring->version());
   std::vector<std::uint32_t> slots;
   for (auto& [slot, from] : st.pending) {
-    bool free = from.empty() || from == my_name(self);
-    for (auto& n : nodes)
-      if (n.node.name == from)
-        free = n.state == "down" || n.state == "left" || n.lease_left_seconds <= 0
-               || n.released_ring >= version;
-    if (free || std::none_of(nodes.begin(), nodes.end(),
-                             [&](auto& n) { return n.node.name == from; }))
+    auto previous = std::find_if(nodes.begin(), nodes.end(),
+                                 [&](auto& n) { return n.node.name == from; });
+    if (from.empty() || previous == nodes.end() || previous->state == "down"
+        || previous->state == "left" || previous->lease_left_seconds <= 0
+        || previous->released_ring >= version)
       slots.push_back(slot);
   }
   if (slots.empty())
@@ -172,18 +170,12 @@ void take_over(self_ptr self) {
   auto started = clock_type::now();
   caf::scoped_actor sync{self->system()};
   std::uint64_t rows = 0;
-  auto& shards = st.peers.shards;
+  shard_router local{st.peers.shards};
   st.assignments->for_each_served(
     st.cfg.preload_batch,
     [&](assignment_batch&& batch) {
-      std::vector<assignment_batch> per_shard(shards.size());
-      for (auto& r : batch)
-        per_shard[core::slot_of(r.unit_id) % shards.size()].push_back(std::move(r));
-      for (std::size_t i = 0; i < shards.size(); ++i)
-        if (!per_shard[i].empty())
-          sync->request(shards[i], caf::infinite, atom::remember::value, per_shard[i])
-            .receive([](std::uint64_t) {}, [](caf::error&) {});
       rows += batch.size();
+      local.remember(sync, std::move(batch));
     },
     &slots);
   for (auto slot : slots) {
@@ -323,7 +315,7 @@ void wait_for_notices(self_ptr self, clock_type::time_point started) {
       });
     }
     st.listen_conn->await_notification(us / 1000000, us % 1000000);
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
     st.notices.reset();
     st.listen_conn.reset();
     std::this_thread::sleep_for(left);

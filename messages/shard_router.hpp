@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "core/shard_ring.hpp"
 #include "messages/actors.hpp"
@@ -60,6 +61,11 @@ public:
   std::size_t index_of(std::string_view unit_id) const noexcept {
     return core::slot_of(unit_id) % shards_.size();
   }
+
+  /// Hands stored sticky rows to the local shards that hold their units and waits for
+  /// each to take them (blocking: start-up and slot takeover only). Throws
+  /// std::runtime_error when a shard does not.
+  void remember(caf::scoped_actor& self, assignment_batch&& rows) const;
 
   /// This node's shards.
   const std::vector<assignment_shard_actor>& all() const noexcept {

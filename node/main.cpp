@@ -95,15 +95,8 @@ void preload_assignments(caf::scoped_actor& self, const runtime::node_config& cf
   runtime::assignment_store store{cfg.pg_url};
   std::uint64_t rows = 0;
   store.for_each_served(10000, [&](assignment_batch&& batch) {
-    std::vector<assignment_batch> per_shard(router.all().size());
-    for (auto& row : batch)
-      per_shard[router.index_of(row.unit_id)].push_back(std::move(row));
-    for (std::size_t i = 0; i < per_shard.size(); ++i)
-      if (!per_shard[i].empty())
-        self->request(router.all()[i], caf::infinite, atom::remember::value, per_shard[i])
-          .receive([](std::uint64_t) {},
-                   [](caf::error& err) { throw std::runtime_error(caf::to_string(err)); });
     rows += batch.size();
+    router.remember(self, std::move(batch));
   });
   log(log_level::info, "assignments_preloaded", {{"rows", rows}});
 }

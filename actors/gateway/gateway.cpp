@@ -170,23 +170,33 @@ void method_not_allowed(gateway_broker* self, const call& c, const std::string& 
                  {{"Allow", allow}});
 }
 
+// Answers with what an actor replied; `on_failure` answers when it refused or did not.
+template <class Handle, class Timeout, class OnFailure, class... Ts>
+void ask_or(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout,
+            OnFailure on_failure, Ts&&... xs) {
+  self->request(dest, timeout, std::forward<Ts>(xs)...)
+    .then(
+      [=](api_reply& r) {
+        complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
+      },
+      [=](caf::error& err) { on_failure(err); });
+}
+
 // Answers with what an actor replied, or the error it refused with (503 when it did not
 // answer in time, or is gone). In-process shards get no deadline: a timer per request
 // costs more than the assignment, and an actor that dies still answers its pending
 // requests with an error.
 template <class Handle, class Timeout, class... Ts>
 void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout, Ts&&... xs) {
-  self->request(dest, timeout, std::forward<Ts>(xs)...)
-    .then(
-      [=](api_reply& r) {
-        complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
-      },
-      [=](caf::error& err) {
-        if (expd_code(err) == 0)
-          log(log_level::error, "actor_request_failed",
-              {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
-        complete_error(self, c, err);
-      });
+  ask_or(
+    self, c, dest, timeout,
+    [=](caf::error& err) {
+      if (expd_code(err) == 0)
+        log(log_level::error, "actor_request_failed",
+            {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
+      complete_error(self, c, err);
+    },
+    std::forward<Ts>(xs)...);
 }
 
 bool json_content_type(const http_request& req) {
@@ -231,19 +241,16 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
     return ask(self, c, router.destinations()[to], caf::infinite, atom::assign::value,
                std::move(areq));
   // Another node's: a deadline, and a lost or slow node reads as a shard moving.
-  self->request(router.destinations()[to], st.cfg.remote_timeout, atom::assign::value,
-                std::move(areq))
-    .then(
-      [=](api_reply& r) {
-        complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
-      },
-      [=](caf::error& err) {
-        if (expd_code(err) != 0)
-          return complete_error(self, c, err);
-        ++self->state.remote_failures;
-        complete_error(self, c, ec::not_owner, "unit_id",
-                       "the node that owns the unit did not answer in time; retry");
-      });
+  ask_or(
+    self, c, router.destinations()[to], st.cfg.remote_timeout,
+    [=](caf::error& err) {
+      if (expd_code(err) != 0)
+        return complete_error(self, c, err);
+      ++self->state.remote_failures;
+      complete_error(self, c, ec::not_owner, "unit_id",
+                     "the node that owns the unit did not answer in time; retry");
+    },
+    atom::assign::value, std::move(areq));
 }
 
 // GET /metrics: the gateway's own figures plus every actor's status record.
