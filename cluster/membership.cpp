@@ -87,6 +87,7 @@ void push_routing(self_ptr self) {
                       ++st.routing_version};
   self->send(st.peers.entry, atom::routing::value, router);
   self->send(st.peers.ingestion, atom::routing::value, router);
+  self->send(st.peers.registry, atom::routing::value, router);
   for (auto& gateway : st.gateways)
     caf::anon_send(gateway, atom::routing::value, router);
 }
@@ -169,6 +170,11 @@ void take_over(self_ptr self) {
     return;
   auto started = clock_type::now();
   caf::scoped_actor sync{self->system()};
+  // The experiments as PostgreSQL has them now, in the shards before any row: the slots'
+  // previous owner may have served a bucket move whose NOTIFY this node missed, and a
+  // unit whose row it lost must get the variant of the buckets it was given.
+  sync->request(st.peers.registry, std::chrono::seconds{5}, atom::reload::value)
+    .receive([](std::uint64_t) {}, [](caf::error&) {});
   std::uint64_t rows = 0;
   shard_router local{st.peers.shards};
   st.assignments->for_each_served(
@@ -311,7 +317,7 @@ void wait_for_notices(self_ptr self, clock_type::time_point started) {
       st.listen_conn = std::make_unique<pqxx::connection>(st.cfg.pg_url);
       st.notices = std::make_unique<notice_receiver>(*st.listen_conn, [self](const std::string& what) {
         if (what == "experiments")
-          self->send(self->state.peers.registry, atom::reload::value);
+          caf::anon_send(self->state.peers.registry, atom::reload::value);
       });
     }
     st.listen_conn->await_notification(us / 1000000, us % 1000000);
@@ -352,7 +358,7 @@ void pass(self_ptr self) {
   }
   // A notice missed while the listening connection was down is caught up within a second.
   if (++st.passes % std::max<std::int64_t>(1, 1000 / st.cfg.renew_interval.count()) == 0)
-    self->send(st.peers.registry, atom::reload::value);
+    caf::anon_send(st.peers.registry, atom::reload::value);
   wait_for_notices(self, started);
 }
 

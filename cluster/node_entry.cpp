@@ -92,6 +92,31 @@ node_entry_control_actor spawn_node_entry(caf::actor_system& sys, node_hello hel
         }
         return rp;
       },
+      [=](atom::barrier, assignment_barrier& b) -> caf::result<bool> {
+        auto& shards = self->state.router.all();
+        if (shards.empty())
+          return true;
+        // Answered once: true when every shard is, else the first refusal.
+        struct gather {
+          caf::typed_response_promise<bool> rp;
+          std::size_t remaining;
+        };
+        auto g = std::make_shared<gather>(gather{self->make_response_promise<bool>(), shards.size()});
+        for (auto& shard : shards)
+          self->request(shard, caf::infinite, atom::barrier::value, b)
+            .then(
+              [g](bool) {
+                if (g->remaining > 0 && --g->remaining == 0)
+                  g->rp.deliver(true);
+              },
+              [g](caf::error& e) {
+                if (g->remaining > 0) {
+                  g->remaining = 0;
+                  g->rp.deliver(std::move(e));
+                }
+              });
+        return g->rp;
+      },
       [=](atom::hello, node_hello& caller, caf::actor& entry) {
         auto& st = self->state;
         if (entry && st.membership && caller.cluster_id == st.hello.cluster_id

@@ -29,14 +29,20 @@ using assignment_writer_actor = status_actor::extend<
   caf::reacts_to<atom::record, assignment_batch, std::uint64_t>,
   // Writes everything queued; answers with the rows still unwritten, shed ones
   // included (0 = drained: the shards' journals are no longer needed).
-  caf::replies_to<atom::drain>::with<std::uint64_t>>;
+  caf::replies_to<atom::drain>::with<std::uint64_t>,
+  // The same within this many milliseconds: a barrier's or a held reply's wait.
+  caf::replies_to<atom::drain, std::int64_t>::with<std::uint64_t>>;
 
 /// What answers for a unit, on this node or another: a local shard or a node's entry.
 using shard_access_actor = caf::typed_actor<
   // Answers POST /v1/assign for one unit.
   caf::replies_to<atom::assign, core::assign_request>::with<api_reply>,
   // The variants the units hold, for events sent without "experiments"; assigns nothing.
-  caf::replies_to<atom::held, unit_refs>::with<held_variants_list>>;
+  caf::replies_to<atom::held, unit_refs>::with<held_variants_list>,
+  // Before a change moves buckets: stores what was assigned so far and the barrier's
+  // experiments' first-time assignments from now on before answering; true once stored
+  // (a node's entry: once all its shards have).
+  caf::replies_to<atom::barrier, assignment_barrier>::with<bool>>;
 
 /// Owns the units whose id hashes to it: targeting, bucketing, sticky variants.
 using assignment_shard_actor = status_actor::extend<
@@ -51,7 +57,9 @@ using assignment_shard_actor = status_actor::extend<
   // From the writer: the shard's journal records up to this number are in PostgreSQL.
   caf::reacts_to<atom::stored, std::uint64_t>,
   // The variants the units hold, for events sent without "experiments"; assigns nothing.
-  caf::replies_to<atom::held, unit_refs>::with<held_variants_list>>;
+  caf::replies_to<atom::held, unit_refs>::with<held_variants_list>,
+  // Before a change moves buckets: as shard_access_actor's.
+  caf::replies_to<atom::barrier, assignment_barrier>::with<bool>>;
 
 /// The owner of the local spool every accepted event enters before it is acknowledged
 /// (the ingestion actor).
@@ -128,8 +136,11 @@ using experiment_registry_actor = status_actor::extend<
   caf::replies_to<atom::list>::with<api_reply>,
   // POST /admin/v1/experiments/{name}/status: the name and the JSON body.
   caf::replies_to<atom::set_status, std::string, std::string>::with<api_reply>,
-  // Another node changed the experiments or event types: load them again and publish.
-  caf::reacts_to<atom::reload>,
+  // Another node changed the experiments or event types: load them again and publish;
+  // answers the snapshot version now served.
+  caf::replies_to<atom::reload>::with<std::uint64_t>,
+  // A cluster member's newest routing: whose shards a change that moves buckets waits for.
+  caf::reacts_to<atom::routing, shard_router>,
   // GET /health: checks PostgreSQL.
   caf::replies_to<atom::health>::with<api_reply>,
   // Sends the current snapshot to the shard now and every new one later.

@@ -10,6 +10,7 @@ using aggregate = caf::atom_constant<caf::atom("aggregate")>;
 using apply = caf::atom_constant<caf::atom("apply")>;
 using apply_types = caf::atom_constant<caf::atom("applytypes")>;
 using assign = caf::atom_constant<caf::atom("assign")>;
+using barrier = caf::atom_constant<caf::atom("barrier")>;
 using catalog = caf::atom_constant<caf::atom("catalog")>;
 using consumed = caf::atom_constant<caf::atom("consumed")>;
 using drain = caf::atom_constant<caf::atom("drain")>;

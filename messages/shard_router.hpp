@@ -72,6 +72,11 @@ public:
     return shards_;
   }
 
+  /// This node's index among the ring's members (shard_ring::no_owner when it is not one).
+  std::size_t self_index() const noexcept {
+    return self_;
+  }
+
   /// Null for a node alone.
   const core::shard_ring_ptr& ring() const noexcept {
     return ring_;

@@ -19,6 +19,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<held_variants_list>("expd.held_variants_list")
     .add_message_type<spool_consumer>("expd.spool_consumer")
     .add_message_type<node_hello>("expd.node_hello")
+    .add_message_type<assignment_barrier>("expd.assignment_barrier")
     .add_message_type<status_actor>("expd.status_actor")
     .add_message_type<assignment_writer_actor>("expd.assignment_writer_actor")
     .add_message_type<assignment_shard_actor>("expd.assignment_shard_actor")

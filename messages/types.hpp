@@ -91,6 +91,23 @@ typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
            x.build_version);
 }
 
+/// Asks a shard to store, before it answers, every first-time assignment of these
+/// experiments until it installs a snapshot newer than `snapshot_version` (or for
+/// `hold_ms` at most), and to store what it assigned before; the registry sends it to
+/// every shard of the cluster before it moves buckets (docs/cluster.md). Empty
+/// `experiments`: back to writing behind at once (the change was given up).
+struct assignment_barrier {
+  std::vector<core::uuid> experiments;
+  std::uint64_t snapshot_version = 0;
+  std::int64_t hold_ms = 0; ///< relative: nodes' steady clocks are not comparable
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, assignment_barrier& x) {
+  return f(caf::meta::type_name("expd.assignment_barrier"), x.experiments,
+           x.snapshot_version, x.hold_ms);
+}
+
 /// Which consumer of the spool reports progress (segments go once all have passed).
 /// CAF serializes an enum as its underlying integer.
 enum class spool_consumer : std::uint8_t { loader, archiver };

@@ -15,6 +15,10 @@ namespace {
 using runtime::log;
 using runtime::log_level;
 
+// A held reply or a barrier gives up after this: the client gets a 503 to retry, the
+// registry refuses the change.
+constexpr std::chrono::milliseconds write_through_timeout{2000};
+
 template <class Self>
 void hand_to_writer(Self self) {
   auto& st = self->state;
@@ -40,6 +44,47 @@ void journal_fresh(Self self, std::size_t from) {
   }
 }
 
+// Whether this request made a first-time assignment of an experiment under a barrier.
+template <class Self>
+bool writes_through(Self self, std::size_t from) {
+  auto& st = self->state;
+  if (st.through.empty())
+    return false;
+  if (std::chrono::steady_clock::now() >= st.through_until) {
+    st.through.clear();
+    return false;
+  }
+  for (auto i = from; i < st.pending.size(); ++i)
+    if (st.through.count(st.pending[i].experiment_id))
+      return true;
+  return false;
+}
+
+// Hands everything pending to the writer and answers once the writer has stored all it
+// holds. Refused when rows stay unwritten (PostgreSQL away, or rows shed earlier that only
+// the journal holds).
+template <class Self, class T>
+void deliver_once_stored(Self self, caf::typed_response_promise<T> rp, T value,
+                         std::chrono::milliseconds timeout) {
+  hand_to_writer(self);
+  self->request(self->state.writer, timeout + std::chrono::milliseconds{500}, atom::drain::value,
+                static_cast<std::int64_t>(timeout.count()))
+    .then(
+      [rp, value = std::move(value)](std::uint64_t unwritten) mutable {
+        if (unwritten == 0)
+          rp.deliver(std::move(value));
+        else
+          rp.deliver(make_error(ec::database_unavailable, "",
+                                std::to_string(unwritten)
+                                  + " first-time assignments are not stored yet; retry"));
+      },
+      [rp](caf::error& e) mutable {
+        rp.deliver(make_error(ec::database_unavailable, "",
+                              "the assignment writer did not store in time: "
+                                + caf::to_string(e)));
+      });
+}
+
 template <class Self>
 status_record shard_status(Self self) {
   auto& st = self->state;
@@ -54,6 +99,10 @@ status_record shard_status(Self self) {
   rec.samples.push_back({"expd_shard_journal_rows_failed_total", "counter",
                          "First-time assignments the shard could not journal, per shard.",
                          shard, static_cast<double>(st.journal_failures)});
+  rec.samples.push_back({"expd_shard_written_through_total", "counter",
+                         "Replies held until their first-time assignments were stored, under"
+                         " a barrier before a bucket move.",
+                         shard, static_cast<double>(st.written_through)});
   rec.samples.push_back({"expd_shard_snapshot_version", "gauge",
                          "Version of the experiments snapshot a shard serves.", shard,
                          static_cast<double>(st.book.current()->version())});
@@ -100,6 +149,12 @@ shard_behavior(Self self, std::size_t index, assignment_writer_actor writer,
       api_reply reply;
       reply.body.reserve(128 + 192 * st.scratch.size());
       core::append_assignments_json(reply.body, st.scratch);
+      if (writes_through(self, before)) {
+        ++st.written_through;
+        auto rp = self->template make_response_promise<api_reply>();
+        deliver_once_stored(self, rp, std::move(reply), write_through_timeout);
+        return rp;
+      }
       if (st.pending.size() >= st.flush_batch) {
         hand_to_writer(self);
       } else if (!st.pending.empty()) {
@@ -110,8 +165,28 @@ shard_behavior(Self self, std::size_t index, assignment_writer_actor writer,
     },
     [=](atom::snapshot, core::snapshot_ptr& snap) {
       // Pushes from the registry and the start-up copy may arrive in either order.
-      if (snap->version() > self->state.book.current()->version())
-        self->state.book.install(std::move(snap));
+      auto& st = self->state;
+      if (snap->version() <= st.book.current()->version())
+        return;
+      if (snap->version() > st.through_below)
+        st.through.clear();
+      st.book.install(std::move(snap));
+    },
+    [=](atom::barrier, const assignment_barrier& b) -> caf::result<bool> {
+      auto& st = self->state;
+      if (b.experiments.empty()) {
+        st.through.clear();
+        return true;
+      }
+      // Already past the change: nothing of the old buckets is assigned from now on.
+      if (st.book.current()->version() <= b.snapshot_version) {
+        st.through.insert(b.experiments.begin(), b.experiments.end());
+        st.through_below = b.snapshot_version;
+        st.through_until = std::chrono::steady_clock::now() + std::chrono::milliseconds{b.hold_ms};
+      }
+      auto rp = self->template make_response_promise<bool>();
+      deliver_once_stored(self, rp, true, write_through_timeout);
+      return rp;
     },
     [=](atom::remember, const assignment_batch& rows) -> std::uint64_t {
       for (auto& row : rows)

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -33,6 +34,13 @@ struct assignment_shard_state {
   std::vector<core::served_assignment> scratch;
   std::unordered_map<core::uuid, std::uint64_t> served; ///< per variant
   std::unordered_map<core::uuid, std::uint64_t> fresh;  ///< per variant
+
+  /// Under a barrier: experiments whose first-time assignments are stored before the
+  /// reply, until a snapshot newer than `through_below` or `through_until`.
+  std::unordered_set<core::uuid> through;
+  std::uint64_t through_below = 0;
+  std::chrono::steady_clock::time_point through_until{};
+  std::uint64_t written_through = 0;
 };
 
 /// Spawns with the snapshot current at start-up so preloading can begin at once, and

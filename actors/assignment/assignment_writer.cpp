@@ -81,6 +81,19 @@ void write_ready(self_ptr self, bool all) {
     schedule_tick(self, st.backoff.count() > 0 ? st.backoff : st.cfg.interval);
 }
 
+// Keeps writing until everything queued is stored or `timeout` passed; answers the rows
+// still unwritten. Shed rows count: only their journals hold them.
+std::uint64_t drain_for(self_ptr self, std::chrono::milliseconds timeout) {
+  auto& st = self->state;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!st.queue.empty() && std::chrono::steady_clock::now() < deadline)
+    if (!write_batch(self))
+      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
+        st.backoff, std::max<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now(),
+                                                       std::chrono::nanoseconds{0})));
+  return st.queue.size() + st.dropped;
+}
+
 status_record writer_status(self_ptr self) {
   auto& st = self->state;
   return {"assignment_writer",
@@ -132,17 +145,14 @@ assignment_writer(assignment_writer_actor::stateful_pointer<assignment_writer_st
     [=](atom::drain) -> std::uint64_t {
       auto& st = self->state;
       st.tick_scheduled = false;
-      auto deadline = std::chrono::steady_clock::now() + st.cfg.drain_timeout;
       if (self->current_sender() == nullptr) {
         write_ready(self, true); // the internal tick
         return st.queue.size();
       }
-      // A real drain (SIGTERM): keep trying until written or out of time.
-      while (!st.queue.empty() && std::chrono::steady_clock::now() < deadline)
-        if (!write_batch(self))
-          std::this_thread::sleep_for(st.backoff);
-      // Shed rows are unwritten too: only their journals hold them.
-      return st.queue.size() + st.dropped;
+      return drain_for(self, st.cfg.drain_timeout); // SIGTERM, a slot release
+    },
+    [=](atom::drain, std::int64_t ms) -> std::uint64_t {
+      return drain_for(self, std::chrono::milliseconds{ms});
     },
     [=](atom::status) -> status_record { return writer_status(self); },
   };

@@ -1,6 +1,9 @@
 #include "actors/assignment/experiment_registry.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#include <caf/scoped_actor.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +26,12 @@ using runtime::log_level;
 api_reply json_reply(std::uint16_t status, const json& body) {
   return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
+
+// How long a barrier's shards write through at most if the change never comes (the
+// applying node died between the barrier and the change), and how long the registry
+// waits for them all to confirm.
+constexpr std::chrono::milliseconds barrier_hold{30000};
+constexpr std::chrono::milliseconds barrier_wait{3000};
 
 caf::error database_error(const std::exception& e) {
   log(log_level::error, "registry_database_error", {{"error", e.what()}});
@@ -113,6 +122,83 @@ caf::error refuse_while_a_node_is_down(self_ptr self, const std::vector<std::str
   return caf::none;
 }
 
+// Back to writing behind: the change the barrier was for is not coming.
+void release_first_time_writes(self_ptr self) {
+  for (auto& to : self->state.barrier_held)
+    caf::anon_send(to, atom::barrier::value, assignment_barrier{});
+  self->state.barrier_held.clear();
+}
+
+// Tells every shard of the cluster to store what it assigned so far and, until the
+// change is installed, each first-time assignment of the experiments before answering
+// (docs/cluster.md: the barrier). Waits for all; one that does not confirm in time
+// refuses the change, and the others go back to writing behind.
+caf::error hold_first_time_writes(self_ptr self, const std::vector<std::string>& moved) {
+  auto& st = self->state;
+  assignment_barrier barrier;
+  for (auto& name : moved)
+    if (auto* exp = st.current->find(name))
+      barrier.experiments.push_back(exp->id);
+  if (barrier.experiments.empty())
+    return caf::none;
+  try {
+    // Above every version a node may serve now, so the change's own is the first newer.
+    barrier.snapshot_version = std::max(st.current->version(), st.store->version());
+  } catch (const std::exception& e) {
+    return database_error(e);
+  }
+  barrier.hold_ms = barrier_hold.count();
+  std::vector<std::pair<std::string, shard_access_actor>> targets;
+  auto& router = st.router;
+  for (auto& shard : router.all())
+    targets.emplace_back("this node", shard);
+  if (auto& ring = router.ring())
+    for (std::size_t i = 0; i < ring->members().size(); ++i) {
+      if (i == router.self_index())
+        continue;
+      auto& entry = router.destinations()[router.all().size() + i];
+      if (!entry)
+        return make_error(ec::unavailable, "experiments",
+                          "node " + ring->members()[i].name
+                            + " is not linked to this node yet, so it cannot confirm that "
+                              "its first-time assignments are stored; nothing was applied, "
+                              "retry");
+      targets.emplace_back(ring->members()[i].name, entry);
+    }
+  auto started = std::chrono::steady_clock::now();
+  caf::scoped_actor sync{self->system()};
+  auto ask = [&](const shard_access_actor& to) {
+    return sync->request(to, barrier_wait, atom::barrier::value, barrier);
+  };
+  // All asked first, so the wait is the slowest node's, not the sum.
+  std::vector<decltype(ask(targets.front().second))> asked;
+  for (auto& [node, to] : targets) {
+    st.barrier_held.push_back(to);
+    asked.push_back(ask(to));
+  }
+  caf::error refused;
+  for (std::size_t i = 0; i < asked.size(); ++i)
+    asked[i].receive([](bool) {}, [&](caf::error& e) {
+      if (!refused)
+        refused = make_error(ec::unavailable, "experiments",
+                             targets[i].first + " did not confirm that its first-time "
+                               "assignments are stored (" + self->system().render(e)
+                               + "); nothing was applied, retry");
+    });
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (refused) {
+    ++st.barriers_refused;
+    release_first_time_writes(self);
+    log(log_level::warn, "barrier_refused",
+        {{"experiments", moved}, {"ms", ms}, {"error", self->system().render(refused)}});
+  } else {
+    ++st.barriers;
+    log(log_level::info, "barrier_confirmed",
+        {{"experiments", moved}, {"shards", targets.size()}, {"ms", ms}});
+  }
+  return refused;
+}
+
 caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
@@ -128,16 +214,22 @@ caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, 
   for (auto& p : plan)
     changes = changes || p.action != core::apply_action::unchanged;
   if (changes && !dry_run && st.cluster)
-    if (auto moved = core::bucketing_changes(plan); !moved.empty())
+    if (auto moved = core::bucketing_changes(plan); !moved.empty()) {
       if (auto refused = refuse_while_a_node_is_down(self, moved))
         return refused;
+      if (auto refused = hold_first_time_writes(self, moved))
+        return refused;
+    }
   if (changes && !dry_run) {
     try {
       st.store->apply(plan);
       ++st.applies;
     } catch (const std::exception& e) {
+      release_first_time_writes(self);
       return database_error(e);
     }
+    // Installing the change's snapshot ends the barrier on every shard.
+    st.barrier_held.clear();
     try {
       publish(self, st.store->announce());
     } catch (const std::exception& e) {
@@ -302,17 +394,22 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
         list.push_back(describe(t));
       return json_reply(200, {{"event_types", std::move(list)}});
     },
-    [=](atom::reload) {
+    [=](atom::reload) -> std::uint64_t {
       auto& st = self->state;
       try {
         auto version = st.store->version();
         if (version <= st.current->version())
-          return; // this node's own change, or one already loaded
+          return st.current->version(); // this node's own change, or one already loaded
         st.event_types = st.events->load_event_types();
         publish(self, version);
       } catch (const std::exception& e) {
         log(log_level::error, "registry_reload_failed", {{"error", e.what()}});
       }
+      return st.current->version();
+    },
+    [=](atom::routing, shard_router& router) {
+      if (router.version() > self->state.router.version())
+        self->state.router = std::move(router);
     },
     [=](atom::subscribe, assignment_shard_actor& shard) {
       self->send(shard, atom::snapshot::value, self->state.current);
@@ -328,6 +425,12 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
                 static_cast<double>(st.applies)},
                {"expd_registry_status_changes_total", "counter", "Experiment status changes.",
                 "", static_cast<double>(st.status_changes)},
+               {"expd_registry_barriers_total", "counter",
+                "Bucket moves every shard of the cluster confirmed it had stored for.", "",
+                static_cast<double>(st.barriers)},
+               {"expd_registry_barriers_refused_total", "counter",
+                "Bucket moves refused because a shard did not confirm in time.", "",
+                static_cast<double>(st.barriers_refused)},
                {"expd_registry_event_types", "gauge", "Known event types.", "",
                 static_cast<double>(st.event_types.size())},
                {"expd_registry_event_type_applies_total", "counter",

@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A shard that answers every assignment with its own name, and held with one pair.
+// A shard that answers every assignment with its own name, and held with one pair. It
+// confirms barriers unless it is named "refuses".
 assignment_shard_actor::behavior_type fake_shard(std::string name) {
   return {
     [name](atom::assign, const core::assign_request& req) -> api_reply {
@@ -30,6 +31,11 @@ assignment_shard_actor::behavior_type fake_shard(std::string name) {
       return held_variants_list(units.size(), {{core::uuid{1, 2}, core::uuid{3, 4}}});
     },
     [name](atom::status) -> status_record { return {name, {}}; },
+    [name](atom::barrier, const assignment_barrier&) -> caf::result<bool> {
+      if (name == "refuses")
+        return make_error(ec::database_unavailable, "", "2 rows unwritten");
+      return true;
+    },
   };
 }
 
@@ -161,4 +167,21 @@ TEST_F(node_entry_test, the_router_sends_other_nodes_units_to_their_entry_once_l
   EXPECT_TRUE(linked.is_remote(to));
   EXPECT_EQ(linked.destinations()[to], links[*ring->index_of("n2")]);
   EXPECT_FALSE(linked.is_remote(linked.route(mine)));
+}
+
+// The entry answers a barrier for the whole node: only once every local shard has.
+TEST_F(node_entry_test, a_barrier_is_confirmed_once_every_local_shard_confirms_it) {
+  auto barrier = [&] {
+    std::string out;
+    self->request(entry, 2s, atom::barrier::value, assignment_barrier{{core::uuid{0, 1}}, 3, 1000})
+      .receive([&](bool b) { out = b ? "confirmed" : "false"; },
+               [&](caf::error& err) { out = std::string{to_string(static_cast<ec>(expd_code(err)))}; });
+    return out;
+  };
+  EXPECT_EQ(barrier(), "confirmed"); // no routing yet: no shards to ask
+  self->send(entry, atom::routing::value, routing(true, 1));
+  EXPECT_EQ(barrier(), "confirmed");
+  shards.push_back(sys.spawn(fake_shard, std::string{"refuses"}));
+  self->send(entry, atom::routing::value, routing(true, 2));
+  EXPECT_EQ(barrier(), "database_unavailable");
 }

@@ -283,13 +283,24 @@ TEST(wire, node_hello) {
   EXPECT_EQ(round_trip(node_hello{}).name, "");
 }
 
+TEST(wire, assignment_barrier) {
+  assignment_barrier x{{id(0x0190a1b2c3d44e5fULL, 1), id(0x0190a1b2c3d44e5fULL, 2)},
+                       (std::uint64_t{1} << 63) + 5, -7};
+  auto y = round_trip(x);
+  EXPECT_EQ(y.experiments, x.experiments);
+  EXPECT_EQ(y.snapshot_version, x.snapshot_version);
+  EXPECT_EQ(y.hold_ms, -7);
+  EXPECT_TRUE(round_trip(assignment_barrier{}).experiments.empty());
+}
+
 TEST(wire, types_registered_under_expd_names) {
   auto& types = wire_system().types();
   for (auto* name : {"expd.api_reply", "expd.metric_sample", "expd.status_record", "expd.uuid",
                      "expd.assign_request", "expd.assignment_record",
                      "std::vector<expd.assignment_record>", "expd.event_query", "expd.unit_ref",
                      "std::vector<expd.unit_ref>", "expd.held_variants_list",
-                     "expd.spool_consumer", "expd.node_hello", "expd.assignment_shard_actor",
+                     "expd.spool_consumer", "expd.node_hello", "expd.assignment_barrier",
+                     "expd.assignment_shard_actor",
                      "expd.node_entry_actor", "expd.membership_actor",
                      "expd.experiment_registry_actor"})
     EXPECT_NE(types.make_value(std::string{name}), nullptr) << name;
