@@ -48,16 +48,21 @@ int cluster_command(const settings& s, const command_line& line) {
     print_json(answer);
     return 0;
   }
-  std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "HTTP", "CLUSTER", "SLOTS",
-                                                 "READY", "RING", "ASSIGN/S", "WRITER_QUEUE",
-                                                 "LEASE_S", "BUILD"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATE", "HTTP", "CLUSTER", "SLOTS", "READY", "RING", "REQ/S", "ASSIGN_REQ/S",
+       "ASSIGN/S", "EVENTS/S", "SPOOL", "LOADER", "WRITER", "STATS_AGE_S", "LEASE_S", "BUILD"}};
   for (const json& n : list(answer, "nodes")) {
     const json& stats = n.contains("stats") ? n["stats"] : json::object();
     rows.push_back({text(n, "name"), text(n, "state"), text(n, "http_address"),
                     text(n, "cluster_address"), number(n, "slots_owned"),
                     number(stats, "slots_ready"), number(stats, "ring_version"),
-                    number(stats, "assign_per_second", 1), number(stats, "writer_queue"),
-                    number(n, "lease_left_seconds", 2), text(n, "build_version")});
+                    number(stats, "http_requests_per_second", 1),
+                    number(stats, "assign_requests_per_second", 1),
+                    number(stats, "assign_per_second", 1),
+                    number(stats, "events_accepted_per_second", 1), number(stats, "spool_backlog"),
+                    number(stats, "loader_queue"), number(stats, "writer_queue"),
+                    number(n, "stats_age_seconds", 1), number(n, "lease_left_seconds", 2),
+                    text(n, "build_version")});
   }
   print_table(rows);
   const json& ring = answer.contains("ring") ? answer["ring"] : json::object();

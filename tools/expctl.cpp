@@ -70,7 +70,9 @@ commands:
                               as JSON (docs/operations.md); exit 1 when nothing succeeded,
                               3 when no connection was made
   cluster nodes               the cluster's nodes: state, addresses, slots owned, ring
-                              version, assignments/s, queue depths, build
+                              version, HTTP and assign requests/s, assignments/s, events
+                              accepted/s, queue depths (spool, loader, writer), the
+                              figures' age, build
   cluster drain NODE          move NODE's slots to the other nodes (it keeps answering
                               as a gateway; SIGTERM does the same before it stops)
   cluster forget NODE         remove a node that is down for good (its journal is lost

@@ -3,6 +3,11 @@
 // and the running cluster does not notice.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include "../integration/event_helpers.hpp"
 #include "cluster_helpers.hpp"
 
 using namespace expd::testing;
@@ -146,4 +151,59 @@ TEST_F(cluster_join_running, a_name_in_use_at_another_address_is_refused_and_its
   EXPECT_EQ(c.node(1).request("GET", "/health").status, 200);
   EXPECT_EQ(c.assign(1, "user-3"), answer);
   EXPECT_EQ(c.assign(0, "user-3"), answer);
+}
+
+// Each node publishes its own figures with its lease renewal: requests/s, events/s and
+// its queues move under load, and a down node's last figures stay, with their age.
+TEST_F(cluster_join_running, every_node_reports_its_requests_events_and_queues) {
+  auto x = prepare(c.node(0));
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    for (int k = 0; !stop; ++k) {
+      auto i = static_cast<std::size_t>(k % 2);
+      auto unit = "user-" + std::to_string(k % 500);
+      c.assign(i, unit);
+      post(c.node(i), json{{"events", json::array({event(x, unit)})}});
+    }
+  });
+  auto moving = [](const json& n) {
+    const json& s = n["stats"];
+    return s.value("http_requests_per_second", 0.0) > 0
+           && s.value("assign_requests_per_second", 0.0) > 0
+           && s.value("events_accepted_per_second", 0.0) > 0;
+  };
+  bool both_move = eventually([&] {
+    auto view = c.describe(0);
+    std::size_t n = 0;
+    for (auto& node : view.is_object() ? view["nodes"] : json::array())
+      n += moving(node);
+    return n == 2;
+  });
+  stop = true;
+  load.join();
+  ASSERT_TRUE(both_move) << c.describe(0).dump();
+  auto seen_by_n2 = c.describe(1);
+  for (auto& n : seen_by_n2["nodes"]) {
+    for (auto* key : {"window_seconds", "assign_per_second", "pending_writes", "writer_queue",
+                      "spool_backlog", "loader_queue", "archive_backlog", "slots_ready"})
+      EXPECT_TRUE(n["stats"][key].is_number()) << key << " of " << n.dump();
+    EXPECT_TRUE(n["stats"]["reported_at"].is_string()) << n.dump();
+    EXPECT_LT(n["stats_age_seconds"].get<double>(), 2.0) << n.dump();
+  }
+  auto table = run_expctl(c.node(0), "cluster nodes");
+  EXPECT_EQ(table.status, 0) << table.out;
+  EXPECT_NE(table.out.find("EVENTS/S"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("STATS_AGE_S"), std::string::npos) << table.out;
+
+  c.kill(1, SIGKILL);
+  json n2;
+  ASSERT_TRUE(eventually([&] {
+    auto view = c.describe(0);
+    for (auto& n : view.is_object() ? view["nodes"] : json::array())
+      if (n["name"] == "n2")
+        n2 = n;
+    return n2["state"] == "down" && n2["stats_age_seconds"].get<double>() > 1.0;
+  })) << n2.dump();
+  EXPECT_TRUE(n2["stats"]["http_requests_per_second"].is_number()) << n2.dump();
+  EXPECT_TRUE(n2["stats"]["spool_backlog"].is_number()) << n2.dump();
 }
