@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "../integration/event_helpers.hpp"
@@ -54,6 +56,16 @@ protected:
     c.wait_ready();
     start_experiment(c);
     before = members(c.describe(0));
+  }
+
+  // After a refusal: both nodes answer as before, `unit` as `answer`, nothing moved.
+  void expect_unharmed(const std::string& unit, const std::string& answer) {
+    expect_all_answered(c);
+    EXPECT_EQ(members(c.describe(0)), before);
+    EXPECT_EQ(members(c.describe(1)), before);
+    EXPECT_TRUE(c.ready());
+    EXPECT_EQ(c.assign(0, unit), answer);
+    EXPECT_EQ(c.assign(1, unit), answer);
   }
 
   scratch_database db;
@@ -117,12 +129,21 @@ TEST_F(cluster_join_running, a_node_of_another_ca_or_without_certificates_is_ref
     << none.output;
 
   // A refused handshake once closed the healthy links too (cluster/node_link.cpp).
-  expect_all_answered(c);
-  EXPECT_EQ(members(c.describe(0)), before);
-  EXPECT_EQ(members(c.describe(1)), before);
-  EXPECT_TRUE(c.ready());
-  EXPECT_EQ(c.assign(0, "user-7"), answer);
-  EXPECT_EQ(c.assign(1, "user-7"), answer);
+  expect_unharmed("user-7", answer);
+}
+
+// A certificate of the cluster's CA is not enough: it must name the node that shows it.
+TEST_F(cluster_join_running, a_node_with_another_nodes_certificate_is_refused) {
+  auto answer = c.assign(1, "user-5");
+  auto impostor = run_expd_until_exit(db, joiner("n4", c.cluster_address(0), c.certs().flags("n2")));
+  EXPECT_EQ(impostor.status, 2) << impostor.output;
+  EXPECT_NE(impostor.output.find("node n4 (at 127.0.0.1:"), std::string::npos) << impostor.output;
+  EXPECT_NE(impostor.output.find("shows a TLS certificate that names n2, not n4"), std::string::npos)
+    << impostor.output;
+  std::ostringstream log;
+  log << std::ifstream{c.node(0).log_path()}.rdbuf();
+  EXPECT_NE(log.str().find("node_link_refused"), std::string::npos);
+  expect_unharmed("user-5", answer);
 }
 
 TEST(cluster_join, a_join_address_where_nothing_listens_is_refused) {
