@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "core/node_figures.hpp"
 #include "messages/error.hpp"
 #include "messages/shard_router.hpp"
 #include "runtime/assignment_store.hpp"
@@ -64,7 +65,8 @@ struct membership_state {
   std::vector<caf::typed_response_promise<bool>> leaving;
   bool left = false;
   clock_type::time_point last_stats{};
-  double served_before = 0;
+  core::node_totals totals_before;
+  std::map<caf::actor_addr, status_record> last_records; ///< by actor, for gather_stats
   std::string stats_json = "{}";
   std::uint64_t passes = 0;
   std::uint64_t ring_changes = 0, slots_taken = 0, rows_loaded = 0, pass_failures = 0,
@@ -252,41 +254,43 @@ void rejoin(self_ptr self) {
   push_routing(self);
 }
 
+// The node's figures for its lease renewal, at most once a second: the counters of its
+// actors' status records (the ones /metrics shows) as rates since the last time, the
+// queue depths as they stand. Every request goes out before any answer is awaited,
+// and an actor that does not answer in time (the loader in a long COPY) counts with
+// its last record, so it reads neither as an empty queue nor as a counter back at 0.
 std::string gather_stats(self_ptr self) {
   auto& st = self->state;
   auto now = clock_type::now();
   if (now - st.last_stats < std::chrono::seconds{1})
     return st.stats_json;
+  std::vector<status_actor> sources(st.peers.shards.begin(), st.peers.shards.end());
+  sources.insert(sources.end(), {st.peers.writer, st.peers.ingestion, st.peers.loader});
+  for (auto& gateway : st.gateways)
+    sources.push_back(caf::actor_cast<status_actor>(gateway));
   caf::scoped_actor sync{self->system()};
-  double served = 0, pending_writes = 0, writer_queue = 0;
-  auto add = [&](status_record& r) {
-    for (auto& s : r.samples) {
-      if (s.name == "expd_assignments_total")
-        served += s.value;
-      else if (s.name == "expd_shard_pending_writes")
-        pending_writes += s.value;
-      else if (s.name == "expd_writer_queue_depth")
-        writer_queue += s.value;
-    }
-  };
-  for (auto& shard : st.peers.shards)
-    sync->request(shard, std::chrono::milliseconds{100}, atom::status::value)
-      .receive(add, [](caf::error&) {});
-  sync->request(st.peers.writer, std::chrono::milliseconds{100}, atom::status::value)
-    .receive(add, [](caf::error&) {});
-  auto seconds = std::chrono::duration<double>(now - st.last_stats).count();
-  auto rate = st.last_stats == clock_type::time_point{} ? 0.0 : (served - st.served_before) / seconds;
+  std::vector<decltype(sync->request(sources[0], caf::infinite, atom::status::value))> asked;
+  for (auto& source : sources)
+    asked.push_back(sync->request(source, std::chrono::milliseconds{100}, atom::status::value));
+  for (std::size_t i = 0; i < asked.size(); ++i)
+    asked[i].receive([&](status_record& r) { st.last_records[sources[i].address()] = std::move(r); },
+                     [](caf::error&) {});
+  core::node_totals totals;
+  for (auto& [source, record] : st.last_records)
+    for (auto& s : record.samples)
+      core::add_sample(totals, s.name, s.labels, s.value);
+  auto seconds = st.last_stats == clock_type::time_point{}
+                   ? 0.0
+                   : std::chrono::duration<double>(now - st.last_stats).count();
+  auto figures = core::node_figures(st.totals_before, totals, seconds);
   st.last_stats = now;
-  st.served_before = served;
+  st.totals_before = totals;
   std::size_t ready = 0;
   for (bool r : st.ready)
     ready += r;
-  st.stats_json = json{{"assign_per_second", rate},
-                       {"pending_writes", pending_writes},
-                       {"writer_queue", writer_queue},
-                       {"slots_ready", ready},
-                       {"ring_version", st.ring->version()}}
-                    .dump();
+  figures["slots_ready"] = ready;
+  figures["ring_version"] = st.ring->version();
+  st.stats_json = figures.dump();
   return st.stats_json;
 }
 
@@ -416,7 +420,8 @@ api_reply describe_cluster(self_ptr self) {
                     {"slots_owned", owned},
                     {"ring_version", st.ring->version()},
                     {"linked", n.node.name == my_name(self) || st.links.count(n.node.name) > 0},
-                    {"stats", stats.is_discarded() ? json::object() : stats}});
+                    {"stats", stats.is_discarded() ? json::object() : stats},
+                    {"stats_age_seconds", n.stats_age_seconds ? json(*n.stats_age_seconds) : json()}});
   }
   json members = json::array();
   for (auto& m : st.ring->members())

@@ -34,6 +34,7 @@ struct membership_peers {
   node_entry_control_actor entry;
   ingestion_actor ingestion;
   experiment_registry_actor registry;
+  event_loader_actor loader; ///< asked only for its status, like the others' figures
 };
 
 /// Spawns the node's membership actor (detached: it blocks on PostgreSQL). Every

@@ -1,13 +1,16 @@
 #include "cluster/node_entry.hpp"
 
 #include <caf/blocking_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 
+#include "cluster/node_link.hpp"
 #include "messages/error.hpp"
+#include "runtime/log.hpp"
 
 namespace expd::cluster {
 
@@ -117,13 +120,36 @@ node_entry_control_actor spawn_node_entry(caf::actor_system& sys, node_hello hel
               });
         return g->rp;
       },
-      [=](atom::hello, node_hello& caller, caf::actor& entry) {
-        auto& st = self->state;
-        if (entry && st.membership && caller.cluster_id == st.hello.cluster_id
-            && caller.protocol == st.hello.protocol)
-          caf::anon_send(st.membership, atom::linked::value, std::move(caller.name),
-                         caf::actor_cast<node_entry_actor>(entry));
-        return st.hello;
+      [=](atom::hello, node_hello& caller, caf::actor& entry) -> caf::result<node_hello> {
+        auto welcome = [=]() mutable {
+          auto& st = self->state;
+          if (entry && st.membership && caller.cluster_id == st.hello.cluster_id
+              && caller.protocol == st.hello.protocol)
+            caf::anon_send(st.membership, atom::linked::value, std::move(caller.name),
+                           caf::actor_cast<node_entry_actor>(entry));
+          return st.hello;
+        };
+        auto sender = self->current_sender();
+        if (sender == nullptr || sender->node() == self->node())
+          return welcome();
+        // Another node's name counts only if the certificate of its link names it.
+        auto rp = self->make_response_promise<node_hello>();
+        self->request(self->system().middleman().actor_handle(), std::chrono::seconds{5},
+                      caf::get_atom::value, sender->node())
+          .then(
+            [=](const caf::node_id&, const std::string& host, std::uint16_t port) mutable {
+              auto refused = check_peer_name(host, port, caller.name, peer_drop::after_reply);
+              if (!refused) {
+                rp.deliver(welcome());
+                return;
+              }
+              runtime::log(runtime::log_level::error, "node_link_refused",
+                           {{"node", caller.name}, {"address", host + ":" + std::to_string(port)},
+                            {"error", error_text(self->system(), refused)}});
+              rp.deliver(std::move(refused));
+            },
+            [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
       },
       [=](atom::subscribe, caf::actor& membership) { self->state.membership = std::move(membership); },
       [=](atom::routing, shard_router& router) {

@@ -1,17 +1,24 @@
 #include "cluster/node_link.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <caf/io/middleman.hpp>
+#include <caf/io/network/native_socket.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -22,6 +29,13 @@
 // closes that link. These definitions interpose libssl's for libcaf_openssl and clear
 // the queue before each call (seen: without them a refused join dropped the
 // cluster's links and failed remote assignments for a second).
+//
+// They also note what each finished handshake showed of the peer, since CAF 0.17 keeps
+// its SSL objects to itself: the names in the peer's certificate, by the connection's
+// remote address, which is what the middleman answers for a node (get_atom). So a node's
+// hello can be held against the certificate of the connection it came over
+// (check_peer_name). An entry lives as long as its SSL object (SSL_free): CAF frees the
+// session before it closes the socket, so a socket in the table is still the peer's.
 namespace {
 
 template <class F>
@@ -33,6 +47,66 @@ F real(const char* name) {
   return f;
 }
 
+struct tls_peer {
+  std::string address; ///< host:port of the connection's remote end, as CAF renders it
+  int fd = -1;
+  std::vector<std::string> names; ///< the certificate's CN and DNS subjectAltNames
+  std::atomic<bool> drop_at_next_read{false};
+};
+
+std::mutex tls_peers_mutex;
+std::map<const SSL*, std::unique_ptr<tls_peer>> tls_peers;
+std::atomic<bool> tls_links{false}; ///< set once this node links with TLS
+
+int tls_peer_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+std::vector<std::string> certificate_names(X509* cert) {
+  std::vector<std::string> names;
+  char cn[256];
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn)) > 0)
+    names.emplace_back(cn);
+  auto* sans = static_cast<GENERAL_NAMES*>(
+    X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+    auto* san = sk_GENERAL_NAME_value(sans, i);
+    if (san->type == GEN_DNS)
+      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(san->d.dNSName)),
+                         static_cast<std::size_t>(ASN1_STRING_length(san->d.dNSName)));
+  }
+  GENERAL_NAMES_free(sans);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+// After every TLS call: the first time a session's handshake is done, note its peer;
+// a refused peer's connection is shut down when it next sends anything (the refusal
+// is on its way by then: an honest peer waits for it and stops).
+void after_tls_call(SSL* ssl, bool read) {
+  auto* peer = static_cast<tls_peer*>(SSL_get_ex_data(ssl, tls_peer_index()));
+  if (peer == nullptr && SSL_is_init_finished(ssl)) {
+    auto noted = std::make_unique<tls_peer>();
+    noted->fd = SSL_get_fd(ssl);
+    auto host = caf::io::network::remote_addr_of_fd(noted->fd);
+    auto port = caf::io::network::remote_port_of_fd(noted->fd);
+    if (host && port)
+      noted->address = *host + ":" + std::to_string(*port);
+    if (X509* cert = SSL_get_peer_certificate(ssl)) {
+      noted->names = certificate_names(cert);
+      X509_free(cert);
+    }
+    peer = noted.get();
+    SSL_set_ex_data(ssl, tls_peer_index(), peer);
+    std::lock_guard<std::mutex> lock{tls_peers_mutex};
+    tls_peers[ssl] = std::move(noted);
+  }
+  if (read && peer != nullptr && peer->drop_at_next_read)
+    shutdown(peer->fd, SHUT_RDWR);
+}
+
 } // namespace
 
 extern "C" {
@@ -40,25 +114,42 @@ extern "C" {
 int SSL_read(SSL* ssl, void* buf, int num) {
   static auto next = real<int (*)(SSL*, void*, int)>("SSL_read");
   ERR_clear_error();
-  return next(ssl, buf, num);
+  auto n = next(ssl, buf, num);
+  after_tls_call(ssl, true);
+  return n;
 }
 
 int SSL_write(SSL* ssl, const void* buf, int num) {
   static auto next = real<int (*)(SSL*, const void*, int)>("SSL_write");
   ERR_clear_error();
-  return next(ssl, buf, num);
+  auto n = next(ssl, buf, num);
+  after_tls_call(ssl, false);
+  return n;
 }
 
 int SSL_connect(SSL* ssl) {
   static auto next = real<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
-  return next(ssl);
+  auto n = next(ssl);
+  after_tls_call(ssl, false);
+  return n;
 }
 
 int SSL_accept(SSL* ssl) {
   static auto next = real<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
-  return next(ssl);
+  auto n = next(ssl);
+  after_tls_call(ssl, false);
+  return n;
+}
+
+void SSL_free(SSL* ssl) {
+  static auto next = real<void (*)(SSL*)>("SSL_free");
+  if (ssl != nullptr && SSL_get_ex_data(ssl, tls_peer_index()) != nullptr) {
+    std::lock_guard<std::mutex> lock{tls_peers_mutex};
+    tls_peers.erase(ssl);
+  }
+  next(ssl);
 }
 
 } // extern "C"
@@ -144,9 +235,38 @@ std::string error_text(caf::actor_system& sys, const caf::error& err) {
   return sys.render(err);
 }
 
+caf::error check_peer_name(const std::string& host, std::uint16_t port, const std::string& claimed,
+                           peer_drop drop) {
+  if (!tls_links)
+    return {};
+  auto address = host + ":" + std::to_string(port);
+  std::lock_guard<std::mutex> lock{tls_peers_mutex};
+  auto it = std::find_if(tls_peers.begin(), tls_peers.end(),
+                         [&](auto& p) { return p.second->address == address; });
+  if (it != tls_peers.end()) {
+    auto& names = it->second->names;
+    if (std::find(names.begin(), names.end(), claimed) != names.end())
+      return {};
+    if (drop == peer_drop::now)
+      shutdown(it->second->fd, SHUT_RDWR);
+    else
+      it->second->drop_at_next_read = true;
+  }
+  std::string listed;
+  for (auto& name : it == tls_peers.end() ? std::vector<std::string>{} : it->second->names)
+    listed += (listed.empty() ? "" : ", ") + name;
+  return caf::make_error(caf::sec::invalid_argument,
+                         "node " + claimed + " (at " + address + ") shows a TLS certificate that "
+                           + (listed.empty() ? "names no node" : "names " + listed + ", not " + claimed)
+                           + ": a node's certificate must name it (CN or DNS subjectAltName); give "
+                           + claimed + " its own (deploy/cluster-certs.sh " + claimed
+                           + ") or start it with the --node-name its certificate names");
+}
+
 caf::expected<std::uint16_t> publish_entry(caf::actor_system& sys, const node_entry_actor& entry,
                                            const std::string& address, link_security security) {
   auto [host, port] = split_address(address, "--cluster-listen");
+  tls_links = tls_links || security == link_security::tls;
   if (security == link_security::tls)
     return caf::openssl::publish(entry, port, host.c_str(), true);
   return sys.middleman().publish(entry, port, host.c_str(), true);
@@ -157,6 +277,7 @@ caf::expected<linked_node> connect_node(caf::actor_system& sys, const std::strin
                                         const caf::actor& own_entry,
                                         std::chrono::milliseconds timeout) {
   auto [host, port] = split_address(address, "the node address");
+  tls_links = tls_links || security == link_security::tls;
   auto entry = security == link_security::tls
                  ? caf::openssl::remote_actor<node_entry_actor>(sys, host, port)
                  : sys.middleman().remote_actor<node_entry_actor>(host, port);
@@ -195,10 +316,24 @@ caf::expected<linked_node> connect_node(caf::actor_system& sys, const std::strin
           result = linked_node{*entry, std::move(hello)};
       },
       [&](caf::error& err) {
+        // A refusal of the other node's says why (its check_peer_name).
         result = caf::make_error(caf::sec::cannot_connect_to_node,
-                                 "the node at " + address + " did not say who it is ("
-                                   + sys.render(err) + ")");
+                                 err.context().match_elements<std::string>()
+                                   ? "the node at " + address + " refused the link: "
+                                       + error_text(sys, err)
+                                   : "the node at " + address + " did not say who it is ("
+                                       + sys.render(err) + ")");
       });
+  if (!result || security != link_security::tls)
+    return result;
+  // The name it said is held against the certificate of the connection it came over.
+  self_actor->request(sys.middleman().actor_handle(), timeout, caf::get_atom::value, entry->node())
+    .receive(
+      [&](const caf::node_id&, const std::string& peer_host, std::uint16_t peer_port) {
+        if (auto refused = check_peer_name(peer_host, peer_port, result->hello.name, peer_drop::now))
+          result = refused;
+      },
+      [&](caf::error& err) { result = err; });
   return result;
 }
 

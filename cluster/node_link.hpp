@@ -33,6 +33,17 @@ void check_certificates(const std::string& cert, const std::string& key, const s
 /// The text of an error made here (its message), or CAF's rendering of any other.
 std::string error_text(caf::actor_system& sys, const caf::error& err);
 
+/// When a link whose peer is refused is dropped: at once, or when the peer next sends
+/// anything, so that the refusal (the answer to its hello) reaches it first.
+enum class peer_drop { now, after_reply };
+
+/// Whether the peer at host:port (the remote end of its connection, as the middleman's
+/// get_atom answers for a node) presented a TLS certificate that names `claimed`: its
+/// CN or a DNS subjectAltName. If not, the error says so (its text names both) and the
+/// connection is dropped as `drop` says. Without TLS links every name passes.
+caf::error check_peer_name(const std::string& host, std::uint16_t port, const std::string& claimed,
+                           peer_drop drop);
+
 /// Publishes the node's entry on `address` (host:port) for the other nodes.
 caf::expected<std::uint16_t> publish_entry(caf::actor_system& sys, const node_entry_actor& entry,
                                            const std::string& address, link_security security);
@@ -45,8 +56,9 @@ struct linked_node {
 
 /// Links to the entry at `address`, hands it `own_entry` (null: only asking) and asks
 /// who it is (within `timeout`). A node of
-/// another cluster (another database), of another protocol, or one that cannot be
-/// reached or refuses the handshake is an error whose text says which and what to do.
+/// another cluster (another database), of another protocol, one whose certificate does
+/// not name it (check_peer_name), one that refuses this node's name, or one that cannot
+/// be reached or refuses the handshake is an error whose text says which and what to do.
 /// Blocking: from a detached actor or at start-up only.
 caf::expected<linked_node> connect_node(caf::actor_system& sys, const std::string& address,
                                         link_security security, const node_hello& self,

@@ -2,7 +2,9 @@
 # deploy/cluster-certs.sh [--dir DIR] [--foreign] NAME...: certificates for TLS between
 # cluster nodes (docs/operations.md#tls-between-nodes). Makes, once, a cluster CA
 # (DIR/ca.pem, DIR/ca.key) and for each node NAME DIR/NAME.pem + DIR/NAME.key (CN=NAME,
-# subjectAltName IP:127.0.0.1, DNS:localhost, DNS:NAME), signed by that CA. --foreign
+# subjectAltName IP:127.0.0.1, DNS:NAME), signed by that CA. Every DNS name of a node's
+# certificate names the node (expd checks a peer's name against them), so it holds none
+# but NAME. --foreign
 # makes them under DIR/foreign/ with a second CA instead: nodes the cluster must refuse
 # (tests). DIR defaults to var/cluster-tls (EXPD_CLUSTER_TLS_DIR). Keys are 0600 and
 # have no passphrase (CAF reads them unattended). Running it again keeps what is valid.
@@ -65,7 +67,7 @@ make_node() {
   local ext="$DIR/$name.ext"
   printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
     "extendedKeyUsage=serverAuth,clientAuth" \
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:$name" >"$ext"
+    "subjectAltName=IP:127.0.0.1,DNS:$name" >"$ext"
   run_openssl req -new -key "$key" -subj "/CN=$name" -out "$DIR/$name.csr"
   run_openssl x509 -req -in "$DIR/$name.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
     -CAcreateserial -days "$DAYS" -extfile "$ext" -out "$cert"

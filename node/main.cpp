@@ -270,7 +270,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
     mcfg.renew_interval = std::max(std::chrono::milliseconds{20}, cfg.lease / 5);
     mcfg.drain_timeout = cfg.drain_timeout;
     membership = cluster::spawn_membership(sys, mcfg, {shards, writer, member->entry, ingestor,
-                                                       registry});
+                                                       registry, loader});
     cluster_reporters.push_back(membership);
     log(log_level::info, "cluster_member",
         {{"node", cfg.node_name}, {"cluster_listen", cfg.cluster_listen},

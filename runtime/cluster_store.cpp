@@ -75,7 +75,9 @@ std::optional<std::string> cluster_store::renew(const std::string& name,
   return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<std::string> {
     pqxx::work tx{conn};
     auto r = tx.exec_params("UPDATE exp.cluster_nodes SET lease_until = now() + $3::interval,"
-                            " stats = $4::jsonb, updated_at = now()"
+                            " stats = $4::jsonb || jsonb_build_object('reported_at',"
+                            "   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')),"
+                            " updated_at = now()"
                             " WHERE name = $1 AND incarnation = $2 AND state <> 'down'"
                             " RETURNING state",
                             name, incarnation, interval_of(lease_), stats);
@@ -173,7 +175,8 @@ std::vector<cluster_node_row> cluster_store::nodes() {
     auto rows = tx.exec("SELECT name, cluster_address, http_address, build_version, protocol,"
                         " state, incarnation, released_ring,"
                         " extract(epoch FROM lease_until - now()), stats::text,"
-                        " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+                        " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+                        " extract(epoch FROM now() - (stats->>'reported_at')::timestamptz)"
                         " FROM exp.cluster_nodes ORDER BY name");
     std::vector<cluster_node_row> out;
     for (auto row : rows) {
@@ -186,6 +189,8 @@ std::vector<cluster_node_row> cluster_store::nodes() {
       n.lease_left_seconds = row[8].as<double>();
       n.stats_json = row[9].as<std::string>();
       n.started_at = row[10].as<std::string>();
+      if (!row[11].is_null())
+        n.stats_age_seconds = row[11].as<double>();
       out.push_back(std::move(n));
     }
     return out;

@@ -35,6 +35,7 @@ struct cluster_node_row {
   std::int64_t released_ring = 0;
   double lease_left_seconds = 0; ///< negative once the lease has run out
   std::string stats_json;        ///< what the node last reported of itself
+  std::optional<double> stats_age_seconds; ///< since that report; none before the first
   std::string started_at;        ///< RFC 3339
 };
 
@@ -59,7 +60,7 @@ public:
   std::int64_t join(const node_identity& me, std::chrono::milliseconds wait);
 
   /// Extends the lease by its length from now (PostgreSQL's now), stores `stats` (a
-  /// JSON object) and answers the node's state, which an operator may have set to
+  /// JSON object) with `reported_at` (PostgreSQL's now, RFC 3339) and answers the node's state, which an operator may have set to
   /// draining. nullopt when the name is no longer this incarnation's or was marked
   /// down: the node has been replaced and must stop serving.
   std::optional<std::string> renew(const std::string& name, std::int64_t incarnation,

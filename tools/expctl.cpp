@@ -2,23 +2,12 @@
 // the admin endpoints (with a bearer token) and the public /v1/assign.
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <initializer_list>
-#include <iomanip>
 #include <iostream>
-#include <iterator>
-#include <map>
-#include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
-#include <stdexcept>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,15 +17,14 @@
 #include "tools/cli_errors.hpp"
 #include "tools/client_key.hpp"
 #include "tools/command_line.hpp"
+#include "tools/expctl_command.hpp"
 #include "tools/http_client.hpp"
-#include "tools/load_config.hpp"
-#include "tools/load_generator.hpp"
-#include "tools/text_table.hpp"
 #include "tools/yaml_json.hpp"
 
 namespace {
 
 using namespace expd::tools;
+using namespace expd::tools::expctl;
 using nlohmann::json;
 
 constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
@@ -82,7 +70,9 @@ commands:
                               as JSON (docs/operations.md); exit 1 when nothing succeeded,
                               3 when no connection was made
   cluster nodes               the cluster's nodes: state, addresses, slots owned, ring
-                              version, assignments/s, queue depths, build
+                              version, HTTP and assign requests/s, assignments/s, events
+                              accepted/s, queue depths (spool, loader, writer), the
+                              figures' age, build
   cluster drain NODE          move NODE's slots to the other nodes (it keeps answering
                               as a gateway; SIGTERM does the same before it stops)
   cluster forget NODE         remove a node that is down for good (its journal is lost
@@ -101,8 +91,6 @@ options:
 exit status: 0 ok; 1 the server answered with an error (or another failure);
 2 usage error or invalid input file; 3 the server could not be reached.
 )";
-
-constexpr const char* default_server = "http://127.0.0.1:8080";
 
 // A recompute of a long window runs for minutes; every other call answers at once.
 constexpr long long_call_timeout_seconds = 3600;
@@ -124,167 +112,6 @@ const std::vector<option_spec> option_specs = {
     {"timeout", 0, true},     {"rate", 0, true},    {"concurrency", 0, true}, {"units", 0, true},
     {"dist", 0, true},        {"seed", 0, true},    {"experiments", 0, true}, {"json", 0, true},
 };
-
-constexpr std::string_view global_options[] = {"server", "token", "output", "help"};
-
-// Rejects options that `line`'s command does not take and a wrong number of words.
-void expect(const command_line& line, const std::vector<std::string_view>& allowed,
-            std::size_t word_count, const std::string& synopsis) {
-  for (const auto& [name, value] : line.options) {
-    bool ok = false;
-    for (auto global : global_options) {
-      ok = ok || name == global;
-    }
-    for (auto own : allowed) {
-      ok = ok || name == own;
-    }
-    if (!ok) {
-      throw usage_error(line.words[0] + " does not take --" + name);
-    }
-  }
-  if (line.words.size() != word_count) {
-    throw usage_error("usage: expctl " + synopsis);
-  }
-}
-
-// ---- settings ---------------------------------------------------------------------
-
-struct settings {
-  std::string server; // base URL, no trailing slash
-  std::optional<std::string> token; // from --token; otherwise resolved when needed
-  bool json_output = false;
-};
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
-}
-
-settings make_settings(const command_line& line) {
-  settings s;
-  std::optional<std::string> server = line.value("server");
-  std::string from_env = env("EXPD_SERVER");
-  s.server = server ? *server : from_env.empty() ? default_server : from_env;
-  while (!s.server.empty() && s.server.back() == '/') {
-    s.server.pop_back();
-  }
-  if (s.server.empty()) {
-    throw usage_error("--server is empty");
-  }
-  s.token = line.value("token");
-  if (s.token && s.token->empty()) {
-    throw usage_error("--token is empty");
-  }
-  std::string output = line.value("output").value_or("table");
-  if (output != "table" && output != "json") {
-    throw usage_error("-o takes json or table, not \"" + output + "\"");
-  }
-  s.json_output = output == "json";
-  return s;
-}
-
-std::string read_token_file(const std::string& path) {
-  std::ifstream in(path);
-  std::string token;
-  if (!in || !std::getline(in, token)) {
-    throw input_error("cannot read the admin token from " + path);
-  }
-  // Tolerate the whitespace editors and `echo` leave around the token.
-  const char* blanks = " \t\r";
-  token.erase(token.find_last_not_of(blanks) + 1);
-  token.erase(0, token.find_first_not_of(blanks));
-  if (token.empty()) {
-    throw input_error("the admin token file " + path + " is empty");
-  }
-  return token;
-}
-
-// Resolved only for admin calls, so `assign` works without any token configured.
-std::string admin_token(const settings& s) {
-  if (s.token) {
-    return *s.token;
-  }
-  if (std::string token = env("EXPD_ADMIN_TOKEN"); !token.empty()) {
-    return token;
-  }
-  if (std::string path = env("EXPD_ADMIN_TOKEN_FILE"); !path.empty()) {
-    return read_token_file(path);
-  }
-  std::error_code unreadable; // then reading it says why
-  if (std::filesystem::exists("var/admin.token", unreadable) || unreadable) {
-    return read_token_file("var/admin.token");
-  }
-  throw usage_error(
-      "no admin token: pass --token, or set EXPD_ADMIN_TOKEN or EXPD_ADMIN_TOKEN_FILE");
-}
-
-// The calls a client makes (assign, raw events, results of drafts) take a client key
-// when one is given, else the admin token when one is configured, else nothing.
-std::string client_token(const settings& s) {
-  if (std::string key = env("EXPD_CLIENT_KEY"); !key.empty()) {
-    return key;
-  }
-  try {
-    return admin_token(s);
-  } catch (const usage_error&) {
-    return "";
-  }
-}
-
-// ---- HTTP -------------------------------------------------------------------------
-
-enum class credential { admin, client };
-
-// Calls the API at `path` (POSTing `body` when given) and returns its JSON answer.
-json call(const settings& s, const std::string& path, const std::optional<json>& body,
-          credential who, long timeout_seconds = 60) {
-  std::string token = who == credential::admin ? admin_token(s) : client_token(s);
-  std::optional<std::string> payload;
-  try {
-    if (body) {
-      payload = body->dump();
-    }
-  } catch (const json::type_error&) {
-    // Only the operator's input can carry bytes that are not UTF-8.
-    throw input_error("the request holds text that is not valid UTF-8");
-  }
-  http_response response = perform(s.server + path, payload, token, timeout_seconds);
-  if (response.status < 200 || response.status > 299) {
-    throw server_error(describe_error(response));
-  }
-  json result = json::parse(response.body, nullptr, false);
-  if (result.is_discarded() || !result.is_object()) {
-    throw server_error("the server's answer is not a JSON object: " + response.body.substr(0, 200));
-  }
-  return result;
-}
-
-// ---- output -----------------------------------------------------------------------
-
-// A field of an answer as text: strings bare, other values as JSON, absent as "-".
-std::string text(const json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || object[key].is_null()) {
-    return "-";
-  }
-  const json& value = object[key];
-  return value.is_string() ? value.get<std::string>() : dump(value);
-}
-
-// The list `key` of an answer; its absence means the server broke the contract.
-const json& list(const json& answer, const char* key) {
-  if (!answer.contains(key) || !answer[key].is_array()) {
-    throw server_error(std::string("the server's answer has no \"") + key + "\" list");
-  }
-  return answer[key];
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::cout << format_table(rows);
-}
-
-void print_json(const json& answer) {
-  std::cout << dump(answer, 2) << '\n';
-}
 
 // ---- commands ---------------------------------------------------------------------
 
@@ -614,79 +441,6 @@ int aggregate(const settings& s, const command_line& line) {
   return 0;
 }
 
-// load: assignment load through one or more nodes, reported as a load generator does.
-int load(const settings& s, const command_line& line) {
-  expect(line, load_option_names, 1, "load (--rate=R | --concurrency=C) [options]; see expctl help");
-  load_config config = parse_load_config(line, s.server);
-  config.token = client_token(s);
-  std::optional<std::string> json_path = line.value("json");
-  load_result result = run_load(config);
-  json report = load_report_json(config, result);
-  if (json_path) {
-    std::ofstream out(*json_path);
-    out << dump(report, 2) << '\n';
-    if (!out.flush())
-      throw input_error("cannot write " + *json_path);
-  }
-  std::cout << (s.json_output ? dump(report, 2) + "\n" : load_report_text(report));
-  if (report["succeeded"] == 0) {
-    std::cerr << "error: no request succeeded"
-              << (result.connected_once ? "" : ": no connection to any server was established") << '\n';
-    return result.connected_once ? 1 : 3;
-  }
-  return 0;
-}
-
-std::string number(const json& x, const char* key, int precision = 0) {
-  if (!x.is_object() || !x.contains(key) || !x[key].is_number())
-    return "-";
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(precision) << x[key].get<double>();
-  return out.str();
-}
-
-// cluster nodes | cluster drain NODE: GET /v1/cluster and the admin drain.
-int cluster(const settings& s, const command_line& line) {
-  const std::string synopsis = "cluster nodes | cluster drain NODE | cluster forget NODE";
-  if (line.words.size() == 3 && (line.words[1] == "drain" || line.words[1] == "forget")) {
-    expect(line, {}, 3, synopsis);
-    json answer = call(s, "/admin/v1/cluster/nodes/" + escape_segment(line.words[2]) + "/"
-                            + line.words[1],
-                       json::object(), credential::admin);
-    if (s.json_output) {
-      print_json(answer);
-      return 0;
-    }
-    std::cout << text(answer, "node") << ": " << text(answer, "was") << " -> "
-              << text(answer, "state") << '\n';
-    return 0;
-  }
-  expect(line, {}, 2, synopsis);
-  if (line.words[1] != "nodes")
-    throw usage_error("usage: expctl " + synopsis);
-  json answer = call(s, "/v1/cluster", std::nullopt, credential::admin);
-  if (s.json_output) {
-    print_json(answer);
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "HTTP", "CLUSTER", "SLOTS",
-                                                 "READY", "RING", "ASSIGN/S", "WRITER_QUEUE",
-                                                 "LEASE_S", "BUILD"}};
-  for (const json& n : list(answer, "nodes")) {
-    const json& stats = n.contains("stats") ? n["stats"] : json::object();
-    rows.push_back({text(n, "name"), text(n, "state"), text(n, "http_address"),
-                    text(n, "cluster_address"), number(n, "slots_owned"),
-                    number(stats, "slots_ready"), number(stats, "ring_version"),
-                    number(stats, "assign_per_second", 1), number(stats, "writer_queue"),
-                    number(n, "lease_left_seconds", 2), text(n, "build_version")});
-  }
-  print_table(rows);
-  const json& ring = answer.contains("ring") ? answer["ring"] : json::object();
-  std::cout << "ring version " << number(ring, "version") << ", " << number(ring, "slots")
-            << " slots; answered by " << text(answer, "answered_by") << '\n';
-  return 0;
-}
-
 // keys new NAME --environment E --scopes S: nothing is sent; the key is printed once.
 int keys(const command_line& line) {
   expect(line, {"environment", "scopes"}, 3, "keys new NAME --environment ENV --scopes SCOPE,...");
@@ -737,10 +491,10 @@ int run(const settings& s, const command_line& line) {
     return keys(line);
   }
   if (command == "load") {
-    return load(s, line);
+    return load_command(s, line);
   }
   if (command == "cluster") {
-    return cluster(s, line);
+    return cluster_command(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

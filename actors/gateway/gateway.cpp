@@ -253,6 +253,31 @@ void handle_assign(gateway_broker* self, const call& c, http_request& req) {
     atom::assign::value, std::move(areq));
 }
 
+// The gateway's own figures (the latency histograms aside): in /metrics, and the
+// status record the membership actor sums into the node's figures (GET /v1/cluster).
+status_record gateway_status(gateway_broker* self) {
+  auto& st = self->state;
+  status_record r{"gateway", {}};
+  r.samples.push_back({"expd_http_connections_open", "gauge", "Open client connections.", "",
+                       static_cast<double>(st.conns.size())});
+  r.samples.push_back({"expd_http_connections_refused_total", "counter",
+                       "Connections refused at the connection limit.", "",
+                       static_cast<double>(st.connections_refused)});
+  r.samples.push_back({"expd_http_remote_failures_total", "counter",
+                       "Requests another node did not answer in time (answered 503).", "",
+                       static_cast<double>(st.remote_failures)});
+  r.samples.push_back({"expd_http_connections_shed_total", "counter",
+                       "Connections answered 503 at once for want of file descriptors.", "",
+                       static_cast<double>(st.accept->shed)});
+  for (auto& [endpoint, m] : st.endpoints)
+    for (auto& [status, n] : m.by_status)
+      r.samples.push_back({"expd_http_requests_total", "counter",
+                           "HTTP requests by endpoint and status code.",
+                           "endpoint=\"" + endpoint + "\",code=\"" + std::to_string(status) + "\"",
+                           static_cast<double>(n)});
+  return r;
+}
+
 // GET /metrics: the gateway's own figures plus every actor's status record.
 void handle_metrics(gateway_broker* self, const call& c) {
   struct fanout {
@@ -261,24 +286,7 @@ void handle_metrics(gateway_broker* self, const call& c) {
   };
   auto& st = self->state;
   auto state = std::make_shared<fanout>();
-  state->samples.push_back({"expd_http_connections_open", "gauge", "Open client connections.",
-                            "", static_cast<double>(st.conns.size())});
-  state->samples.push_back({"expd_http_connections_refused_total", "counter",
-                            "Connections refused at the connection limit.", "",
-                            static_cast<double>(st.connections_refused)});
-  state->samples.push_back({"expd_http_remote_failures_total", "counter",
-                            "Requests another node did not answer in time (answered 503).", "",
-                            static_cast<double>(st.remote_failures)});
-  state->samples.push_back({"expd_http_connections_shed_total", "counter",
-                            "Connections answered 503 at once for want of file descriptors.",
-                            "", static_cast<double>(st.accept->shed)});
-  for (auto& [endpoint, m] : st.endpoints)
-    for (auto& [status, n] : m.by_status)
-      state->samples.push_back({"expd_http_requests_total", "counter",
-                                "HTTP requests by endpoint and status code.",
-                                "endpoint=\"" + endpoint + "\",code=\"" + std::to_string(status)
-                                  + "\"",
-                                static_cast<double>(n)});
+  state->samples = gateway_status(self).samples;
   auto finish = [=] {
     auto body = runtime::render_samples(state->samples);
     body += "# HELP expd_http_request_duration_seconds Time from parsed request to reply.\n"
@@ -664,6 +672,7 @@ caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
         self->state.routes->shards = std::move(router);
     },
     [=](atom::lease, std::int64_t until) { self->state.serve_until = until; },
+    [=](atom::status) -> status_record { return gateway_status(self); },
     [=](atom::access, core::access_policy_ptr& policy) {
       self->state.cfg.access = std::move(policy);
     },

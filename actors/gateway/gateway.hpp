@@ -103,7 +103,8 @@ using gateway_broker = caf::io::stateful_broker<gateway_state>;
 /// The HTTP/1.1 front door: accepts connections on `listen_fd` (already bound and
 /// listening), parses requests, routes each to the owning actor and writes replies
 /// in order. Answers atom::stop by refusing new connections and closing idle ones, and
-/// takes a new access policy (admin tokens, client keys) with atom::access.
+/// takes a new access policy (admin tokens, client keys) with atom::access. Answers
+/// atom::status with its own figures (requests by endpoint and code, connections).
 caf::behavior gateway(gateway_broker* self, int listen_fd, gateway_config cfg,
                       gateway_routes routes);
 

@@ -3,6 +3,13 @@
 // and the running cluster does not notice.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "../integration/event_helpers.hpp"
 #include "cluster_helpers.hpp"
 
 using namespace expd::testing;
@@ -49,6 +56,16 @@ protected:
     c.wait_ready();
     start_experiment(c);
     before = members(c.describe(0));
+  }
+
+  // After a refusal: both nodes answer as before, `unit` as `answer`, nothing moved.
+  void expect_unharmed(const std::string& unit, const std::string& answer) {
+    expect_all_answered(c);
+    EXPECT_EQ(members(c.describe(0)), before);
+    EXPECT_EQ(members(c.describe(1)), before);
+    EXPECT_TRUE(c.ready());
+    EXPECT_EQ(c.assign(0, unit), answer);
+    EXPECT_EQ(c.assign(1, unit), answer);
   }
 
   scratch_database db;
@@ -112,12 +129,21 @@ TEST_F(cluster_join_running, a_node_of_another_ca_or_without_certificates_is_ref
     << none.output;
 
   // A refused handshake once closed the healthy links too (cluster/node_link.cpp).
-  expect_all_answered(c);
-  EXPECT_EQ(members(c.describe(0)), before);
-  EXPECT_EQ(members(c.describe(1)), before);
-  EXPECT_TRUE(c.ready());
-  EXPECT_EQ(c.assign(0, "user-7"), answer);
-  EXPECT_EQ(c.assign(1, "user-7"), answer);
+  expect_unharmed("user-7", answer);
+}
+
+// A certificate of the cluster's CA is not enough: it must name the node that shows it.
+TEST_F(cluster_join_running, a_node_with_another_nodes_certificate_is_refused) {
+  auto answer = c.assign(1, "user-5");
+  auto impostor = run_expd_until_exit(db, joiner("n4", c.cluster_address(0), c.certs().flags("n2")));
+  EXPECT_EQ(impostor.status, 2) << impostor.output;
+  EXPECT_NE(impostor.output.find("node n4 (at 127.0.0.1:"), std::string::npos) << impostor.output;
+  EXPECT_NE(impostor.output.find("shows a TLS certificate that names n2, not n4"), std::string::npos)
+    << impostor.output;
+  std::ostringstream log;
+  log << std::ifstream{c.node(0).log_path()}.rdbuf();
+  EXPECT_NE(log.str().find("node_link_refused"), std::string::npos);
+  expect_unharmed("user-5", answer);
 }
 
 TEST(cluster_join, a_join_address_where_nothing_listens_is_refused) {
@@ -146,4 +172,59 @@ TEST_F(cluster_join_running, a_name_in_use_at_another_address_is_refused_and_its
   EXPECT_EQ(c.node(1).request("GET", "/health").status, 200);
   EXPECT_EQ(c.assign(1, "user-3"), answer);
   EXPECT_EQ(c.assign(0, "user-3"), answer);
+}
+
+// Each node publishes its own figures with its lease renewal: requests/s, events/s and
+// its queues move under load, and a down node's last figures stay, with their age.
+TEST_F(cluster_join_running, every_node_reports_its_requests_events_and_queues) {
+  auto x = prepare(c.node(0));
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    for (int k = 0; !stop; ++k) {
+      auto i = static_cast<std::size_t>(k % 2);
+      auto unit = "user-" + std::to_string(k % 500);
+      c.assign(i, unit);
+      post(c.node(i), json{{"events", json::array({event(x, unit)})}});
+    }
+  });
+  auto moving = [](const json& n) {
+    const json& s = n["stats"];
+    return s.value("http_requests_per_second", 0.0) > 0
+           && s.value("assign_requests_per_second", 0.0) > 0
+           && s.value("events_accepted_per_second", 0.0) > 0;
+  };
+  bool both_move = eventually([&] {
+    auto view = c.describe(0);
+    std::size_t n = 0;
+    for (auto& node : view.is_object() ? view["nodes"] : json::array())
+      n += moving(node);
+    return n == 2;
+  });
+  stop = true;
+  load.join();
+  ASSERT_TRUE(both_move) << c.describe(0).dump();
+  auto seen_by_n2 = c.describe(1);
+  for (auto& n : seen_by_n2["nodes"]) {
+    for (auto* key : {"window_seconds", "assign_per_second", "pending_writes", "writer_queue",
+                      "spool_backlog", "loader_queue", "archive_backlog", "slots_ready"})
+      EXPECT_TRUE(n["stats"][key].is_number()) << key << " of " << n.dump();
+    EXPECT_TRUE(n["stats"]["reported_at"].is_string()) << n.dump();
+    EXPECT_LT(n["stats_age_seconds"].get<double>(), 2.0) << n.dump();
+  }
+  auto table = run_expctl(c.node(0), "cluster nodes");
+  EXPECT_EQ(table.status, 0) << table.out;
+  EXPECT_NE(table.out.find("EVENTS/S"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("STATS_AGE_S"), std::string::npos) << table.out;
+
+  c.kill(1, SIGKILL);
+  json n2;
+  ASSERT_TRUE(eventually([&] {
+    auto view = c.describe(0);
+    for (auto& n : view.is_object() ? view["nodes"] : json::array())
+      if (n["name"] == "n2")
+        n2 = n;
+    return n2["state"] == "down" && n2["stats_age_seconds"].get<double>() > 1.0;
+  })) << n2.dump();
+  EXPECT_TRUE(n2["stats"]["http_requests_per_second"].is_number()) << n2.dump();
+  EXPECT_TRUE(n2["stats"]["spool_backlog"].is_number()) << n2.dump();
 }
