@@ -18,28 +18,26 @@ namespace {
 using nlohmann::json;
 namespace pb = google::protobuf;
 
-// As deep as the gateway lets a JSON body nest.
-constexpr int max_depth = 64;
 // Integers a double holds exactly: written as JSON integers, as a JSON client writes them.
 constexpr double max_exact = 9007199254740992.0; // 2^53
 
-json to_json(const pb::Value& v, const std::string& path, int depth);
+// The recursion is bounded by libprotobuf's parser: at most 100 messages deep, three a
+// level of objects (Struct, its map entry, Value).
+json to_json(const pb::Value& v, const std::string& path);
 
-json to_json(const pb::Struct& s, const std::string& path, int depth) {
-  if (depth > max_depth)
-    throw core::field_error(path, "nests deeper than " + std::to_string(max_depth) + " levels");
+json to_json(const pb::Struct& s, const std::string& path) {
   json out = json::object();
   for (auto& [key, value] : s.fields())
-    out[key] = to_json(value, path + "." + key, depth + 1);
+    out[key] = to_json(value, path + "." + key);
   return out;
 }
 
-json to_json(const pb::Value& v, const std::string& path, int depth) {
+json to_json(const pb::Value& v, const std::string& path) {
   switch (v.kind_case()) {
     case pb::Value::kNullValue: return nullptr;
     case pb::Value::kBoolValue: return v.bool_value();
     case pb::Value::kStringValue: return v.string_value();
-    case pb::Value::kStructValue: return to_json(v.struct_value(), path, depth);
+    case pb::Value::kStructValue: return to_json(v.struct_value(), path);
     case pb::Value::kNumberValue: {
       double x = v.number_value();
       if (!std::isfinite(x))
@@ -49,12 +47,10 @@ json to_json(const pb::Value& v, const std::string& path, int depth) {
       return x;
     }
     case pb::Value::kListValue: {
-      if (depth > max_depth)
-        throw core::field_error(path, "nests deeper than " + std::to_string(max_depth) + " levels");
       json out = json::array();
       auto& items = v.list_value().values();
       for (int i = 0; i < items.size(); ++i)
-        out.push_back(to_json(items[i], path + "[" + std::to_string(i) + "]", depth + 1));
+        out.push_back(to_json(items[i], path + "[" + std::to_string(i) + "]"));
       return out;
     }
     case pb::Value::KIND_NOT_SET: break;
@@ -106,9 +102,9 @@ json event_json(const v1::Event& e, const std::string& path) {
     out["experiments"] = std::move(list);
   }
   if (e.has_context())
-    out["context"] = to_json(e.context(), path + "context", 1);
+    out["context"] = to_json(e.context(), path + "context");
   if (e.has_metrics())
-    out["metrics"] = to_json(e.metrics(), path + "metrics", 1);
+    out["metrics"] = to_json(e.metrics(), path + "metrics");
   return out;
 }
 
@@ -123,7 +119,7 @@ std::optional<core::assign_request> decode_assign_request(std::string_view body,
   put_text(doc, "unit_type", msg.unit_type());
   put_text(doc, "unit_id", msg.unit_id());
   if (msg.has_context())
-    doc["context"] = to_json(msg.context(), "context", 1);
+    doc["context"] = to_json(msg.context(), "context");
   if (msg.has_requested_experiments()) {
     json list = json::array();
     for (auto& name : msg.requested_experiments().experiments())

@@ -21,7 +21,7 @@ std::optional<core::assign_request> decode_assign_request(std::string_view body,
 /// Reads an expd.v1.EventsRequest into the JSON text {"events":[...]} that ingestion
 /// checks as it checks a JSON client's. nullopt when the bytes are not an EventsRequest;
 /// throws core::field_error naming a value JSON cannot hold ("events[2].metrics.x": a
-/// number that is not finite, a value of no kind, nesting past 64 levels).
+/// number that is not finite, a value of no kind).
 std::optional<std::string> decode_events_request(std::string_view body);
 
 /// The serialised expd.v1.AssignResponse of an assign answer's JSON

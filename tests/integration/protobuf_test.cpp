@@ -80,11 +80,6 @@ json error_of(const http_reply& reply) {
   return reply.json()["error"];
 }
 
-// Struct numbers are doubles: compare configs as values, 2 == 2.0.
-bool same_value(const json& a, const json& b) {
-  return json::parse(a.dump()) == json::parse(b.dump()) || a.dump() == b.dump();
-}
-
 } // namespace
 
 TEST(protobuf, assign_answers_the_same_variants_in_every_mix_of_body_and_accept) {
@@ -118,7 +113,7 @@ TEST(protobuf, assign_answers_the_same_variants_in_every_mix_of_body_and_accept)
       auto& e = expected["assignments"][0];
       for (auto key : {"experiment_id", "experiment_name", "variant_id", "variant_name"})
         EXPECT_EQ(a[key], e[key]) << key;
-      EXPECT_TRUE(same_value(a["config"], e["config"])) << a["config"] << " vs " << e["config"];
+      EXPECT_EQ(a["config"], e["config"]); // numbers compare as numbers: 2 == 2.0
     }
     ASSERT_EQ(proto_in.status, 200) << proto_in.body;
     EXPECT_EQ(content_type_of(proto_in), "application/json");
@@ -161,7 +156,7 @@ TEST(protobuf, events_are_accepted_and_refused_as_the_same_events_in_json) {
   auto in_json = post(node, {{"events", batch("j")}});
   ASSERT_EQ(in_json.status, 200) << in_json.body;
   auto expected = in_json.json();
-  EXPECT_EQ(expected["accepted"], 5);
+  EXPECT_EQ(expected["accepted"], 4);
 
   auto both = exchange(node, "/v1/events", events_wire(batch("p")), protobuf, protobuf);
   ASSERT_EQ(both.status, 200) << both.body;
@@ -174,13 +169,13 @@ TEST(protobuf, events_are_accepted_and_refused_as_the_same_events_in_json) {
 
   auto json_in = exchange(node, "/v1/events", json{{"events", batch("q")}}.dump(), "", protobuf);
   ASSERT_EQ(json_in.status, 200) << json_in.body;
-  EXPECT_EQ(from_wire<v1::EventsResponse>(json_in)["accepted"], 5);
+  EXPECT_EQ(from_wire<v1::EventsResponse>(json_in)["accepted"], 4);
   auto proto_in = exchange(node, "/v1/events", events_wire(batch("r")), protobuf);
   ASSERT_EQ(proto_in.status, 200) << proto_in.body;
   EXPECT_EQ(content_type_of(proto_in), "application/json");
   EXPECT_EQ(proto_in.json()["rejected"], expected["rejected"]);
 
-  ASSERT_TRUE(eventually([&] { return stored(db) == "20"; })) << stored(db);
+  ASSERT_TRUE(eventually([&] { return stored(db) == "16"; })) << stored(db);
   // "experiments" absent and empty differ in protobuf as in JSON; context and metrics
   // are stored as the JSON client's.
   EXPECT_EQ(db.scalar("SELECT string_agg(unit_id || ':' || cardinality(experiment_ids) || ':'"
