@@ -49,6 +49,7 @@ std::string_view to_string(ec code) {
     case ec::spool_full: return "spool_full";
     case ec::not_owner: return "not_owner";
     case ec::deadline_exceeded: return "deadline_exceeded";
+    case ec::invalid_protobuf: return "invalid_protobuf";
   }
   return "unknown";
 }

@@ -28,7 +28,7 @@ enum class ec : std::uint8_t {
   too_many_events,        ///< a batch holds more events than allowed
   unauthorized,           ///< no admin token or client key with the scope
   method_not_allowed,     ///< the path does not take this method
-  unsupported_media_type, ///< a body that is not application/json
+  unsupported_media_type, ///< a body neither JSON nor (where taken) protobuf
   bad_request,            ///< the bytes are not an HTTP request we accept
   request_timeout,        ///< the request took too long to arrive
   payload_too_large,      ///< the body is over the limit
@@ -43,10 +43,11 @@ enum class ec : std::uint8_t {
   spool_full,             ///< the spool is full while PostgreSQL catches up
   not_owner,              ///< a shard was asked for a unit it does not own
   deadline_exceeded,      ///< an actor did not answer in time
+  invalid_protobuf,       ///< the body is not the endpoint's protobuf message
 };
 
 /// One past the last code, for loops over every code.
-constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::deadline_exceeded) + 1;
+constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::invalid_protobuf) + 1;
 
 /// The category expd errors carry.
 constexpr caf::atom_value error_category = caf::atom("expd");

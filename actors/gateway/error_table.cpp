@@ -46,6 +46,7 @@ constexpr std::array<error_row, ec_end - 1> rows{{
   // The gateway's ring was older than the shard's: the next try finds the owner.
   {ec::not_owner, 503, "unavailable", 1, false},
   unreachable_row,
+  {ec::invalid_protobuf, 400, "invalid_protobuf", 0, false},
 }};
 
 } // namespace

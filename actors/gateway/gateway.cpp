@@ -3,6 +3,8 @@
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -13,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/gateway/error_table.hpp"
+#include "actors/gateway/media_type.hpp"
+#include "actors/gateway/protobuf_codec.hpp"
 #include "core/assign_request.hpp"
 #include "core/bearer_auth.hpp"
 #include "core/field_error.hpp"
@@ -44,6 +48,8 @@ struct call {
   std::uint64_t seq;
   std::string endpoint;
   clock_type::time_point started;
+  /// Makes a success protobuf for a client that accepts it; null: the JSON as replied.
+  std::optional<std::string> (*encode)(std::string_view json) = nullptr;
 };
 
 http_connection* find_connection(gateway_broker* self, connection_handle hdl) {
@@ -170,6 +176,19 @@ void method_not_allowed(gateway_broker* self, const call& c, const std::string& 
                  {{"Allow", allow}});
 }
 
+// Answers a client that accepts protobuf: a success in protobuf, made from the JSON the
+// actor replied. Errors stay JSON (docs/api.md), as does an answer the schema does not
+// fit, which would be our bug: the Content-Type says which the client got.
+void complete_encoded(gateway_broker* self, const call& c, api_reply& r) {
+  if (r.status == 200) {
+    if (auto bytes = c.encode(r.body))
+      return complete(self, c, r.status, std::move(*bytes), "application/x-protobuf",
+                      std::move(r.headers));
+    log(log_level::error, "protobuf_encode_failed", {{"endpoint", c.endpoint}});
+  }
+  complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
+}
+
 // Answers with what an actor replied; `on_failure` answers when it refused or did not.
 template <class Handle, class Timeout, class OnFailure, class... Ts>
 void ask_or(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout,
@@ -177,6 +196,8 @@ void ask_or(gateway_broker* self, const call& c, const Handle& dest, Timeout tim
   self->request(dest, timeout, std::forward<Ts>(xs)...)
     .then(
       [=](api_reply& r) {
+        if (c.encode != nullptr)
+          return complete_encoded(self, c, r);
         complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
       },
       [=](caf::error& err) { on_failure(err); });
@@ -214,18 +235,41 @@ bool permitted(gateway_broker* self, const call& c, const http_request& req, cor
   return false;
 }
 
-void handle_assign(gateway_broker* self, const call& c, http_request& req) {
-  if (!json_content_type(req))
-    return complete_error(self, c, ec::unsupported_media_type, "Content-Type",
-                          "send application/json");
-  if (core::json_nesting_exceeds(req.body, max_json_depth))
-    return complete_error(self, c, ec::invalid_json, "body", "the body nests too deeply");
+// The body format of POST /v1/assign or /v1/events, and the answer's: 415 when the
+// body is neither JSON nor protobuf.
+bool negotiate(gateway_broker* self, call& c, const http_request& req, body_format& format,
+               std::optional<std::string> (*encode)(std::string_view)) {
+  format = request_body_format(req.header("content-type"));
+  if (format == body_format::unsupported) {
+    complete_error(self, c, ec::unsupported_media_type, "Content-Type",
+                   "send application/json or application/x-protobuf");
+    return false;
+  }
+  if (accepts_protobuf(req.header("accept")))
+    c.encode = encode;
+  return true;
+}
+
+void handle_assign(gateway_broker* self, call c, http_request& req) {
+  body_format format;
+  if (!negotiate(self, c, req, format, encode_assign_reply))
+    return;
   core::assign_request areq;
   try {
-    auto parsed = core::parse_assign_body(req.body);
-    if (!parsed)
-      return complete_error(self, c, ec::invalid_json, "body", "the body is not valid JSON");
-    areq = std::move(*parsed);
+    if (format == body_format::protobuf) {
+      auto decoded = decode_assign_request(req.body);
+      if (!decoded)
+        return complete_error(self, c, ec::invalid_protobuf, "body",
+                              "the body is not an expd.v1.AssignRequest (messages/assign.proto)");
+      areq = std::move(*decoded);
+    } else {
+      if (core::json_nesting_exceeds(req.body, max_json_depth))
+        return complete_error(self, c, ec::invalid_json, "body", "the body nests too deeply");
+      auto parsed = core::parse_assign_body(req.body);
+      if (!parsed)
+        return complete_error(self, c, ec::invalid_json, "body", "the body is not valid JSON");
+      areq = std::move(*parsed);
+    }
   } catch (const core::field_error& e) { // a key twice, or a field the request lacks
     return complete_error(self, c, ec::invalid_field, e.field(), e.what());
   }
@@ -318,7 +362,7 @@ void handle_metrics(gateway_broker* self, const call& c) {
     self->request(reporter, timeout, atom::status::value).then(on_record, on_error);
 }
 
-void handle_events(gateway_broker* self, const call& c, http_request& req) {
+void handle_events(gateway_broker* self, call c, http_request& req) {
   auto& st = self->state;
   if (req.method == "GET") {
     if (permitted(self, c, req, core::scope::events_read))
@@ -330,9 +374,20 @@ void handle_events(gateway_broker* self, const call& c, http_request& req) {
     return method_not_allowed(self, c, "POST, GET", "use POST or GET");
   if (!permitted(self, c, req, core::scope::events_write))
     return;
-  if (!json_content_type(req))
-    return complete_error(self, c, ec::unsupported_media_type, "Content-Type",
-                          "send application/json");
+  body_format format;
+  if (!negotiate(self, c, req, format, encode_events_reply))
+    return;
+  if (format == body_format::protobuf) {
+    try {
+      auto decoded = decode_events_request(req.body);
+      if (!decoded)
+        return complete_error(self, c, ec::invalid_protobuf, "body",
+                              "the body is not an expd.v1.EventsRequest (messages/events.proto)");
+      req.body = std::move(*decoded);
+    } catch (const core::field_error& e) { // a value JSON cannot hold
+      return complete_error(self, c, ec::invalid_field, e.field(), e.what());
+    }
+  }
   // In-process and always answering (the spool replies with an ack, "full" or an
   // error), so no deadline timer per request, as for the shards.
   ask(self, c, st.routes->ingestion, caf::infinite, atom::ingest::value, std::move(req.body));

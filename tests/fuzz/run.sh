@@ -6,7 +6,7 @@
 # says which, with the saved input under var/fuzz/. deploy/test.sh runs it after ctest;
 # docs/testing.md says how to turn a crash into a regression test.
 #
-#   EXPD_FUZZ_SECONDS  seconds per target (default 60)
+#   EXPD_FUZZ_SECONDS  seconds per target (default 50: five minutes for the six)
 #   EXPD_FUZZ_RSS_MB   memory limit per target, MiB (default 2048)
 #   EXPD_FUZZ_JOBS     parallel compile jobs (default: all cores)
 #   EXPD_FUZZ_BUILD    build folder (default build-fuzz)
@@ -15,8 +15,8 @@ set -euo pipefail
 source "$(dirname "$0")/../../deploy/lib.sh"
 cd "$ROOT"
 
-ALL_TARGETS=(http_request json_parse condition event spool_recovery)
-seconds="${EXPD_FUZZ_SECONDS:-60}"
+ALL_TARGETS=(http_request json_parse condition event spool_recovery protobuf)
+seconds="${EXPD_FUZZ_SECONDS:-50}"
 rss_mb="${EXPD_FUZZ_RSS_MB:-2048}"
 jobs="${EXPD_FUZZ_JOBS:-$(nproc)}"
 build="${EXPD_FUZZ_BUILD:-$ROOT/build-fuzz}"
