@@ -42,7 +42,7 @@ std::vector<http_reply> read_replies(int fd, std::size_t count) {
 
 } // namespace
 
-http_connection::http_connection(int port) : port_(port) {
+http_connection::http_connection(int port, std::string host) : port_(port), host_(std::move(host)) {
 }
 
 http_connection::~http_connection() {
@@ -57,7 +57,7 @@ std::vector<http_reply> http_connection::post_all(const std::string& path,
   std::vector<http_reply> out;
   for (std::size_t from = 0; from < bodies.size(); from += batch) {
     if (fd_ < 0) {
-      fd_ = connect_loopback(port_);
+      fd_ = connect_to(host_, port_);
       timeval tv{10, 0};
       ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     }
@@ -135,14 +135,14 @@ exit_report run_expd_until_exit(const scratch_database& db, const std::vector<st
 }
 
 expd_cluster::expd_cluster(const scratch_database& db, std::size_t nodes,
-                           std::vector<std::string> extra_flags)
-  : db_(db), extra_flags_(std::move(extra_flags)) {
+                           std::vector<std::string> extra_flags, std::vector<cluster_site> sites)
+  : db_(db), extra_flags_(std::move(extra_flags)), sites_(std::move(sites)) {
   for (std::size_t i = 0; i < nodes; ++i) {
     certs_.make(name(i));
     cluster_ports_.push_back(free_port());
   }
   for (std::size_t i = 0; i < nodes; ++i)
-    nodes_.push_back(std::make_unique<expd_process>(db_, flags_for(i)));
+    nodes_.push_back(std::make_unique<expd_process>(db_, flags_for(i), 0, site(i).process));
 }
 
 std::vector<std::string> expd_cluster::flags_for(std::size_t i) const {
@@ -243,7 +243,7 @@ std::size_t expd_cluster::add() {
   auto i = nodes_.size();
   certs_.make(name(i));
   cluster_ports_.push_back(free_port());
-  nodes_.push_back(std::make_unique<expd_process>(db_, flags_for(i)));
+  nodes_.push_back(std::make_unique<expd_process>(db_, flags_for(i), 0, site(i).process));
   return i;
 }
 

@@ -11,10 +11,10 @@
 
 namespace expd::testing {
 
-/// One keep-alive HTTP connection to 127.0.0.1:port that pipelines its requests.
+/// One keep-alive HTTP connection to host:port that pipelines its requests.
 class http_connection {
 public:
-  explicit http_connection(int port);
+  explicit http_connection(int port, std::string host = "127.0.0.1");
   ~http_connection();
   http_connection(const http_connection&) = delete;
   http_connection& operator=(const http_connection&) = delete;
@@ -25,6 +25,7 @@ public:
 
 private:
   int port_;
+  std::string host_;
   int fd_ = -1;
 };
 
@@ -61,13 +62,20 @@ struct exit_report {
 exit_report run_expd_until_exit(const scratch_database& db, const std::vector<std::string>& flags,
                                 std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
-/// N expd nodes n1..nN of one cluster on free loopback ports against `db`, linked with
-/// TLS (certificates from cluster_certs). Node indexes start at 0; node 0 is the seed
-/// the others join.
+/// Where node i of an expd_cluster runs: by default its gateway and its link listen on
+/// loopback here.
+struct cluster_site {
+  process_site process;                ///< its gateway's address, command prefix and --pg
+  std::string link_host = "127.0.0.1"; ///< the address of its --cluster-listen
+};
+
+/// N expd nodes n1..nN of one cluster on free ports against `db`, linked with TLS
+/// (certificates from cluster_certs). Node indexes start at 0; node 0 is the seed the
+/// others join. Node i runs at sites[i] (the default site past the end).
 class expd_cluster {
 public:
   expd_cluster(const scratch_database& db, std::size_t nodes,
-               std::vector<std::string> extra_flags = {});
+               std::vector<std::string> extra_flags = {}, std::vector<cluster_site> sites = {});
 
   std::size_t size() const noexcept {
     return nodes_.size();
@@ -80,7 +88,7 @@ public:
   }
   /// host:port of node i's link.
   std::string cluster_address(std::size_t i) const {
-    return "127.0.0.1:" + std::to_string(cluster_ports_.at(i));
+    return site(i).link_host + ":" + std::to_string(cluster_ports_.at(i));
   }
   const cluster_certs& certs() const noexcept {
     return certs_;
@@ -106,10 +114,14 @@ public:
 
 private:
   std::vector<std::string> flags_for(std::size_t i) const;
+  cluster_site site(std::size_t i) const {
+    return i < sites_.size() ? sites_[i] : cluster_site{};
+  }
 
   cluster_certs certs_;
   const scratch_database& db_;
   std::vector<std::string> extra_flags_;
+  std::vector<cluster_site> sites_;
   std::vector<int> cluster_ports_;
   std::vector<std::unique_ptr<expd_process>> nodes_;
 };

@@ -159,17 +159,21 @@ void scratch_database::allow_connections(bool allow) const {
             + tx.quote(name_));
 }
 
-int connect_loopback(int port) {
+int connect_to(const std::string& host, int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1
+      || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
     return -1;
   }
   return fd;
+}
+
+int connect_loopback(int port) {
+  return connect_to("127.0.0.1", port);
 }
 
 nlohmann::json http_reply::json() const {
@@ -178,7 +182,12 @@ nlohmann::json http_reply::json() const {
 
 std::string raw_exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout,
                          std::chrono::milliseconds read_after) {
-  int fd = connect_loopback(port);
+  return raw_exchange("127.0.0.1", port, bytes, timeout, read_after);
+}
+
+std::string raw_exchange(const std::string& host, int port, const std::string& bytes,
+                         std::chrono::milliseconds timeout, std::chrono::milliseconds read_after) {
+  int fd = connect_to(host, port);
   if (fd < 0)
     return "";
   std::size_t sent = 0;
@@ -231,8 +240,9 @@ std::vector<http_reply> parse_replies(const std::string& stream) {
 }
 
 expd_process::expd_process(const scratch_database& db, std::vector<std::string> extra_flags,
-                           std::uint64_t descriptor_limit)
-  : db_(db), flags_(std::move(extra_flags)), descriptor_limit_(descriptor_limit) {
+                           std::uint64_t descriptor_limit, process_site site)
+  : db_(db), flags_(std::move(extra_flags)), descriptor_limit_(descriptor_limit),
+    site_(std::move(site)) {
   port_ = free_port();
   log_path_ = "/tmp/expd_it_" + std::to_string(getpid()) + "_" + std::to_string(port_) + ".log";
   // The spool outlives restarts of this node, as a real node's var/spool does.
@@ -255,8 +265,9 @@ void expd_process::start() {
   // the health check, and the first would outlive the test.
   if (running())
     throw std::logic_error("expd_process::start: already running (the constructor starts it)");
-  std::vector<std::string> args{expd_binary(), "--pg=" + db_.url(),
-                                "--listen=127.0.0.1:" + std::to_string(port_),
+  std::vector<std::string> args{expd_binary(),
+                                "--pg=" + (site_.pg_url.empty() ? db_.url() : site_.pg_url),
+                                "--listen=" + site_.host + ":" + std::to_string(port_),
                                 "--log-level=warn", "--spool-dir=" + spool_dir_,
                                 "--archive=" + archive_dir_};
   args.insert(args.end(), flags_.begin(), flags_.end());
@@ -264,6 +275,7 @@ void expd_process::start() {
     auto limit = std::to_string(descriptor_limit_);
     args.insert(args.begin(), {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit, "--"});
   }
+  args.insert(args.begin(), site_.prefix.begin(), site_.prefix.end());
   pid_ = spawn_expd(args, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (std::chrono::steady_clock::now() < deadline) {
@@ -329,7 +341,7 @@ http_reply expd_process::request(const std::string& method, const std::string& p
   if (admin)
     req += std::string{"Authorization: Bearer "} + admin_token + "\r\n";
   req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  auto replies = parse_replies(raw_exchange(port_, req));
+  auto replies = parse_replies(raw_exchange(site_.host, port_, req));
   return replies.empty() ? http_reply{} : replies.front();
 }
 

@@ -64,11 +64,17 @@ struct http_reply {
   nlohmann::json json() const;
 };
 
+/// A blocking TCP connection to host:port (an IPv4 address), or -1.
+int connect_to(const std::string& host, int port);
 /// A blocking TCP connection to 127.0.0.1:port, or -1.
 int connect_loopback(int port);
 
-/// Sends raw bytes to 127.0.0.1:port, waits `read_after`, reads until the peer closes
-/// or `timeout`, and returns everything read.
+/// Sends raw bytes to host:port, waits `read_after`, reads until the peer closes or
+/// `timeout`, and returns everything read.
+std::string raw_exchange(const std::string& host, int port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds{5},
+                         std::chrono::milliseconds read_after = std::chrono::milliseconds{0});
+/// raw_exchange to 127.0.0.1:port.
 std::string raw_exchange(int port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::seconds{5},
                          std::chrono::milliseconds read_after = std::chrono::milliseconds{0});
@@ -84,15 +90,23 @@ std::string expd_binary();
 int spawn_expd(const std::vector<std::string>& args, const std::string& log_path,
                bool stdout_too = false);
 
-/// A real expd process on a free loopback port, against `db`.
+/// Where an expd_process runs: by default on loopback in the test's network namespace.
+struct process_site {
+  std::string host = "127.0.0.1";  ///< the address of --listen, where requests go
+  std::vector<std::string> prefix; ///< a command that execs expd (ip netns exec NAME)
+  std::string pg_url;              ///< --pg, when not the database's own URL
+};
+
+/// A real expd process on a free port, against `db`.
 class expd_process {
 public:
   static constexpr const char* admin_token = "integration-test-admin-token";
 
   /// `descriptor_limit`, when not 0, is the soft and hard RLIMIT_NOFILE expd runs under
-  /// (set by prlimit, which then execs expd: the pid stays expd's).
+  /// (set by prlimit, which then execs expd: the pid stays expd's), as the site's prefix
+  /// must too.
   explicit expd_process(const scratch_database& db, std::vector<std::string> extra_flags = {},
-                        std::uint64_t descriptor_limit = 0);
+                        std::uint64_t descriptor_limit = 0, process_site site = {});
   ~expd_process();
   expd_process(const expd_process&) = delete;
   expd_process& operator=(const expd_process&) = delete;
@@ -122,6 +136,9 @@ public:
   int port() const noexcept {
     return port_;
   }
+  const std::string& host() const noexcept {
+    return site_.host;
+  }
   const std::string& log_path() const noexcept {
     return log_path_;
   }
@@ -146,6 +163,7 @@ private:
   const scratch_database& db_;
   std::vector<std::string> flags_;
   std::uint64_t descriptor_limit_ = 0;
+  process_site site_;
   int port_ = 0;
   int pid_ = 0;
   std::string log_path_;
