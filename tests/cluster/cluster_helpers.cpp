@@ -183,6 +183,10 @@ bool expd_cluster::ready() const {
         continue;
       if (!n["linked"].get<bool>())
         return false;
+      // Figures of an older ring may count slots the node has lost since; within one
+      // ring a node's ready slots only grow.
+      if (n["stats"].value("ring_version", std::uint64_t{0}) != view["ring"]["version"].get<std::uint64_t>())
+        return false;
       ++up;
       slots_ready += n["stats"].value("slots_ready", std::uint64_t{0});
     }
@@ -230,9 +234,25 @@ void expd_cluster::restart(std::size_t i) {
   n.start();
 }
 
+namespace {
+
+std::uint64_t snapshot_version(const expd_process& node) {
+  auto health = nlohmann::json::parse(node.request("GET", "/health").body, nullptr, false);
+  return health.is_object() ? health.value("snapshot_version", std::uint64_t{0}) : 0;
+}
+
+} // namespace
+
 void start_experiment(expd_cluster& c) {
   ASSERT_EQ(c.node(0).apply(spec_example()).status, 200);
   ASSERT_EQ(c.node(0).set_status("planner_policy_exp", "running").status, 200);
+  // Every node's registry at the running experiment, not only user-1's owner: a node
+  // whose NOTIFY is late would otherwise answer its units without it at first.
+  auto version = snapshot_version(c.node(0));
+  for (std::size_t i = 0; i < c.size(); ++i)
+    ASSERT_TRUE(eventually([&] { return snapshot_version(c.node(i)) >= version; }))
+      << expd_cluster::name(i) << " serves snapshot " << snapshot_version(c.node(i))
+      << ", not " << version;
   for (std::size_t i = 0; i < c.size(); ++i)
     ASSERT_TRUE(eventually([&] {
       return c.assign(i, "user-1").find("planner_policy_exp") != std::string::npos;
