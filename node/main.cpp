@@ -247,6 +247,8 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   ingestion_config icfg;
   icfg.limits.max_past = cfg.event_max_past_hours * 3600 * 1000000;
   icfg.limits.max_future = cfg.event_max_future_minutes * 60 * 1000000;
+  if (clustered)
+    icfg.pg_url = cfg.pg_url;
   // Detached: it blocks on fdatasync, and parsing events is the heaviest work per
   // request, which an actor the gateway wakes would otherwise do on the I/O thread
   // (docs/benchmarks.md).

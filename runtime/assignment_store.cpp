@@ -154,4 +154,41 @@ void assignment_store::for_each_served(std::size_t batch_size,
   tx.commit();
 }
 
+std::vector<std::vector<std::pair<core::uuid, core::uuid>>>
+assignment_store::held(const std::vector<std::pair<std::string, std::string>>& units,
+                       const std::vector<core::uuid>& experiments) {
+  std::vector<std::vector<std::pair<core::uuid, core::uuid>>> out(units.size());
+  if (units.empty() || experiments.empty())
+    return out;
+  // As JSON, so unit ids need no escaping of PostgreSQL's array syntax; the experiment
+  // list lets the primary key (experiment_id, unit_id) find each row.
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < units.size(); ++i)
+    list.push_back({{"i", i}, {"t", units[i].first}, {"u", units[i].second}});
+  nlohmann::json ids = nlohmann::json::array();
+  for (auto& id : experiments)
+    ids.push_back(id.str());
+  pqxx::result rows;
+  try {
+    pqxx::read_transaction tx{session_.get()};
+    rows = tx.exec_params(
+    "SELECT u.i, a.experiment_id, a.variant_id"
+    " FROM json_to_recordset($1::json) AS u(i int, t text, u text)"
+    " JOIN exp.assignments a ON a.unit_id = u.u AND a.unit_type = u.t"
+    " JOIN exp.experiments e ON e.id = a.experiment_id"
+    " WHERE a.experiment_id IN (SELECT value::uuid FROM json_array_elements_text($2::json))"
+    " AND a.salt = e.salt AND e.status IN ('running', 'paused')"
+    " ORDER BY u.i, a.experiment_id",
+    list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+    ids.dump());
+  } catch (const std::exception&) {
+    session_.reset();
+    throw;
+  }
+  for (auto row : rows)
+    out[row[0].as<std::size_t>()].emplace_back(*core::uuid::parse(row[1].c_str()),
+                                                *core::uuid::parse(row[2].c_str()));
+  return out;
+}
+
 } // namespace expd::runtime

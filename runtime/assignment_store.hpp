@@ -41,6 +41,13 @@ public:
   /// and the connection reset.
   assignment_write write(const assignment_batch& rows);
 
+  /// The (experiment, variant) pairs each unit (unit_type, unit_id) holds in PostgreSQL
+  /// among `experiments`, under the experiment's current salt and while it runs or is
+  /// paused: what the unit's shard would answer to atom::held once its rows are loaded.
+  std::vector<std::vector<std::pair<core::uuid, core::uuid>>>
+  held(const std::vector<std::pair<std::string, std::string>>& units,
+       const std::vector<core::uuid>& experiments);
+
   /// Streams every stored assignment of running or paused experiments, in batches of
   /// `batch_size`, for the shards to preload; with `slots`, only the rows of those ring
   /// slots (a node's share, or the slots it just gained).

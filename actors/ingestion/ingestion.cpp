@@ -112,6 +112,41 @@ void spool_and_answer(self_ptr self, triage& t, caf::typed_response_promise<api_
                              atom::flush::value);
 }
 
+// Events whose unit's slot is moving between nodes: no shard answers for it now, and
+// what its old owner assigned is in PostgreSQL (it stores its rows before it releases
+// the slot). Blocking, as this actor may; rare: only during a move.
+void attach_from_store(self_ptr self, triage& t, const std::vector<std::size_t>& moving) {
+  auto& st = self->state;
+  if (st.cfg.pg_url.empty() || !st.catalog) {
+    st.attach_failed += moving.size();
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> units;
+  std::vector<core::uuid> experiments;
+  for (auto i : moving) {
+    auto& e = t.events[i];
+    units.emplace_back(e.unit_type, e.unit_id);
+    for (auto* exp : st.catalog->experiments->served_for(e.unit_type))
+      if (std::find(experiments.begin(), experiments.end(), exp->id) == experiments.end())
+        experiments.push_back(exp->id);
+  }
+  try {
+    if (!st.assignments)
+      st.assignments = std::make_unique<runtime::assignment_store>(st.cfg.pg_url);
+    auto held = st.assignments->held(units, experiments);
+    for (std::size_t k = 0; k < moving.size(); ++k) {
+      auto& e = t.events[moving[k]];
+      e.experiments = std::move(held[k]);
+      st.attached += e.experiments.empty() ? 0 : 1;
+      st.attached_from_store += e.experiments.empty() ? 0 : 1;
+    }
+  } catch (const std::exception& ex) {
+    st.attach_failed += moving.size();
+    runtime::log(runtime::log_level::warn, "attach_experiments_failed",
+                 {{"error", ex.what()}, {"events", moving.size()}});
+  }
+}
+
 // Events sent without "experiments" get the variants their unit holds, asked of the
 // shards that own the units (one request per shard); then all are spooled. A shard
 // that does not answer in time costs the attachment, never the events.
@@ -120,19 +155,22 @@ void attach_then_spool(self_ptr self, std::shared_ptr<triage> t,
   auto& st = self->state;
   auto& destinations = st.shards.destinations();
   std::vector<std::pair<unit_refs, std::vector<std::size_t>>> asks(destinations.size());
+  std::vector<std::size_t> moving;
   for (std::size_t i = 0; i < t->events.size(); ++i) {
     auto& e = t->events[i];
     if (e.experiments_sent)
       continue;
     auto to = st.shards.route(e.unit_id);
-    if (to == shard_router::unavailable) { // its slot is moving between nodes
-      ++st.attach_failed;
+    if (to == shard_router::unavailable) {
+      moving.push_back(i);
       continue;
     }
     auto& [units, indices] = asks[to];
     units.push_back({e.unit_type, e.unit_id});
     indices.push_back(i);
   }
+  if (!moving.empty())
+    attach_from_store(self, *t, moving);
   auto remaining = std::make_shared<std::size_t>(0);
   for (auto& ask : asks)
     *remaining += ask.first.empty() ? 0 : 1;
@@ -239,6 +277,10 @@ status_record ingestion_status(self_ptr self) {
            {"expd_events_attached_total", "counter",
             "Events sent without \"experiments\" that got their unit's variants attached.", "",
             static_cast<double>(st.attached)},
+           {"expd_events_attached_from_store_total", "counter",
+            "Events that got their unit's variants from PostgreSQL: its slot was moving"
+            " between nodes.", "",
+            static_cast<double>(st.attached_from_store)},
            {"expd_events_attach_failed_total", "counter",
             "Shard requests for units' variants that failed or timed out (events kept).", "",
             static_cast<double>(st.attach_failed)},

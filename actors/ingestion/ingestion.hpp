@@ -13,6 +13,7 @@
 #include "messages/shard_router.hpp"
 #include "core/event.hpp"
 #include "messages/actors.hpp"
+#include "runtime/assignment_store.hpp"
 #include "runtime/spool.hpp"
 
 namespace expd {
@@ -24,6 +25,9 @@ struct ingestion_config {
   /// How long the shards may take to say which variants units hold (events sent
   /// without "experiments"); past it the events are spooled without.
   std::chrono::milliseconds attach_timeout{500};
+  /// Where the variants of units whose slot is moving between nodes are read (a
+  /// cluster member); empty: such events get none.
+  std::string pg_url;
 };
 
 struct ingestion_state {
@@ -42,12 +46,14 @@ struct ingestion_state {
   std::vector<std::pair<caf::typed_response_promise<api_reply>, api_reply>> waiting;
   bool flush_scheduled = false;
   std::uint64_t accepted = 0, rejected = 0, refused_full = 0, commits = 0;
-  std::uint64_t attached = 0, attach_failed = 0;
+  std::uint64_t attached = 0, attach_failed = 0, attached_from_store = 0;
+  std::unique_ptr<runtime::assignment_store> assignments; ///< with cfg.pg_url
 };
 
 /// The front of event ingestion and the owner of the spool: parses and validates each
 /// event of a request against the newest catalog, attaches to an event sent without
-/// "experiments" the variants its unit holds (asking the unit's shard), appends the
+/// "experiments" the variants its unit holds (asking the unit's shard, or PostgreSQL
+/// while the unit's slot moves between nodes), appends the
 /// good ones to the spool
 /// and answers once they are on disk, with the index, field and reason of every
 /// rejected one. Runs detached. Appends are acknowledged together after one commit

@@ -121,3 +121,43 @@ TEST(assignment_store, rows_carry_their_ring_slot_and_load_by_slot) {
   EXPECT_EQ(loaded, expected);
   EXPECT_GT(expected.size(), 40u);
 }
+
+// What an event of a unit whose slot is moving gets attached (ingestion asks
+// PostgreSQL then): the unit's variant of each listed experiment that runs or is
+// paused, under its current salt, and nothing of a unit of another type or id.
+TEST(assignment_store, held_answers_each_units_stored_variants_in_order) {
+  scratch_database db;
+  create_experiment(db);
+  const auto other = *core::uuid::parse("0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a60");
+  const auto other_variant = *core::uuid::parse("0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a61");
+  db.scalar("INSERT INTO exp.experiments (id, name, unit_type, status, salt) VALUES ('"
+            + other.str() + "', 'other', 'user', 'running', 'other')");
+  db.scalar("INSERT INTO exp.variants (id, experiment_id, name, position, allocation) VALUES ('"
+            + other_variant.str() + "', '" + other.str() + "', 'b', 0, 1)");
+  runtime::assignment_store store{db.url()};
+  auto other_salt = std::make_shared<const std::string>("other");
+  // A hostile id travels as data: quotes, braces, a backslash, non-ASCII.
+  std::string odd = "u\"{1,2}\\ é";
+  ASSERT_EQ(store.write({row("u1"), row(odd), {other, other_variant, "user", "u1", other_salt}})
+              .failure,
+            "");
+  std::vector<std::pair<std::string, std::string>> units{
+    {"user", "u1"}, {"user", "nobody"}, {"device", "u1"}, {"user", odd}};
+  auto held = store.held(units, {experiment, other});
+  ASSERT_EQ(held.size(), 4u);
+  // By experiment id, as PostgreSQL orders uuids.
+  EXPECT_EQ(held[0], (std::vector<std::pair<core::uuid, core::uuid>>{{experiment, variant},
+                                                                     {other, other_variant}}));
+  EXPECT_TRUE(held[1].empty());
+  EXPECT_TRUE(held[2].empty());
+  ASSERT_EQ(held[3].size(), 1u);
+  EXPECT_EQ(held[3][0], std::make_pair(experiment, variant));
+  // Only the experiments asked about, only running or paused ones, only the current salt.
+  EXPECT_EQ(store.held(units, {other})[0].size(), 1u);
+  db.scalar("UPDATE exp.experiments SET status = 'stopped' WHERE id = '" + other.str() + "'");
+  EXPECT_EQ(store.held(units, {experiment, other})[0].size(), 1u);
+  db.scalar("UPDATE exp.experiments SET salt = 'exp2' WHERE id = '" + experiment.str() + "'");
+  EXPECT_TRUE(store.held(units, {experiment, other})[0].empty());
+  EXPECT_TRUE(store.held({}, {experiment}).empty());
+  EXPECT_EQ(store.held(units, {}).size(), 4u);
+}
