@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/pg_url.hpp"
+
 namespace expd::runtime {
 
 namespace {
@@ -203,6 +205,17 @@ node_config parse_node_config(int argc, const char* const* argv) {
   check_cluster_flags(cfg);
   if (cfg.pg_url.empty())
     throw std::invalid_argument("--pg (or EXPD_PG_URL) is required");
+  // A member cut off from PostgreSQL must notice within a lease and, once the network is
+  // back, reconnect at once: without these a connection the cut stalled waits for TCP's
+  // retransmissions, which back off to minutes (docs/cluster.md).
+  if (!cfg.node_name.empty())
+    cfg.pg_url = core::with_pg_options(
+      cfg.pg_url, {{"connect_timeout", "2"},
+                   {"keepalives", "1"},
+                   {"keepalives_idle", "1"},
+                   {"keepalives_interval", "1"},
+                   {"keepalives_count", "3"},
+                   {"tcp_user_timeout", std::to_string(cfg.lease.count())}});
   if (cfg.admin_token.empty() && cfg.admin_token_file.empty())
     throw std::invalid_argument(
       "an admin token is required (EXPD_ADMIN_TOKEN or --admin-token-file)");
