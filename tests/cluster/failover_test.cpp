@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -243,9 +244,14 @@ TEST_F(cluster_failover, a_bucket_move_just_before_a_sigkill_flips_no_unit) {
         ask(t == 0 ? 0 : 2, "fresh-" + std::to_string(t) + "-" + std::to_string(k));
     });
   std::this_thread::sleep_for(500ms);
+  auto apply_sent = std::chrono::steady_clock::now();
   auto moved = c.node(0).apply(spec_example(0.1, 0.9));
+  auto applied = std::chrono::steady_clock::now();
   ASSERT_EQ(moved.status, 200) << moved.body;
   c.kill(1, SIGKILL);
+  // The barrier's cost, for docs/cluster.md: the apply's time under this load.
+  std::cout << "bucket move applied (barrier included) in "
+            << std::chrono::duration<double, std::milli>(applied - apply_sent).count() << " ms\n";
   ASSERT_TRUE(eventually([&] { return slots_of(c, 0, "n2") <= 0 && c.ready(); }, 100));
   std::this_thread::sleep_for(300ms);
   stop = true;
