@@ -49,7 +49,7 @@ const std::vector<recipe> recipes = {
   {"greek salad", 10, dairy, "greek", {"tomatoes", "cucumber", "feta", "olives"}},
   {"falafel wraps", 30, gluten, "levantine", {"chickpeas", "flatbread", "cucumber", "tahini"}},
   {"cauliflower cashew korma", 40, nuts | dairy, "indian", {"cauliflower", "cashews", "onions", "yogurt", "rice"}},
-  {"baked potatoes with beans", 70, 0, "british", {"potatoes", "baked beans", "cheese"}},
+  {"baked potatoes with beans", 70, dairy, "british", {"potatoes", "baked beans", "cheese"}},
 };
 
 struct diet {
