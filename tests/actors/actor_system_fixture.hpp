@@ -4,6 +4,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
@@ -18,6 +19,8 @@ struct actor_system_fixture : ::testing::Test {
   }
 
   static caf::actor_system_config& configured(caf::actor_system_config& c) {
+    // The gateway is a broker, and the membership actor links to other nodes.
+    c.load<caf::io::middleman>();
     add_message_types(c);
     return c;
   }

@@ -11,24 +11,6 @@
 
 namespace expd::testing {
 
-/// One keep-alive HTTP connection to host:port that pipelines its requests.
-class http_connection {
-public:
-  explicit http_connection(int port, std::string host = "127.0.0.1");
-  ~http_connection();
-  http_connection(const http_connection&) = delete;
-  http_connection& operator=(const http_connection&) = delete;
-
-  /// POSTs each body to `path` (JSON) and answers the replies in order; a reply that did
-  /// not come has status 0.
-  std::vector<http_reply> post_all(const std::string& path, const std::vector<std::string>& bodies);
-
-private:
-  int port_;
-  std::string host_;
-  int fd_ = -1;
-};
-
 /// The certificates deploy/cluster-certs.sh makes in a temporary folder (removed at the
 /// end): the cluster CA and one certificate per node, plus foreign/ of another CA.
 class cluster_certs {

@@ -82,6 +82,24 @@ std::string raw_exchange(int port, const std::string& bytes,
 /// Splits a byte stream into the HTTP replies it holds (Content-Length framing).
 std::vector<http_reply> parse_replies(const std::string& stream);
 
+/// One keep-alive HTTP connection to host:port that pipelines its requests.
+class http_connection {
+public:
+  explicit http_connection(int port, std::string host = "127.0.0.1");
+  ~http_connection();
+  http_connection(const http_connection&) = delete;
+  http_connection& operator=(const http_connection&) = delete;
+
+  /// POSTs each body to `path` (JSON) and answers the replies in order; a reply that did
+  /// not come has status 0.
+  std::vector<http_reply> post_all(const std::string& path, const std::vector<std::string>& bodies);
+
+private:
+  int port_;
+  std::string host_;
+  int fd_ = -1;
+};
+
 /// The expd under test: EXPD_BINARY, or the one built beside the tests.
 std::string expd_binary();
 
