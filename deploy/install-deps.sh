@@ -65,7 +65,7 @@ install_system_packages() {
   note "installed: ${missing[*]}"
 }
 
-# Python tools (moto's S3 server; MLflow later) live in var/venv, built on Debian's
+# Python tools (moto's S3 server, the MLflow server) live in var/venv, built on Debian's
 # interpreter, never on a python3 that happens to be first on PATH.
 install_python_venv() {
   local venv="$VAR/venv" req="$ROOT/deploy/requirements.txt" stamp want

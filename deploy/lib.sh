@@ -50,7 +50,7 @@ prepare_servers_and_build() {
   bash deploy/install-deps.sh
   say "building"
   bash deploy/build.sh
-  say "starting PostgreSQL, Redis and the S3 test server"
+  say "starting PostgreSQL, Redis, the S3 test server and MLflow"
   bash deploy/servers.sh start
   # shellcheck disable=SC1091
   source "$VAR/env.sh"

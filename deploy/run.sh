@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/run.sh: THE ONE COMMAND to try expd: installs missing packages, builds,
-# starts PostgreSQL + Redis + S3 (moto) + expd, loads config/experiments.example.yml,
+# starts PostgreSQL + Redis + S3 (moto) + MLflow + expd, loads config/experiments.example.yml,
 # starts planner_policy_exp and shows a few assignments. Leaves everything running.
 # EXPD_NODES=N (2 or more): an N-node TLS cluster (deploy/cluster.sh) instead of one
 # node; experiments go in through node 1, assignments through node N.
@@ -108,10 +108,11 @@ echo
 
 cat <<MSG
 
-== expd is running on $EXPD_SERVER and https://127.0.0.1:${EXPD_TLS_PORT:-8443} (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR)
+== expd is running on $EXPD_SERVER and https://127.0.0.1:${EXPD_TLS_PORT:-8443} (PostgreSQL 127.0.0.1:$PG_PORT, Redis ${EXPD_REDIS_URL#redis://}, S3 $S3_ADDR, MLflow $MLFLOW_TRACKING_URI)
    try:   source var/env.sh && build/expctl get experiments
    dashboard: $EXPD_SERVER/dashboard
-   logs:  var/log/expd.log (cluster: var/log/expd-n*.log)  var/log/postgres.log  var/log/redis.log  var/log/moto.log
+   MLflow UI: $MLFLOW_TRACKING_URI
+   logs:  var/log/expd.log (cluster: var/log/expd-n*.log)  var/log/postgres.log  var/log/redis.log  var/log/moto.log  var/log/mlflow.log
    tests: bash deploy/test.sh
    stop:  bash deploy/stop.sh
 MSG

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# deploy/servers.sh start|stop|status: runs the local PostgreSQL 15, Redis and
-# S3 test server (moto, from var/venv) that expd and its tests use, on 127.0.0.1
-# only, with all data under var/ (no system service). `start` also writes
-# var/env.sh (URLs, admin token, S3 access key).
+# deploy/servers.sh start|stop|status: runs the local PostgreSQL 15, Redis, S3 test
+# server (moto, from var/venv) and MLflow tracking server (from var/venv) that expd and
+# its tests use, on 127.0.0.1 only, with all data under var/ (no system service).
+# `start` also writes var/env.sh (URLs, admin token, S3 access key, MLflow's URI).
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +11,7 @@ cd "$ROOT"
 PG_PORT="${EXPD_PG_PORT:-54329}"
 REDIS_PORT="${EXPD_REDIS_PORT:-63799}"
 S3_PORT="${EXPD_S3_PORT:-59000}"
+MLFLOW_PORT="${EXPD_MLFLOW_PORT:-55000}"
 S3_BUCKET=expd-archive
 PG_BIN="${EXPD_PG_BIN:-/usr/lib/postgresql/15/bin}"
 TIMEOUT="${EXPD_SERVERS_TIMEOUT:-60}"      # seconds to wait for each server
@@ -22,6 +23,10 @@ MOTO_PIDFILE="$VAR/run/moto.pid"
 MOTO_PORTFILE="$VAR/run/moto.port"
 MOTO_KEYS="$VAR/run/moto.keys"
 MOTO_LOG="$VAR/log/moto.log"
+MLFLOW_PIDFILE="$VAR/run/mlflow.pid"
+MLFLOW_PORTFILE="$VAR/run/mlflow.port"
+MLFLOW_LOG="$VAR/log/mlflow.log"
+MLFLOW_DIR="$VAR/mlflow"       # mlflow.db (runs, registry) and artifacts/
 VENV="$VAR/venv"
 PG_LOG_LINK="$VAR/log/postgres.log"
 ENV_FILE="$VAR/env.sh"
@@ -34,6 +39,30 @@ usage() { echo "usage: $0 start|stop|status" >&2; exit 2; }
 
 # port_busy PORT: true if something accepts TCP connections on 127.0.0.1:PORT.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# stop_process NAME TARGET: SIGTERM to TARGET (a pid, or -PGID for a process group),
+# SIGKILL when it is still there after 15 s.
+stop_process() {
+  local name="$1" target="$2" i
+  kill -TERM -- "$target" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do kill -0 -- "$target" 2>/dev/null || return 0; sleep 0.25; done
+  warn "$name ignored SIGTERM; sending SIGKILL"
+  kill -KILL -- "$target" 2>/dev/null || true
+  for ((i = 0; i < 20; i++)); do kill -0 -- "$target" 2>/dev/null || return 0; sleep 0.25; done
+  die "$name did not stop"
+}
+
+# server_status LABEL RUNNING ANSWERS PIDFILE PORT DETAIL: the status line of a server
+# run from a pid file; RUNNING checks the process, ANSWERS PORT the server.
+server_status() {
+  local label="$1" running="$2" answers="$3" pidfile="$4" port="$5" detail="$6"
+  if ! "$running"; then echo "$label stopped"; return 1; fi
+  if "$answers" "$port"; then
+    echo "$label running, pid $(pid_of "$pidfile"), $detail"
+  else
+    echo "$label process $(pid_of "$pidfile") up but not answering on 127.0.0.1:$port"; return 1
+  fi
+}
 
 # ---------------------------------------------------------------- PostgreSQL
 # PostgreSQL refuses to run as root, so as root its binaries run as the
@@ -403,30 +432,84 @@ moto_start() {
 
 moto_stop() {
   if ! moto_running; then note "S3 (moto) not running"; rm -f "$MOTO_PIDFILE" "$MOTO_KEYS"; return 0; fi
-  local pid i; pid="$(pid_of "$MOTO_PIDFILE")"
   say "stopping S3 test server (moto)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  if kill -0 "$pid" 2>/dev/null; then
-    warn "moto (pid $pid) ignored SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && die "moto (pid $pid) did not stop"
-  fi
+  stop_process "moto (pid $(pid_of "$MOTO_PIDFILE"))" "$(pid_of "$MOTO_PIDFILE")"
   rm -f "$MOTO_PIDFILE" "$MOTO_KEYS"
 }
 
 moto_status() {
-  if moto_running; then
-    local port; port="$(moto_running_port)"
-    if moto_answers "$port"; then
-      echo "s3:       running (moto), pid $(pid_of "$MOTO_PIDFILE"), 127.0.0.1:$port, bucket $S3_BUCKET"
-    else
-      echo "s3:       process $(pid_of "$MOTO_PIDFILE") up but moto not answering on 127.0.0.1:$port"; return 1
+  server_status "s3:      " moto_running moto_answers "$MOTO_PIDFILE" "$(moto_running_port)" \
+    "127.0.0.1:$(moto_running_port), bucket $S3_BUCKET (moto)"
+}
+
+# ------------------------------------------------------------------ MLflow
+# The tracking server and model registry: sqlite in var/mlflow/mlflow.db, artifacts in
+# var/mlflow/artifacts served through the server itself (--serve-artifacts), so clients
+# need no access to the folder. Kept across restarts, like PostgreSQL's data.
+mlflow_running() { pid_alive "$MLFLOW_PIDFILE" "mlflow server"; }
+mlflow_running_port() { cat "$MLFLOW_PORTFILE" 2>/dev/null || echo "$MLFLOW_PORT"; }
+mlflow_answers() {
+  curl -fsS -o /dev/null --max-time 2 -X POST -H 'Content-Type: application/json' -d '{"max_results":1}' \
+    "http://127.0.0.1:$1/api/2.0/mlflow/experiments/search" 2>/dev/null
+}
+
+mlflow_start() {
+  need_cmd curl
+  [ -x "$VENV/bin/mlflow" ] || die "mlflow not found in var/venv; run deploy/install-deps.sh"
+  if mlflow_running; then
+    local port; port="$(mlflow_running_port)"
+    if [ "$port" != "$MLFLOW_PORT" ]; then
+      warn "MLflow is already running on port $port (not $MLFLOW_PORT); keeping it (stop it first to change the port)"
+      MLFLOW_PORT="$port"
+    fi
+    if mlflow_answers "$MLFLOW_PORT"; then
+      note "MLflow already running (127.0.0.1:$MLFLOW_PORT)"
+      return 0
     fi
   else
-    echo "s3:       stopped"; return 1
+    rm -f "$MLFLOW_PIDFILE"
+    if port_busy "$MLFLOW_PORT"; then
+      die "port 127.0.0.1:$MLFLOW_PORT is already used by another process; stop it or set EXPD_MLFLOW_PORT"
+    fi
+    mkdir -p "$MLFLOW_DIR/artifacts"
+    say "starting MLflow $("$VENV/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>/dev/null) on 127.0.0.1:$MLFLOW_PORT"
+    echo "$MLFLOW_PORT" >"$MLFLOW_PORTFILE"
+    printf '\n==== %s deploy/servers.sh: starting mlflow server on 127.0.0.1:%s\n' "$(date -u +%FT%TZ)" "$MLFLOW_PORT" >>"$MLFLOW_LOG"
+    # One worker is plenty for one node and its tests, and starts in seconds. Job
+    # execution (GenAI scorers and prompt optimisation, which expd does not use) would
+    # start eight more Python processes of about 230 MB each. setsid: the server's
+    # own process group, so stop reaches its worker too.
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$VENV/bin/mlflow" server \
+      --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 \
+      --backend-store-uri "sqlite:///$MLFLOW_DIR/mlflow.db" \
+      --serve-artifacts --artifacts-destination "$MLFLOW_DIR/artifacts" \
+      </dev/null >>"$MLFLOW_LOG" 2>&1 9>&- &
+    echo "$!" >"$MLFLOW_PIDFILE"
   fi
+  local pid i; pid="$(pid_of "$MLFLOW_PIDFILE")"
+  for ((i = 0; i < TIMEOUT * 2; i++)); do
+    if mlflow_answers "$MLFLOW_PORT"; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail_log "$MLFLOW_LOG"
+      die "mlflow server (pid $pid) exited during startup"
+    fi
+    sleep 0.5
+  done
+  tail_log "$MLFLOW_LOG"
+  die "MLflow did not answer on 127.0.0.1:$MLFLOW_PORT within ${TIMEOUT}s"
+}
+
+mlflow_stop() {
+  if ! mlflow_running; then note "MLflow not running"; rm -f "$MLFLOW_PIDFILE"; return 0; fi
+  say "stopping MLflow"
+  # The whole process group: `mlflow server` and the uvicorn worker it started.
+  stop_process "MLflow (process group $(pid_of "$MLFLOW_PIDFILE"))" "-$(pid_of "$MLFLOW_PIDFILE")"
+  rm -f "$MLFLOW_PIDFILE"
+}
+
+mlflow_status() {
+  server_status "mlflow:  " mlflow_running mlflow_answers "$MLFLOW_PIDFILE" "$(mlflow_running_port)" \
+    "http://127.0.0.1:$(mlflow_running_port), data $MLFLOW_DIR"
 }
 
 # ------------------------------------------------------------- env + token
@@ -457,6 +540,7 @@ write_env() {
       printf 'export EXPD_TEST_S3_URL="%s"\n' "$s3_url"
       printf 'export AWS_ACCESS_KEY_ID=%q\n' "$AWS_ACCESS_KEY_ID"
       printf 'export AWS_SECRET_ACCESS_KEY=%q\n' "$AWS_SECRET_ACCESS_KEY"
+      printf 'export MLFLOW_TRACKING_URI=%q\n' "http://127.0.0.1:$MLFLOW_PORT"
     } >"$ENV_FILE.tmp"
     mv "$ENV_FILE.tmp" "$ENV_FILE"
   )
@@ -473,8 +557,9 @@ case "$1" in
     pg_start
     redis_start
     moto_start
+    mlflow_start
     write_env
-    say "servers up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, S3 127.0.0.1:$S3_PORT (env in var/env.sh)"
+    say "servers up: PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, S3 127.0.0.1:$S3_PORT, MLflow http://127.0.0.1:$MLFLOW_PORT (env in var/env.sh)"
     ;;
   stop)
     exec 9>"$VAR/run/servers.lock"
@@ -482,6 +567,7 @@ case "$1" in
     pg_stop
     redis_stop
     moto_stop
+    mlflow_stop
     say "servers stopped"
     ;;
   status)
@@ -489,6 +575,7 @@ case "$1" in
     pg_status || rc=3
     redis_status || rc=3
     moto_status || rc=3
+    mlflow_status || rc=3
     exit "$rc"
     ;;
   *) usage ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deploy/stop.sh: stops everything deploy/run.sh started: the TLS front, expd and the
 # cluster nodes of deploy/cluster.sh (if running, SIGTERM so they drain), then
-# PostgreSQL, Redis and S3 (moto). Safe to run repeatedly.
+# PostgreSQL, Redis, S3 (moto) and MLflow. Safe to run repeatedly.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/test.sh: THE COMMAND that runs the whole test suite (CI runs it via
-# .ci/run): installs missing packages, builds, starts PostgreSQL + Redis + S3 (moto),
+# .ci/run): installs missing packages, builds, starts PostgreSQL + Redis + S3 (moto) + MLflow,
 # then runs ctest serially and the fuzz targets for a bounded time each
 # (tests/fuzz/run.sh). Fails when either does; never leaves expd running.
 set -euo pipefail
@@ -27,6 +27,6 @@ bash tests/fuzz/run.sh || fuzz_rc=$?
 echo
 if [ "$rc" -eq 0 ] && [ "$fuzz_rc" -eq 0 ]; then say "all tests passed"
 else say "TESTS FAILED (ctest exit status $rc, fuzzing exit status $fuzz_rc)"; fi
-note "PostgreSQL (127.0.0.1:$PG_PORT), Redis (${EXPD_REDIS_URL#redis://}) and S3 ($S3_ADDR) are still running; stop them with: bash deploy/stop.sh"
+note "PostgreSQL (127.0.0.1:$PG_PORT), Redis (${EXPD_REDIS_URL#redis://}), S3 ($S3_ADDR) and MLflow ($MLFLOW_TRACKING_URI) are still running; stop them with: bash deploy/stop.sh"
 [ "$rc" -ne 0 ] || rc="$fuzz_rc"
 exit "$rc"

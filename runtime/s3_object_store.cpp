@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <thread>
-
-#include <curl/curl.h>
 
 #include "core/percent_encoding.hpp"
 #include "runtime/s3_xml.hpp"
@@ -28,11 +25,6 @@ bool valid_bucket(const std::string& name) {
 std::string env(const char* name) {
   auto* value = std::getenv(name);
   return value != nullptr ? value : "";
-}
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
 }
 
 } // namespace
@@ -89,15 +81,10 @@ s3_config s3_config_from_url(const std::string& url) {
 }
 
 s3_object_store::s3_object_store(s3_config config)
-  : config_(std::move(config)), host_(config_.endpoint.substr(config_.endpoint.find("://") + 3)),
-    curl_(curl_easy_init()), jitter_(std::random_device{}()) {
-  if (curl_ == nullptr)
-    throw object_store_error(describe() + ": curl_easy_init failed");
+  : config_(std::move(config)), host_(config_.endpoint.substr(config_.endpoint.find("://") + 3)) {
 }
 
-s3_object_store::~s3_object_store() {
-  curl_easy_cleanup(curl_);
-}
+s3_object_store::~s3_object_store() = default;
 
 s3_object_store::reply
 s3_object_store::send(const std::string& method, const std::string& key,
@@ -114,12 +101,8 @@ s3_object_store::send(const std::string& method, const std::string& key,
   auto url = config_.endpoint + request.path + (query_string.empty() ? "" : "?" + query_string);
   std::string last_error;
   for (int attempt = 1; attempt <= config_.attempts; ++attempt) {
-    if (attempt > 1) {
-      // Exponential backoff with jitter, so nodes that failed together retry apart.
-      auto full = config_.backoff * (1 << std::min(attempt - 2, 10));
-      std::uniform_int_distribution<long> pick(full.count() / 2, full.count());
-      std::this_thread::sleep_for(std::chrono::milliseconds{pick(jitter_)});
-    }
+    if (attempt > 1)
+      curl_.wait_before_try(attempt, config_.backoff);
     core::sigv4_scope scope{core::amz_date(std::chrono::system_clock::now()), config_.region, "s3"};
     request.headers = {{"Host", host_},
                        {"X-Amz-Content-SHA256", request.payload_hash},
@@ -128,46 +111,20 @@ s3_object_store::send(const std::string& method, const std::string& key,
       request.headers.emplace_back("X-Amz-Security-Token", config_.credentials.session_token);
     auto signature = core::sign(request, config_.credentials, scope);
 
-    std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
-    auto add = [&](const std::string& line) {
-      headers.reset(curl_slist_append(headers.release(), line.c_str()));
-    };
+    curl_request http{method, url, {}, std::nullopt, config_.connect_timeout, config_.timeout,
+                      // The path is signed as it is: curl must not fold "/./" or "/../" in it.
+                      true};
     for (auto& [name, value] : request.headers)
-      add(name + ": " + value);
-    add("Authorization: " + signature.authorization);
-    // No "100 Continue" round trip before the body.
-    add("Expect:");
-    if (method == "PUT")
-      add("Content-Type: application/octet-stream");
-
-    reply r;
-    char error[CURL_ERROR_SIZE] = "";
-    CURL* h = curl_;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    // The path is signed as it is: curl must not fold "/./" or "/../" in it.
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+      http.headers.push_back(name + ": " + value);
+    http.headers.push_back("Authorization: " + signature.authorization);
     if (method == "PUT") {
-      // Never a null pointer: curl would read the body from stdin instead.
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+      http.headers.emplace_back("Content-Type: application/octet-stream");
+      http.body = body;
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "expd");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(config_.connect_timeout.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-    if (CURLcode rc = curl_easy_perform(h); rc != CURLE_OK) {
-      last_error = error[0] != '\0' ? error : curl_easy_strerror(rc);
+    auto answer = curl_.perform(http, last_error);
+    if (!answer)
       continue;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+    reply r{answer->status, std::move(answer->body)};
     if (r.status < 500 && r.status != 429)
       return r;
     auto s3 = parse_s3_error(r.body);

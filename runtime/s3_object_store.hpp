@@ -1,9 +1,9 @@
 #pragma once
 
 #include <chrono>
-#include <random>
 
 #include "core/sigv4.hpp"
+#include "runtime/curl_session.hpp"
 #include "runtime/object_store.hpp"
 
 namespace expd::runtime {
@@ -57,8 +57,7 @@ private:
 
   s3_config config_;
   std::string host_; ///< the Host header, signed and sent: "127.0.0.1:59000"
-  void* curl_;       ///< CURL*, reused so the connection stays open
-  std::minstd_rand jitter_;
+  curl_session curl_;
 };
 
 } // namespace expd::runtime
