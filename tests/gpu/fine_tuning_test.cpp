@@ -1,14 +1,15 @@
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "gpu/lora.hpp"
 #include "gpu/lora_trainer.hpp"
-#include "gpu/tokenizer.hpp"
 #include "tests/gpu/tiny_checkpoints.hpp"
 #include "tools/planning_corpus.hpp"
 
@@ -17,14 +18,38 @@ using namespace expd::gpu;
 namespace {
 
 constexpr std::int64_t window = 64;
+constexpr int vocab = 384, bos = 1, pad = 3; // tools/tiny-tokenizer.sh's --vocab and ids
 
-// Every row's tokens (bos, input, a newline, target) cut into windows of 64; the last
-// window of a row right-padded.
-std::vector<token_batch> windows_of(const tokenizer& tok, const std::vector<expd::tools::planning_example>& rows) {
+// Each row's tokens: bos, its input line, its target line, as spm_encode gives them with
+// the tiny tokenizer's model. The test binary cannot hold libsentencepiece beside
+// libtorch (tests/CMakeLists.txt), so the encoding runs in another process.
+std::vector<std::vector<int>> encode_rows(const std::filesystem::path& dir,
+                                          const std::vector<expd::tools::planning_example>& rows) {
+  {
+    std::ofstream text(dir / "rows.txt");
+    for (auto& row : rows)
+      text << row.input << "\n" << row.target << "\n";
+  }
+  auto ids = test::run_command("spm_encode --model=" + (dir / "tokenizer" / "tokenizer.model").string()
+                               + " --output_format=id < " + (dir / "rows.txt").string());
+  std::istringstream lines(ids);
+  std::vector<std::vector<int>> out;
+  std::string line;
+  for (std::size_t i = 0; std::getline(lines, line); ++i) {
+    if (i % 2 == 0)
+      out.push_back({bos});
+    std::istringstream pieces(line);
+    for (int id; pieces >> id;)
+      out.back().push_back(id);
+  }
+  EXPECT_EQ(out.size(), rows.size());
+  return out;
+}
+
+// Every row cut into windows of 64 tokens, the last window of a row right-padded.
+std::vector<token_batch> windows_of(const std::vector<std::vector<int>>& rows) {
   std::vector<token_batch> out;
-  auto pad = tok.pad()->id;
-  for (auto& row : rows) {
-    auto ids = tok.encode(row.input + "\n" + row.target);
+  for (auto& ids : rows) {
     for (std::size_t begin = 0; begin + 1 < ids.size(); begin += window) {
       auto ids_t = at::full({1, window}, pad, at::kLong);
       auto mask = at::zeros({1, window}, at::kBool);
@@ -52,18 +77,19 @@ token_batch stack(const std::vector<token_batch>& rows) {
 // On the synthetic planning corpus, tokenised by the tiny tokenizer, LoRA on a random
 // checkpoint of the tokenizer's vocabulary learns: held-out loss falls below the base's.
 TEST(fine_tuning, lora_on_the_planning_corpus_beats_the_base_on_held_out_rows) {
-  if (std::system("command -v spm_train >/dev/null") != 0)
-    GTEST_SKIP() << "spm_train is not installed (deploy/install-deps.sh installs sentencepiece)";
+  if (std::system("command -v spm_train >/dev/null && command -v spm_encode >/dev/null") != 0)
+    GTEST_SKIP() << "spm_train or spm_encode is not installed (deploy/install-deps.sh installs sentencepiece)";
   auto dir = test::scratch_dir("fine-tuning");
-  test::run_command(std::string{EXPD_SOURCE_DIR} + "/tools/tiny-tokenizer.sh --corpus-bin "
-                    + EXPD_CORPUS_BIN + " " + (dir / "tokenizer").string());
-  auto tok = tokenizer::load(dir / "tokenizer");
-  test::run_python("sized " + (dir / "model").string() + " " + std::to_string(tok.vocab_size()));
+  test::run_command(std::string{EXPD_SOURCE_DIR} + "/tools/tiny-tokenizer.sh --vocab "
+                    + std::to_string(vocab) + " --corpus-bin " + EXPD_CORPUS_BIN + " "
+                    + (dir / "tokenizer").string());
+  test::run_python("sized " + (dir / "model").string() + " " + std::to_string(vocab));
 
   // Rows the tokenizer was not trained on (another seed); held-out rows apart from both.
   auto rows = expd::tools::generate_planning_corpus(7, 240);
-  auto train = windows_of(tok, {rows.begin(), rows.begin() + 200});
-  auto held_out = windows_of(tok, {rows.begin() + 200, rows.end()});
+  auto encoded = encode_rows(dir, rows);
+  auto train = windows_of({encoded.begin(), encoded.begin() + 200});
+  auto held_out = windows_of({encoded.begin() + 200, encoded.end()});
   std::vector<token_batch> held_out_batches;
   for (std::size_t i = 0; i < held_out.size(); i += 16)
     held_out_batches.push_back(stack({held_out.begin() + static_cast<std::ptrdiff_t>(i),

@@ -34,7 +34,14 @@ TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 def load_base(folder):
     with open(os.path.join(folder, "config.json")) as f:
         cfg = json.load(f)
-    w, _ = read_safetensors(os.path.join(folder, "model.safetensors"))
+    index = os.path.join(folder, "model.safetensors.index.json")
+    files = ["model.safetensors"]
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    w = {}
+    for file in files:
+        w.update(read_safetensors(os.path.join(folder, file))[0])
     return cfg, {k: v.to(torch.float64) for k, v in w.items()}
 
 

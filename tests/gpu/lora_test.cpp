@@ -146,7 +146,7 @@ TEST(lora, saves_in_peft_layout_loads_back_and_saves_a_merged_checkpoint) {
   // [32, 64] (two k/v heads), so a swapped in/out would show.
   auto found = nlohmann::json::parse(test::run_command(
     std::string{EXPD_TORCH_PYTHON} + " " + EXPD_LORA_REFERENCE_SCRIPT + " peft "
-    + (dir / "adapter").string() + " " + folder_of("plain").string()));
+    + (dir / "adapter").string() + " " + folder_of("gqa").string()));
   EXPECT_EQ(found["tensors"].size(), 12u);
   EXPECT_EQ(found["tensors"]["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"],
             nlohmann::json({32, 4}));
