@@ -144,8 +144,11 @@ lora_adapter::lora_adapter(llama_model model, core::lora_spec spec, std::uint64_
 }
 
 lora_adapter::~lora_adapter() {
-  for (auto& [name, layer] : layers_)
+  for (auto& [name, layer] : layers_) {
     layer->base_->set_adapter(nullptr);
+    layer->base_->unregister_module("lora_A");
+    layer->base_->unregister_module("lora_B");
+  }
 }
 
 std::vector<at::Tensor> lora_adapter::parameters() const {

@@ -33,6 +33,7 @@ public:
   /// std::invalid_argument naming the module and the numbers. `seed` draws A and the
   /// dropout masks; `base_model` is recorded as base_model_name_or_path.
   lora_adapter(llama_model model, core::lora_spec spec, std::uint64_t seed, std::string base_model);
+  /// Takes A and B off the model; a merged adapter's change stays in the weights.
   ~lora_adapter();
   lora_adapter(const lora_adapter&) = delete;
   lora_adapter& operator=(const lora_adapter&) = delete;

@@ -115,7 +115,7 @@ TEST(lora_trainer, agrees_with_torch_adamw_on_the_same_checkpoint_and_batches) {
   EXPECT_GT(moved, 1e-3) << "the adapter must have trained";
 }
 
-TEST(lora_trainer, only_the_adapter_gets_gradients_and_the_base_stays) {
+TEST(lora_trainer, only_the_adapter_gets_gradients_and_the_base_stays_and_merges) {
   auto model = load_llama_model(plain());
   std::map<std::string, at::Tensor> base;
   for (auto& item : model->named_parameters())
@@ -136,6 +136,25 @@ TEST(lora_trainer, only_the_adapter_gets_gradients_and_the_base_stays) {
       EXPECT_TRUE(at::equal(item.value(), base.at(item.key())));
     }
   }
+  // After training (B != 0), the merged model's logits are the adapter's.
+  at::NoGradGuard no_grad;
+  model->eval();
+  auto ids = batches.input_ids[0][0];
+  auto adapted = model->forward(ids);
+  adapter.merge();
+  auto diff = max_difference(model->forward(ids), adapted);
+  std::cout << "merged vs adapter logits after training: " << diff << "\n";
+  EXPECT_LT(diff, 1e-5);
+}
+
+TEST(lora_trainer, a_second_adapter_goes_on_once_the_first_is_gone) {
+  auto model = load_llama_model(plain());
+  { lora_adapter first(model, lora_of(0.0), 1, "plain"); }
+  lora_adapter second(model, lora_of(0.0), 2, "plain");
+  std::size_t trainable = 0;
+  for (auto& p : model->parameters())
+    trainable += p.requires_grad();
+  EXPECT_EQ(trainable, second.parameters().size());
 }
 
 TEST(lora_trainer, resuming_from_a_checkpoint_gives_the_losses_of_not_stopping) {
