@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gpu/checkpoint_error.hpp"
+#include "gpu/durable_file.hpp"
 #include "gpu/safetensors.hpp"
 
 namespace expd::gpu {
@@ -44,7 +45,9 @@ void write_text_file(const std::filesystem::path& file, const std::string& text)
     if (!out)
       throw checkpoint_error(file.string(), "", "cannot write " + temp.string());
   }
+  sync_path(temp);
   std::filesystem::rename(temp, file);
+  sync_path(file.has_parent_path() ? file.parent_path() : std::filesystem::path{"."});
 }
 
 nlohmann::json read_json_file(const std::filesystem::path& file) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gpu/checkpoint_error.hpp"
+#include "gpu/durable_file.hpp"
 #include "gpu/safetensors.hpp"
 
 namespace expd::gpu {
@@ -107,6 +108,7 @@ void lora_trainer::save_checkpoint(const std::filesystem::path& folder) const {
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
   archive.save_to((temp / "optimizer.pt").string());
+  sync_path(temp / "optimizer.pt");
   auto generator = adapter_.generator();
   at::Tensor rng;
   {
@@ -115,6 +117,7 @@ void lora_trainer::save_checkpoint(const std::filesystem::path& folder) const {
   }
   write_safetensors(temp / "trainer_state.safetensors", {{"dropout_generator", rng}},
                     {{"step", std::to_string(steps_done_)}});
+  sync_path(temp);
   // A folder cannot be renamed over a non-empty one: the old checkpoint steps aside
   // first and goes only once the new one is in place.
   auto old = folder;
@@ -123,6 +126,7 @@ void lora_trainer::save_checkpoint(const std::filesystem::path& folder) const {
   if (std::filesystem::exists(folder))
     std::filesystem::rename(folder, old);
   std::filesystem::rename(temp, folder);
+  sync_path(folder.has_parent_path() ? folder.parent_path() : std::filesystem::path{"."});
   std::filesystem::remove_all(old);
 }
 

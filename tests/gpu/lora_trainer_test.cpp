@@ -176,13 +176,17 @@ TEST(lora_trainer, resuming_from_a_checkpoint_gives_the_losses_of_not_stopping) 
     auto model = load_llama_model(plain());
     lora_adapter adapter(model, lora_of(0.1), 32, "plain");
     lora_trainer trainer(model, adapter, opt, 6);
-    for (std::int64_t s = 0; s < 3; ++s)
+    for (std::int64_t s = 0; s < 3; ++s) {
       resumed.push_back(trainer.step(batches.step(s)).loss);
-    trainer.save_checkpoint(dir / "checkpoint");
+      // Each checkpoint replaces the one before; the last (after step 3) is resumed.
+      if (s >= 1)
+        trainer.save_checkpoint(dir / "checkpoint");
+    }
     // A step past the checkpoint, which the resumed run must not see.
     trainer.step(batches.step(3));
   }
   EXPECT_FALSE(std::filesystem::exists(dir / ("checkpoint.tmp-" + std::to_string(::getpid()))));
+  EXPECT_FALSE(std::filesystem::exists(dir / ("checkpoint.old-" + std::to_string(::getpid()))));
   {
     auto model = load_llama_model(plain());
     lora_adapter adapter(model, lora_of(0.1), 999, "plain");
