@@ -88,7 +88,10 @@ public:
   at::Tensor forward(const at::Tensor& x) override {
     auto in = x;
     if (dropout_ > 0 && A->is_training()) {
-      auto keep = at::empty_like(x).bernoulli_(1 - dropout_, generator_);
+      // The generator is a CPU one, so the mask is drawn on the CPU whatever x's device:
+      // slower on a GPU, but the same masks on every device for one seed.
+      auto keep = at::empty(x.sizes(), x.options().device(at::kCPU)).bernoulli_(1 - dropout_, generator_);
+      keep = keep.to(x.device());
       in = x * keep / (1 - dropout_);
     }
     return B(A(in)) * scale_;

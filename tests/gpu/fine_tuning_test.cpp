@@ -98,7 +98,7 @@ TEST(fine_tuning, lora_on_the_planning_corpus_beats_the_base_on_held_out_rows) {
 
   // One thread: tiny matrices gain nothing from more, and ctest runs tests side by side.
   at::set_num_threads(1);
-  constexpr std::uint64_t steps = 240;
+  constexpr std::uint64_t steps = 200;
   expd::core::optimizer_spec opt;
   opt.learning_rate = 1e-2;
   opt.warmup_steps = 20;
@@ -119,17 +119,17 @@ TEST(fine_tuning, lora_on_the_planning_corpus_beats_the_base_on_held_out_rows) {
     for (int i = 0; i < 8; ++i)
       picked.push_back(train[draw() % train.size()]);
     auto r = trainer.step({stack(picked)});
-    if ((s + 1) % 80 == 0) {
+    if ((s + 1) % 100 == 0) {
       curve.push_back(trainer.evaluate(held_out_batches));
       std::cout << "step " << s + 1 << ": train loss " << r.loss << ", held-out loss " << curve.back() << "\n";
     }
   }
   std::cout << "took " << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
             << " s\n";
-  ASSERT_EQ(curve.size(), 3u);
+  ASSERT_EQ(curve.size(), 2u);
   EXPECT_LT(curve[0], base_loss);
-  EXPECT_LT(curve[2], curve[0]);
-  EXPECT_LT(curve[2], 0.7 * base_loss);
+  EXPECT_LT(curve[1], curve[0]);
+  EXPECT_LT(curve[1], 0.7 * base_loss);
   RecordProperty("base_held_out_loss", std::to_string(base_loss));
-  RecordProperty("tuned_held_out_loss", std::to_string(curve[2]));
+  RecordProperty("tuned_held_out_loss", std::to_string(curve[1]));
 }
