@@ -28,8 +28,8 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Te
   return x * cos + rotate_half(x) * sin;
 }
 
-torch::nn::Linear make_linear(std::int64_t in, std::int64_t out, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+adaptable_linear make_linear(std::int64_t in, std::int64_t out, bool bias) {
+  return adaptable_linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
 std::string shape_text(at::IntArrayRef shape) {

@@ -12,6 +12,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "core/model_config.hpp"
+#include "gpu/adaptable_linear.hpp"
 #include "gpu/hf_checkpoint.hpp"
 
 namespace expd::gpu {
@@ -58,7 +59,7 @@ public:
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                      const at::Tensor& allowed, layer_cache* cache);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  adaptable_linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
 private:
   std::int64_t heads_, kv_heads_, head_dim_;
@@ -71,7 +72,7 @@ public:
   explicit llama_mlp_impl(const core::model_config& config);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  adaptable_linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE_IMPL(llama_mlp, llama_mlp_impl);
 
@@ -119,8 +120,8 @@ public:
   kv_cache empty_cache(std::int64_t batch) const;
 
   /// Every linear layer by its Hugging Face module name ("model.layers.0.self_attn.q_proj",
-  /// "lm_head"), for adapters that wrap chosen target modules.
-  const std::map<std::string, torch::nn::Linear>& linear_layers() const {
+  /// "lm_head"), for adapters that wrap chosen target modules (gpu/lora.hpp).
+  const std::map<std::string, adaptable_linear>& linear_layers() const {
     return linears_;
   }
 
@@ -134,14 +135,14 @@ public:
   }
 
   llama_backbone model{nullptr};
-  torch::nn::Linear lm_head{nullptr}; // null when tied to the embedding
+  adaptable_linear lm_head{nullptr}; // null when tied to the embedding
 
 private:
   at::Tensor run(const at::Tensor& input_ids, const at::Tensor& positions, kv_cache* cache);
 
   core::model_config config_;
   at::Tensor inverse_frequencies_; // float64, CPU; not a parameter
-  std::map<std::string, torch::nn::Linear> linears_;
+  std::map<std::string, adaptable_linear> linears_;
 };
 TORCH_MODULE_IMPL(llama_model, llama_model_impl);
 

@@ -8,6 +8,8 @@ compare against (tests/gpu, docs/gpu.md).
                                            forward pass); DIR/dtypes.safetensors and
                                            dtypes.json for the reader
     make_tiny_checkpoint.py fill DIR       the same unless DIR exists
+    make_tiny_checkpoint.py sized DIR V    the plain variant with a vocabulary of V (a
+                                           tokenizer's), in DIR, unless DIR exists
     make_tiny_checkpoint.py read FILE      a safetensors file as JSON (metadata, and per
                                            tensor dtype, shape and values), checked
                                            against the format strictly
@@ -118,15 +120,18 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def linear(x, w, name):
+def linear(x, w, name, adapter=None):
     y = x @ w[name + ".weight"].T
     if name + ".bias" in w:
         y = y + w[name + ".bias"]
+    if adapter is not None:
+        y = y + adapter(name, x)
     return y
 
 
-def reference_logits(cfg, w, ids):
-    """Logits [B, T, V] of ids [B, T] at positions 0..T-1."""
+def reference_logits(cfg, w, ids, adapter=None):
+    """Logits [B, T, V] of ids [B, T] at positions 0..T-1. adapter(name, x), when given,
+    is added to the output of the linear layer `name` (LoRA, lora_reference.py)."""
     w = {k: v.to(torch.float64) for k, v in w.items()}
     heads, kv_heads = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
     head_dim = cfg.get("head_dim", cfg["hidden_size"] // heads)
@@ -142,9 +147,9 @@ def reference_logits(cfg, w, ids):
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         x = rms_norm(h, w[p + "input_layernorm.weight"], eps)
-        q = linear(x, w, p + "self_attn.q_proj").view(batch, steps, heads, head_dim)
-        k = linear(x, w, p + "self_attn.k_proj").view(batch, steps, kv_heads, head_dim)
-        v = linear(x, w, p + "self_attn.v_proj").view(batch, steps, kv_heads, head_dim)
+        q = linear(x, w, p + "self_attn.q_proj", adapter).view(batch, steps, heads, head_dim)
+        k = linear(x, w, p + "self_attn.k_proj", adapter).view(batch, steps, kv_heads, head_dim)
+        v = linear(x, w, p + "self_attn.v_proj", adapter).view(batch, steps, kv_heads, head_dim)
         q = q * cos[None, :, None, :] + rotate_half(q) * sin[None, :, None, :]
         k = k * cos[None, :, None, :] + rotate_half(k) * sin[None, :, None, :]
         outs = []
@@ -155,11 +160,11 @@ def reference_logits(cfg, w, ids):
             scores = scores.masked_fill(future, float("-inf"))
             outs.append(torch.softmax(scores, dim=-1) @ v[:, :, kv])
         attn = torch.cat(outs, dim=-1)
-        h = h + linear(attn, w, p + "self_attn.o_proj")
+        h = h + linear(attn, w, p + "self_attn.o_proj", adapter)
         x = rms_norm(h, w[p + "post_attention_layernorm.weight"], eps)
-        gate = linear(x, w, p + "mlp.gate_proj")
-        up = linear(x, w, p + "mlp.up_proj")
-        h = h + linear(gate * torch.sigmoid(gate) * up, w, p + "mlp.down_proj")
+        gate = linear(x, w, p + "mlp.gate_proj", adapter)
+        up = linear(x, w, p + "mlp.up_proj", adapter)
+        h = h + linear(gate * torch.sigmoid(gate) * up, w, p + "mlp.down_proj", adapter)
     h = rms_norm(h, w["model.norm.weight"], eps)
     head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else w["lm_head.weight"]
     return h @ head.T
@@ -301,9 +306,21 @@ def generate(out, replace):
             raise
 
 
+def generate_sized(out, vocab):
+    if os.path.isdir(out):
+        return
+    temp = f"{out}.tmp-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    write_variant(temp, "plain", base_config(vocab_size=vocab, max_position_embeddings=512),
+                  torch.Generator().manual_seed(20240613))
+    os.rename(temp, out)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] in ("generate", "fill"):
         generate(argv[2], replace=argv[1] == "generate")
+    elif len(argv) == 4 and argv[1] == "sized":
+        generate_sized(argv[2], int(argv[3]))
     elif len(argv) == 3 and argv[1] == "read":
         print(json.dumps(describe(*read_safetensors(argv[2]))))
     else:

@@ -12,8 +12,8 @@
 
 namespace expd::gpu::test {
 
-inline std::string run_python(const std::string& args) {
-  auto command = std::string{EXPD_TORCH_PYTHON} + " " + EXPD_TINY_CHECKPOINT_SCRIPT + " " + args;
+/// What `command` prints; a failing command throws.
+inline std::string run_command(const std::string& command) {
   auto* pipe = ::popen(command.c_str(), "r");
   if (!pipe)
     throw std::runtime_error("cannot run " + command);
@@ -24,6 +24,10 @@ inline std::string run_python(const std::string& args) {
   if (::pclose(pipe) != 0)
     throw std::runtime_error(command + " failed");
   return out;
+}
+
+inline std::string run_python(const std::string& args) {
+  return run_command(std::string{EXPD_TORCH_PYTHON} + " " + EXPD_TINY_CHECKPOINT_SCRIPT + " " + args);
 }
 
 inline std::filesystem::path tiny_checkpoints() {
