@@ -47,7 +47,7 @@ core::training_record job_of(const pqxx::row& r) {
 std::vector<core::training_record> jobs_of(const pqxx::result& rows) {
   std::vector<core::training_record> out;
   out.reserve(rows.size());
-  for (auto& r : rows)
+  for (const auto& r : rows)
     out.push_back(job_of(r));
   return out;
 }
@@ -209,7 +209,7 @@ std::vector<core::training_log_row> training_store::log_after(const std::string&
       " WHERE job_id = $1::uuid AND seq > $2 ORDER BY seq LIMIT $3",
       id, signed_of(after), static_cast<std::int64_t>(limit));
     std::vector<core::training_log_row> out;
-    for (auto& r : rows)
+    for (const auto& r : rows)
       out.push_back({r[0].as<std::uint64_t>(), r[1].as<std::string>(), r[2].as<std::uint64_t>(),
                      optional_double(r[3]), optional_double(r[4]), optional_double(r[5]),
                      optional_double(r[6]), r[7].as<std::string>()});
