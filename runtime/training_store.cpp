@@ -7,6 +7,7 @@ namespace expd::runtime {
 
 namespace {
 
+// A macro, so the column lists below stay string literals joined at compile time.
 #define EXPD_RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 constexpr const char* job_columns =
@@ -52,7 +53,7 @@ std::vector<core::training_record> jobs_of(const pqxx::result& rows) {
   return out;
 }
 
-// libpqxx 6 binds std::optional as NULL when empty.
+// PostgreSQL's bigint is signed; steps, tokens and seqs stay far below 2^63.
 std::int64_t signed_of(std::uint64_t x) {
   return static_cast<std::int64_t>(x);
 }
@@ -76,13 +77,12 @@ training_store::training_store(std::string pg_url) : session_(std::move(pg_url))
 
 void training_store::create(const std::string& id, const std::string& name,
                             const std::string& spec_json, std::uint32_t ranks,
-                            std::uint32_t max_failures, std::uint64_t total_steps,
-                            const std::string& reason) {
+                            std::uint32_t max_failures, std::uint64_t total_steps) {
   with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     tx.exec_params("INSERT INTO exp.training_jobs (id, name, spec, ranks, max_failures,"
-                   "  total_steps, reason) VALUES ($1::uuid, $2, $3::jsonb, $4, $5, $6, $7)",
-                   id, name, spec_json, ranks, max_failures, signed_of(total_steps), reason);
+                   "  total_steps) VALUES ($1::uuid, $2, $3::jsonb, $4, $5, $6)",
+                   id, name, spec_json, ranks, max_failures, signed_of(total_steps));
     tx.commit();
   });
 }

@@ -29,8 +29,7 @@ public:
 
   /// Stores a queued job (its spec as core::training_job_json wrote it).
   void create(const std::string& id, const std::string& name, const std::string& spec_json,
-              std::uint32_t ranks, std::uint32_t max_failures, std::uint64_t total_steps,
-              const std::string& reason);
+              std::uint32_t ranks, std::uint32_t max_failures, std::uint64_t total_steps);
 
   std::optional<core::training_record> get(const std::string& id);
 

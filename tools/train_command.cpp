@@ -117,24 +117,23 @@ void print_log_row(const json& row) {
 
 // Prints the job's log from the start; following, polls for more until the job ended.
 int logs(const settings& s, const std::string& id, bool follow) {
+  constexpr std::size_t page = 1000;
   std::uint64_t after = 0;
   for (;;) {
-    json answer = call(s, job_path(id, "/logs") + "?after=" + std::to_string(after), std::nullopt,
-                       credential::admin);
-    for (const json& row : list(answer, "logs")) {
+    json answer = call(s, job_path(id, "/logs") + "?after=" + std::to_string(after)
+                            + "&limit=" + std::to_string(page),
+                       std::nullopt, credential::admin);
+    const json& rows = list(answer, "logs");
+    for (const json& row : rows) {
       if (s.json_output)
         std::cout << row.dump() << '\n';
       else
         print_log_row(row);
     }
-    auto next = answer.value("next_after", after);
+    after = answer.value("next_after", after);
+    if (rows.size() == page)
+      continue; // more than one page waits: no pause
     const json& job = answer.contains("job") ? answer["job"] : json::object();
-    // More rows than one answer holds: ask again at once.
-    if (next != after && !list(answer, "logs").empty() && list(answer, "logs").size() >= 1000) {
-      after = next;
-      continue;
-    }
-    after = next;
     if (!follow || finished(job)) {
       if (follow && !s.json_output)
         std::cout << "job " << text(job, "status") << '\n';

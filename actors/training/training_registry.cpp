@@ -236,7 +236,7 @@ caf::expected<api_reply> submit(self_ptr self, const std::string& body, bool dry
     auto& st = self->state;
     auto id = runtime::random_uuid().str();
     st.store->create(id, job.name, spec.dump(), job.ranks, job.max_failures,
-                     job.max_steps.value_or(0), "");
+                     job.max_steps.value_or(0));
     ++st.submitted;
     log(log_level::info, "training_job_submitted", {{"job", id}, {"name", job.name}});
     dispatch(self);
