@@ -142,6 +142,38 @@ training_store::set_status(const std::string& id, core::training_status to,
   });
 }
 
+bool training_store::claim(const std::string& id, const std::string& runner) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    auto r = tx.exec_params("UPDATE exp.training_jobs SET status = 'running', runner = $2::uuid,"
+                            " heartbeat_at = now(), started_at = coalesce(started_at, now()),"
+                            " reason = '' WHERE id = $1::uuid AND status = 'queued'",
+                            id, runner);
+    tx.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
+void training_store::heartbeat(const std::string& runner) {
+  with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    tx.exec_params("UPDATE exp.training_jobs SET heartbeat_at = now()"
+                   " WHERE runner = $1::uuid AND status = 'running'",
+                   runner);
+    tx.commit();
+  });
+}
+
+std::vector<core::training_record> training_store::abandoned(std::chrono::milliseconds quiet) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    return jobs_of(tx.exec_params(std::string{"SELECT "} + job_columns
+                                    + " FROM exp.training_jobs WHERE status = 'running'"
+                                      " AND heartbeat_at < now() - $1::interval ORDER BY created_at",
+                                  std::to_string(quiet.count()) + " milliseconds"));
+  });
+}
+
 void training_store::set_reason(const std::string& id, const std::string& reason) {
   with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};

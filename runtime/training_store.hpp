@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +47,16 @@ public:
   std::optional<core::training_status> set_status(const std::string& id, core::training_status to,
                                                   std::optional<std::uint32_t> failures = {},
                                                   std::optional<std::string> error = {});
+
+  /// queued -> running for the registry `runner`, under the row's lock; false when the
+  /// job is no longer queued (another registry claimed it, or it was cancelled).
+  bool claim(const std::string& id, const std::string& runner);
+
+  /// The registry `runner` still runs its running jobs (now, on PostgreSQL's clock).
+  void heartbeat(const std::string& runner);
+
+  /// Running jobs whose registry has not said so for `quiet` or longer.
+  std::vector<core::training_record> abandoned(std::chrono::milliseconds quiet);
 
   /// Why a queued job waits; written only when it changed.
   void set_reason(const std::string& id, const std::string& reason);

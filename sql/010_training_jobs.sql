@@ -24,6 +24,11 @@ CREATE TABLE IF NOT EXISTS exp.training_jobs (
   tokens            bigint NOT NULL DEFAULT 0,
   -- Where a retry resumes; empty before the first checkpoint.
   checkpoint        text NOT NULL DEFAULT '',
+  -- Which registry runs it (a random id per registry process) and when that registry
+  -- last said it still does: a run whose registry went quiet is failed, retriably, by
+  -- any other (its node died).
+  runner            uuid,
+  heartbeat_at      timestamptz,
   created_at        timestamptz NOT NULL DEFAULT now(),
   started_at        timestamptz,
   finished_at       timestamptz

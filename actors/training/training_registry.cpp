@@ -45,6 +45,7 @@ struct training_registry_state {
   static inline const char* name = "training_registry";
 
   training_registry_config cfg;
+  std::string runner; ///< this registry's id in exp.training_jobs.runner
   std::unique_ptr<runtime::training_store> store;
   std::vector<worker_slot> workers;
   std::map<std::string, running_job> running;
@@ -100,6 +101,26 @@ std::string outcome_message(const core::job_next& next, const core::training_rec
   }
 }
 
+// Stores what core says a running job becomes after its run ended with `outcomes`.
+void conclude(self_ptr self, const core::training_record& before,
+              const std::vector<core::rank_outcome>& outcomes) {
+  auto& st = self->state;
+  auto next = core::after_outcomes(outcomes, before.cancel_requested, before.failures,
+                                   before.max_failures);
+  std::optional<std::string> error;
+  if (!next.error.empty())
+    error = next.error;
+  // Another registry may have concluded it first (an abandoned run seen twice).
+  if (st.store->set_status(before.id, next.status, next.failures, error) != training_status::running)
+    return;
+  st.store->log_message(before.id, outcome_message(next, before));
+  if (next.status == training_status::queued)
+    ++st.retried;
+  log(log_level::info, "training_job_run_ended",
+      {{"job", before.id}, {"status", std::string{core::to_string(next.status)}},
+       {"failures", next.failures}});
+}
+
 // Once every rank of the job reported: stores what core says the job becomes.
 void settle(self_ptr self, const std::string& id) {
   auto& st = self->state;
@@ -121,21 +142,8 @@ void settle(self_ptr self, const std::string& id) {
     outcomes.push_back(*o);
   st.running.erase(it);
   try {
-    auto before = st.store->get(id);
-    if (!before)
-      return;
-    auto next = core::after_outcomes(outcomes, before->cancel_requested, before->failures,
-                                     before->max_failures);
-    std::optional<std::string> error;
-    if (!next.error.empty())
-      error = next.error;
-    st.store->set_status(id, next.status, next.failures, error);
-    st.store->log_message(id, outcome_message(next, *before));
-    if (next.status == training_status::queued)
-      ++st.retried;
-    log(log_level::info, "training_job_run_ended",
-        {{"job", id}, {"status", std::string{core::to_string(next.status)}},
-         {"failures", next.failures}});
+    if (auto before = st.store->get(id))
+      conclude(self, *before, outcomes);
   } catch (const std::exception& e) {
     ++st.store_failures;
     log(log_level::error, "training_store_failed", {{"what", "settle"}, {"error", e.what()}});
@@ -169,7 +177,7 @@ void dispatch(self_ptr self) {
     for (auto& start : plan.starts) {
       auto rec = std::find_if(queued.begin(), queued.end(), [&](auto& j) { return j.id == start.id; });
       // Another node's registry may have claimed it first.
-      if (st.store->set_status(start.id, training_status::running) != training_status::queued)
+      if (!st.store->claim(start.id, st.runner))
         continue;
       running_job job;
       auto spec = rec->spec.dump();
@@ -193,6 +201,24 @@ void dispatch(self_ptr self) {
   } catch (const std::exception& e) {
     ++st.store_failures;
     log(log_level::error, "training_store_failed", {{"what", "dispatch"}, {"error", e.what()}});
+  }
+}
+
+// Says this registry still runs its jobs, and fails the runs of registries that went
+// quiet (their node died), retriably, as a worker's death is.
+void keep_runs(self_ptr self) {
+  auto& st = self->state;
+  try {
+    st.store->heartbeat(st.runner);
+    for (auto& rec : st.store->abandoned(st.cfg.abandoned_after))
+      if (st.running.count(rec.id) == 0)
+        conclude(self, rec,
+                 {{core::rank_result::failed, true,
+                   "the node running it stopped reporting (its registry was quiet for "
+                     + std::to_string(st.cfg.abandoned_after.count()) + " ms)"}});
+  } catch (const std::exception& e) {
+    ++st.store_failures;
+    log(log_level::error, "training_store_failed", {{"what", "heartbeat"}, {"error", e.what()}});
   }
 }
 
@@ -351,6 +377,7 @@ training_registry_actor spawn_training_registry(caf::actor_system& sys,
     [cfg = std::move(cfg)](self_ptr self) -> training_registry_actor::behavior_type {
       auto& st = self->state;
       st.cfg = cfg;
+      st.runner = runtime::random_uuid().str();
       st.store = std::make_unique<runtime::training_store>(st.cfg.pg_url);
       self->set_down_handler([self](const caf::down_msg& msg) { on_worker_down(self, msg); });
       self->send(self, atom::tick::value);
@@ -408,6 +435,7 @@ training_registry_actor spawn_training_registry(caf::actor_system& sys,
           dispatch(self);
         },
         [=](atom::tick) {
+          keep_runs(self);
           forward_cancels(self);
           dispatch(self);
           self->delayed_send(self, self->state.cfg.dispatch_interval, atom::tick::value);

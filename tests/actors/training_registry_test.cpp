@@ -3,8 +3,11 @@
 // job becomes when its ranks report, fail or die (docs/gpu.md, "Training jobs").
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "actor_system_fixture.hpp"
 #include "actors/training/training_registry.hpp"
+#include "core/training_job.hpp"
 #include "recording_fakes.hpp"
 #include "runtime/migrations.hpp"
 #include "tests/integration/expd_process.hpp"
@@ -39,7 +42,7 @@ const entry* last(const entries& es, const std::string& what, const std::string&
 struct training_registry_test : test::actor_system_fixture {
   training_registry_test() {
     runtime::migrate(db.url());
-    registry = spawn_training_registry(sys, {db.url(), 100ms, 100});
+    registry = spawn_training_registry(sys, {db.url(), 100ms, 100, 1s});
   }
 
   ~training_registry_test() override {
@@ -228,6 +231,28 @@ TEST_F(training_registry_test, a_dying_worker_counts_as_a_failure_and_another_re
   EXPECT_EQ(job(id)["failures"], 1);
   EXPECT_EQ(job(id)["error"], "the trainer worker of rank 0 died");
   finish(w1, id, core::rank_result::succeeded);
+  EXPECT_TRUE(status_becomes(id, "succeeded"));
+}
+
+TEST_F(training_registry_test, a_run_whose_node_went_quiet_is_retried_from_its_checkpoint) {
+  // As a node that died mid-run left it: running for a registry that no longer reports.
+  const std::string id = "0190a1b2-c3d4-4e5f-8a9b-0c1d2e3f4a5b";
+  auto spec = core::training_job_json(core::parse_training_job(job_doc(1, 2))).dump();
+  db.scalar("INSERT INTO exp.training_jobs (id, name, spec, status, ranks, max_failures, runner,"
+            " heartbeat_at, checkpoint, started_at) VALUES ('" + id + "', 'orphan', '" + spec
+            + "', 'running', 1, 2, gen_random_uuid(), now() - interval '1 hour', 'ckpt/step-8',"
+              " now())");
+  auto w = add_worker("w0");
+  EXPECT_EQ(trained(id).resume_from, "ckpt/step-8");
+  EXPECT_TRUE(status_becomes(id, "running"));
+  auto resumed = job(id);
+  EXPECT_EQ(resumed["failures"], 1);
+  EXPECT_NE(resumed["error"].get<std::string>().find("stopped reporting"), std::string::npos)
+    << resumed;
+  // This registry's own run is not taken for abandoned while it reports.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(count(log->entries(), "train", id), 1u);
+  finish(w, id, core::rank_result::succeeded);
   EXPECT_TRUE(status_becomes(id, "succeeded"));
 }
 
