@@ -189,4 +189,41 @@ using membership_actor = status_actor::extend<
   // Internal: a link to the named node was made (a null entry: the attempt failed).
   caf::reacts_to<atom::linked, std::string, node_entry_actor>>;
 
+/// What the gpu/ trainer worker implements (one per GPU, or per CPU rank). It registers
+/// with the node's training registry (atom::subscribe), runs one job at a time, and
+/// reports to the registry with atom::progress and, once, atom::finished.
+using trainer_worker_actor = status_actor::extend<
+  // Runs rank `rank` of `world_size` of a job: its id, its spec (JSON as
+  // core::training_job_json writes it) and the checkpoint to resume from (empty: from
+  // the start). The ranks of one job meet through c10d with the job id as their key.
+  caf::reacts_to<atom::train, std::string, std::string, std::string, std::uint32_t,
+                 std::uint32_t>,
+  // Stops the job soon; the worker then reports it finished as cancelled.
+  caf::reacts_to<atom::cancel, std::string>>;
+
+/// The node's training jobs (actors/training): stores them in exp.training_jobs, hands
+/// queued ones to idle trainer workers of this node, records their progress and
+/// retries a retriable failure from the latest checkpoint up to the job's max_failures.
+using training_registry_actor = status_actor::extend<
+  // POST /admin/v1/training-jobs: the JSON body, and whether it is a dry run; 201 with
+  // the job (200 and no job stored for a dry run).
+  caf::replies_to<atom::submit, std::string, bool>::with<api_reply>,
+  // GET /admin/v1/training-jobs: the newest jobs.
+  caf::replies_to<atom::list>::with<api_reply>,
+  // GET /admin/v1/training-jobs/{id}: the id, a UUID (checked).
+  caf::replies_to<atom::get, std::string>::with<api_reply>,
+  // GET /admin/v1/training-jobs/{id}/logs: the id, the rows after this seq, at most this many.
+  caf::replies_to<atom::logs, std::string, std::uint64_t, std::uint32_t>::with<api_reply>,
+  // POST /admin/v1/training-jobs/{id}/cancel: a queued job is cancelled at once, a
+  // running one once its workers confirm (202).
+  caf::replies_to<atom::cancel, std::string>::with<api_reply>,
+  // From a worker: how its job goes.
+  caf::reacts_to<atom::progress, training_progress>,
+  // From a worker: its run of the job ended; the worker is idle again.
+  caf::reacts_to<atom::finished, training_outcome>,
+  // A trainer worker of this node offers itself (monitored: its death fails its job's run).
+  caf::reacts_to<atom::subscribe, trainer_worker_actor>,
+  // Internal: the periodic dispatch (jobs other nodes stored, cancels they asked for).
+  caf::reacts_to<atom::tick>>;
+
 } // namespace expd

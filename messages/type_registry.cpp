@@ -20,6 +20,9 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<spool_consumer>("expd.spool_consumer")
     .add_message_type<node_hello>("expd.node_hello")
     .add_message_type<assignment_barrier>("expd.assignment_barrier")
+    .add_message_type<core::rank_result>("expd.rank_result")
+    .add_message_type<training_progress>("expd.training_progress")
+    .add_message_type<training_outcome>("expd.training_outcome")
     .add_message_type<status_actor>("expd.status_actor")
     .add_message_type<assignment_writer_actor>("expd.assignment_writer_actor")
     .add_message_type<assignment_shard_actor>("expd.assignment_shard_actor")
@@ -36,6 +39,8 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<node_entry_actor>("expd.node_entry_actor")
     .add_message_type<node_entry_control_actor>("expd.node_entry_control_actor")
     .add_message_type<membership_actor>("expd.membership_actor")
+    .add_message_type<trainer_worker_actor>("expd.trainer_worker_actor")
+    .add_message_type<training_registry_actor>("expd.training_registry_actor")
     .add_error_category(error_category, render_error);
 }
 

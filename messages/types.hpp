@@ -11,6 +11,7 @@
 #include "core/access_policy.hpp"
 #include "core/event.hpp"
 #include "core/snapshot.hpp"
+#include "core/training_schedule.hpp"
 #include "messages/error.hpp"
 #include "messages/inspect.hpp"
 
@@ -111,6 +112,42 @@ typename Inspector::result_type inspect(Inspector& f, assignment_barrier& x) {
 /// Which consumer of the spool reports progress (segments go once all have passed).
 /// CAF serializes an enum as its underlying integer.
 enum class spool_consumer : std::uint8_t { loader, archiver };
+
+/// A trainer worker's report on its job (rank 0's counts; the others' are ignored):
+/// what exp.training_jobs shows and exp.training_job_log keeps.
+struct training_progress {
+  std::string job_id;
+  std::uint64_t step = 0;        ///< optimizer steps done
+  std::uint64_t total_steps = 0; ///< 0: not known yet
+  double loss = 0;
+  double learning_rate = 0;
+  double grad_norm = 0;
+  std::uint64_t tokens = 0; ///< trained on so far in this job, across ranks
+  double tokens_per_second = 0;
+  std::string checkpoint; ///< written at this step (where a retry resumes), or empty
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, training_progress& x) {
+  return f(caf::meta::type_name("expd.training_progress"), x.job_id, x.step, x.total_steps,
+           x.loss, x.learning_rate, x.grad_norm, x.tokens, x.tokens_per_second, x.checkpoint);
+}
+
+/// How a worker's run of a job ended. `retriable`: the job may resume from its latest
+/// checkpoint elsewhere (a rank lost, out of memory); false for a fault in the job
+/// itself (a missing dataset, a checkpoint of another architecture).
+struct training_outcome {
+  std::string job_id;
+  core::rank_result result = core::rank_result::succeeded;
+  std::string error;
+  bool retriable = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
+  return f(caf::meta::type_name("expd.training_outcome"), x.job_id, x.result, x.error,
+           x.retriable);
+}
 
 } // namespace expd
 

@@ -19,6 +19,7 @@
 #include "actors/assignment/assignment_shard.hpp"
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
+#include "actors/training/training_registry.hpp"
 #include "actors/gateway/gateway.hpp"
 #include "actors/ingestion/archiver.hpp"
 #include "actors/ingestion/event_loader.hpp"
@@ -290,8 +291,10 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto aggregate = sys.spawn<caf::detached>(aggregator, agg);
 
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);
+  // On every node; each hands jobs only to the trainer workers registered on it.
+  auto training = spawn_training_registry(sys, {cfg.pg_url});
 
-  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper};
+  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training};
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
   if (archive)
     reporters.push_back(archive);
@@ -310,7 +313,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
         {{"path", cfg.chartjs_path}, {"fix", "apt-get install libjs-chart.js or --chartjs-path"}});
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
-                                                          membership});
+                                                          membership, training});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

@@ -77,6 +77,14 @@ commands:
                               as a gateway; SIGTERM does the same before it stops)
   cluster forget NODE         remove a node that is down for good (its journal is lost
                               with it); until then allocation changes wait for it
+  train -f FILE [--dry-run]   send a training job (YAML, as jobs/planner-lora.example.yml)
+                              to the trainer workers; prints its id
+  train status JOB            a job's state, step, loss, learning rate, tokens/s, time
+                              left and a progress bar
+  train logs [-f] JOB         a job's log: its progress reports, starts, retries and end;
+                              -f (--follow) keeps polling until the job ends
+  train cancel JOB            cancel a job (a running one once its workers stop)
+  train list                  the newest training jobs
   help                        show this text
 
 options:
@@ -495,6 +503,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "cluster") {
     return cluster_command(s, line);
+  }
+  if (command == "train") {
+    return train_command(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

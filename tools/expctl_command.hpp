@@ -50,5 +50,8 @@ void print_json(const nlohmann::json& answer);
 int load_command(const settings& s, const command_line& line);
 /// expctl cluster nodes | drain NODE | forget NODE (tools/cluster_command.cpp).
 int cluster_command(const settings& s, const command_line& line);
+/// expctl train -f FILE | status JOB | logs [-f] JOB | cancel JOB | list
+/// (tools/train_command.cpp).
+int train_command(const settings& s, const command_line& line);
 
 } // namespace expd::tools::expctl

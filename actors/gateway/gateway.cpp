@@ -23,6 +23,7 @@
 #include "core/json_depth.hpp"
 #include "core/metric_aggregate.hpp"
 #include "core/query_string.hpp"
+#include "core/training_record.hpp"
 #include "core/uuid.hpp"
 #include "runtime/log.hpp"
 
@@ -468,6 +469,54 @@ void apply_with(gateway_broker* self, const call& c, http_request& req, Atom wha
   ask(self, c, st.routes->registry, st.cfg.request_timeout, what, std::move(req.body), dry_run);
 }
 
+// /admin/v1/training-jobs[/{id}[/logs|/cancel]]: the id and the query are checked
+// here, the job by the training registry.
+void handle_training_jobs(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  auto& registry = st.routes->training;
+  auto timeout = st.cfg.request_timeout;
+  constexpr std::string_view prefix = "/admin/v1/training-jobs";
+  auto rest = std::string_view{req.path}.substr(prefix.size());
+  if (rest.empty() || rest == "/") {
+    if (req.method == "GET")
+      return ask(self, c, registry, timeout, atom::list::value);
+    if (req.method != "POST")
+      return method_not_allowed(self, c, "POST, GET", "use POST or GET");
+    bool dry_run = false;
+    try {
+      dry_run = core::parse_dry_run_query(req.query);
+    } catch (const core::field_error& e) {
+      return complete_error(self, c, ec::invalid_field, e.field(), e.what());
+    }
+    return ask(self, c, registry, timeout, atom::submit::value, std::move(req.body), dry_run);
+  }
+  auto slash = rest.find('/', 1);
+  auto id = std::string{rest.substr(1, slash == std::string_view::npos ? slash : slash - 1)};
+  auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  if (!what.empty() && what != "/logs" && what != "/cancel")
+    return complete_error(self, c, ec::not_found, "path",
+                          "use /admin/v1/training-jobs/{id}, .../logs or .../cancel");
+  if (!core::uuid::parse(id))
+    return complete_error(self, c, ec::invalid_field, "id",
+                          "the training job id must be a UUID (GET /admin/v1/training-jobs lists them)");
+  if (what == "/cancel") {
+    if (req.method != "POST")
+      return method_not_allowed(self, c, "POST", "use POST");
+    return ask(self, c, registry, timeout, atom::cancel::value, std::move(id));
+  }
+  if (req.method != "GET")
+    return method_not_allowed(self, c, "GET", "use GET");
+  if (what.empty())
+    return ask(self, c, registry, timeout, atom::get::value, std::move(id));
+  core::training_log_query q;
+  try {
+    q = core::parse_training_log_query(req.query);
+  } catch (const core::field_error& e) {
+    return complete_error(self, c, ec::invalid_field, e.field(), e.what());
+  }
+  ask(self, c, registry, timeout, atom::logs::value, std::move(id), q.after, q.limit);
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!st.cfg.access->admin(req.header("authorization")))
@@ -481,6 +530,9 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& registry = st.routes->registry;
   if (req.path == "/admin/v1/aggregate")
     return handle_aggregate(self, c, req);
+  if (auto path = std::string_view{req.path};
+      path == "/admin/v1/training-jobs" || path.rfind("/admin/v1/training-jobs/", 0) == 0)
+    return handle_training_jobs(self, c, req);
   if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply") {
     bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
     const char* method = apply ? "POST" : "GET";

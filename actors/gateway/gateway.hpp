@@ -45,6 +45,7 @@ struct gateway_routes {
   aggregator_actor aggregator;         ///< POST /admin/v1/aggregate
   results_reader_actor results;        ///< GET /v1/experiments[/{id}/results|series]
   membership_actor membership;         ///< GET /v1/cluster; null for a node alone
+  training_registry_actor training;    ///< /admin/v1/training-jobs
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

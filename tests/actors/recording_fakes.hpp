@@ -31,6 +31,8 @@ public:
     std::int64_t observed = 0; ///< drain: what the writer's probe read when asked
     assignment_batch rows;     ///< remember
     std::optional<shard_router> router; ///< routing
+    std::string job;         ///< train, cancel: the training job
+    std::string resume_from; ///< train: the checkpoint given
   };
 
   void add(entry e) {
@@ -220,6 +222,45 @@ inline event_loader_actor::behavior_type fake_loader() {
     [](atom::status) { return fake_status("loader"); },
     [](atom::spooled, std::uint64_t) {},
     [](atom::tick) {},
+  };
+}
+
+/// A trainer worker the test drives: what the registry tells it is written down (train
+/// with the rank as value and the world size as observed; cancel), and the progress and
+/// outcomes the test hands it go to the registry as its own reports.
+using fake_trainer_actor = trainer_worker_actor::extend<
+  caf::reacts_to<atom::progress, training_progress>,
+  caf::reacts_to<atom::finished, training_outcome>>;
+
+inline fake_trainer_actor::behavior_type fake_trainer(fake_trainer_actor::pointer self,
+                                                     journal_ptr log, std::string name,
+                                                     training_registry_actor registry) {
+  return {
+    [=](atom::train, const std::string& job, const std::string&, const std::string& resume,
+        std::uint32_t rank, std::uint32_t world) {
+      journal::entry e;
+      e.what = "train";
+      e.who = name;
+      e.job = job;
+      e.resume_from = resume;
+      e.value = rank;
+      e.observed = world;
+      log->add(std::move(e));
+    },
+    [=](atom::cancel, const std::string& job) {
+      journal::entry e;
+      e.what = "cancel";
+      e.who = name;
+      e.job = job;
+      log->add(std::move(e));
+    },
+    [=](atom::progress, const training_progress& p) {
+      self->send(registry, atom::progress::value, p);
+    },
+    [=](atom::finished, const training_outcome& o) {
+      self->send(registry, atom::finished::value, o);
+    },
+    [name](atom::status) { return fake_status(name); },
   };
 }
 

@@ -269,7 +269,8 @@ TEST(wire, every_typed_actor_handle) {
                             partition_keeper_actor, event_reader_actor, aggregator_actor,
                             results_reader_actor, ingestion_actor, experiment_registry_actor,
                             shard_access_actor, node_entry_actor, node_entry_control_actor,
-                            membership_actor>(real);
+                            membership_actor, trainer_worker_actor,
+                            training_registry_actor>(real);
   caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
 }
 
@@ -293,6 +294,34 @@ TEST(wire, assignment_barrier) {
   EXPECT_TRUE(round_trip(assignment_barrier{}).experiments.empty());
 }
 
+TEST(wire, training_progress) {
+  training_progress x{unicode, (std::uint64_t{1} << 63) + 3, 1000, 2.5, 1e-4, 0.75,
+                      123456789, 4096.5, large};
+  auto y = round_trip(x);
+  EXPECT_EQ(y.job_id, unicode);
+  EXPECT_EQ(y.step, x.step);
+  EXPECT_EQ(y.total_steps, 1000u);
+  EXPECT_DOUBLE_EQ(y.loss, 2.5);
+  EXPECT_DOUBLE_EQ(y.learning_rate, 1e-4);
+  EXPECT_DOUBLE_EQ(y.grad_norm, 0.75);
+  EXPECT_EQ(y.tokens, 123456789u);
+  EXPECT_DOUBLE_EQ(y.tokens_per_second, 4096.5);
+  EXPECT_EQ(y.checkpoint, large);
+  EXPECT_EQ(round_trip(training_progress{}).checkpoint, "");
+}
+
+TEST(wire, training_outcome) {
+  for (auto result : {core::rank_result::succeeded, core::rank_result::failed,
+                      core::rank_result::cancelled}) {
+    training_outcome x{"job", result, unicode, result == core::rank_result::failed};
+    auto y = round_trip(x);
+    EXPECT_EQ(y.job_id, "job");
+    EXPECT_EQ(y.result, result);
+    EXPECT_EQ(y.error, unicode);
+    EXPECT_EQ(y.retriable, x.retriable);
+  }
+}
+
 TEST(wire, types_registered_under_expd_names) {
   auto& types = wire_system().types();
   for (auto* name : {"expd.api_reply", "expd.metric_sample", "expd.status_record", "expd.uuid",
@@ -302,6 +331,8 @@ TEST(wire, types_registered_under_expd_names) {
                      "expd.spool_consumer", "expd.node_hello", "expd.assignment_barrier",
                      "expd.assignment_shard_actor",
                      "expd.node_entry_actor", "expd.membership_actor",
-                     "expd.experiment_registry_actor"})
+                     "expd.experiment_registry_actor", "expd.training_progress",
+                     "expd.training_outcome", "expd.rank_result", "expd.trainer_worker_actor",
+                     "expd.training_registry_actor"})
     EXPECT_NE(types.make_value(std::string{name}), nullptr) << name;
 }
