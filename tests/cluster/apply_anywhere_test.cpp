@@ -11,15 +11,10 @@ using nlohmann::json;
 
 namespace {
 
-std::uint64_t version_of(const expd_process& node) {
-  auto health = json::parse(node.request("GET", "/health").body, nullptr, false);
-  return health.is_object() ? health.value("snapshot_version", std::uint64_t{0}) : 0;
-}
-
 // Every node's registry at `version` (or later).
 bool all_at(expd_cluster& c, std::uint64_t version) {
   for (std::size_t i = 0; i < c.size(); ++i)
-    if (version_of(c.node(i)) < version)
+    if (snapshot_version(c.node(i)) < version)
       return false;
   return true;
 }
@@ -35,7 +30,7 @@ TEST(cluster_apply, a_change_on_any_node_reaches_every_node_under_one_increasing
   scratch_database db;
   expd_cluster c{db, 3};
   c.wait_ready();
-  auto start = version_of(c.node(0));
+  auto start = snapshot_version(c.node(0));
 
   // Created on n2, started on n3, its event types on n1.
   auto created = c.node(1).apply(spec_example());
@@ -44,16 +39,16 @@ TEST(cluster_apply, a_change_on_any_node_reaches_every_node_under_one_increasing
   EXPECT_GT(v1, start);
   ASSERT_TRUE(eventually([&] { return all_at(c, v1); }));
   ASSERT_EQ(c.node(2).set_status("planner_policy_exp", "running").status, 200);
-  auto v2 = version_of(c.node(2));
+  auto v2 = snapshot_version(c.node(2));
   EXPECT_GT(v2, v1);
   ASSERT_TRUE(eventually([&] { return all_at(c, v2); }));
   auto types = c.node(0).request("POST", "/admin/v1/event-types/apply", event_types().dump(), true);
   ASSERT_EQ(types.status, 200) << types.body;
-  auto v3 = version_of(c.node(0));
+  auto v3 = snapshot_version(c.node(0));
   EXPECT_GT(v3, v2);
   ASSERT_TRUE(eventually([&] { return all_at(c, v3); }));
   for (std::size_t i = 0; i < 3; ++i)
-    EXPECT_EQ(version_of(c.node(i)), v3) << expd_cluster::name(i);
+    EXPECT_EQ(snapshot_version(c.node(i)), v3) << expd_cluster::name(i);
 
   // Every node's shards serve it: 300 units through each node alike.
   std::vector<std::string> bodies;

@@ -169,14 +169,10 @@ void expd_cluster::restart(std::size_t i) {
   n.start();
 }
 
-namespace {
-
 std::uint64_t snapshot_version(const expd_process& node) {
   auto health = nlohmann::json::parse(node.request("GET", "/health").body, nullptr, false);
   return health.is_object() ? health.value("snapshot_version", std::uint64_t{0}) : 0;
 }
-
-} // namespace
 
 void start_experiment(expd_cluster& c) {
   ASSERT_EQ(c.node(0).apply(spec_example()).status, 200);

@@ -108,6 +108,9 @@ private:
   std::vector<std::unique_ptr<expd_process>> nodes_;
 };
 
+/// The snapshot version a node's registry serves (its /health); 0 when it does not say.
+std::uint64_t snapshot_version(const expd_process& node);
+
 /// Applies the example experiment through node 0, starts it, and waits until every
 /// node serves it (they load it on NOTIFY). Fails the test otherwise.
 void start_experiment(expd_cluster& c);
