@@ -160,6 +160,16 @@ pg_prepare_dirs() {
 }
 
 pg_running() { [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1; }
+# A server already running on another port than asked for is kept: says so, and the
+# port variable named by $2 takes the running port $3 (empty: not known, left as is).
+keep_running_port() {
+  local -n asked="$2"
+  if [ -n "$3" ] && [ "$3" != "$asked" ]; then
+    warn "$1 is already running on port $3 (not $asked); keeping it (stop it first to change the port)"
+    asked="$3"
+  fi
+}
+
 pg_running_port() { as_pg sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9'; }
 pg_psql() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres "$@"
@@ -212,11 +222,7 @@ pg_start() {
   pg_resolve_base
   pg_prepare_dirs
   if pg_running; then
-    local port; port="$(pg_running_port)"
-    if [ -n "$port" ] && [ "$port" != "$PG_PORT" ]; then
-      warn "PostgreSQL is already running on port $port (not $PG_PORT); keeping it (stop it first to change the port)"
-      PG_PORT="$port"
-    fi
+    keep_running_port PostgreSQL PG_PORT "$(pg_running_port)"
     note "PostgreSQL already running (127.0.0.1:$PG_PORT)"
     pg_write_hba
     pg_psql -c 'select pg_reload_conf()' >/dev/null
@@ -319,11 +325,7 @@ redis_start() {
     ''|[0-5].*) die "redis-server ${ver:-(unknown version)} is too old; need >= 6 (Debian 12 ships 7.0)" ;;
   esac
   if redis_running; then
-    local port; port="$(redis_running_port)"
-    if [ "$port" != "$REDIS_PORT" ]; then
-      warn "Redis is already running on port $port (not $REDIS_PORT); keeping it (stop it first to change the port)"
-      REDIS_PORT="$port"
-    fi
+    keep_running_port Redis REDIS_PORT "$(redis_running_port)"
     note "Redis already running (127.0.0.1:$REDIS_PORT)"
   else
     rm -f "$REDIS_PIDFILE"
@@ -385,11 +387,7 @@ moto_start() {
   need_cmd curl
   [ -x "$VENV/bin/moto_server" ] || die "moto not found in var/venv; run deploy/install-deps.sh"
   if moto_running; then
-    local port; port="$(moto_running_port)"
-    if [ "$port" != "$S3_PORT" ]; then
-      warn "moto is already running on port $port (not $S3_PORT); keeping it (stop it first to change the port)"
-      S3_PORT="$port"
-    fi
+    keep_running_port moto S3_PORT "$(moto_running_port)"
     if moto_setup check 9>&-; then
       note "S3 (moto) already running (127.0.0.1:$S3_PORT)"
       return 0
@@ -457,11 +455,7 @@ mlflow_start() {
   need_cmd curl
   [ -x "$VENV/bin/mlflow" ] || die "mlflow not found in var/venv; run deploy/install-deps.sh"
   if mlflow_running; then
-    local port; port="$(mlflow_running_port)"
-    if [ "$port" != "$MLFLOW_PORT" ]; then
-      warn "MLflow is already running on port $port (not $MLFLOW_PORT); keeping it (stop it first to change the port)"
-      MLFLOW_PORT="$port"
-    fi
+    keep_running_port MLflow MLFLOW_PORT "$(mlflow_running_port)"
     if mlflow_answers "$MLFLOW_PORT"; then
       note "MLflow already running (127.0.0.1:$MLFLOW_PORT)"
       return 0
