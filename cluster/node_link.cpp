@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
@@ -51,7 +52,8 @@ struct tls_peer {
   std::string address; ///< host:port of the connection's remote end, as CAF renders it
   int fd = -1;
   std::vector<std::string> names; ///< the certificate's CN and DNS subjectAltNames
-  std::atomic<bool> drop_at_next_read{false};
+  /// steady_clock nanoseconds from which the connection is shut down (0: never)
+  std::atomic<std::int64_t> drop_from{0};
 };
 
 std::mutex tls_peers_mutex;
@@ -82,10 +84,25 @@ std::vector<std::string> certificate_names(X509* cert) {
   return names;
 }
 
-// After every TLS call: the first time a session's handshake is done, note its peer;
-// a refused peer's connection is shut down when it next sends anything (the refusal
-// is on its way by then: an honest peer waits for it and stops).
-void after_tls_call(SSL* ssl, bool read) {
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+// Before every TLS call on a refused peer's connection, once its grace is over: shut it
+// down, so that the call finds it closed and CAF drops the link.
+void before_tls_call(SSL* ssl) {
+  auto* peer = static_cast<tls_peer*>(SSL_get_ex_data(ssl, tls_peer_index()));
+  if (peer == nullptr)
+    return;
+  auto from = peer->drop_from.load();
+  if (from != 0 && steady_ns() >= from)
+    shutdown(peer->fd, SHUT_RDWR);
+}
+
+// After every TLS call: the first time a session's handshake is done, note its peer.
+void after_tls_call(SSL* ssl) {
   auto* peer = static_cast<tls_peer*>(SSL_get_ex_data(ssl, tls_peer_index()));
   if (peer == nullptr && SSL_is_init_finished(ssl)) {
     auto noted = std::make_unique<tls_peer>();
@@ -103,8 +120,6 @@ void after_tls_call(SSL* ssl, bool read) {
     std::lock_guard<std::mutex> lock{tls_peers_mutex};
     tls_peers[ssl] = std::move(noted);
   }
-  if (read && peer != nullptr && peer->drop_at_next_read)
-    shutdown(peer->fd, SHUT_RDWR);
 }
 
 } // namespace
@@ -113,17 +128,19 @@ extern "C" {
 
 int SSL_read(SSL* ssl, void* buf, int num) {
   static auto next = real<int (*)(SSL*, void*, int)>("SSL_read");
+  before_tls_call(ssl);
   ERR_clear_error();
   auto n = next(ssl, buf, num);
-  after_tls_call(ssl, true);
+  after_tls_call(ssl);
   return n;
 }
 
 int SSL_write(SSL* ssl, const void* buf, int num) {
   static auto next = real<int (*)(SSL*, const void*, int)>("SSL_write");
+  before_tls_call(ssl);
   ERR_clear_error();
   auto n = next(ssl, buf, num);
-  after_tls_call(ssl, false);
+  after_tls_call(ssl);
   return n;
 }
 
@@ -131,7 +148,7 @@ int SSL_connect(SSL* ssl) {
   static auto next = real<int (*)(SSL*)>("SSL_connect");
   ERR_clear_error();
   auto n = next(ssl);
-  after_tls_call(ssl, false);
+  after_tls_call(ssl);
   return n;
 }
 
@@ -139,7 +156,7 @@ int SSL_accept(SSL* ssl) {
   static auto next = real<int (*)(SSL*)>("SSL_accept");
   ERR_clear_error();
   auto n = next(ssl);
-  after_tls_call(ssl, false);
+  after_tls_call(ssl);
   return n;
 }
 
@@ -250,7 +267,7 @@ caf::error check_peer_name(const std::string& host, std::uint16_t port, const st
     if (drop == peer_drop::now)
       shutdown(it->second->fd, SHUT_RDWR);
     else
-      it->second->drop_at_next_read = true;
+      it->second->drop_from = steady_ns() + std::chrono::nanoseconds{refusal_grace}.count();
   }
   std::string listed;
   for (auto& name : it == tls_peers.end() ? std::vector<std::string>{} : it->second->names)

@@ -33,9 +33,13 @@ void check_certificates(const std::string& cert, const std::string& key, const s
 /// The text of an error made here (its message), or CAF's rendering of any other.
 std::string error_text(caf::actor_system& sys, const caf::error& err);
 
-/// When a link whose peer is refused is dropped: at once, or when the peer next sends
-/// anything, so that the refusal (the answer to its hello) reaches it first.
+/// When a link whose peer is refused is dropped: at once, or after `refusal_grace`, so
+/// that the refusal (the answer to its hello) reaches it first. Not at the peer's next
+/// read: a message of the peer's own (a proxy announcement) may come before the refusal
+/// is written, and dropping then lost the refusal. An honest peer stops on the refusal;
+/// another's connection is shut down at its first read or write after the grace.
 enum class peer_drop { now, after_reply };
+inline constexpr std::chrono::milliseconds refusal_grace{1000};
 
 /// Whether the peer at host:port (the remote end of its connection, as the middleman's
 /// get_atom answers for a node) presented a TLS certificate that names `claimed`: its
