@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// Training datasets as Parquet files, through Apache Arrow's C++ library (the pyarrow
+// wheel's, found by CMake: docs/lifecycle.md). Arrow's headers need C++20 and stay in
+// parquet_dataset.cpp, so C++17 code (gpu/, built against libtorch) can use this.
+namespace expd::runtime {
+
+/// A dataset file or folder that cannot be read or written as expected: `file()` is the
+/// file at fault, `column()` the column (empty when the fault is not one column's).
+class dataset_error : public std::runtime_error {
+public:
+  dataset_error(std::string file, std::string column, const std::string& message)
+    : std::runtime_error(file + (column.empty() ? "" : " (column " + column + ")") + ": " + message),
+      file_(std::move(file)), column_(std::move(column)) {
+  }
+
+  const std::string& file() const noexcept {
+    return file_;
+  }
+  const std::string& column() const noexcept {
+    return column_;
+  }
+
+private:
+  std::string file_;
+  std::string column_;
+};
+
+/// The rows of a text dataset (spec 9.1): the input context and the target output, and
+/// which split each row is in.
+struct text_rows {
+  std::vector<std::string> input;
+  std::vector<std::string> target;
+  std::vector<std::string> split; ///< "train" or "validation"
+};
+
+/// Reads a Parquet file, or every *.parquet file of a folder in name order. `input` and
+/// `target` (string) are required and may not be null; `split` is optional (every row
+/// "train" without it) and must hold "train" or "validation".
+text_rows read_text_dataset(const std::string& file_or_folder);
+
+/// Writes `rows` as one Parquet file (columns input, target, split), atomically: into a
+/// temporary file beside it, fsynced, then renamed into place.
+void write_text_dataset(const std::string& path, const text_rows& rows,
+                        const std::map<std::string, std::string>& metadata = {});
+
+/// A dataset tokenised for one tokenizer: each row's token ids (bos, input, target,
+/// eos), where its target begins (the loss counts from there), its split, and the
+/// file's key-value metadata (what it was made from).
+struct token_rows {
+  std::vector<std::vector<std::int32_t>> input_ids;
+  std::vector<std::int32_t> target_start;
+  std::vector<std::string> split;
+  std::map<std::string, std::string> metadata;
+};
+
+/// Writes `rows` (columns input_ids list<int32>, target_start int32, split string) as
+/// one Parquet file, atomically as write_text_dataset does.
+void write_token_rows(const std::string& path, const token_rows& rows);
+
+/// Reads what write_token_rows wrote; a missing column, a null, or a target_start outside
+/// its row is refused naming the column.
+token_rows read_token_rows(const std::string& path);
+
+} // namespace expd::runtime
