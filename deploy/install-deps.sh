@@ -16,7 +16,7 @@ PACKAGES=(
   postgresql redis-server nginx-light wrk curl time
   python3 python3-venv python3-xxhash python3-numpy python3-scipy python3-statsmodels python3-botocore
   libjs-chart.js chromium
-  libtorch-dev python3-torch libsentencepiece-dev sentencepiece python3-sentencepiece
+  libtorch-dev libgloo-dev python3-torch libsentencepiece-dev sentencepiece python3-sentencepiece
 )
 
 install_system_packages() {

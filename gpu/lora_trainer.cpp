@@ -20,7 +20,8 @@ namespace {
 
 at::Tensor target_mask(const token_batch& batch) {
   auto steps = batch.mask.size(1);
-  return batch.mask.narrow(1, 0, steps - 1) & batch.mask.narrow(1, 1, steps - 1);
+  auto next = batch.targets.defined() ? batch.mask & batch.targets : batch.mask;
+  return batch.mask.narrow(1, 0, steps - 1) & next.narrow(1, 1, steps - 1);
 }
 
 } // namespace
@@ -46,12 +47,14 @@ lora_trainer::lora_trainer(llama_model model, lora_adapter& adapter, core::optim
 
 lora_trainer::~lora_trainer() = default;
 
-step_result lora_trainer::step(const std::vector<token_batch>& micro_batches) {
-  if (micro_batches.empty())
+step_result lora_trainer::step(const std::vector<token_batch>& micro_batches, rank_group* ranks) {
+  if (micro_batches.empty() && ranks == nullptr)
     throw std::invalid_argument("a training step needs at least one micro-batch");
   step_result result;
   for (auto& batch : micro_batches)
     result.tokens += target_mask(batch).sum().item<std::int64_t>();
+  if (ranks != nullptr)
+    result.tokens = static_cast<std::int64_t>(ranks->sum(static_cast<double>(result.tokens)));
   if (result.tokens == 0)
     throw std::invalid_argument("a training step's micro-batches have no target tokens");
 
@@ -60,14 +63,24 @@ step_result lora_trainer::step(const std::vector<token_batch>& micro_batches) {
   double loss = 0;
   for (auto& batch : micro_batches) {
     auto part = causal_lm_loss(model_->forward(batch.input_ids), batch);
-    // Divided by the step's token count, so the gradients are those of the mean over all
-    // micro-batches' tokens: accumulation equals one large batch.
+    // Divided by the step's token count (of all ranks), so the gradients are those of the
+    // mean over all micro-batches' tokens: accumulation and ranks equal one large batch.
     (part.sum / static_cast<double>(result.tokens)).backward();
     loss += part.sum.item<double>();
   }
+  auto parameters = adapter_.parameters();
+  if (ranks != nullptr) {
+    loss = ranks->sum(loss);
+    std::vector<at::Tensor> grads;
+    for (auto& p : parameters) {
+      if (!p.grad().defined())
+        p.mutable_grad() = at::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    ranks->sum(grads);
+  }
   result.loss = loss / static_cast<double>(result.tokens);
 
-  auto parameters = adapter_.parameters();
   if (spec_.max_grad_norm > 0) {
     result.grad_norm = torch::nn::utils::clip_grad_norm_(parameters, spec_.max_grad_norm);
   } else {

@@ -10,6 +10,7 @@
 #include "core/training_job.hpp"
 #include "gpu/llama_model.hpp"
 #include "gpu/lora.hpp"
+#include "gpu/rank_group.hpp"
 
 namespace torch::optim {
 class AdamW;
@@ -18,10 +19,13 @@ class AdamW;
 namespace expd::gpu {
 
 /// Token rows, right-padded: input_ids [B, T] (int64) and mask [B, T] (bool, true at real
-/// tokens). Position t predicts token t + 1 where both are real.
+/// tokens). Position t predicts token t + 1 where both are real, and, when `targets`
+/// ([B, T] bool) is given, where token t + 1 is a target (a prompt's tokens are context
+/// the loss does not count).
 struct token_batch {
   at::Tensor input_ids;
   at::Tensor mask;
+  at::Tensor targets;
 };
 
 /// The causal-LM loss summed over a batch's targets, and how many targets there are.
@@ -39,7 +43,7 @@ struct step_result {
   double loss = 0;          ///< mean over the step's target tokens
   double learning_rate = 0; ///< the rate this step used
   double grad_norm = 0;     ///< global L2 norm of the gradients before clipping
-  std::int64_t tokens = 0;  ///< target tokens of the step
+  std::int64_t tokens = 0;  ///< target tokens of the step (of every rank)
 };
 
 /// LoRA fine-tuning of one model on one rank: AdamW (torch::optim::AdamW) over the
@@ -54,8 +58,10 @@ public:
   ~lora_trainer();
 
   /// One optimizer step over `micro_batches` (its gradient accumulation): the loss is the
-  /// mean over all their target tokens, as if they were one batch.
-  step_result step(const std::vector<token_batch>& micro_batches);
+  /// mean over all their target tokens, as if they were one batch. With `ranks`, over
+  /// every rank's micro-batches: the gradients are summed across them, so each rank
+  /// takes the step of the combined batch (a rank may then have no rows of its own).
+  step_result step(const std::vector<token_batch>& micro_batches, rank_group* ranks = nullptr);
 
   /// Mean loss over `batches` without gradients or dropout.
   double evaluate(const std::vector<token_batch>& batches);
