@@ -40,6 +40,12 @@ struct text_rows {
   std::vector<std::string> split; ///< "train" or "validation"
 };
 
+/// The files read_text_dataset reads for `file_or_folder`, in its order: the path of a
+/// file itself, or a folder's *.parquet files by name (not its subfolders, nor names
+/// starting with "." or "_": temporary and metadata files). Throws dataset_error for a
+/// path that does not exist or a folder without *.parquet files.
+std::vector<std::string> dataset_files(const std::string& file_or_folder);
+
 /// Reads a Parquet file, or every *.parquet file of a folder in name order. `input` and
 /// `target` (string) are required and may not be null; `split` is optional (every row
 /// "train" without it) and must hold "train" or "validation".

@@ -106,19 +106,6 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-command_output run_command(const std::string& command) {
-  command_output r;
-  auto* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    return r;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
-    r.out.append(buf, n);
-  r.status = ::pclose(pipe);
-  return r;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in{path};
   std::stringstream s;

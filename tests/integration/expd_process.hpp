@@ -8,18 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/run_command.hpp"
+
 namespace expd::testing {
 
 /// A loopback TCP port nothing listens on now.
 int free_port();
 
-struct command_output {
-  int status = -1; ///< as pclose() gives it (0: exited 0)
-  std::string out; ///< standard output (add 2>&1 for errors too)
-};
-
-/// Runs `command` in a shell and reads all it writes.
-command_output run_command(const std::string& command);
+using expd::test::command_output;
+using expd::test::run_command;
 
 /// The whole text of the file at `path` ("" when it cannot be read).
 std::string read_file(const std::string& path);
