@@ -194,12 +194,16 @@ using membership_actor = status_actor::extend<
 /// reports to the registry with atom::progress and, once, atom::finished.
 using trainer_worker_actor = status_actor::extend<
   // Runs rank `rank` of `world_size` of a job: its id, its spec (JSON as
-  // core::training_job_json writes it) and the checkpoint to resume from (empty: from
-  // the start). The ranks of one job meet through c10d with the job id as their key.
+  // core::training_job_json writes it), the checkpoint to resume from (empty: from the
+  // start) and the run (the job's failures so far: each retry's ranks meet afresh). The
+  // ranks of one run meet through c10d keyed by the job and the run.
   caf::reacts_to<atom::train, std::string, std::string, std::string, std::uint32_t,
-                 std::uint32_t>,
+                 std::uint32_t, std::uint32_t>,
   // Stops the job soon; the worker then reports it finished as cancelled.
-  caf::reacts_to<atom::cancel, std::string>>;
+  caf::reacts_to<atom::cancel, std::string>,
+  // Internal: its run's reports, which it passes on to the registry as its own.
+  caf::reacts_to<atom::progress, training_progress>,
+  caf::reacts_to<atom::finished, training_outcome>>;
 
 /// The node's training jobs (actors/training): stores them in exp.training_jobs, hands
 /// queued ones to idle trainer workers of this node, records their progress and

@@ -47,9 +47,13 @@ using runtime::log_level;
 
 namespace {
 
-// The cluster would not take this node: said as it is, exit status 2 like a bad flag.
-struct cluster_refusal : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// The cluster would not take this node, or an address it was told to listen on is
+// taken: said as it is, exit status 2 like a bad flag. `event` names it in the log.
+struct start_refusal : std::runtime_error {
+  explicit start_refusal(const std::string& what, std::string event = "cluster_join_refused")
+    : std::runtime_error(what), event(std::move(event)) {
+  }
+  std::string event;
 };
 
 // PostgreSQL may still be starting beside us; give it a while before giving up.
@@ -177,19 +181,19 @@ cluster_start enter_cluster(caf::actor_system& sys, const runtime::node_config& 
     auto seed = cluster::connect_node(sys, cfg.join, security, member.hello, caf::actor{},
                                       std::chrono::seconds{5});
     if (!seed)
-      throw cluster_refusal(cluster::error_text(sys, seed.error()));
+      throw start_refusal(cluster::error_text(sys, seed.error()));
     log(log_level::info, "join_checked", {{"join", cfg.join}, {"node", seed->hello.name}});
   }
   member.entry = cluster::spawn_node_entry(sys, member.hello);
   auto published = cluster::publish_entry(sys, caf::actor_cast<node_entry_actor>(member.entry),
                                           cfg.cluster_listen, security);
   if (!published)
-    throw cluster_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
+    throw start_refusal("cannot listen for nodes on " + cfg.cluster_listen + ": "
                           + cluster::error_text(sys, published.error()));
   try {
     member.incarnation = store.join(member.identity, cfg.lease * 2);
   } catch (const runtime::cluster_error& e) {
-    throw cluster_refusal(e.what());
+    throw start_refusal(e.what());
   }
   return member;
 }
@@ -293,6 +297,21 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);
   // On every node; each hands jobs only to the trainer workers registered on it.
   auto training = spawn_training_registry(sys, {cfg.pg_url});
+  if (!cfg.trainer_listen.empty()) {
+    std::pair<std::string, std::uint16_t> where;
+    try {
+      where = cluster::split_address(cfg.trainer_listen, "--trainer-listen");
+    } catch (const std::invalid_argument& e) {
+      throw start_refusal(e.what(), "trainer_listen_failed");
+    }
+    auto& [host, port] = where;
+    auto published = sys.middleman().publish(training, port, host.c_str(), true);
+    if (!published)
+      throw start_refusal("cannot listen for trainer workers on " + cfg.trainer_listen + ": "
+                            + cluster::error_text(sys, published.error()),
+                          "trainer_listen_failed");
+    log(log_level::info, "trainer_listen", {{"address", host + ":" + std::to_string(*published)}});
+  }
 
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training};
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -396,8 +415,8 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
       member = enter_cluster(sys, cfg, security);
     return serve(sys, cfg, std::move(access), std::move(initial), partitions, listen_fd,
                  max_connections, member);
-  } catch (const cluster_refusal& e) {
-    log(log_level::error, "cluster_join_refused", {{"error", e.what()}});
+  } catch (const start_refusal& e) {
+    log(log_level::error, e.event, {{"error", e.what()}});
     std::cerr << "expd: " << e.what() << std::endl;
     std::fflush(nullptr);
     std::_Exit(2);

@@ -132,6 +132,13 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.node_name = value;
     else if (name == "cluster-listen")
       cfg.cluster_listen = value;
+    else if (name == "trainer-listen") {
+      // Plain TCP: a worker is a process of this machine, never of the network.
+      if (!loopback_host(value))
+        throw std::invalid_argument("--trainer-listen must be a loopback address (127.0.0.1:PORT): "
+                                    "trainer workers run on their node's machine");
+      cfg.trainer_listen = value;
+    }
     else if (name == "join")
       cfg.join = value;
     else if (name == "cluster-plain")
@@ -251,6 +258,7 @@ std::string node_usage() {
          "  cluster:   [--node-name=NAME --cluster-listen=HOST:PORT [--join=HOST:PORT]\n"
          "             --cluster-cert=PEM --cluster-key=PEM --cluster-ca=PEM | --cluster-plain=on]\n"
          "            [--lease-ms=1000]\n"
+         "  training:  [--trainer-listen=127.0.0.1:PORT (expd-trainer workers register there)]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

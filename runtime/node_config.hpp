@@ -29,6 +29,9 @@ struct node_config {
   bool cluster_plain = false;  ///< --cluster-plain: TCP without TLS, loopback only
   std::string cluster_cert;    ///< --cluster-cert: this node's certificate (PEM)
   std::string cluster_key;     ///< --cluster-key: its private key
+  /// --trainer-listen=HOST:PORT (loopback): where this node's trainer workers (expd-trainer,
+  /// docs/gpu.md) reach its training registry; empty: no workers can register.
+  std::string trainer_listen;
   std::string cluster_ca;      ///< --cluster-ca: the cluster CA that signs every node's
   std::chrono::milliseconds lease{1000}; ///< --lease-ms
   std::size_t threads = 0; ///< --threads: scheduler threads, 0 = cores - 1 (at least 1)

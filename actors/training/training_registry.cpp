@@ -187,7 +187,8 @@ void dispatch(self_ptr self) {
         w.job = start.id;
         w.rank = r;
         job.ranks.push_back(w.handle.address());
-        self->send(w.handle, atom::train::value, start.id, spec, rec->checkpoint, r, ranks);
+        self->send(w.handle, atom::train::value, start.id, spec, rec->checkpoint, r, ranks,
+                   rec->failures);
       }
       job.outcomes.resize(ranks);
       st.running.emplace(start.id, std::move(job));

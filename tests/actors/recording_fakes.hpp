@@ -33,6 +33,7 @@ public:
     std::optional<shard_router> router; ///< routing
     std::string job;         ///< train, cancel: the training job
     std::string resume_from; ///< train: the checkpoint given
+    std::uint32_t run = 0;   ///< train: the run number given
   };
 
   void add(entry e) {
@@ -228,16 +229,14 @@ inline event_loader_actor::behavior_type fake_loader() {
 /// A trainer worker the test drives: what the registry tells it is written down (train
 /// with the rank as value and the world size as observed; cancel), and the progress and
 /// outcomes the test hands it go to the registry as its own reports.
-using fake_trainer_actor = trainer_worker_actor::extend<
-  caf::reacts_to<atom::progress, training_progress>,
-  caf::reacts_to<atom::finished, training_outcome>>;
+using fake_trainer_actor = trainer_worker_actor;
 
 inline fake_trainer_actor::behavior_type fake_trainer(fake_trainer_actor::pointer self,
                                                      journal_ptr log, std::string name,
                                                      training_registry_actor registry) {
   return {
     [=](atom::train, const std::string& job, const std::string&, const std::string& resume,
-        std::uint32_t rank, std::uint32_t world) {
+        std::uint32_t rank, std::uint32_t world, std::uint32_t run) {
       journal::entry e;
       e.what = "train";
       e.who = name;
@@ -245,6 +244,7 @@ inline fake_trainer_actor::behavior_type fake_trainer(fake_trainer_actor::pointe
       e.resume_from = resume;
       e.value = rank;
       e.observed = world;
+      e.run = run;
       log->add(std::move(e));
     },
     [=](atom::cancel, const std::string& job) {

@@ -129,6 +129,7 @@ TEST_F(training_registry_test, a_job_runs_to_success_with_its_log) {
   auto e = trained(id);
   EXPECT_EQ(e.who, "w0");
   EXPECT_EQ(e.resume_from, "");
+  EXPECT_EQ(e.run, 0u);
   EXPECT_EQ(e.value, 0u);
   EXPECT_EQ(e.observed, 1);
   EXPECT_TRUE(status_becomes(id, "running"));
@@ -181,6 +182,7 @@ TEST_F(training_registry_test, a_retriable_failure_resumes_from_the_checkpoint_u
   finish(w, id, core::rank_result::failed, true, "NCCL: rank lost");
   auto second = trained(id, 2);
   EXPECT_EQ(second.resume_from, "ckpt/step-5");
+  EXPECT_EQ(second.run, 1u); // the retry's ranks meet afresh
   EXPECT_TRUE(status_becomes(id, "running"));
   EXPECT_EQ(job(id)["failures"], 1);
   EXPECT_EQ(job(id)["error"], "NCCL: rank lost");
@@ -188,6 +190,7 @@ TEST_F(training_registry_test, a_retriable_failure_resumes_from_the_checkpoint_u
   ASSERT_TRUE(expd::testing::eventually([&] { return job(id)["step"] == 7; }, 100));
   finish(w, id, core::rank_result::failed, true, "out of memory");
   EXPECT_EQ(trained(id, 3).resume_from, "ckpt/step-7");
+  EXPECT_EQ(trained(id, 3).run, 2u);
   finish(w, id, core::rank_result::failed, true, "out of memory again");
   ASSERT_TRUE(status_becomes(id, "failed"));
   auto failed = job(id);

@@ -1,5 +1,5 @@
 // /admin/v1/training-jobs on a real expd, and `expctl train` against it. No trainer
-// worker runs in expd yet (gpu/ brings it): jobs stay queued and say why.
+// worker registers here (trainer_worker_test.cpp starts one): jobs stay queued and say why.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>

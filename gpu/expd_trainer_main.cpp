@@ -1,0 +1,130 @@
+// expd-trainer: the trainer workers of one node (docs/gpu.md, "Trainer workers"). It
+// reaches the node's training registry where the node's --trainer-listen says, offers
+// --workers workers, runs the jobs the registry hands them and exits when the node goes.
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "cluster/node_link.hpp"
+#include "gpu/trainer_worker.hpp"
+#include "messages/type_registry.hpp"
+#include "runtime/log.hpp"
+
+namespace {
+
+using namespace expd;
+
+struct trainer_flags {
+  std::string registry;
+  std::uint32_t workers = 1;
+  gpu::training_run_config run;
+  std::chrono::seconds connect_timeout{30};
+};
+
+const char* usage =
+  "usage: expd-trainer --registry=127.0.0.1:PORT [--workers=1] [--threads=0 (torch's default)]\n"
+  "                    [--gloo-host=127.0.0.1] [--tokenize=PATH (expd-tokenize beside this binary)]\n"
+  "                    [--connect-timeout-s=30]\n";
+
+std::uint32_t positive(const std::string& flag, const std::string& value) {
+  std::size_t used = 0;
+  unsigned long n = 0;
+  try {
+    n = std::stoul(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || n == 0 || n > 1024)
+    throw std::invalid_argument("--" + flag + " must be a whole number from 1 to 1024, not '" + value + "'");
+  return static_cast<std::uint32_t>(n);
+}
+
+trainer_flags parse(int argc, char** argv) {
+  trainer_flags f;
+  f.run.tokenize_binary = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "expd-tokenize").string();
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos)
+      throw std::invalid_argument("flags are --name=value, not '" + arg + "'");
+    auto name = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
+    if (name == "registry")
+      f.registry = value;
+    else if (name == "workers")
+      f.workers = positive(name, value);
+    else if (name == "threads")
+      f.run.threads = static_cast<int>(positive(name, value));
+    else if (name == "gloo-host")
+      f.run.gloo_host = value;
+    else if (name == "tokenize")
+      f.run.tokenize_binary = value;
+    else if (name == "connect-timeout-s")
+      f.connect_timeout = std::chrono::seconds{positive(name, value)};
+    else
+      throw std::invalid_argument("unknown flag --" + name);
+  }
+  if (f.registry.empty())
+    throw std::invalid_argument("--registry=HOST:PORT is needed: the node's --trainer-listen");
+  if (::access(f.run.tokenize_binary.c_str(), X_OK) != 0)
+    throw std::invalid_argument("--tokenize: " + f.run.tokenize_binary + " is not an executable");
+  return f;
+}
+
+// The node may still be starting: try until connect_timeout.
+caf::expected<training_registry_actor> reach(caf::actor_system& sys, const trainer_flags& f) {
+  auto [host, port] = cluster::split_address(f.registry, "--registry");
+  auto until = std::chrono::steady_clock::now() + f.connect_timeout;
+  for (;;) {
+    auto registry = sys.middleman().remote_actor<training_registry_actor>(host, port);
+    if (registry || std::chrono::steady_clock::now() >= until)
+      return registry;
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  trainer_flags flags;
+  try {
+    flags = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "expd-trainer: " << e.what() << "\n" << usage;
+    return 2;
+  }
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  add_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto registry = reach(sys, flags);
+  if (!registry) {
+    std::cerr << "expd-trainer: no training registry at " << flags.registry << " ("
+              << sys.render(registry.error()) << "): is the node up with --trainer-listen="
+              << flags.registry << "?\n";
+    std::fflush(nullptr);
+    std::_Exit(2);
+  }
+  for (std::uint32_t i = 0; i < flags.workers; ++i)
+    gpu::spawn_trainer_worker(sys, *registry, flags.run);
+  runtime::log(runtime::log_level::info, "expd_trainer_started",
+               {{"registry", flags.registry}, {"workers", flags.workers}, {"threads", flags.run.threads}});
+  // The workers quit when the registry goes; a run still training holds its thread, so
+  // the process ends here rather than in ~actor_system.
+  {
+    caf::scoped_actor self{sys};
+    self->monitor(*registry);
+    self->receive([](const caf::down_msg&) {});
+  }
+  runtime::log(runtime::log_level::warn, "expd_trainer_registry_gone", {{"registry", flags.registry}});
+  std::fflush(nullptr);
+  std::_Exit(3);
+}

@@ -1,0 +1,232 @@
+// Trainer workers (expd-trainer) on a real expd: a job sent over HTTP is tokenised,
+// trained with LoRA on the generated tiny checkpoint and its tokenizer, and leaves its
+// adapter; a bad job fails naming its fault and the worker takes the next; a cancelled
+// job stops; a worker killed mid-run is a failure the job resumes from its checkpoint.
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/expd_process.hpp"
+#include "tests/support/run_command.hpp"
+
+extern char** environ;
+
+using namespace expd::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string jobs = "/admin/v1/training-jobs";
+
+// A process of the test's (expd-trainer), killed at the end if it still runs.
+class child {
+public:
+  child(std::vector<std::string> argv, const std::string& log) {
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&files, 1, 2);
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0], &files, nullptr, args.data(), environ) != 0)
+      pid_ = -1;
+    posix_spawn_file_actions_destroy(&files);
+  }
+  ~child() {
+    kill(SIGKILL);
+  }
+  void kill(int sig) {
+    if (pid_ > 0) {
+      ::kill(pid_, sig);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  bool running() const {
+    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
+  }
+
+private:
+  pid_t pid_ = -1;
+};
+
+// The tiny checkpoint of the tokenizer's vocabulary with that tokenizer beside it, and
+// the planning corpus as a Parquet dataset: made once for the suite.
+struct training_inputs {
+  fs::path dir, model, dataset;
+};
+
+const training_inputs& inputs() {
+  static const training_inputs made = [] {
+    training_inputs in;
+    in.dir = fs::temp_directory_path() / ("expd-trainer-inputs-" + std::to_string(::getpid()));
+    in.model = in.dir / "model";
+    in.dataset = in.dir / "datasets" / "training.parquet";
+    fs::create_directories(in.dataset.parent_path());
+    auto run = [](const std::string& command) {
+      auto r = expd::test::run_command(command + " 2>&1");
+      if (r.status != 0)
+        throw std::runtime_error(command + " failed: " + r.out);
+    };
+    run(std::string{EXPD_TORCH_PYTHON} + " " + EXPD_SOURCE_DIR + "/tests/gpu/make_tiny_checkpoint.py sized "
+        + in.model.string() + " 384");
+    run(std::string{EXPD_SOURCE_DIR} + "/tools/tiny-tokenizer.sh --vocab 384 --corpus-bin "
+        + EXPD_CORPUS_BINARY + " " + in.model.string());
+    run(std::string{EXPD_CORPUS_BINARY} + " --rows=96 --seed=7 --validation=0.2 --format=parquet --out="
+        + in.dataset.string());
+    return in;
+  }();
+  return made;
+}
+
+json job_of(const std::string& name, const fs::path& output, std::uint64_t steps) {
+  return {{"name", name},
+          {"dataset", inputs().dataset.string()},
+          {"base_model", inputs().model.string()},
+          {"output", output.string()},
+          {"lora", {{"rank", 4}, {"alpha", 8}, {"dropout", 0.0}, {"target_modules", {"q_proj", "v_proj"}}}},
+          {"optimizer", {{"learning_rate", 0.01}, {"warmup_steps", 2}}},
+          {"batch_size", 4},
+          {"max_steps", steps},
+          {"sequence_length", 128},
+          {"checkpoint_every_steps", 3},
+          {"eval_every_steps", 3},
+          {"seed", 3}};
+}
+
+class trainer_worker : public ::testing::Test {
+protected:
+  void SetUp() override {
+    inputs();
+    out = fs::temp_directory_path() / ("expd-trainer-" + std::to_string(::getpid()) + "-"
+                                       + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(out);
+    fs::create_directories(out);
+    node = std::make_unique<expd_process>(db, std::vector<std::string>{"--trainer-listen=" + listen});
+    start_trainer();
+  }
+
+  void start_trainer() {
+    trainer = std::make_unique<child>(
+      std::vector<std::string>{EXPD_TRAINER_BINARY, "--registry=" + listen, "--threads=1"},
+      (out / "trainer.log").string());
+  }
+
+  std::string submit(const json& doc) {
+    auto created = node->request("POST", jobs, doc.dump(), true);
+    EXPECT_EQ(created.status, 201) << created.body;
+    return created.json().value("id", "");
+  }
+
+  json job(const std::string& id) {
+    return node->request("GET", jobs + "/" + id, "", true).json();
+  }
+
+  // Waits until the job's status is `status` (up to `seconds`), and returns the job.
+  json until(const std::string& id, const std::string& status, int seconds = 120) {
+    json last;
+    eventually([&] { return (last = job(id))["status"] == status; }, seconds * 10);
+    EXPECT_EQ(last["status"], status) << last.dump() << "\ntrainer log:\n" << read_file((out / "trainer.log").string());
+    return last;
+  }
+
+  std::vector<std::string> log_messages(const std::string& id) {
+    std::vector<std::string> out;
+    for (auto& row : node->request("GET", jobs + "/" + id + "/logs", "", true).json()["logs"])
+      if (row["message"].is_string())
+        out.push_back(row["message"]);
+    return out;
+  }
+
+  scratch_database db;
+  std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  fs::path out;
+  std::unique_ptr<expd_process> node;
+  std::unique_ptr<child> trainer;
+};
+
+bool has_text(const std::vector<std::string>& lines, const std::string& text) {
+  for (auto& l : lines)
+    if (l.find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_F(trainer_worker, a_job_sent_over_http_trains_and_leaves_its_adapter_and_curves) {
+  auto id = submit(job_of("planner-lora", out / "run", 6));
+  auto done = until(id, "succeeded");
+  EXPECT_EQ(done["step"], 6);
+  EXPECT_EQ(done["total_steps"], 6);
+  EXPECT_GT(done["loss"].get<double>(), 0.0);
+  EXPECT_GT(done["tokens"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(done["tokens_per_second"].get<double>(), 0.0);
+  EXPECT_EQ(done["checkpoint"], (out / "run" / "checkpoint").string());
+  EXPECT_TRUE(fs::exists(out / "run" / "adapter" / "adapter_config.json"));
+  EXPECT_TRUE(fs::exists(out / "run" / "adapter" / "adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(out / "run" / "checkpoint" / "optimizer.pt"));
+  // Two evaluations (steps 3 and 6) of the validation split, and the curve falls.
+  std::ifstream metrics(out / "run" / "metrics.jsonl");
+  std::vector<json> evals;
+  for (std::string line; std::getline(metrics, line);)
+    evals.push_back(json::parse(line));
+  ASSERT_EQ(evals.size(), 2u);
+  EXPECT_EQ(evals[0]["step"], 3);
+  EXPECT_LT(evals[1]["validation_loss"].get<double>(), evals[0]["validation_loss"].get<double>());
+  EXPECT_TRUE(has_text(log_messages(id), "started on 1 trainer worker"));
+  // A progress row per step: the loss curve the logs show.
+  auto rows = node->request("GET", jobs + "/" + id + "/logs", "", true).json()["logs"];
+  int steps = 0;
+  for (auto& row : rows)
+    steps += row["loss"].is_number();
+  EXPECT_EQ(steps, 6);
+}
+
+TEST_F(trainer_worker, a_bad_job_fails_naming_its_fault_and_the_worker_takes_the_next) {
+  auto bad = job_of("no-dataset", out / "bad", 3);
+  bad["dataset"] = (out / "missing.parquet").string();
+  auto id = submit(bad);
+  auto failed = until(id, "failed");
+  EXPECT_NE(failed["error"].get<std::string>().find("missing.parquet"), std::string::npos) << failed.dump();
+  // The job's own fault: not retried.
+  EXPECT_EQ(failed["failures"], 1);
+
+  auto good = submit(job_of("after-a-bad-one", out / "good", 3));
+  until(good, "succeeded");
+  EXPECT_TRUE(trainer->running());
+}
+
+TEST_F(trainer_worker, a_cancelled_job_stops_at_a_step) {
+  auto id = submit(job_of("long", out / "long", 100000));
+  json running;
+  eventually([&] { return (running = job(id))["step"].get<std::uint64_t>() >= 2; }, 1200);
+  ASSERT_GE(running["step"].get<std::uint64_t>(), 2u) << running.dump();
+  auto asked = node->request("POST", jobs + "/" + id + "/cancel", "", true);
+  EXPECT_EQ(asked.status, 202) << asked.body;
+  auto cancelled = until(id, "cancelled", 60);
+  EXPECT_LT(cancelled["step"].get<std::uint64_t>(), 100000u);
+  EXPECT_TRUE(trainer->running());
+}
+
+TEST_F(trainer_worker, a_worker_killed_mid_run_is_a_failure_the_job_resumes_from_its_checkpoint) {
+  auto id = submit(job_of("resumed", out / "resumed", 60));
+  json running;
+  eventually([&] { return (running = job(id))["checkpoint"].is_string(); }, 1200);
+  ASSERT_TRUE(running["checkpoint"].is_string()) << running.dump();
+  trainer->kill(SIGKILL);
+  auto queued = until(id, "queued", 30);
+  EXPECT_EQ(queued["failures"], 1);
+  start_trainer();
+  auto done = until(id, "succeeded", 240);
+  EXPECT_EQ(done["step"], 60);
+  EXPECT_TRUE(has_text(log_messages(id), "resuming from " + (out / "resumed" / "checkpoint").string()));
+}
