@@ -22,6 +22,8 @@ execute_process(
   OUTPUT_VARIABLE _arrow_wheel_out ERROR_VARIABLE _arrow_wheel_err RESULT_VARIABLE _arrow_wheel_rc
   OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT _arrow_wheel_rc EQUAL 0)
+  string(STRIP "${_arrow_wheel_err}" _arrow_wheel_err)
+  string(REGEX MATCH "[^\n]*$" _arrow_wheel_err "${_arrow_wheel_err}") # the traceback's last line
   message(FATAL_ERROR "Arrow: ${EXPD_ARROW_PYTHON} cannot import pyarrow (${_arrow_wheel_err}); "
                       ${_arrow_wheel_fix})
 endif()

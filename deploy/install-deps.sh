@@ -66,7 +66,9 @@ install_system_packages() {
 }
 
 # Python tools (moto's S3 server, the MLflow server) live in var/venv, built on Debian's
-# interpreter, never on a python3 that happens to be first on PATH.
+# interpreter, never on a python3 that happens to be first on PATH. Its pyarrow wheel is
+# also the Arrow C++ library CMake builds against (cmake/FindArrowWheel.cmake), so this
+# runs before deploy/build.sh configures.
 install_python_venv() {
   local venv="$VAR/venv" req="$ROOT/deploy/requirements.txt" stamp want
   stamp="$venv/.requirements.sha256"

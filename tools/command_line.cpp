@@ -1,5 +1,6 @@
 #include "tools/command_line.hpp"
 
+#include <charconv>
 #include <iterator>
 
 #include "tools/cli_errors.hpp"
@@ -29,6 +30,19 @@ std::optional<std::string> command_line::value(std::string_view name) const {
     throw usage_error("--" + std::string(name) + " given more than once");
   }
   return first->second;
+}
+
+std::optional<std::uint64_t> command_line::unsigned_value(std::string_view name) const {
+  const auto text = value(name);
+  if (!text) {
+    return std::nullopt;
+  }
+  std::uint64_t number = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), number);
+  if (ec != std::errc() || end != text->data() + text->size()) {
+    throw usage_error("--" + std::string(name) + " must be a non-negative integer, not \"" + *text + "\"");
+  }
+  return number;
 }
 
 std::vector<std::string> command_line::values(std::string_view name) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ struct command_line {
   }
 
   std::optional<std::string> value(std::string_view name) const;
+
+  /// value() as a non-negative integer; throws usage_error naming the option when it
+  /// is not one.
+  std::optional<std::uint64_t> unsigned_value(std::string_view name) const;
 
   std::vector<std::string> values(std::string_view name) const;
 };

@@ -5,6 +5,7 @@
 #include <optional>
 #include <random>
 
+#include "core/bucketing.hpp"
 #include "core/rfc3339.hpp"
 
 namespace expd::tools {
@@ -269,6 +270,11 @@ std::vector<planning_example> generate_planning_corpus(std::uint64_t seed, std::
         h.last_plan.push_back(*day);
   }
   return corpus;
+}
+
+std::string corpus_split(const std::string& household_id, double validation_fraction) {
+  return core::bucket_of("validation", household_id) < core::bucket_width(validation_fraction) ? "validation"
+                                                                                               : "train";
 }
 
 } // namespace expd::tools

@@ -26,4 +26,9 @@ struct planning_example {
 /// none is used). Every plan respects its household's diet, allergies and time limit.
 std::vector<planning_example> generate_planning_corpus(std::uint64_t seed, std::size_t rows);
 
+/// "validation" for about `validation_fraction` of households, "train" for the rest, by
+/// core::bucket_of("validation", household_id): a household's rows all land in one
+/// split, so validation never sees a household training saw.
+std::string corpus_split(const std::string& household_id, double validation_fraction);
+
 } // namespace expd::tools

@@ -1,20 +1,16 @@
 // gpu/tokenizer against a tiny SentencePiece model that tools/tiny-tokenizer.sh trains
 // with spm_train at test time, and against Python's sentencepiece on the same model.
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "gpu/tokenizer.hpp"
+#include "tests/tokenizer/tiny_tokenizer.hpp"
 #include "tools/planning_corpus.hpp"
 
 namespace {
@@ -24,41 +20,11 @@ using expd::gpu::added_tokens;
 using expd::gpu::special_tokens;
 using expd::gpu::tokenizer;
 using expd::gpu::tokenizer_error;
+using expd::test::read_file;
+using expd::test::read_json;
+using expd::test::write_file;
+using expd::test::write_json;
 using nlohmann::json;
-
-const char* const python = "/usr/bin/python3";
-
-std::string shell_quoted(const fs::path& p) {
-  std::string text = "'";
-  for (char c : p.string())
-    text += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return text + "'";
-}
-
-bool succeeds(const std::string& command) {
-  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  ASSERT_TRUE(out.flush()) << path;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-json read_json(const fs::path& path) {
-  return json::parse(read_file(path));
-}
-
-void write_json(const fs::path& path, const json& doc) {
-  write_file(path, doc.dump(2));
-}
 
 // Random concatenations of characters that SentencePiece sees differently: ASCII,
 // whitespace runs, Latin with accents, combining marks, RTL, CJK, emoji and joiners.
@@ -93,56 +59,9 @@ std::vector<std::string> test_texts() {
   return texts;
 }
 
-// A fresh copy of the tiny tokenizer folder per test, trained once per process.
-class tokenizer_test : public ::testing::Test {
+// The tiny tokenizer's folder, and checks of what loading it refuses.
+class tokenizer_test : public expd::test::tiny_tokenizer_test {
 protected:
-  static void SetUpTestSuite() {
-    if (!succeeds("command -v spm_train")) {
-      skip_reason() = "spm_train is not installed (deploy/install-deps.sh installs sentencepiece)";
-      return;
-    }
-    if (!succeeds(std::string(python) + " -c 'import sentencepiece'")) {
-      skip_reason() = std::string(python) + " has no sentencepiece module (python3-sentencepiece)";
-      return;
-    }
-    trained() = fs::temp_directory_path() / ("expd-tokenizer-test-" + std::to_string(::getpid()));
-    const std::string command = shell_quoted(fs::path(EXPD_SOURCE_DIR) / "tools/tiny-tokenizer.sh") +
-                                " --corpus-bin " + shell_quoted(EXPD_CORPUS_BIN) + " " + shell_quoted(trained());
-    train_failed() = std::system(command.c_str()) != 0;
-  }
-
-  static void TearDownTestSuite() {
-    if (!trained().empty())
-      fs::remove_all(trained());
-  }
-
-  void SetUp() override {
-    if (!skip_reason().empty())
-      GTEST_SKIP() << skip_reason();
-    ASSERT_FALSE(train_failed()) << "tools/tiny-tokenizer.sh failed";
-    folder = trained().string() + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(folder);
-    fs::copy(trained(), folder);
-  }
-
-  void TearDown() override {
-    if (!folder.empty())
-      fs::remove_all(folder);
-  }
-
-  // What Python's sentencepiece answers for `texts` and `id_sequences`.
-  json reference(const std::vector<std::string>& texts, const std::vector<std::vector<int>>& id_sequences) {
-    const fs::path request = folder / "request.json";
-    const fs::path answer = folder / "answer.json";
-    write_json(request, {{"model", (folder / "tokenizer.model").string()}, {"texts", texts},
-                         {"id_sequences", id_sequences}});
-    const std::string command = std::string(python) + " " +
-                                shell_quoted(fs::path(EXPD_SOURCE_DIR) / "tests/tokenizer/spm_reference.py") + " " +
-                                shell_quoted(request) + " > " + shell_quoted(answer);
-    EXPECT_EQ(std::system(command.c_str()), 0) << command;
-    return read_json(answer);
-  }
-
   // Loading must fail with a tokenizer_error blaming `file` whose message holds every
   // one of `words`.
   void expect_refused(const fs::path& file, const std::vector<std::string>& words) {
@@ -164,21 +83,6 @@ protected:
     write_json(folder / name, doc);
   }
 
-  fs::path folder;
-
-private:
-  static std::string& skip_reason() {
-    static std::string reason;
-    return reason;
-  }
-  static bool& train_failed() {
-    static bool failed = true;
-    return failed;
-  }
-  static fs::path& trained() {
-    static fs::path path;
-    return path;
-  }
 };
 
 TEST_F(tokenizer_test, encodes_as_python_sentencepiece_does) {

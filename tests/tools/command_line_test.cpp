@@ -56,3 +56,17 @@ TEST(command_line, refuses_unknown_options_missing_values_and_valued_flags) {
   EXPECT_THROW(twice.value("from"), usage_error);
   EXPECT_EQ(twice.values("from"), (std::vector<std::string>{"a", "b"}));
 }
+
+TEST(command_line, reads_non_negative_integers_and_names_the_option_of_anything_else) {
+  EXPECT_EQ(parse({"--from=0"}).unsigned_value("from"), 0u);
+  EXPECT_EQ(parse({"--from", "18446744073709551615"}).unsigned_value("from"), 18446744073709551615u);
+  EXPECT_FALSE(parse({}).unsigned_value("from").has_value());
+  for (const char* bad : {"--from=", "--from=-1", "--from=12x", "--from=1e3", "--from=18446744073709551616"}) {
+    try {
+      parse({bad}).unsigned_value("from");
+      ADD_FAILURE() << bad;
+    } catch (const usage_error& e) {
+      EXPECT_EQ(std::string(e.what()), "--from must be a non-negative integer, not \"" + std::string(bad + 7) + "\"");
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// expd-tokenize: a Parquet text dataset as token rows for one tokenizer
+// (docs/gpu.md, "Tokenizer"). A process of its own, without torch: Debian's
+// libsentencepiece and libtorch cannot share one, so the trainer reads what this writes.
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <xxhash.h>
+
+#include "gpu/tokenize_dataset.hpp"
+#include "runtime/parquet_dataset.hpp"
+#include "tools/cli_errors.hpp"
+#include "tools/command_line.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using expd::tools::input_error;
+using expd::tools::usage_error;
+
+constexpr const char* usage_text =
+  "usage: expd-tokenize --dataset FILE_OR_FOLDER --tokenizer MODEL_FOLDER --max-length N --out FILE";
+
+std::string required(const expd::tools::command_line& line, const char* name) {
+  const auto value = line.value(name);
+  if (!value || value->empty())
+    throw usage_error(std::string("--") + name + " is required");
+  return *value;
+}
+
+// XXH3-64 of the bytes of `files`, one after another, as 16 hex digits.
+std::string content_hash(const std::vector<std::string>& files) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> buffer(1 << 20);
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+      XXH3_64bits_update(state, buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (!in.eof()) {
+      XXH3_freeState(state);
+      throw input_error(file + ": cannot be read");
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits_digest(state)));
+  XXH3_freeState(state);
+  return hex;
+}
+
+// Exit 2 for bad input (flags, dataset, tokenizer), 1 for anything else.
+int fail(const std::exception& e, int status) {
+  std::cerr << "expd-tokenize: " << e.what() << '\n';
+  return status;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto line = expd::tools::parse_command_line(
+      argc, argv, {{"dataset", 0, true}, {"tokenizer", 0, true}, {"max-length", 0, true}, {"out", 0, true},
+                   {"help", 'h', false}});
+    if (line.has("help")) {
+      std::cout << usage_text << '\n';
+      return 0;
+    }
+    if (!line.words.empty())
+      throw usage_error("unexpected argument \"" + line.words[0] + "\"");
+    const auto dataset = required(line, "dataset");
+    const auto tokenizer_folder = required(line, "tokenizer");
+    const auto out = required(line, "out");
+    required(line, "max-length");
+    const auto max_length = *line.unsigned_value("max-length");
+    // target_start is an int32 column.
+    if (max_length == 0 || max_length > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
+      throw usage_error("--max-length must be from 1 to 2147483647, not " + std::to_string(max_length));
+    const fs::path out_folder = fs::path(out).has_parent_path() ? fs::path(out).parent_path() : fs::path(".");
+    if (!fs::is_directory(out_folder))
+      throw usage_error("--out " + out + ": the folder " + out_folder.string() + " does not exist");
+
+    const auto files = expd::runtime::dataset_files(dataset);
+    const auto text = expd::runtime::read_text_dataset(dataset);
+    const auto tok = expd::gpu::tokenizer::load(tokenizer_folder);
+    auto result = expd::gpu::tokenize_dataset(text, tok, max_length);
+    if (!text.input.empty() && result.rows.input_ids.empty())
+      throw input_error(dataset + ": every one of its " + std::to_string(text.input.size()) +
+                        " rows has no target token within --max-length " + std::to_string(max_length));
+
+    const auto added = tok.default_added();
+    auto& metadata = result.rows.metadata;
+    metadata["generator"] = "expd-tokenize";
+    metadata["source"] = fs::absolute(dataset).lexically_normal().string();
+    metadata["source_files"] = nlohmann::json(files).dump();
+    metadata["source_xxh3_64"] = content_hash(files);
+    metadata["tokenizer"] = fs::absolute(tokenizer_folder).lexically_normal().string();
+    metadata["tokenizer_model_xxh3_64"] = content_hash({tok.model_file().string()});
+    metadata["add_bos_token"] = added.bos ? "true" : "false";
+    metadata["add_eos_token"] = added.eos ? "true" : "false";
+    metadata["max_length"] = std::to_string(max_length);
+    metadata["rows"] = std::to_string(result.rows.input_ids.size());
+    metadata["skipped"] = std::to_string(result.skipped.size());
+    metadata["truncated"] = std::to_string(result.truncated);
+    try {
+      expd::runtime::write_token_rows(out, result.rows);
+    } catch (const expd::runtime::dataset_error& e) {
+      return fail(e, 1); // the disk, not the input: the flags were checked before
+    }
+
+    if (!result.skipped.empty())
+      std::cerr << "expd-tokenize: skipped " << result.skipped.size()
+                << " rows with no target token within --max-length " << max_length << " (the first: row "
+                << result.skipped.front() << " of " << dataset << ", counting from 0)\n";
+    std::size_t tokens = 0;
+    for (const auto& ids : result.rows.input_ids)
+      tokens += ids.size();
+    std::cout << nlohmann::json{{"out", out},
+                                {"rows", result.rows.input_ids.size()},
+                                {"tokens", tokens},
+                                {"skipped", result.skipped.size()},
+                                {"truncated", result.truncated},
+                                {"max_length", max_length},
+                                {"source_xxh3_64", metadata["source_xxh3_64"]},
+                                {"tokenizer_model_xxh3_64", metadata["tokenizer_model_xxh3_64"]}}
+                   .dump()
+              << '\n';
+    return 0;
+  } catch (const usage_error& e) {
+    std::cerr << "expd-tokenize: " << e.what() << " (" << usage_text << ")\n";
+    return 2;
+  } catch (const input_error& e) {
+    return fail(e, 2);
+  } catch (const expd::runtime::dataset_error& e) {
+    return fail(e, 2);
+  } catch (const expd::gpu::tokenizer_error& e) {
+    return fail(e, 2);
+  } catch (const std::exception& e) {
+    return fail(e, 1);
+  }
+}
