@@ -237,6 +237,20 @@ TEST_F(parquet_dataset_test, files_that_are_not_parquet_and_folders_without_any_
   fs::resize_file(path("cut.parquet"), size / 2);
   expect_refused(read(path("cut.parquet")), path("cut.parquet"), "", {"is not a readable Parquet file"});
 
+  // Footer whole, the first column's page header overwritten: Arrow's error spans lines.
+  fs::copy_file(path("whole.parquet"), path("garbled.parquet"));
+  {
+    std::fstream garbled(path("garbled.parquet"), std::ios::in | std::ios::out | std::ios::binary);
+    garbled.seekp(4);
+    garbled << std::string(200, '\0');
+  }
+  expect_refused(read(path("garbled.parquet")), path("garbled.parquet"), "input", {"cannot be read"});
+  try {
+    expd::runtime::read_text_dataset(path("garbled.parquet"));
+  } catch (const dataset_error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+
   std::ofstream(folder / "text.parquet") << "input,target\na,b\n";
   expect_refused(read(path("text.parquet")), path("text.parquet"), "", {"is not a readable Parquet file"});
   std::ofstream(folder / "empty.parquet");
