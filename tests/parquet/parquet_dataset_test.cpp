@@ -163,12 +163,13 @@ TEST_F(parquet_dataset_test, pyarrow_files_of_every_string_type_and_several_row_
   const auto file = pyarrow_write("mixed.parquet",
                                   {string_column("id", {1, 2, 3, 4, 5, 6, 7}, "int64"),
                                    string_column("input", inputs, "large_string"),
-                                   string_column("target", targets, "string"),
+                                   string_column("target", targets, "string_view"),
                                    string_column("split", splits, "dictionary")},
                                   2);
   const auto seen = pyarrow_read(file);
   ASSERT_EQ(seen["row_groups"], 4);
   ASSERT_EQ(seen["columns"]["input"], "large_string");
+  ASSERT_EQ(seen["columns"]["target"], "string_view");
   ASSERT_EQ(seen["columns"]["split"], "dictionary<values=string, indices=int32, ordered=0>");
   const auto rows = expd::runtime::read_text_dataset(file);
   EXPECT_EQ(rows.input, inputs);
