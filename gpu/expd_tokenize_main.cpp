@@ -28,6 +28,17 @@ using expd::tools::usage_error;
 constexpr const char* usage_text =
   "usage: expd-tokenize --dataset FILE_OR_FOLDER --tokenizer MODEL_FOLDER --max-length N --out FILE";
 
+constexpr const char* help_text = R"(
+  --dataset      a Parquet text dataset (columns input, target, optional split), or a
+                 folder of them, read in name order
+  --tokenizer    a checkpoint folder with tokenizer.model (and its JSON files)
+  --max-length   the most tokens a row keeps: longer rows lose the end of their target;
+                 rows with no target token within it are skipped and counted
+  --out          the token rows' Parquet file, written atomically
+
+Prints one JSON line (rows, tokens, skipped, truncated, hashes). Exit 2: bad input.
+)";
+
 std::string required(const expd::tools::command_line& line, const char* name) {
   const auto value = line.value(name);
   if (!value || value->empty())
@@ -69,7 +80,7 @@ int main(int argc, char** argv) {
       argc, argv, {{"dataset", 0, true}, {"tokenizer", 0, true}, {"max-length", 0, true}, {"out", 0, true},
                    {"help", 'h', false}});
     if (line.has("help")) {
-      std::cout << usage_text << '\n';
+      std::cout << usage_text << '\n' << help_text;
       return 0;
     }
     if (!line.words.empty())

@@ -15,7 +15,6 @@
 #include <arrow/io/file.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
-#include <parquet/exception.h>
 #include <parquet/properties.h>
 
 namespace expd::runtime {
@@ -35,6 +34,16 @@ std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
 }
 
+// Arrow's message on one line (a few span several), for a fault message that names
+// the file.
+std::string one_line(const arrow::Status& status) {
+  auto text = status.message();
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  while (!text.empty() && text.back() == ' ')
+    text.pop_back();
+  return text;
+}
+
 // One Parquet file open for reading, with its Arrow schema.
 struct parquet_file {
   std::string path;
@@ -45,13 +54,13 @@ struct parquet_file {
 parquet_file open_parquet(const std::string& path) {
   auto input = arrow::io::ReadableFile::Open(path);
   if (!input.ok())
-    throw dataset_error(path, "", "cannot be opened: " + input.status().message());
+    throw dataset_error(path, "", "cannot be opened: " + one_line(input.status()));
   auto reader = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
   if (!reader.ok())
-    throw dataset_error(path, "", "is not a readable Parquet file: " + reader.status().message());
+    throw dataset_error(path, "", "is not a readable Parquet file: " + one_line(reader.status()));
   parquet_file file{path, std::move(*reader), nullptr};
   if (auto status = file.reader->GetSchema(&file.schema); !status.ok())
-    throw dataset_error(path, "", "has a schema Arrow cannot read: " + status.message());
+    throw dataset_error(path, "", "has a schema Arrow cannot read: " + one_line(status));
   return file;
 }
 
@@ -75,7 +84,7 @@ int require_column(const parquet_file& file, const std::string& column, const st
 std::shared_ptr<arrow::ChunkedArray> read_column(const parquet_file& file, int index) {
   std::shared_ptr<arrow::ChunkedArray> values;
   if (auto status = file.reader->ReadColumn(index, &values); !status.ok())
-    throw dataset_error(file.path, file.schema->field(index)->name(), "cannot be read: " + status.message());
+    throw dataset_error(file.path, file.schema->field(index)->name(), "cannot be read: " + one_line(status));
   return values;
 }
 
@@ -159,22 +168,19 @@ void append(std::vector<T>& to, std::vector<T>&& from) {
   to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
 }
 
-// Arrow reports most faults as a Status, but a few (a page cut short) as
-// ParquetException: both become a dataset_error naming the file.
-template <typename Read>
-auto reading(const std::string& path, Read&& read) {
-  try {
-    return read();
-  } catch (const parquet::ParquetException& e) {
-    throw dataset_error(path, "", std::string("cannot be read: ") + e.what());
-  }
-}
-
 void check_rows(const std::string& path, const std::string& column, std::size_t rows, std::size_t expected,
                 const std::string& first) {
   if (rows != expected)
     throw dataset_error(path, column, "has " + std::to_string(rows) + " rows but " + first + " has " +
                                           std::to_string(expected));
+}
+
+// A row's target is input_ids[target_start:], and a row without one trains nothing.
+void check_target_start(const std::string& path, std::size_t row, std::int32_t start, std::size_t tokens) {
+  if (start < 0 || static_cast<std::size_t>(start) >= tokens)
+    throw dataset_error(path, "target_start", "row " + std::to_string(row) + ": " + std::to_string(start) +
+                                                  " is outside its " + std::to_string(tokens) +
+                                                  " tokens (a row needs a target token)");
 }
 
 int sync_folder(const fs::path& folder) {
@@ -206,7 +212,7 @@ void write_atomically(const std::string& path, const arrow::Table& table) {
   auto stream = arrow::io::FileOutputStream::Open(fd); // owns fd from here
   if (!stream.ok()) {
     ::close(fd);
-    fail(stream.status().message());
+    fail(one_line(stream.status()));
   }
   const auto properties = parquet::WriterProperties::Builder()
                             .compression(arrow::Compression::ZSTD)
@@ -221,7 +227,7 @@ void write_atomically(const std::string& path, const arrow::Table& table) {
   if (auto closed = (*stream)->Close(); status.ok())
     status = closed;
   if (!status.ok())
-    fail(status.message());
+    fail(one_line(status));
   if (::rename(temp.c_str(), path.c_str()) != 0)
     fail("rename from " + temp.string() + ": " + std::strerror(errno));
   if (const int error = sync_folder(folder))
@@ -240,7 +246,7 @@ template <typename Builder>
 std::shared_ptr<arrow::Array> finish(const std::string& path, const std::string& column, Builder& builder) {
   auto array = builder.Finish();
   if (!array.ok())
-    throw dataset_error(path, column, "cannot be built: " + array.status().message());
+    throw dataset_error(path, column, "cannot be built: " + one_line(array.status()));
   return *array;
 }
 
@@ -249,7 +255,7 @@ std::shared_ptr<arrow::Array> string_array(const std::string& path, const std::s
   arrow::StringBuilder builder;
   auto status = builder.AppendValues(values);
   if (!status.ok())
-    throw dataset_error(path, column, "cannot be built: " + status.message());
+    throw dataset_error(path, column, "cannot be built: " + one_line(status));
   return finish(path, column, builder);
 }
 
@@ -279,18 +285,16 @@ std::vector<std::string> dataset_files(const std::string& file_or_folder) {
 text_rows read_text_dataset(const std::string& file_or_folder) {
   text_rows rows;
   for (const auto& path : dataset_files(file_or_folder)) {
-    reading(path, [&] {
-      const auto file = open_parquet(path);
-      const std::string why = "a text dataset needs string columns input and target";
-      const int input = require_column(file, "input", why);
-      const int target = require_column(file, "target", why);
-      auto inputs = read_strings(file, input);
-      auto targets = read_strings(file, target);
-      auto split = read_split(file, inputs.size());
-      append(rows.input, std::move(inputs));
-      append(rows.target, std::move(targets));
-      append(rows.split, std::move(split));
-    });
+    const auto file = open_parquet(path);
+    const std::string why = "a text dataset needs string columns input and target";
+    const int input = require_column(file, "input", why);
+    const int target = require_column(file, "target", why);
+    auto inputs = read_strings(file, input);
+    auto targets = read_strings(file, target);
+    auto split = read_split(file, inputs.size());
+    append(rows.input, std::move(inputs));
+    append(rows.target, std::move(targets));
+    append(rows.split, std::move(split));
   }
   return rows;
 }
@@ -320,17 +324,14 @@ void write_token_rows(const std::string& path, const token_rows& rows) {
   for (std::size_t row = 0; row < rows.input_ids.size(); ++row) {
     const auto& row_ids = rows.input_ids[row];
     const auto start = rows.target_start[row];
-    if (start < 0 || static_cast<std::size_t>(start) >= row_ids.size())
-      throw dataset_error(path, "target_start", "row " + std::to_string(row) + ": " + std::to_string(start) +
-                                                    " is outside its " + std::to_string(row_ids.size()) +
-                                                    " tokens (a row needs a target token)");
+    check_target_start(path, row, start, row_ids.size());
     auto status = lists.Append();
     if (status.ok())
       status = ids->AppendValues(row_ids.data(), static_cast<std::int64_t>(row_ids.size()));
     if (status.ok())
       status = starts.Append(start);
     if (!status.ok())
-      throw dataset_error(path, "input_ids", "cannot be built: " + status.message());
+      throw dataset_error(path, "input_ids", "cannot be built: " + one_line(status));
   }
   const auto schema = arrow::schema({arrow::field("input_ids", lists.type(), false),
                                      arrow::field("target_start", arrow::int32(), false),
@@ -342,59 +343,53 @@ void write_token_rows(const std::string& path, const token_rows& rows) {
 }
 
 token_rows read_token_rows(const std::string& path) {
-  return reading(path, [&] {
-    const auto file = open_parquet(path);
-    const std::string why = "a token file has columns input_ids, target_start and split";
-    const int ids_index = require_column(file, "input_ids", why);
-    const int start_index = require_column(file, "target_start", why);
-    const int split_index = require_column(file, "split", why);
-    const auto& ids_type = *file.schema->field(ids_index)->type();
-    if (ids_type.id() != arrow::Type::LIST ||
-        static_cast<const arrow::ListType&>(ids_type).value_type()->id() != arrow::Type::INT32)
-      refuse_type(file, ids_index, "list<int32>");
-    if (file.schema->field(start_index)->type()->id() != arrow::Type::INT32)
-      refuse_type(file, start_index, "int32");
+  const auto file = open_parquet(path);
+  const std::string why = "a token file has columns input_ids, target_start and split";
+  const int ids_index = require_column(file, "input_ids", why);
+  const int start_index = require_column(file, "target_start", why);
+  const int split_index = require_column(file, "split", why);
+  const auto& ids_type = *file.schema->field(ids_index)->type();
+  if (ids_type.id() != arrow::Type::LIST ||
+      static_cast<const arrow::ListType&>(ids_type).value_type()->id() != arrow::Type::INT32)
+    refuse_type(file, ids_index, "list<int32>");
+  if (file.schema->field(start_index)->type()->id() != arrow::Type::INT32)
+    refuse_type(file, start_index, "int32");
 
-    token_rows rows;
-    const auto id_lists = read_column(file, ids_index);
-    for (const auto& chunk : id_lists->chunks()) {
-      const auto& lists = static_cast<const arrow::ListArray&>(*chunk);
-      const auto& ids = static_cast<const arrow::Int32Array&>(*lists.values());
-      for (std::int64_t i = 0; i < lists.length(); ++i) {
-        const auto row = rows.input_ids.size();
-        if (lists.IsNull(i))
-          refuse_null(file, "input_ids", row);
-        const auto begin = lists.value_offset(i);
-        const auto end = begin + lists.value_length(i);
-        for (auto at = begin; at < end && ids.null_count() > 0; ++at)
-          if (ids.IsNull(at))
-            throw dataset_error(path, "input_ids", "a null token in row " + std::to_string(row) + " (rows count from 0)");
-        rows.input_ids.emplace_back(ids.raw_values() + begin, ids.raw_values() + end);
-      }
+  token_rows rows;
+  const auto id_lists = read_column(file, ids_index);
+  for (const auto& chunk : id_lists->chunks()) {
+    const auto& lists = static_cast<const arrow::ListArray&>(*chunk);
+    const auto& ids = static_cast<const arrow::Int32Array&>(*lists.values());
+    for (std::int64_t i = 0; i < lists.length(); ++i) {
+      const auto row = rows.input_ids.size();
+      if (lists.IsNull(i))
+        refuse_null(file, "input_ids", row);
+      const auto begin = lists.value_offset(i);
+      const auto end = begin + lists.value_length(i);
+      for (auto at = begin; at < end && ids.null_count() > 0; ++at)
+        if (ids.IsNull(at))
+          throw dataset_error(path, "input_ids", "a null token in row " + std::to_string(row) + " (rows count from 0)");
+      rows.input_ids.emplace_back(ids.raw_values() + begin, ids.raw_values() + end);
     }
-    const auto target_starts = read_column(file, start_index);
-    for (const auto& chunk : target_starts->chunks()) {
-      const auto& starts = static_cast<const arrow::Int32Array&>(*chunk);
-      for (std::int64_t i = 0; i < starts.length(); ++i) {
-        const auto row = rows.target_start.size();
-        if (starts.IsNull(i))
-          refuse_null(file, "target_start", row);
-        const auto start = starts.Value(i);
-        if (start < 0 || static_cast<std::size_t>(start) >= rows.input_ids[row].size())
-          throw dataset_error(path, "target_start", "row " + std::to_string(row) + ": " + std::to_string(start) +
-                                                        " is outside its " +
-                                                        std::to_string(rows.input_ids[row].size()) + " tokens");
-        rows.target_start.push_back(start);
-      }
+  }
+  const auto target_starts = read_column(file, start_index);
+  for (const auto& chunk : target_starts->chunks()) {
+    const auto& starts = static_cast<const arrow::Int32Array&>(*chunk);
+    for (std::int64_t i = 0; i < starts.length(); ++i) {
+      const auto row = rows.target_start.size();
+      if (starts.IsNull(i))
+        refuse_null(file, "target_start", row);
+      check_target_start(path, row, starts.Value(i), rows.input_ids[row].size());
+      rows.target_start.push_back(starts.Value(i));
     }
-    rows.split = read_strings(file, split_index);
-    check_split(path, rows.split);
-    if (const auto& metadata = file.schema->metadata())
-      for (std::int64_t i = 0; i < metadata->size(); ++i)
-        if (metadata->key(i) != arrow_schema_key)
-          rows.metadata[metadata->key(i)] = metadata->value(i);
-    return rows;
-  });
+  }
+  rows.split = read_strings(file, split_index);
+  check_split(path, rows.split);
+  if (const auto& metadata = file.schema->metadata())
+    for (std::int64_t i = 0; i < metadata->size(); ++i)
+      if (metadata->key(i) != arrow_schema_key)
+        rows.metadata[metadata->key(i)] = metadata->value(i);
+  return rows;
 }
 
 } // namespace expd::runtime

@@ -163,12 +163,13 @@ TEST_F(parquet_dataset_test, pyarrow_files_of_every_string_type_and_several_row_
   const auto file = pyarrow_write("mixed.parquet",
                                   {string_column("id", {1, 2, 3, 4, 5, 6, 7}, "int64"),
                                    string_column("input", inputs, "large_string"),
-                                   string_column("target", targets, "string"),
+                                   string_column("target", targets, "string_view"),
                                    string_column("split", splits, "dictionary")},
                                   2);
   const auto seen = pyarrow_read(file);
   ASSERT_EQ(seen["row_groups"], 4);
   ASSERT_EQ(seen["columns"]["input"], "large_string");
+  ASSERT_EQ(seen["columns"]["target"], "string_view");
   ASSERT_EQ(seen["columns"]["split"], "dictionary<values=string, indices=int32, ordered=0>");
   const auto rows = expd::runtime::read_text_dataset(file);
   EXPECT_EQ(rows.input, inputs);
@@ -236,6 +237,20 @@ TEST_F(parquet_dataset_test, files_that_are_not_parquet_and_folders_without_any_
   fs::copy_file(path("whole.parquet"), path("cut.parquet"));
   fs::resize_file(path("cut.parquet"), size / 2);
   expect_refused(read(path("cut.parquet")), path("cut.parquet"), "", {"is not a readable Parquet file"});
+
+  // Footer whole, the first column's page header overwritten: Arrow's error spans lines.
+  fs::copy_file(path("whole.parquet"), path("garbled.parquet"));
+  {
+    std::fstream garbled(path("garbled.parquet"), std::ios::in | std::ios::out | std::ios::binary);
+    garbled.seekp(4);
+    garbled << std::string(200, '\0');
+  }
+  expect_refused(read(path("garbled.parquet")), path("garbled.parquet"), "input", {"cannot be read"});
+  try {
+    expd::runtime::read_text_dataset(path("garbled.parquet"));
+  } catch (const dataset_error& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
 
   std::ofstream(folder / "text.parquet") << "input,target\na,b\n";
   expect_refused(read(path("text.parquet")), path("text.parquet"), "", {"is not a readable Parquet file"});
