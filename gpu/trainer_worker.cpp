@@ -4,6 +4,8 @@
 #include <memory>
 
 #include <caf/blocking_actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/log.hpp"

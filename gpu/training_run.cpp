@@ -101,7 +101,7 @@ training_outcome run(const training_assignment& work, const training_run_config&
   core::training_batches plan(job, train_rows.size());
   auto total = core::total_optimizer_steps(job, train_rows.size());
 
-  llama_model model;
+  llama_model model = nullptr;
   try {
     model = load_llama_model(job.base_model);
   } catch (const checkpoint_error& e) {
