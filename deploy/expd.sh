@@ -89,7 +89,8 @@ do_start() {
     die "127.0.0.1:$PORT is already in use by another process (not started by this script); stop it or set EXPD_PORT"
   fi
 
-  local args=(--listen="127.0.0.1:$PORT" --pg="$EXPD_PG_URL")
+  # The training registry for deploy/trainer.sh's workers.
+  local args=(--listen="127.0.0.1:$PORT" --pg="$EXPD_PG_URL" --trainer-listen="127.0.0.1:${EXPD_TRAINER_PORT:-7450}")
   if [ -n "${EXPD_SHARDS:-}" ]; then args+=(--shards="$EXPD_SHARDS"); fi
   LOG_OFFSET="$(stat -c %s "$LOG" 2>/dev/null || echo 0)"
   say "starting expd on 127.0.0.1:$PORT (log var/log/expd.log)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/run.sh: THE ONE COMMAND to try expd: installs missing packages, builds,
 # starts PostgreSQL + Redis + S3 (moto) + MLflow + expd, loads config/experiments.example.yml,
-# starts planner_policy_exp and shows a few assignments. Leaves everything running.
+# starts planner_policy_exp and shows a few assignments, events and results, then
+# fine-tunes the tiny planner on the trainer workers. Leaves everything running.
 # EXPD_NODES=N (2 or more): an N-node TLS cluster (deploy/cluster.sh) instead of one
 # node; experiments go in through node 1, assignments through node N.
 set -euo pipefail
@@ -96,6 +97,19 @@ done
 "$EXPCTL" aggregate --from "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" --to "$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)"
 "$EXPCTL" results planner_policy_exp
 
+if [ "$NODES" -eq 1 ]; then
+  say "a LoRA fine-tune of the planner on the trainer workers (jobs/planner-lora.example.yml)"
+  bash tools/training-example.sh
+  bash deploy/trainer.sh start
+  job=$("$EXPCTL" train -f jobs/planner-lora.example.yml) || die "expctl train -f failed (expd log: var/log/expd.log)"
+  note "job $job; following its log until it ends (expctl train logs -f)"
+  "$EXPCTL" train logs -f "$job" | tail -n 6
+  "$EXPCTL" train status "$job"
+  "$EXPCTL" -o json train status "$job" | grep -q '"status": *"succeeded"' \
+    || die "the training job did not succeed (var/log/expd-trainer.log)"
+  note "adapter (PEFT layout): var/training/planner-lora-example/adapter; validation curve: var/training/planner-lora-example/metrics.jsonl"
+fi
+
 if [ "$NODES" -gt 1 ]; then
   say "the cluster (deploy/cluster.sh status)"
   bash deploy/cluster.sh status
@@ -112,7 +126,7 @@ cat <<MSG
    try:   source var/env.sh && build/expctl get experiments
    dashboard: $EXPD_SERVER/dashboard
    MLflow UI: $MLFLOW_TRACKING_URI
-   logs:  var/log/expd.log (cluster: var/log/expd-n*.log)  var/log/postgres.log  var/log/redis.log  var/log/moto.log  var/log/mlflow.log
+   logs:  var/log/expd.log (cluster: var/log/expd-n*.log)  var/log/expd-trainer.log  var/log/postgres.log  var/log/redis.log  var/log/moto.log  var/log/mlflow.log
    tests: bash deploy/test.sh
    stop:  bash deploy/stop.sh
 MSG

@@ -21,7 +21,7 @@ TEST(training_job_example, the_example_job_reads_and_writes_back_every_field) {
   EXPECT_EQ(job.lora.rank, 8u);
   EXPECT_EQ(job.lora.target_modules, (std::vector<std::string>{"q_proj", "v_proj"}));
   EXPECT_EQ(job.optimizer.warmup_steps, 10u);
-  EXPECT_EQ(job.epochs, 3u);
+  EXPECT_EQ(job.epochs, 1u);
   EXPECT_FALSE(job.max_steps);
   // What status shows is what was asked for, field by field.
   EXPECT_EQ(core::training_job_json(job), doc);
