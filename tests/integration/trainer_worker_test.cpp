@@ -114,9 +114,10 @@ protected:
     start_trainer();
   }
 
-  void start_trainer() {
+  void start_trainer(int workers = 1) {
     trainer = std::make_unique<child>(
-      std::vector<std::string>{EXPD_TRAINER_BINARY, "--registry=" + listen, "--threads=1"},
+      std::vector<std::string>{EXPD_TRAINER_BINARY, "--registry=" + listen, "--threads=1",
+                               "--workers=" + std::to_string(workers)},
       (out / "trainer.log").string());
   }
 
@@ -250,4 +251,20 @@ TEST_F(trainer_worker, a_worker_killed_mid_run_is_a_failure_the_job_resumes_from
     }
   }
   EXPECT_TRUE(resumed);
+}
+
+// Two workers of one trainer run the two ranks of one job; they meet through c10d gloo.
+TEST_F(trainer_worker, two_ranks_of_a_job_train_together_on_two_workers) {
+  trainer->kill(SIGKILL);
+  start_trainer(2);
+  auto doc = job_of("two-ranks", out / "ranks", 4);
+  doc["ranks"] = 2;
+  doc["batch_size"] = 2;
+  auto id = submit(doc);
+  auto done = until(id, "succeeded");
+  EXPECT_EQ(done["step"], 4);
+  EXPECT_EQ(done["ranks"], 2);
+  EXPECT_TRUE(has_text(log_messages(id), "started on 2 trainer workers"));
+  EXPECT_TRUE(fs::exists(out / "ranks" / "adapter" / "adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(out / "ranks" / ".rendezvous"));
 }
