@@ -92,6 +92,36 @@ const json& object_member(const json& obj, const char* key, const json& empty) {
   return *v;
 }
 
+// MLflow's limits: experiment and registered model names up to 256 characters, tag keys
+// 250 and values 8000 (5000 for a model version's; the tighter one applies).
+tracking_spec parse_tracking(const json& obj) {
+  require_known_fields(obj, "mlflow", {"experiment", "register_model", "tags"});
+  tracking_spec out;
+  if (auto experiment = optional_string(obj, "mlflow", "experiment", 256)) {
+    if (experiment->empty())
+      throw field_error("mlflow.experiment", "mlflow.experiment must not be empty");
+    out.experiment = *experiment;
+  }
+  // null is how training_job_json writes "none".
+  if (auto* model = optional_member(obj, "register_model"); model && !model->is_null())
+    out.register_model = identifier(obj, "mlflow", "register_model", 256);
+  if (auto* tags = optional_member(obj, "tags")) {
+    if (!tags->is_object())
+      throw field_error("mlflow.tags", "mlflow.tags must be an object of strings");
+    if (tags->size() > 64)
+      throw field_error("mlflow.tags", "mlflow.tags holds at most 64 tags");
+    for (auto& [key, value] : tags->items()) {
+      auto field = "mlflow.tags." + key;
+      if (key.empty() || key.size() > 250)
+        throw field_error(field, "a tag name is 1-250 characters");
+      if (!value.is_string() || value.get<std::string>().size() > 5000)
+        throw field_error(field, field + " must be a string of at most 5000 characters");
+      out.tags[key] = value.get<std::string>();
+    }
+  }
+  return out;
+}
+
 lora_spec parse_lora(const json& obj) {
   require_known_fields(obj, "lora", {"rank", "alpha", "dropout", "target_modules"});
   lora_spec out;
@@ -183,7 +213,7 @@ training_job parse_training_job(const json& doc) {
                        {"name", "dataset", "base_model", "output", "lora", "optimizer",
                         "batch_size", "gradient_accumulation", "epochs", "max_steps",
                         "sequence_length", "precision", "device", "ranks", "seed",
-                        "max_failures", "checkpoint_every_steps", "eval_every_steps"});
+                        "max_failures", "checkpoint_every_steps", "eval_every_steps", "mlflow"});
   training_job job;
   job.name = identifier(doc, "", "name", 128);
   job.dataset = path_member(doc, "dataset", true);
@@ -217,6 +247,7 @@ training_job parse_training_job(const json& doc) {
                                      std::numeric_limits<std::uint32_t>::max());
   job.eval_every_steps = whole(doc, "", "eval_every_steps", job.eval_every_steps, 1,
                                std::numeric_limits<std::uint32_t>::max());
+  job.mlflow = parse_tracking(object_member(doc, "mlflow", empty));
   if (job.optimizer.warmup_steps > 0 && job.max_steps && job.optimizer.warmup_steps >= *job.max_steps)
     throw field_error("optimizer.warmup_steps", "optimizer.warmup_steps must be below max_steps");
   return job;
@@ -251,7 +282,12 @@ json training_job_json(const training_job& job) {
            {"seed", job.seed},
            {"max_failures", job.max_failures},
            {"checkpoint_every_steps", job.checkpoint_every_steps},
-           {"eval_every_steps", job.eval_every_steps}};
+           {"eval_every_steps", job.eval_every_steps},
+           {"mlflow",
+            {{"experiment", job.mlflow.experiment},
+             {"register_model", job.mlflow.register_model.empty() ? json(nullptr)
+                                                                  : json(job.mlflow.register_model)},
+             {"tags", job.mlflow.tags}}}};
   if (job.epochs)
     out["epochs"] = *job.epochs;
   else

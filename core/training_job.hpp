@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,15 @@ struct optimizer_spec {
   double max_grad_norm = 1.0; ///< 0: no clipping
 };
 
+/// Where a job's run is tracked in MLflow (spec 8): the experiment, the tags its run and
+/// registered version carry (policy_id, dataset_version, task), and the registered
+/// model a successful run becomes a new version of (none: the run only).
+struct tracking_spec {
+  std::string experiment = "expd-training";
+  std::string register_model;
+  std::map<std::string, std::string> tags;
+};
+
 enum class precision { fp32, bf16 };
 enum class device_kind { cpu, cuda };
 
@@ -56,6 +66,7 @@ struct training_job {
   std::uint32_t max_failures = 3; ///< a rank that dies resumes from its checkpoint this often
   std::uint64_t checkpoint_every_steps = 100;
   std::uint64_t eval_every_steps = 50;
+  tracking_spec mlflow;
 };
 
 /// The linear layers LoRA may wrap in a LLaMA/Mistral/Qwen2 decoder layer.

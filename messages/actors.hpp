@@ -205,6 +205,19 @@ using trainer_worker_actor = status_actor::extend<
   caf::reacts_to<atom::progress, training_progress>,
   caf::reacts_to<atom::finished, training_outcome>>;
 
+/// Logs the node's training runs to MLflow (actors/training/training_tracker): what the
+/// registry tells it of each job becomes the job's MLflow run, and a successful job a new
+/// version of its registered model. MLflow being away delays the logging, never the job.
+using training_tracker_actor = status_actor::extend<
+  // A run of a job began: the job's id, its spec (JSON) and the run number.
+  caf::reacts_to<atom::train, std::string, std::string, std::uint32_t>,
+  // Rank 0's report of a step.
+  caf::reacts_to<atom::progress, training_progress>,
+  // The job ended: its id, its final status ("succeeded", "failed", "cancelled") and error.
+  caf::reacts_to<atom::finished, std::string, std::string, std::string>,
+  // Internal: the periodic retry of what MLflow did not take.
+  caf::reacts_to<atom::tick>>;
+
 /// The node's training jobs (actors/training): stores them in exp.training_jobs, hands
 /// queued ones to idle trainer workers of this node, records their progress and
 /// retries a retriable failure from the latest checkpoint up to the job's max_failures.

@@ -40,6 +40,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<node_entry_control_actor>("expd.node_entry_control_actor")
     .add_message_type<membership_actor>("expd.membership_actor")
     .add_message_type<trainer_worker_actor>("expd.trainer_worker_actor")
+    .add_message_type<training_tracker_actor>("expd.training_tracker_actor")
     .add_message_type<training_registry_actor>("expd.training_registry_actor")
     .add_error_category(error_category, render_error);
 }

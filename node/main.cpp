@@ -20,6 +20,8 @@
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
 #include "actors/training/training_registry.hpp"
+#include "actors/training/training_tracker.hpp"
+#include "runtime/mlflow_client.hpp"
 #include "actors/gateway/gateway.hpp"
 #include "actors/ingestion/archiver.hpp"
 #include "actors/ingestion/event_loader.hpp"
@@ -296,7 +298,17 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
 
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);
   // On every node; each hands jobs only to the trainer workers registered on it.
-  auto training = spawn_training_registry(sys, {cfg.pg_url});
+  training_registry_config tcfg;
+  tcfg.pg_url = cfg.pg_url;
+  if (!cfg.mlflow_uri.empty()) {
+    try {
+      runtime::mlflow_config_from_uri(cfg.mlflow_uri);
+      tcfg.tracker = spawn_training_tracker(sys, {cfg.pg_url, cfg.mlflow_uri});
+    } catch (const std::exception& e) {
+      throw start_refusal(std::string{"--mlflow: "} + e.what(), "mlflow_refused");
+    }
+  }
+  auto training = spawn_training_registry(sys, tcfg);
   if (!cfg.trainer_listen.empty()) {
     std::pair<std::string, std::uint16_t> where;
     try {
@@ -314,6 +326,8 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   }
 
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training};
+  if (tcfg.tracker)
+    reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
   if (archive)
     reporters.push_back(archive);

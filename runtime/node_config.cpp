@@ -105,6 +105,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
   node_config cfg;
   if (auto* env = std::getenv("EXPD_PG_URL"))
     cfg.pg_url = env;
+  if (auto* env = std::getenv("MLFLOW_TRACKING_URI"))
+    cfg.mlflow_uri = env;
   if (auto* env = std::getenv("EXPD_ADMIN_TOKEN"))
     cfg.admin_token = env;
   for (int i = 1; i < argc; ++i) {
@@ -132,6 +134,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.node_name = value;
     else if (name == "cluster-listen")
       cfg.cluster_listen = value;
+    else if (name == "mlflow")
+      cfg.mlflow_uri = value == "off" ? "" : value;
     else if (name == "trainer-listen") {
       // Plain TCP: a worker is a process of this machine, never of the network.
       if (!loopback_host(value))
@@ -259,7 +263,8 @@ std::string node_usage() {
          "             --cluster-cert=PEM --cluster-key=PEM --cluster-ca=PEM | --cluster-plain=on]\n"
          "            [--lease-ms=1000]\n"
          "  training:  [--trainer-listen=127.0.0.1:PORT (expd-trainer workers register there)]\n"
-         "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
+         "            [--mlflow=URI|off (default MLFLOW_TRACKING_URI: where training runs are logged)]\n"
+         "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN, MLFLOW_TRACKING_URI\n";
 }
 
 } // namespace expd::runtime

@@ -184,6 +184,22 @@ void training_store::set_reason(const std::string& id, const std::string& reason
   });
 }
 
+std::string training_store::mlflow_run(const std::string& id) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    auto r = tx.exec_params("SELECT mlflow_run_id FROM exp.training_jobs WHERE id = $1::uuid", id);
+    return r.empty() ? std::string{} : r[0][0].as<std::string>();
+  });
+}
+
+void training_store::set_mlflow_run(const std::string& id, const std::string& run_id) {
+  with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    tx.exec_params("UPDATE exp.training_jobs SET mlflow_run_id = $2 WHERE id = $1::uuid", id, run_id);
+    tx.commit();
+  });
+}
+
 bool training_store::request_cancel(const std::string& id) {
   return with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};

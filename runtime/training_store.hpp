@@ -68,6 +68,10 @@ public:
   /// Answers the row's seq; nullopt when the job is not running (a late report).
   std::optional<std::uint64_t> record_progress(const std::string& id, const training_update& u);
 
+  /// The MLflow run the job is tracked in; empty before it has one.
+  std::string mlflow_run(const std::string& id);
+  void set_mlflow_run(const std::string& id, const std::string& run_id);
+
   /// Appends a log row of text only (a start, a retry, a failure), at the job's step.
   void log_message(const std::string& id, const std::string& message);
 

@@ -116,6 +116,9 @@ void conclude(self_ptr self, const core::training_record& before,
   st.store->log_message(before.id, outcome_message(next, before));
   if (next.status == training_status::queued)
     ++st.retried;
+  else if (st.cfg.tracker)
+    self->send(st.cfg.tracker, atom::finished::value, before.id,
+               std::string{core::to_string(next.status)}, next.error);
   log(log_level::info, "training_job_run_ended",
       {{"job", before.id}, {"status", std::string{core::to_string(next.status)}},
        {"failures", next.failures}});
@@ -190,6 +193,8 @@ void dispatch(self_ptr self) {
         self->send(w.handle, atom::train::value, start.id, spec, rec->checkpoint, r, ranks,
                    rec->failures);
       }
+      if (st.cfg.tracker)
+        self->send(st.cfg.tracker, atom::train::value, start.id, spec, rec->failures);
       job.outcomes.resize(ranks);
       st.running.emplace(start.id, std::move(job));
       ++st.started;
@@ -316,6 +321,8 @@ void on_progress(self_ptr self, const training_progress& p) {
   u.tokens = p.tokens;
   u.tokens_per_second = p.tokens_per_second;
   u.checkpoint = p.checkpoint;
+  if (st.cfg.tracker)
+    self->send(st.cfg.tracker, atom::progress::value, p);
   try {
     st.store->record_progress(p.job_id, u);
   } catch (const std::exception& e) {

@@ -19,6 +19,8 @@ struct training_registry_config {
   /// A running job whose registry has not said it still runs it for this long was lost
   /// with its node: it counts as a retriable failure (any registry records it).
   std::chrono::milliseconds abandoned_after{30000};
+  /// Told of every run, its progress and each job's end, for MLflow; null: none.
+  training_tracker_actor tracker;
 };
 
 /// Spawns the node's training registry (detached: it blocks on PostgreSQL). It checks

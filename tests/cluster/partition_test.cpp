@@ -14,7 +14,7 @@
 #include "cluster_helpers.hpp"
 #include "core/shard_ring.hpp"
 #include "network_namespace.hpp"
-#include "tcp_forwarder.hpp"
+#include "tests/support/tcp_forwarder.hpp"
 
 using namespace expd::testing;
 using namespace std::chrono_literals;

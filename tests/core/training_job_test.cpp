@@ -88,6 +88,35 @@ TEST(training_job, each_bad_field_is_named) {
   EXPECT_EQ(refused_field(with(minimal(), ptr{"/seed"}, 18446744073709551615ull)), "(accepted)");
 }
 
+TEST(training_job, the_mlflow_block_names_where_the_run_goes_and_is_checked) {
+  using ptr = json::json_pointer;
+  auto plain = core::parse_training_job(minimal());
+  EXPECT_EQ(plain.mlflow.experiment, "expd-training");
+  EXPECT_TRUE(plain.mlflow.register_model.empty());
+  auto doc = with(minimal(), ptr{"/mlflow"},
+                  {{"experiment", "planner training"}, {"register_model", "planner_model"},
+                   {"tags", {{"policy_id", "planner_policy"}, {"dataset_version", "2026-12-01"}}}});
+  auto job = core::parse_training_job(doc);
+  EXPECT_EQ(job.mlflow.experiment, "planner training");
+  EXPECT_EQ(job.mlflow.register_model, "planner_model");
+  EXPECT_EQ(job.mlflow.tags.at("dataset_version"), "2026-12-01");
+  // What the registry stores is read back the same by the worker, "none" included.
+  auto again = core::parse_training_job(core::training_job_json(job));
+  EXPECT_EQ(again.mlflow.tags, job.mlflow.tags);
+  EXPECT_EQ(again.mlflow.register_model, "planner_model");
+  EXPECT_TRUE(core::parse_training_job(core::training_job_json(plain)).mlflow.register_model.empty());
+
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow"}, 3)), "mlflow");
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow/experiment"}, "")), "mlflow.experiment");
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow/experiment"}, std::string(300, 'x'))),
+            "mlflow.experiment");
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow/register_model"}, "a model/3")),
+            "mlflow.register_model");
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow/tags"}, {{"task", 3}})), "mlflow.tags.task");
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow/tags"}, json::array())), "mlflow.tags");
+  EXPECT_EQ(refused_field(with(minimal(), ptr{"/mlflow/run"}, "x")), "mlflow.run");
+}
+
 TEST(training_job, steps_cover_every_row_of_each_epoch) {
   auto doc = without(minimal(), "max_steps");
   doc["epochs"] = 3;

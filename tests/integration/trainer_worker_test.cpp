@@ -5,7 +5,9 @@
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <ctime>
 #include <fstream>
+#include <map>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -13,6 +15,7 @@
 
 #include "tests/integration/expd_process.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/tcp_forwarder.hpp"
 
 extern char** environ;
 
@@ -153,6 +156,31 @@ protected:
     return messages;
   }
 
+  // What MLflow's Python client reads of the job's run and the model's versions.
+  static json mlflow_read(const std::string& experiment, const std::string& id, const std::string& model) {
+    auto reply = expd::test::run_command(std::string{EXPD_SOURCE_DIR} + "/var/venv/bin/python " + EXPD_SOURCE_DIR
+                                         + "/tests/integration/mlflow_training_run.py " + experiment + " "
+                                         + id + " " + model + " 2>&1");
+    // The answer is the last line; warnings may come before it.
+    auto read = json::parse(reply.out.substr(reply.out.rfind('\n', reply.out.size() - 2) + 1), nullptr, false);
+    EXPECT_TRUE(read.is_object()) << reply.out;
+    return read;
+  }
+
+  // A job of 6 steps whose run goes to a fresh experiment and model of this test's.
+  json tracked_job(const std::string& experiment, const std::string& model) {
+    auto doc = job_of("tracked", out / "tracked", 6);
+    doc["mlflow"] = {{"experiment", experiment},
+                     {"register_model", model},
+                     {"tags", {{"policy_id", "planner_policy"}, {"dataset_version", "2026-12-01"},
+                               {"task", "meal_planning"}}}};
+    return doc;
+  }
+
+  static std::string unique(const std::string& name) {
+    return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
+  }
+
   scratch_database db;
   std::string listen = "127.0.0.1:" + std::to_string(free_port());
   fs::path out;
@@ -267,4 +295,78 @@ TEST_F(trainer_worker, two_ranks_of_a_job_train_together_on_two_workers) {
   EXPECT_TRUE(has_text(log_messages(id), "started on 2 trainer workers"));
   EXPECT_TRUE(fs::exists(out / "ranks" / "adapter" / "adapter_model.safetensors"));
   EXPECT_TRUE(fs::exists(out / "ranks" / ".rendezvous"));
+}
+
+// The job's MLflow run, as MLflow's own Python client reads it: spec 8's params and tags,
+// a loss per step and the validation curve, the adapter, tokenizer and config, the run
+// ended, and a new version of the registered model linked to it.
+TEST_F(trainer_worker, a_successful_job_is_an_mlflow_run_and_a_registered_version) {
+  auto experiment = unique("planner-training"), model = unique("planner_model");
+  auto id = submit(tracked_job(experiment, model));
+  until(id, "succeeded");
+  // The tracker logs the end after the job's row says succeeded.
+  EXPECT_TRUE(eventually([&] { return has_text(log_messages(id), "mlflow: registered " + model); }, 300))
+    << ::testing::PrintToString(log_messages(id));
+  auto read = mlflow_read(experiment, id, model);
+  ASSERT_TRUE(read.is_object());
+  EXPECT_EQ(read["runs"], 1);
+  EXPECT_EQ(read["status"], "FINISHED");
+  EXPECT_EQ(read["params"]["learning_rate"], "0.01");
+  EXPECT_EQ(read["params"]["batch_size"], "4");
+  EXPECT_EQ(read["params"]["max_steps"], "6");
+  EXPECT_EQ(read["params"]["dataset_version"], "2026-12-01");
+  EXPECT_EQ(read["params"]["dataset"], inputs().dataset.string());
+  EXPECT_EQ(read["tags"]["policy_id"], "planner_policy");
+  EXPECT_EQ(read["tags"]["task"], "meal_planning");
+  EXPECT_EQ(read["tags"]["expd.job_id"], id);
+  ASSERT_EQ(read["loss"].size(), 6u);
+  EXPECT_EQ(read["loss"][0][0], 1);
+  // The losses MLflow holds are the job's log rows, step for step.
+  json rows = node->request("GET", jobs + "/" + id + "/logs", "", true).json()["logs"];
+  std::map<int, double> logged;
+  for (auto& row : rows)
+    if (row["loss"].is_number())
+      logged[row["step"].get<int>()] = row["loss"].get<double>();
+  for (auto& point : read["loss"])
+    EXPECT_DOUBLE_EQ(point[1].get<double>(), logged.at(point[0].get<int>()));
+  EXPECT_EQ(read["validation_loss"].size(), 2u);
+  for (auto* file : {"adapter/adapter_config.json", "adapter/adapter_model.safetensors", "metrics.jsonl",
+                     "config/config.json", "tokenizer/tokenizer.model", "tokenizer/tokenizer_config.json"})
+    EXPECT_NE(std::find(read["artifacts"].begin(), read["artifacts"].end(), file), read["artifacts"].end())
+      << file << " in " << read["artifacts"].dump();
+  auto sha = expd::test::run_command("sha256sum " + (out / "tracked" / "adapter" / "adapter_model.safetensors").string());
+  EXPECT_EQ(sha.out.substr(0, 64), read["adapter_sha256"]);
+  ASSERT_EQ(read["versions"].size(), 1u);
+  EXPECT_EQ(read["versions"][0]["version"], 1);
+  EXPECT_EQ(read["versions"][0]["run_id"], read["run_id"]);
+  EXPECT_EQ(read["versions"][0]["tags"]["dataset_version"], "2026-12-01");
+  EXPECT_EQ(read["versions"][0]["tags"]["expd.job_id"], id);
+}
+
+// MLflow away while a job trains: the job is not held up, and once MLflow answers again
+// the tracker logs the whole run and registers the version.
+TEST_F(trainer_worker, mlflow_away_delays_the_logging_not_the_job) {
+  auto uri = expd::testing::required_env("MLFLOW_TRACKING_URI", "MLflow");
+  auto mlflow_port = std::stoi(uri.substr(uri.rfind(':') + 1));
+  expd::testing::tcp_forwarder away{"127.0.0.1", free_port()};
+  trainer->kill(SIGKILL);
+  node.reset();
+  node = std::make_unique<expd_process>(
+    db, std::vector<std::string>{"--trainer-listen=" + listen,
+                                 "--mlflow=http://127.0.0.1:" + std::to_string(away.port())});
+  start_trainer();
+  auto experiment = unique("away-training"), model = unique("away_model");
+  auto id = submit(tracked_job(experiment, model));
+  until(id, "succeeded");
+  EXPECT_FALSE(has_text(log_messages(id), "mlflow: run"));
+
+  away.retarget(mlflow_port);
+  EXPECT_TRUE(eventually([&] { return has_text(log_messages(id), "mlflow: registered " + model); }, 300))
+    << ::testing::PrintToString(log_messages(id));
+  auto read = mlflow_read(experiment, id, model);
+  EXPECT_EQ(read["runs"], 1);
+  EXPECT_EQ(read["status"], "FINISHED");
+  EXPECT_EQ(read["loss"].size(), 6u);
+  EXPECT_EQ(read["validation_loss"].size(), 2u);
+  EXPECT_EQ(read["versions"].size(), 1u);
 }

@@ -1,4 +1,4 @@
-#include "tcp_forwarder.hpp"
+#include "tests/support/tcp_forwarder.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -20,13 +20,19 @@ public:
     return port_;
   }
 
+  /// Connections made from now on go to 127.0.0.1:`to_port` (a server that was away
+  /// comes back).
+  void retarget(int to_port) noexcept {
+    to_port_ = to_port;
+  }
+
 private:
   void run();
 
   int listener_ = -1;
   int wake_[2] = {-1, -1}; ///< the destructor writes to wake_[1] to end run()
   int port_ = 0;
-  int to_port_;
+  std::atomic<int> to_port_;
   std::thread thread_;
 };
 
