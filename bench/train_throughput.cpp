@@ -20,6 +20,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <time.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +96,14 @@ settings parse(int argc, char** argv) {
   return s;
 }
 
+// CPU time of the whole process (every thread: torch's, gloo's), which the machine's
+// other load does not inflate the way it does wall time.
+double process_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 int run(const settings& s) {
   at::set_num_threads(static_cast<int>(s.threads));
   auto model = gpu::load_llama_model(s.model);
@@ -115,18 +124,21 @@ int run(const settings& s) {
   if (s.world_size > 1)
     group.emplace(s.store, s.rank, s.world_size, "127.0.0.1", std::chrono::seconds{60});
 
-  double first_loss = 0, last_loss = 0, timed_seconds = 0;
+  double first_loss = 0, last_loss = 0, timed_seconds = 0, timed_cpu_seconds = 0;
   std::int64_t timed_tokens = 0;
   for (std::int64_t step = 0; step < total; ++step) {
     auto batch = rows_of(step);
     auto start = std::chrono::steady_clock::now();
+    auto cpu_start = process_cpu_seconds();
     auto result = trainer.step({batch}, group ? &*group : nullptr);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    auto cpu_took = process_cpu_seconds() - cpu_start;
     if (step == 0)
       first_loss = result.loss;
     last_loss = result.loss;
     if (step >= s.warmup_steps) {
       timed_seconds += took.count();
+      timed_cpu_seconds += cpu_took;
       timed_tokens += result.tokens;
     }
   }
@@ -138,6 +150,7 @@ int run(const settings& s) {
     {"side", "expd"},
     {"tokens_per_second", static_cast<double>(timed_tokens) / timed_seconds},
     {"seconds_per_step", timed_seconds / static_cast<double>(s.steps)},
+    {"cpu_seconds_per_step", timed_cpu_seconds / static_cast<double>(s.steps)},
     {"first_loss", first_loss},
     {"last_loss", last_loss},
     {"threads", s.threads},

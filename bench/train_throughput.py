@@ -243,13 +243,14 @@ def main():
         return loss.item()
 
     model.train()
-    losses, timed_seconds, timed_tokens = [], 0.0, 0
+    losses, timed_seconds, timed_cpu_seconds, timed_tokens = [], 0.0, 0.0, 0
     for s in range(total):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         losses.append(step(s))
-        took = time.perf_counter() - start
+        took, cpu_took = time.perf_counter() - start, time.process_time() - cpu_start
         if s >= args.warmup_steps:
             timed_seconds += took
+            timed_cpu_seconds += cpu_took
             timed_tokens += args.world_size * args.batch * (args.seq - 1)
     if args.profile:
         with torch.autograd.profiler.profile() as prof:
@@ -262,7 +263,8 @@ def main():
         losses[0], losses[-1] = (reduced / args.world_size).tolist()
     print(json.dumps({
         "side": "pytorch", "tokens_per_second": timed_tokens / timed_seconds,
-        "seconds_per_step": timed_seconds / args.steps, "first_loss": losses[0], "last_loss": losses[-1],
+        "seconds_per_step": timed_seconds / args.steps,
+        "cpu_seconds_per_step": timed_cpu_seconds / args.steps, "first_loss": losses[0], "last_loss": losses[-1],
         "threads": args.threads, "batch": args.batch, "seq": args.seq, "steps": args.steps,
         "warmup_steps": args.warmup_steps, "world_size": args.world_size, "rank": args.rank,
         "lora_rank": args.lora_rank, "lora_alpha": args.lora_alpha, "targets": targets, "model": args.model,

@@ -53,32 +53,41 @@ run() {
 }
 field() { "$python" -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+# An awk expression of run i's column c<i> in $work/rounds (or in the file $2), a line a round.
+column() { awk "{ c1 = \$2; c2 = \$3; c3 = \$4; c4 = \$5; print $1 }" "${2:-$work/rounds}"; }
+# The median of an awk expression of the columns (column, above), to 3 decimals.
+median3() { column "$@" | median | awk '{ printf "%.3f", $1 }'; }
 
 # The runs named "side:threads:batch:ranks", alternating for $rounds rounds (reversed
 # every other round). $work/rounds gets one line per round: its tokens/s in that order;
-# $work/<run>.json the first round's JSON of each run.
+# $work/cpu the same with CPU seconds per step (rank 0's process); $work/<run>.json the
+# first round's JSON of each run.
 measure() {
-  local runs=("$@") order r line
+  local runs=("$@") order r line cpu_line
   : >"$work/rounds"
+  : >"$work/cpu"
   for round in $(seq "$rounds"); do
     order=("${runs[@]}")
     [ $((round % 2)) = 0 ] && mapfile -t order < <(printf "%s\n" "${runs[@]}" | tac)
-    declare -A got=()
+    declare -A got=() cpu=()
     for r in "${order[@]}"; do
       local out side threads rows ranks
       IFS=: read -r side threads rows ranks <<<"$r"
       out=$(run "$side" "$threads" "$rows" "$ranks")
       got[$r]=$(field tokens_per_second <<<"$out")
+      cpu[$r]=$(field cpu_seconds_per_step <<<"$out")
       [ "$round" = 1 ] && echo "$out" >"$work/$r.json"
     done
-    line=$round
-    for r in "${runs[@]}"; do line+=" ${got[$r]}"; done
+    line=$round cpu_line=$round
+    for r in "${runs[@]}"; do
+      line+=" ${got[$r]}"
+      cpu_line+=" ${cpu[$r]}"
+    done
     echo "$line" >>"$work/rounds"
-    echo "  round $line" >&2
+    echo "$cpu_line" >>"$work/cpu"
+    echo "  round $line  (tokens/s; CPU s/step: ${cpu_line#* })" >&2
   done
 }
-# Column of run i (from 1) in $work/rounds, or an awk expression of columns c1, c2, ...
-column() { awk "{ c1 = \$2; c2 = \$3; c3 = \$4; c4 = \$5; print $1 }" "$work/rounds"; }
 # The same computation on both sides: the first and last steps' losses agree.
 check_losses() {
   local a b which
@@ -98,9 +107,10 @@ if [ "$part" != ranks ]; then
     measure "expd:$threads:$batch:1" "pytorch:$threads:$batch:1"
     [ "$threads" = 1 ] && echo "settings: $(cat "$work/expd:1:$batch:1.json")"
     printf '%-8s %-6s %12s %14s %7s\n' threads round expd_tok/s pytorch_tok/s ratio
-    awk -v t="$threads" '{ printf "%-8s %-6s %12.0f %14.0f %7.3f\n", t, $1, $2, $3, $2 / $3 }' "$work/rounds"
-    printf '%-8s %-6s %12.0f %14.0f %7.3f\n' "$threads" median "$(column c1 | median)" \
+    awk -v t="$threads" '{ printf "%-8s %-6s %12.1f %14.1f %7.3f\n", t, $1, $2, $3, $2 / $3 }' "$work/rounds"
+    printf '%-8s %-6s %12.1f %14.1f %7.3f\n' "$threads" median "$(column c1 | median)" \
       "$(column c2 | median)" "$(column 'c1 / c2' | median)"
+    echo "  CPU seconds per step (medians): expd $(median3 c1 "$work/cpu")  pytorch $(median3 c2 "$work/cpu")"
     check_losses "expd:$threads:$batch:1" "pytorch:$threads:$batch:1"
   done
 fi
@@ -110,11 +120,14 @@ if [ "$part" != threads ]; then
   # tokens/s of the 1 rank, per round, then the median.
   measure "expd:1:$batch:1" "expd:1:$batch:2" "pytorch:1:$batch:1" "pytorch:1:$batch:2"
   printf '%-6s %12s %12s %7s %14s %14s %7s\n' round expd_1x1 expd_2x1 eff pytorch_1x1 pytorch_2x1 eff
-  awk '{ printf "%-6s %12.0f %12.0f %7.3f %14.0f %14.0f %7.3f\n", $1, $2, $3, $3 / (2 * $2), $4, $5, $5 / (2 * $4) }' "$work/rounds"
-  printf '%-6s %12.0f %12.0f %7.3f %14.0f %14.0f %7.3f\n' median "$(column c1 | median)" \
+  awk '{ printf "%-6s %12.1f %12.1f %7.3f %14.1f %14.1f %7.3f\n", $1, $2, $3, $3 / (2 * $2), $4, $5, $5 / (2 * $4) }' "$work/rounds"
+  printf '%-6s %12.1f %12.1f %7.3f %14.1f %14.1f %7.3f\n' median "$(column c1 | median)" \
     "$(column c2 | median)" "$(column 'c2 / (2 * c1)' | median)" "$(column c3 | median)" \
     "$(column c4 | median)" "$(column 'c4 / (2 * c3)' | median)"
-  echo "2 ranks, expd/pytorch tokens/s: $(column 'c2 / c4' | median) (median of rounds)"
+  echo "2 ranks, expd/pytorch tokens/s: $(median3 'c2 / c4') (median of rounds)"
+  # The work data parallelism adds, whatever else the machine runs: CPU seconds of a
+  # rank's step alone over a rank's step of two (the same rows per rank).
+  echo "CPU-time efficiency (1 rank's CPU s/step over rank 0's of 2), medians: expd $(median3 'c1 / c2' "$work/cpu")  pytorch $(median3 'c3 / c4' "$work/cpu")"
   check_losses "expd:1:$batch:2" "pytorch:1:$batch:2"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
