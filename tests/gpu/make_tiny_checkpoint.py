@@ -10,6 +10,10 @@ compare against (tests/gpu, docs/gpu.md).
     make_tiny_checkpoint.py fill DIR       the same unless DIR exists
     make_tiny_checkpoint.py sized DIR V    the plain variant with a vocabulary of V (a
                                            tokenizer's), in DIR, unless DIR exists
+    make_tiny_checkpoint.py bench DIR      a bench-sized LLaMA (BENCH below: hidden 512, 4
+                                           layers, grouped-query attention, vocabulary 4096)
+                                           with random weights and no reference, in DIR,
+                                           unless DIR exists (bench/train_vs_pytorch.sh)
     make_tiny_checkpoint.py read FILE      a safetensors file as JSON (metadata, and per
                                            tensor dtype, shape and values), checked
                                            against the format strictly
@@ -316,11 +320,33 @@ def generate_sized(out, vocab):
     os.rename(temp, out)
 
 
+# Big enough that the matrix products, not the per-op overhead, take most of a training
+# step, as in a real model; small enough for 2 CPU cores.
+BENCH = base_config(hidden_size=512, intermediate_size=1376, num_hidden_layers=4,
+                    num_attention_heads=8, num_key_value_heads=4, vocab_size=4096,
+                    max_position_embeddings=1024)
+
+
+def generate_bench(out):
+    if os.path.isdir(out):
+        return
+    temp = f"{out}.tmp-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    os.makedirs(temp)
+    with open(os.path.join(temp, "config.json"), "w") as f:
+        json.dump(BENCH, f, indent=2)
+    w = random_weights(BENCH, torch.Generator().manual_seed(20240614))
+    write_safetensors(os.path.join(temp, "model.safetensors"), w, {"format": "pt"})
+    os.rename(temp, out)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] in ("generate", "fill"):
         generate(argv[2], replace=argv[1] == "generate")
     elif len(argv) == 4 and argv[1] == "sized":
         generate_sized(argv[2], int(argv[3]))
+    elif len(argv) == 3 and argv[1] == "bench":
+        generate_bench(argv[2])
     elif len(argv) == 3 and argv[1] == "read":
         print(json.dumps(describe(*read_safetensors(argv[2]))))
     else:
