@@ -2,6 +2,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
@@ -33,6 +34,7 @@ struct inference_worker_test : ::testing::Test {
   }
 
   static caf::actor_system_config& configured(caf::actor_system_config& c) {
+    c.load<caf::io::middleman>();
     add_message_types(c);
     return c;
   }
@@ -198,6 +200,39 @@ TEST_F(inference_worker_test, an_adapter_is_merged_into_the_model_it_serves) {
   self->request(worker, caf::infinite, atom::generate::value, r)
     .receive([&](const generation_result& got) { EXPECT_EQ(got.tokens, with_adapter); },
              [&](const caf::error& err) { ADD_FAILURE() << sys.render(err); });
+}
+
+TEST_F(inference_worker_test, results_and_refusals_cross_a_link_intact) {
+  // As expd-trainer publishes it on --inference-listen, reached from another system.
+  auto worker = start(config(2, 4, std::chrono::milliseconds{1}));
+  auto port = sys.middleman().publish(worker, 0, "127.0.0.1", true);
+  ASSERT_TRUE(port) << sys.render(port.error());
+  caf::actor_system_config client_cfg;
+  caf::actor_system client{configured(client_cfg)};
+  auto remote = client.middleman().remote_actor<inference_actor>("127.0.0.1", *port);
+  ASSERT_TRUE(remote) << client.render(remote.error());
+  caf::scoped_actor asker{client};
+  auto r = request_of("over the wire", {3, 94, 50, 8}, 7, 0.9, 4);
+  r.stop = {{95, 95}};
+  auto model = load_llama_model(test::tiny_checkpoints() / "gqa");
+  auto expected = generate(model, {r}).at(0);
+  asker->request(*remote, caf::infinite, atom::generate::value, r)
+    .receive(
+      [&](const generation_result& got) {
+        EXPECT_EQ(got.id, r.id);
+        EXPECT_EQ(got.tokens, expected.tokens);
+        EXPECT_EQ(got.finish_reason, expected.reason);
+      },
+      [&](const caf::error& err) { ADD_FAILURE() << client.render(err); });
+  r.max_new_tokens = 0;
+  asker->request(*remote, caf::infinite, atom::generate::value, r)
+    .receive([](const generation_result&) { ADD_FAILURE() << "ran"; },
+             [&](const caf::error& err) {
+               EXPECT_EQ(expd_code(err), static_cast<std::uint8_t>(ec::invalid_field));
+               EXPECT_EQ(error_field(err), "max_new_tokens");
+               EXPECT_EQ(error_message(err), "max_new_tokens must be at least 1");
+             });
+  asker->send_exit(*remote, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(inference_worker_test, a_model_that_does_not_load_is_refused_at_spawn) {
