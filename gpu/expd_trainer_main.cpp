@@ -1,6 +1,8 @@
 // expd-trainer: the trainer workers of one node (docs/gpu.md, "Trainer workers"). It
 // reaches the node's training registry where the node's --trainer-listen says, offers
 // --workers workers, runs the jobs the registry hands them and exits when the node goes.
+// With --inference-model it also serves an inference worker on --inference-listen
+// (docs/gpu.md, "Batched inference"); --registry is then optional.
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "cluster/node_link.hpp"
+#include "gpu/inference_worker.hpp"
 #include "gpu/trainer_worker.hpp"
 #include "messages/type_registry.hpp"
 #include "runtime/log.hpp"
@@ -28,14 +31,19 @@ struct trainer_flags {
   std::uint32_t workers = 1;
   gpu::training_run_config run;
   std::chrono::seconds connect_timeout{30};
+  gpu::inference_worker_config inference; ///< served when its model is set
+  std::string inference_listen;
 };
 
 const char* usage =
   "usage: expd-trainer --registry=127.0.0.1:PORT [--workers=1] [--threads=0 (torch's default)]\n"
   "                    [--gloo-host=127.0.0.1] [--tokenize=PATH (expd-tokenize beside this binary)]\n"
-  "                    [--connect-timeout-s=30]\n";
+  "                    [--connect-timeout-s=30]\n"
+  "                    [--inference-model=DIR --inference-listen=127.0.0.1:PORT [--inference-adapter=DIR]\n"
+  "                     [--inference-batch=32] [--inference-wait-ms=5] [--inference-queue=256]\n"
+  "                     [--inference-max-sequence=2048]]\n";
 
-std::uint32_t positive(const std::string& flag, const std::string& value) {
+std::uint32_t positive(const std::string& flag, const std::string& value, unsigned long max = 1024) {
   std::size_t used = 0;
   unsigned long n = 0;
   try {
@@ -43,8 +51,9 @@ std::uint32_t positive(const std::string& flag, const std::string& value) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != value.size() || n == 0 || n > 1024)
-    throw std::invalid_argument("--" + flag + " must be a whole number from 1 to 1024, not '" + value + "'");
+  if (used != value.size() || n == 0 || n > max)
+    throw std::invalid_argument("--" + flag + " must be a whole number from 1 to " + std::to_string(max)
+                                + ", not '" + value + "'");
   return static_cast<std::uint32_t>(n);
 }
 
@@ -69,12 +78,32 @@ trainer_flags parse(int argc, char** argv) {
       f.run.tokenize_binary = value;
     else if (name == "connect-timeout-s")
       f.connect_timeout = std::chrono::seconds{positive(name, value)};
+    else if (name == "inference-model")
+      f.inference.model = value;
+    else if (name == "inference-adapter")
+      f.inference.adapter = value;
+    else if (name == "inference-listen")
+      f.inference_listen = value;
+    else if (name == "inference-batch")
+      f.inference.batching.max_batch = positive(name, value);
+    else if (name == "inference-wait-ms")
+      f.inference.batching.max_wait = std::chrono::milliseconds{positive(name, value, 60000)};
+    else if (name == "inference-queue")
+      f.inference.batching.max_queue = positive(name, value, 1u << 20);
+    else if (name == "inference-max-sequence")
+      f.inference.limits.max_sequence = positive(name, value, 1u << 20);
     else
       throw std::invalid_argument("unknown flag --" + name);
   }
-  if (f.registry.empty())
+  if (f.registry.empty() && f.inference.model.empty())
     throw std::invalid_argument("--registry=HOST:PORT is needed: the node's --trainer-listen");
-  if (::access(f.run.tokenize_binary.c_str(), X_OK) != 0)
+  if (f.inference.model.empty() != f.inference_listen.empty())
+    throw std::invalid_argument("--inference-model and --inference-listen go together");
+  f.inference.threads = f.run.threads;
+  // Every row of a batch may be as long as the longest request.
+  f.inference.batching.max_batch_tokens
+    = std::uint64_t{f.inference.batching.max_batch} * f.inference.limits.max_sequence;
+  if (!f.registry.empty() && ::access(f.run.tokenize_binary.c_str(), X_OK) != 0)
     throw std::invalid_argument("--tokenize: " + f.run.tokenize_binary + " is not an executable");
   return f;
 }
@@ -91,6 +120,21 @@ caf::expected<training_registry_actor> reach(caf::actor_system& sys, const train
   }
 }
 
+// Publishes an inference worker on `listen` (loopback: plain CAF links); throws naming
+// the flag.
+void serve_inference(caf::actor_system& sys, const trainer_flags& f) {
+  auto [host, port] = cluster::split_address(f.inference_listen, "--inference-listen");
+  if (host != "localhost" && host != "::1" && host.rfind("127.", 0) != 0)
+    throw std::invalid_argument("--inference-listen must be a loopback address, not " + host);
+  auto worker = gpu::spawn_inference_worker(sys, f.inference);
+  auto published = sys.middleman().publish(worker, port, host.c_str(), true);
+  if (!published)
+    throw std::invalid_argument("--inference-listen: cannot listen on " + f.inference_listen + ": "
+                                + cluster::error_text(sys, published.error()));
+  runtime::log(runtime::log_level::info, "inference_listen",
+               {{"address", host + ":" + std::to_string(*published)}});
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +149,20 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   add_message_types(cfg);
   caf::actor_system sys{cfg};
+  if (!flags.inference.model.empty()) {
+    try {
+      serve_inference(sys, flags);
+    } catch (const std::exception& e) {
+      std::cerr << "expd-trainer: " << e.what() << "\n";
+      std::fflush(nullptr);
+      std::_Exit(2);
+    }
+  }
+  if (flags.registry.empty()) {
+    // Inference alone: serves until a signal ends the process.
+    for (;;)
+      ::pause();
+  }
   auto registry = reach(sys, flags);
   if (!registry) {
     std::cerr << "expd-trainer: no training registry at " << flags.registry << " ("

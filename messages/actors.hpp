@@ -243,4 +243,16 @@ using training_registry_actor = status_actor::extend<
   // Internal: the periodic dispatch (jobs other nodes stored, cancels they asked for).
   caf::reacts_to<atom::tick>>;
 
+/// gpu/'s inference worker (expd-trainer --inference-model): gathers concurrent
+/// requests into batches (a batch size and a wait bound), generates with the model it
+/// loaded at spawn and answers each request on its own (docs/gpu.md, "Batched inference").
+using inference_actor = status_actor::extend<
+  // Generates a completion of the request's prompt. Refused at once, naming the
+  // field: ec::invalid_field for a value no request may have, ec::over_limit for one
+  // over the worker's caps (a prompt longer than the model takes), ec::overloaded when
+  // its queue is full; a batch that fails answers ec::unavailable.
+  caf::replies_to<atom::generate, core::generation_request>::with<generation_result>,
+  // Internal: the oldest queued request's wait bound has passed.
+  caf::reacts_to<atom::tick>>;
+
 } // namespace expd

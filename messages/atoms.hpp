@@ -19,6 +19,7 @@ using drain_node = caf::atom_constant<caf::atom("drainnode")>;
 using finished = caf::atom_constant<caf::atom("finished")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
 using forget_node = caf::atom_constant<caf::atom("forgetnode")>;
+using generate = caf::atom_constant<caf::atom("generate")>;
 using get = caf::atom_constant<caf::atom("get")>;
 using health = caf::atom_constant<caf::atom("health")>;
 using held = caf::atom_constant<caf::atom("held")>;

@@ -50,6 +50,8 @@ std::string_view to_string(ec code) {
     case ec::not_owner: return "not_owner";
     case ec::deadline_exceeded: return "deadline_exceeded";
     case ec::invalid_protobuf: return "invalid_protobuf";
+    case ec::over_limit: return "over_limit";
+    case ec::overloaded: return "overloaded";
   }
   return "unknown";
 }

@@ -44,10 +44,12 @@ enum class ec : std::uint8_t {
   not_owner,              ///< a shard was asked for a unit it does not own
   deadline_exceeded,      ///< an actor did not answer in time
   invalid_protobuf,       ///< the body is not the endpoint's protobuf message
+  over_limit,             ///< a value over a cap of the service (a prompt longer than the model takes)
+  overloaded,             ///< the service's queue is full; retry
 };
 
 /// One past the last code, for loops over every code.
-constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::invalid_protobuf) + 1;
+constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::overloaded) + 1;
 
 /// The category expd errors carry.
 constexpr caf::atom_value error_category = caf::atom("expd");

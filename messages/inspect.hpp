@@ -13,6 +13,7 @@
 #include "core/assign_request.hpp"
 #include "core/assignment_book.hpp"
 #include "core/event_query.hpp"
+#include "core/generation.hpp"
 #include "core/uuid.hpp"
 
 // CAF inspect functions for the core types that travel in messages. They live here,
@@ -67,6 +68,12 @@ typename Inspector::result_type inspect(Inspector& f, assignment_record& x) {
   };
   return f(caf::meta::type_name("expd.assignment_record"), x.experiment_id, x.variant_id,
            x.unit_type, x.unit_id, salt, caf::meta::load_callback(load));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generation_request& x) {
+  return f(caf::meta::type_name("expd.generation_request"), x.id, x.prompt, x.max_new_tokens,
+           x.temperature, x.top_p, x.top_k, x.seed, x.stop);
 }
 
 } // namespace expd::core

@@ -23,6 +23,9 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<core::rank_result>("expd.rank_result")
     .add_message_type<training_progress>("expd.training_progress")
     .add_message_type<training_outcome>("expd.training_outcome")
+    .add_message_type<core::finish_reason>("expd.finish_reason")
+    .add_message_type<core::generation_request>("expd.generation_request")
+    .add_message_type<generation_result>("expd.generation_result")
     .add_message_type<status_actor>("expd.status_actor")
     .add_message_type<assignment_writer_actor>("expd.assignment_writer_actor")
     .add_message_type<assignment_shard_actor>("expd.assignment_shard_actor")
@@ -42,6 +45,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<trainer_worker_actor>("expd.trainer_worker_actor")
     .add_message_type<training_tracker_actor>("expd.training_tracker_actor")
     .add_message_type<training_registry_actor>("expd.training_registry_actor")
+    .add_message_type<inference_actor>("expd.inference_actor")
     .add_error_category(error_category, render_error);
 }
 

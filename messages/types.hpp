@@ -10,6 +10,7 @@
 
 #include "core/access_policy.hpp"
 #include "core/event.hpp"
+#include "core/generation.hpp"
 #include "core/snapshot.hpp"
 #include "core/training_schedule.hpp"
 #include "messages/error.hpp"
@@ -147,6 +148,27 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
   return f(caf::meta::type_name("expd.training_outcome"), x.job_id, x.result, x.error,
            x.retriable);
+}
+
+/// The inference worker's answer to a core::generation_request (gpu/inference_worker).
+struct generation_result {
+  std::string id; ///< the request's
+  /// The generated token ids; a matched stop sequence is left out.
+  std::vector<std::int32_t> tokens;
+  core::finish_reason finish_reason = core::finish_reason::length;
+  std::int32_t stop_index = -1;       ///< which of the request's stop sequences matched; -1: none
+  std::uint32_t prompt_tokens = 0;
+  std::uint32_t generated_tokens = 0; ///< what the model produced, a matched stop sequence's included
+  std::uint32_t batch_size = 0;       ///< the rows of the batch it ran in
+  std::int64_t queue_us = 0;          ///< from arrival to its batch's start
+  std::int64_t compute_us = 0;        ///< its batch's prefill and decoding, until the last row ended
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generation_result& x) {
+  return f(caf::meta::type_name("expd.generation_result"), x.id, x.tokens, x.finish_reason,
+           x.stop_index, x.prompt_tokens, x.generated_tokens, x.batch_size, x.queue_us,
+           x.compute_us);
 }
 
 } // namespace expd

@@ -47,6 +47,11 @@ constexpr std::array<error_row, ec_end - 1> rows{{
   {ec::not_owner, 503, "unavailable", 1, false},
   unreachable_row,
   {ec::invalid_protobuf, 400, "invalid_protobuf", 0, false},
+  // The request asks more than the service takes (its field says what): 4xx, since the
+  // same request would be refused again.
+  {ec::over_limit, 400, "over_limit", 0, false},
+  // Too many requests wait already; a later try may find room.
+  {ec::overloaded, 429, "overloaded", 1, false},
 }};
 
 } // namespace

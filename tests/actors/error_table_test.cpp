@@ -68,6 +68,16 @@ TEST(error_table, headers_come_from_the_row_or_the_error) {
             (header_list{{"Retry-After", "30"}}));
 }
 
+TEST(error_table, inference_refusals_are_client_errors_naming_the_field) {
+  auto over = render_http_error(make_error(ec::over_limit, "max_new_tokens", "over"));
+  EXPECT_EQ(over.status, 400);
+  EXPECT_EQ(over.body, R"({"error":{"code":"over_limit","field":"max_new_tokens","message":"over"}})");
+  EXPECT_TRUE(over.headers.empty());
+  auto full = render_http_error(make_error(ec::overloaded, "request", "full"));
+  EXPECT_EQ(full.status, 429);
+  EXPECT_EQ(full.headers, (header_list{{"Retry-After", "1"}}));
+}
+
 TEST(error_table, detail_members_join_the_body) {
   auto detail = R"({"accepted":0,"rejected":[{"code":"invalid_field","field":"unit_id","index":0,"message":"unit_id is required"}]})";
   auto reply = render_http_error(make_error(ec::invalid_event, "unit_id", "unit_id is required",

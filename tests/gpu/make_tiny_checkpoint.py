@@ -14,9 +14,19 @@ compare against (tests/gpu, docs/gpu.md).
                                            layers, grouped-query attention, vocabulary 4096)
                                            with random weights and no reference, in DIR,
                                            unless DIR exists (bench/train_vs_pytorch.sh)
+    make_tiny_checkpoint.py generation-bench DIR
+                                           a random checkpoint the size of a small model
+                                           (hidden 512, 6 layers, GQA, vocabulary 8192) for
+                                           bench/generate_vs_pytorch.sh, unless DIR exists
     make_tiny_checkpoint.py read FILE      a safetensors file as JSON (metadata, and per
                                            tensor dtype, shape and values), checked
                                            against the format strictly
+    make_tiny_checkpoint.py greedy DIR PROMPTS N
+                                           the greedy completion of N tokens of each prompt
+                                           of the JSON file PROMPTS (a list of token-id
+                                           lists) by the checkpoint in DIR, as JSON: each
+                                           step the reference forward pass over the whole
+                                           sequence so far (no cache), its last argmax
 
 Nothing here calls expd: the safetensors writer and reader and the forward pass are
 written from the format's description and Hugging Face's LLaMA, Mistral and Qwen2
@@ -325,19 +335,48 @@ def generate_sized(out, vocab):
 BENCH = base_config(hidden_size=512, intermediate_size=1376, num_hidden_layers=4,
                     num_attention_heads=8, num_key_value_heads=4, vocab_size=4096,
                     max_position_embeddings=1024)
+GENERATION_BENCH = base_config(hidden_size=512, intermediate_size=1536, num_hidden_layers=6,
+                               num_attention_heads=8, num_key_value_heads=4, vocab_size=8192,
+                               max_position_embeddings=1024)
 
 
-def generate_bench(out):
+def generate_random(out, cfg):
     if os.path.isdir(out):
         return
     temp = f"{out}.tmp-{os.getpid()}"
     shutil.rmtree(temp, ignore_errors=True)
     os.makedirs(temp)
     with open(os.path.join(temp, "config.json"), "w") as f:
-        json.dump(BENCH, f, indent=2)
-    w = random_weights(BENCH, torch.Generator().manual_seed(20240614))
+        json.dump(cfg, f, indent=2)
+    w = random_weights(cfg, torch.Generator().manual_seed(20240614))
     write_safetensors(os.path.join(temp, "model.safetensors"), w, {"format": "pt"})
     os.rename(temp, out)
+
+
+def read_weights(folder):
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if not os.path.exists(index):
+        return read_safetensors(os.path.join(folder, "model.safetensors"))[0]
+    with open(index) as f:
+        files = sorted(set(json.load(f)["weight_map"].values()))
+    w = {}
+    for file in files:
+        w.update(read_safetensors(os.path.join(folder, file))[0])
+    return w
+
+
+def greedy(folder, prompts, steps):
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    w = read_weights(folder)
+    out = []
+    for prompt in prompts:
+        ids = list(prompt)
+        for _ in range(steps):
+            logits = reference_logits(cfg, w, torch.tensor([ids]))
+            ids.append(int(logits[0, -1].argmax()))
+        out.append(ids[len(prompt):])
+    return out
 
 
 def main(argv):
@@ -346,7 +385,13 @@ def main(argv):
     elif len(argv) == 4 and argv[1] == "sized":
         generate_sized(argv[2], int(argv[3]))
     elif len(argv) == 3 and argv[1] == "bench":
-        generate_bench(argv[2])
+        generate_random(argv[2], BENCH)
+    elif len(argv) == 3 and argv[1] == "generation-bench":
+        generate_random(argv[2], GENERATION_BENCH)
+    elif len(argv) == 5 and argv[1] == "greedy":
+        with open(argv[3]) as f:
+            prompts = json.load(f)
+        print(json.dumps(greedy(argv[2], prompts, int(argv[4]))))
     elif len(argv) == 3 and argv[1] == "read":
         print(json.dumps(describe(*read_safetensors(argv[2]))))
     else:

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -270,7 +271,7 @@ TEST(wire, every_typed_actor_handle) {
                             results_reader_actor, ingestion_actor, experiment_registry_actor,
                             shard_access_actor, node_entry_actor, node_entry_control_actor,
                             membership_actor, trainer_worker_actor,
-                            training_registry_actor>(real);
+                            training_registry_actor, inference_actor>(real);
   caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
 }
 
@@ -322,6 +323,54 @@ TEST(wire, training_outcome) {
   }
 }
 
+TEST(wire, generation_request) {
+  core::generation_request x;
+  x.id = unicode;
+  x.prompt = {1, 0, 31999, std::numeric_limits<std::int32_t>::max(), -1};
+  x.max_new_tokens = 4096;
+  x.temperature = 0.7;
+  x.top_p = 0.95;
+  x.top_k = 40;
+  x.seed = ~0ULL;
+  x.stop = {{2}, {}, {13, 13, 29901}};
+  auto y = round_trip(x);
+  EXPECT_EQ(y.id, unicode);
+  EXPECT_EQ(y.prompt, x.prompt);
+  EXPECT_EQ(y.max_new_tokens, 4096u);
+  EXPECT_EQ(y.temperature, 0.7);
+  EXPECT_EQ(y.top_p, 0.95);
+  EXPECT_EQ(y.top_k, 40u);
+  EXPECT_EQ(y.seed, ~0ULL);
+  EXPECT_EQ(y.stop, x.stop);
+  auto empty = round_trip(core::generation_request{});
+  EXPECT_TRUE(empty.prompt.empty());
+  EXPECT_TRUE(empty.stop.empty());
+  EXPECT_EQ(empty.top_p, 1.0);
+  std::vector<core::generation_request> batch{x, core::generation_request{}};
+  EXPECT_EQ(round_trip(batch).at(0).stop, x.stop);
+}
+
+TEST(wire, generation_result) {
+  for (auto reason : {core::finish_reason::stop, core::finish_reason::length}) {
+    generation_result x{unicode, {5, 6, 7}, reason, reason == core::finish_reason::stop ? 2 : -1,
+                        100000, 4, 32, (std::int64_t{1} << 40) + 1, -3};
+    auto y = round_trip(x);
+    EXPECT_EQ(y.id, unicode);
+    EXPECT_EQ(y.tokens, x.tokens);
+    EXPECT_EQ(y.finish_reason, reason);
+    EXPECT_EQ(y.stop_index, x.stop_index);
+    EXPECT_EQ(y.prompt_tokens, 100000u);
+    EXPECT_EQ(y.generated_tokens, 4u);
+    EXPECT_EQ(y.batch_size, 32u);
+    EXPECT_EQ(y.queue_us, x.queue_us);
+    EXPECT_EQ(y.compute_us, -3);
+  }
+  EXPECT_TRUE(round_trip(generation_result{}).tokens.empty());
+  std::vector<generation_result> batch(3);
+  batch[1].tokens.assign(1 << 16, 7);
+  EXPECT_EQ(round_trip(batch).at(1).tokens.size(), std::size_t{1} << 16);
+}
+
 TEST(wire, types_registered_under_expd_names) {
   auto& types = wire_system().types();
   for (auto* name : {"expd.api_reply", "expd.metric_sample", "expd.status_record", "expd.uuid",
@@ -333,6 +382,9 @@ TEST(wire, types_registered_under_expd_names) {
                      "expd.node_entry_actor", "expd.membership_actor",
                      "expd.experiment_registry_actor", "expd.training_progress",
                      "expd.training_outcome", "expd.rank_result", "expd.trainer_worker_actor",
-                     "expd.training_registry_actor"})
+                     "expd.training_registry_actor", "expd.finish_reason",
+                     "expd.generation_request", "expd.generation_result",
+                     "std::vector<expd.generation_request>", "std::vector<expd.generation_result>",
+                     "expd.inference_actor"})
     EXPECT_NE(types.make_value(std::string{name}), nullptr) << name;
 }
