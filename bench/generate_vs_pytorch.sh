@@ -66,7 +66,7 @@ rate, completions = defaultdict(list), {}
 for r in rows:
     rate[r["side"], r["batch"]].append(r["tokens_per_second"])
     completions[r["side"], r["batch"]] = json.loads(r["tokens_json"])
-print(f"BLAS {sys.argv[2]}, {sys.argv[3]} threads, {len(rate['expd', 1])} rounds (medians, tokens/s)")
+print(f"BLAS {sys.argv[2]}, {sys.argv[3]} threads, {len(rate['expd', 1])} rounds (tokens/s: median, lowest-highest)")
 print("| batch | expd | PyTorch eager | expd / PyTorch | rows alike |")
 print("|---|---|---|---|---|")
 median = {k: statistics.median(v) for k, v in rate.items()}
@@ -74,7 +74,8 @@ for batch in sorted({b for _, b in rate}):
     e, p = median["expd", batch], median["pytorch", batch]
     a, b = completions["expd", batch], completions["pytorch", batch]
     alike = sum(x == y for x, y in zip(a, b))
-    print(f"| {batch} | {e:.1f} | {p:.1f} | {e / p:.2f} | {alike}/{len(a)} |")
+    spread = lambda side: f"{min(rate[side, batch]):.0f}-{max(rate[side, batch]):.0f}"
+    print(f"| {batch} | {e:.1f} ({spread('expd')}) | {p:.1f} ({spread('pytorch')}) | {e / p:.2f} | {alike}/{len(a)} |")
 print(f"expd batch 32 / batch 1: {median['expd', 32] / median['expd', 1]:.2f} (target: at least 5); "
       f"PyTorch's: {median['pytorch', 32] / median['pytorch', 1]:.2f}")
 PY

@@ -138,7 +138,7 @@ std::vector<generated_sequence> generate(llama_model& model,
         r.out.tokens.resize(r.out.tokens.size() - r.request->stop[*stop].size());
         r.out.reason = core::finish_reason::stop;
         r.out.stop_index = static_cast<std::int32_t>(*stop);
-      } else if (r.out.generated == r.request->max_new_tokens) {
+      } else if (r.out.generated >= r.request->max_new_tokens) {
         r.out.reason = core::finish_reason::length;
       } else {
         going_on.push_back(static_cast<std::int64_t>(i));
