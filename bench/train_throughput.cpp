@@ -116,6 +116,7 @@ int run(const settings& s) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(s.seed);
   auto ids = at::randint(model->config().vocab_size, {total, s.world_size * s.batch, s.seq},
                          generator, at::TensorOptions(at::kLong));
+  // The profiled step after the last takes the first step's rows again.
   auto rows_of = [&](std::int64_t step) {
     auto rows = ids[step % total].narrow(0, s.rank * s.batch, s.batch).contiguous();
     return gpu::token_batch{rows, at::ones_like(rows, at::kBool), {}};
