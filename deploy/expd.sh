@@ -92,6 +92,7 @@ do_start() {
   # The training registry for deploy/trainer.sh's workers.
   local args=(--listen="127.0.0.1:$PORT" --pg="$EXPD_PG_URL" --trainer-listen="127.0.0.1:${EXPD_TRAINER_PORT:-7450}")
   if [ -n "${EXPD_SHARDS:-}" ]; then args+=(--shards="$EXPD_SHARDS"); fi
+  if [ -n "${MLFLOW_TRACKING_URI:-}" ]; then args+=(--mlflow="$MLFLOW_TRACKING_URI"); fi
   LOG_OFFSET="$(stat -c %s "$LOG" 2>/dev/null || echo 0)"
   say "starting expd on 127.0.0.1:$PORT (log var/log/expd.log)"
   printf '\n==== %s deploy/expd.sh: starting %s %s\n' "$(date -u +%FT%TZ)" "$BIN" "${args[*]}" >>"$LOG"

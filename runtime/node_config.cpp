@@ -105,8 +105,6 @@ node_config parse_node_config(int argc, const char* const* argv) {
   node_config cfg;
   if (auto* env = std::getenv("EXPD_PG_URL"))
     cfg.pg_url = env;
-  if (auto* env = std::getenv("MLFLOW_TRACKING_URI"))
-    cfg.mlflow_uri = env;
   if (auto* env = std::getenv("EXPD_ADMIN_TOKEN"))
     cfg.admin_token = env;
   for (int i = 1; i < argc; ++i) {
@@ -263,8 +261,8 @@ std::string node_usage() {
          "             --cluster-cert=PEM --cluster-key=PEM --cluster-ca=PEM | --cluster-plain=on]\n"
          "            [--lease-ms=1000]\n"
          "  training:  [--trainer-listen=127.0.0.1:PORT (expd-trainer workers register there)]\n"
-         "            [--mlflow=URI|off (default MLFLOW_TRACKING_URI: where training runs are logged)]\n"
-         "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN, MLFLOW_TRACKING_URI\n";
+         "            [--mlflow=URI (where training runs are logged; none without it)]\n"
+         "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 
 } // namespace expd::runtime

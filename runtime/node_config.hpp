@@ -15,7 +15,8 @@ struct node_config {
   std::string listen_host = "127.0.0.1"; ///< --listen=HOST:PORT
   std::uint16_t listen_port = 8080;
   std::string pg_url;      ///< --pg, EXPD_PG_URL (required)
-  /// --mlflow=URI|off, MLFLOW_TRACKING_URI: where training runs are logged; empty: nowhere.
+  /// --mlflow=URI|off: where training runs are logged; empty: nowhere. Not read from
+  /// MLFLOW_TRACKING_URI: a node logs to MLflow only when told to.
   std::string mlflow_uri;
   std::string admin_token;      ///< EXPD_ADMIN_TOKEN (this or admin_token_file is required)
   std::string admin_token_file; ///< --admin-token-file: tokens, one a line, read again on SIGHUP

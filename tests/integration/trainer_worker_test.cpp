@@ -113,7 +113,9 @@ protected:
                                        + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(out);
     fs::create_directories(out);
-    node = std::make_unique<expd_process>(db, std::vector<std::string>{"--trainer-listen=" + listen});
+    node = std::make_unique<expd_process>(
+      db, std::vector<std::string>{"--trainer-listen=" + listen,
+                                   "--mlflow=" + required_env("MLFLOW_TRACKING_URI", "MLflow")});
     start_trainer();
   }
 
