@@ -47,19 +47,8 @@ do_stop() {
     rm -f "$PIDFILE"
     return 0
   fi
-  local pid i; pid="$(pid_of "$PIDFILE")"
-  say "stopping expd (pid $pid, SIGTERM; it drains its queues)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    warn "expd (pid $pid) still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  fi
-  rm -f "$PIDFILE"
+  say "stopping expd (pid $(pid_of "$PIDFILE"), SIGTERM; it drains its queues)"
+  stop_pid expd "$PIDFILE" "$STOP_TIMEOUT"
 }
 
 do_start() {

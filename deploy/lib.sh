@@ -39,6 +39,24 @@ pid_alive() {
 
 pid_of() { head -n1 "$1" 2>/dev/null | tr -dc '0-9'; }
 
+# stop_pid NAME PIDFILE TIMEOUT_S: SIGTERM to the pid in PIDFILE, SIGKILL if it is still
+# there after TIMEOUT_S seconds; removes PIDFILE. The caller checks it runs first.
+stop_pid() {
+  local name="$1" pf="$2" timeout="$3" pid i
+  pid="$(pid_of "$pf")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < timeout * 4; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "$name (pid $pid) still running after ${timeout}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  fi
+  rm -f "$pf"
+}
+
 need_cmd() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' not found; run deploy/install-deps.sh first"
 }

@@ -50,12 +50,8 @@ do_stop() {
     rm -f "$PIDFILE"
     return 0
   fi
-  local pid i; pid="$(pid_of "$PIDFILE")"
-  say "stopping expd-trainer (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$PIDFILE"
+  say "stopping expd-trainer (pid $(pid_of "$PIDFILE"))"
+  stop_pid expd-trainer "$PIDFILE" 10
 }
 
 do_status() {
