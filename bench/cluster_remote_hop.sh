@@ -43,7 +43,7 @@ print(sum(n["stats"].get("slots_ready",0) for n in up) if len(up)==int(sys.argv[
   echo "the cluster did not become ready" >&2; exit 1
 }
 setup_experiment() {
-  EXPD_SERVER=http://127.0.0.1:$1 build/expctl apply -f config/experiments.example.yml >/dev/null
+  EXPD_SERVER=http://127.0.0.1:$1 build/expctl apply -f bench/experiments.yml >/dev/null
   EXPD_SERVER=http://127.0.0.1:$1 build/expctl start planner_policy_exp >/dev/null
 }
 # load PORT CONCURRENCY -> "rps p50_us p99_us"

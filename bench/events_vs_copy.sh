@@ -46,7 +46,7 @@ stop_expd() {
 prepare() { # experiment and event types; prints "experiment_id variant_id"
   export EXPD_SERVER=http://127.0.0.1:$port
   build/expctl apply -f config/event_types.example.yml >/dev/null
-  build/expctl apply -f config/experiments.example.yml >/dev/null
+  build/expctl apply -f bench/experiments.yml >/dev/null
   build/expctl -o json get experiments | /usr/bin/python3 -c '
 import json, sys
 e = json.load(sys.stdin)["experiments"][0]

@@ -45,7 +45,7 @@ psql "$EXPD_TEST_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREA
 expd_pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$expd_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
 export EXPD_SERVER=http://127.0.0.1:$expd_port
-build/expctl apply -f config/experiments.example.yml >/dev/null
+build/expctl apply -f bench/experiments.yml >/dev/null
 build/expctl start planner_policy_exp >/dev/null
 
 # Units cycle over 100k ids: the first pass assigns (and writes behind), then they return.

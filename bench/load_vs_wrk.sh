@@ -31,7 +31,7 @@ build/expd --pg="$bench_url" --listen=127.0.0.1:$port --log-level=warn \
 expd_pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
 export EXPD_SERVER=http://127.0.0.1:$port
-build/expctl apply -f config/experiments.example.yml >/dev/null
+build/expctl apply -f bench/experiments.yml >/dev/null
 build/expctl start planner_policy_exp >/dev/null
 
 # The request of bench/http_vs_nginx.sh: 100k unit ids, cycled by wrk and drawn

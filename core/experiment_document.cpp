@@ -6,6 +6,7 @@
 #include "core/bucketing.hpp"
 #include "core/field_error.hpp"
 #include "core/json_fields.hpp"
+#include "core/variant_execution.hpp"
 
 namespace expd::core {
 
@@ -35,6 +36,7 @@ variant_spec parse_variant(const json& v, const std::string& path,
       throw field_error(path + ".config", "config is larger than "
                                             + std::to_string(limits.max_config_bytes)
                                             + " bytes");
+    read_variant_execution(*cfg, path + ".config");
     spec.config = *cfg;
   }
   return spec;

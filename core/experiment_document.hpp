@@ -21,7 +21,9 @@ struct experiment_document_limits {
 /// Reads `{"experiments":[...]}` (experiments.yml as JSON) into specs. Everything is
 /// checked before anything is returned: names and unit types, unknown fields,
 /// duplicate experiment or variant names, allocations in [0,1] summing to at most 1,
-/// statuses, and every targeting condition. Throws core::field_error with the path of
+/// statuses, every targeting condition, and each variant config's execution
+/// (core::read_variant_execution: the form of its policy_version_id; whether that version
+/// exists is the registry's check). Throws core::field_error with the path of
 /// the first fault ("experiments[1].variants[0].allocation").
 std::vector<experiment_spec> parse_experiment_document(const nlohmann::json& doc,
                                                        const experiment_document_limits&

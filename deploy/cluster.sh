@@ -86,6 +86,10 @@ start_node() {
         --cluster-listen="127.0.0.1:$((LINK_BASE + i - 1))" --spool-dir="$VAR/cluster/n$i"
         --archive="$VAR/cluster/n$i/archive"
         --cluster-cert="$TLS_DIR/n$i.pem" --cluster-key="$TLS_DIR/n$i.key" --cluster-ca="$TLS_DIR/ca.pem")
+  # Every node logs training to MLflow and checks policies against it; node 1 holds the
+  # training registry deploy/trainer.sh's workers join.
+  if [ -n "${MLFLOW_TRACKING_URI:-}" ]; then args+=(--mlflow="$MLFLOW_TRACKING_URI"); fi
+  [ "$i" != 1 ] || args+=(--trainer-listen="127.0.0.1:${EXPD_TRAINER_PORT:-7450}")
   # Any running node will do as the seed; node 1 when it runs.
   local seed
   seed="$(running_nodes | head -n1)"

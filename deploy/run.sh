@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # deploy/run.sh: THE ONE COMMAND to try expd: installs missing packages, builds,
-# starts PostgreSQL + Redis + S3 (moto) + MLflow + expd, loads config/experiments.example.yml,
-# starts planner_policy_exp and shows a few assignments, events and results, then
-# fine-tunes the tiny planner on the trainer workers. Leaves everything running.
+# starts PostgreSQL + Redis + S3 (moto) + MLflow + expd, fine-tunes the tiny planner on
+# the trainer workers (MLflow registers it as planner_model), applies
+# config/policies.example.yml and config/experiments.example.yml, starts
+# planner_policy_exp and shows a few assignments, events and results. Leaves
+# everything running.
 # EXPD_NODES=N (2 or more): an N-node TLS cluster (deploy/cluster.sh) instead of one
 # node; experiments go in through node 1, assignments through node N.
 set -euo pipefail
@@ -32,6 +34,29 @@ CONFIG="config/experiments.example.yml"
 
 say "expctl apply -f config/event_types.example.yml"
 "$EXPCTL" apply -f config/event_types.example.yml || die "expctl apply of the event types failed (expd log: var/log/expd.log)"
+
+# The policy the example experiment serves names a model version MLflow has: the first
+# run registers planner_model version 1 (later runs add versions; the policy keeps 1).
+say "a LoRA fine-tune of the planner on the trainer workers (jobs/planner-lora.example.yml)"
+bash tools/training-example.sh
+bash deploy/trainer.sh start
+job=$("$EXPCTL" train -f jobs/planner-lora.example.yml) || die "expctl train -f failed (expd log: var/log/expd.log)"
+note "job $job; following its log until it ends (expctl train logs -f)"
+"$EXPCTL" train logs -f "$job" | tail -n 6
+"$EXPCTL" train status "$job"
+"$EXPCTL" -o json train status "$job" | grep -q '"status": *"succeeded"' \
+  || die "the training job did not succeed (var/log/expd-trainer.log)"
+note "adapter (PEFT layout): var/training/planner-lora-example/adapter; validation curve: var/training/planner-lora-example/metrics.jsonl"
+registered=""
+for _ in $(seq 60); do # the node's tracker registers the version just after the job ended
+  curl -fsS "$MLFLOW_TRACKING_URI/api/2.0/mlflow/model-versions/get?name=planner_model&version=1" >/dev/null 2>&1 \
+    && { registered=1; break; }
+  sleep 1
+done
+[ -n "$registered" ] || die "MLflow has no planner_model version 1 a minute after training (var/log/expd.log, var/log/mlflow.log)"
+
+say "expctl apply -f config/policies.example.yml"
+"$EXPCTL" apply -f config/policies.example.yml || die "expctl apply of the policies failed (expd log: var/log/expd.log)"
 
 say "expctl apply -f $CONFIG"
 "$EXPCTL" apply -f "$CONFIG" || die "expctl apply failed (expd log: var/log/expd.log)"
@@ -96,19 +121,6 @@ for _ in $(seq 50); do # stored once the loader has taken them (it lingers after
 done
 "$EXPCTL" aggregate --from "$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)" --to "$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)"
 "$EXPCTL" results planner_policy_exp
-
-if [ "$NODES" -eq 1 ]; then
-  say "a LoRA fine-tune of the planner on the trainer workers (jobs/planner-lora.example.yml)"
-  bash tools/training-example.sh
-  bash deploy/trainer.sh start
-  job=$("$EXPCTL" train -f jobs/planner-lora.example.yml) || die "expctl train -f failed (expd log: var/log/expd.log)"
-  note "job $job; following its log until it ends (expctl train logs -f)"
-  "$EXPCTL" train logs -f "$job" | tail -n 6
-  "$EXPCTL" train status "$job"
-  "$EXPCTL" -o json train status "$job" | grep -q '"status": *"succeeded"' \
-    || die "the training job did not succeed (var/log/expd-trainer.log)"
-  note "adapter (PEFT layout): var/training/planner-lora-example/adapter; validation curve: var/training/planner-lora-example/metrics.jsonl"
-fi
 
 if [ "$NODES" -gt 1 ]; then
   say "the cluster (deploy/cluster.sh status)"

@@ -243,6 +243,15 @@ using training_registry_actor = status_actor::extend<
   // Internal: the periodic dispatch (jobs other nodes stored, cancels they asked for).
   caf::reacts_to<atom::tick>>;
 
+/// Policies and their versions (actors/lifecycle/policy_registry): applies policies
+/// documents in one transaction, each new version checked against MLflow's model
+/// registry (a version must name a model version MLflow has).
+using policy_registry_actor = status_actor::extend<
+  // POST /admin/v1/policies/apply: the JSON document, and whether it is a dry run.
+  caf::replies_to<atom::apply, std::string, bool>::with<api_reply>,
+  // GET /admin/v1/policies.
+  caf::replies_to<atom::list>::with<api_reply>>;
+
 /// gpu/'s inference worker (expd-trainer --inference-model): gathers concurrent
 /// requests into batches (a batch size and a wait bound), generates with the model it
 /// loaded at spawn and answers each request on its own (docs/gpu.md, "Batched inference").

@@ -30,10 +30,11 @@ using nlohmann::json;
 constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
 
 commands:
-  apply -f FILE [--dry-run]   create or update the experiments and event types in a
-                              YAML file (keys: experiments, event_types)
+  apply -f FILE [--dry-run]   create or update the event types, policies and experiments
+                              in a YAML file (keys: event_types, policies, experiments)
   get experiments             list experiments
   get event-types             list event types and the metrics each may carry
+  get policies                list policies, their versions and the MLflow model each serves
   results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]
                               an experiment's results: per variant and metric the mean,
                               its interval, the lift against control, p-values
@@ -132,13 +133,26 @@ void apply_part(const settings& s, const std::string& path, const std::string& k
     return;
   }
   bool with_ids = key == "experiments";
-  std::vector<std::vector<std::string>> rows = {with_ids ? std::vector<std::string>{"NAME", "ID", "ACTION"}
-                                                         : std::vector<std::string>{"EVENT_TYPE", "ACTION"}};
-  for (const json& e : list(answer, key.c_str())) {
-    if (with_ids)
-      rows.push_back({text(e, "name"), text(e, "id"), text(e, "action")});
-    else
-      rows.push_back({text(e, "name"), text(e, "action")});
+  std::vector<std::vector<std::string>> rows;
+  if (key == "policies") {
+    rows = {{"POLICY", "VERSION", "MLFLOW_MODEL", "ID", "ACTION"}};
+    for (const json& p : list(answer, "policies")) {
+      if (!p.contains("versions") || !p["versions"].is_array() || p["versions"].empty())
+        rows.push_back({text(p, "name"), "-", "-", "-", text(p, "action")});
+      else
+        for (const json& v : p["versions"])
+          rows.push_back({text(p, "name"), text(v, "version"), text(v, "mlflow_model"), text(v, "id"),
+                          text(v, "action")});
+    }
+  } else {
+    rows = {with_ids ? std::vector<std::string>{"NAME", "ID", "ACTION"}
+                     : std::vector<std::string>{"EVENT_TYPE", "ACTION"}};
+    for (const json& e : list(answer, key.c_str())) {
+      if (with_ids)
+        rows.push_back({text(e, "name"), text(e, "id"), text(e, "action")});
+      else
+        rows.push_back({text(e, "name"), text(e, "action")});
+    }
   }
   print_table(rows);
   // The server's word, not the flag: a server that ignored dry_run did change things.
@@ -160,14 +174,19 @@ int apply(const settings& s, const command_line& line) {
   // Only these keys are sent, so a misspelt top-level key must not pass unnoticed.
   bool known = document.is_object() && !document.empty();
   for (auto it = known ? document.begin() : json::iterator{}; known && it != document.end(); ++it)
-    known = (it.key() == "experiments" || it.key() == "event_types") && it.value().is_array();
+    known = (it.key() == "experiments" || it.key() == "event_types" || it.key() == "policies")
+            && it.value().is_array();
   if (!known) {
-    throw input_error(*file + ": expected a mapping with experiments and/or event_types, each a list");
+    throw input_error(*file + ": expected a mapping with event_types, policies and/or experiments, each a list");
   }
   bool dry_run = line.has("dry-run");
-  // Event types first: events of a new experiment may name them at once.
+  // Event types first: events of a new experiment may name them at once; policies
+  // before experiments, whose variants may name their new versions.
   if (document.contains("event_types")) {
     apply_part(s, "/admin/v1/event-types/apply", "event_types", document["event_types"], dry_run);
+  }
+  if (document.contains("policies")) {
+    apply_part(s, "/admin/v1/policies/apply", "policies", document["policies"], dry_run);
   }
   if (document.contains("experiments")) {
     apply_part(s, "/admin/v1/experiments/apply", "experiments", document["experiments"], dry_run);
@@ -204,13 +223,36 @@ int get_event_types(const settings& s) {
   return 0;
 }
 
+int get_policies(const settings& s) {
+  json answer = call(s, "/admin/v1/policies", std::nullopt, credential::admin);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"POLICY", "VERSION", "MLFLOW_MODEL", "ID", "CREATED_AT"}};
+  for (const json& p : list(answer, "policies")) {
+    if (!p.contains("versions") || !p["versions"].is_array() || p["versions"].empty())
+      rows.push_back({text(p, "name"), "-", "-", "-", text(p, "created_at")});
+    else
+      for (const json& v : p["versions"])
+        rows.push_back({text(p, "name"), text(v, "version"),
+                        text(v, "mlflow_model_name") + "/" + text(v, "mlflow_model_version"), text(v, "id"),
+                        text(v, "created_at")});
+  }
+  print_table(rows);
+  return 0;
+}
+
 int get(const settings& s, const command_line& line) {
-  expect(line, {}, 2, "get experiments|event-types");
+  expect(line, {}, 2, "get experiments|event-types|policies");
   if (line.words[1] == "event-types") {
     return get_event_types(s);
   }
+  if (line.words[1] == "policies") {
+    return get_policies(s);
+  }
   if (line.words[1] != "experiments") {
-    throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments, event-types");
+    throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments, event-types, policies");
   }
   json answer = call(s, "/admin/v1/experiments", std::nullopt, credential::admin);
   if (s.json_output) {

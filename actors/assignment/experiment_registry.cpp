@@ -7,11 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/json_body.hpp"
 #include "core/apply_plan.hpp"
 #include "core/event.hpp"
 #include "core/experiment_document.hpp"
 #include "core/field_error.hpp"
-#include "core/json_parse.hpp"
+#include "core/variant_execution.hpp"
 #include "runtime/log.hpp"
 
 namespace expd {
@@ -85,19 +86,6 @@ json describe(const core::experiment& e) {
           {"cuped", e.cuped_pre_period_days ? json{{"pre_period_days", *e.cuped_pre_period_days}}
                                             : json(nullptr)},
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
-}
-
-// Parses a request body into `doc`; else the refusal: not JSON (`malformed`), or a key
-// given twice (named).
-caf::error parse_body(const std::string& body, json& doc, const char* malformed) {
-  try {
-    doc = core::parse_json(body);
-  } catch (const core::field_error& e) {
-    return make_error(ec::invalid_json, e.field(), e.what());
-  }
-  if (doc.is_discarded())
-    return make_error(ec::invalid_json, "body", malformed);
-  return caf::none;
 }
 
 // A node that died may hold first-time assignments in its journal that PostgreSQL has
@@ -199,14 +187,53 @@ caf::error hold_first_time_writes(self_ptr self, const std::vector<std::string>&
   return refused;
 }
 
+// Every variant config's policy_version_id must name a stored policy version; the
+// config keeps the version's UUID, whichever form was written, so views and clients
+// join on one. Versions are never deleted or changed, so checking before the write
+// holds at the write.
+caf::error resolve_policy_versions(self_ptr self, std::vector<core::experiment_spec>& specs) {
+  std::optional<std::vector<core::stored_policy>> stored;
+  for (std::size_t i = 0; i < specs.size(); ++i)
+    for (std::size_t j = 0; j < specs[i].variants.size(); ++j) {
+      auto& config = specs[i].variants[j].config;
+      auto path = "experiments[" + std::to_string(i) + "].variants[" + std::to_string(j) + "].config";
+      auto execution = core::read_variant_execution(config, path);
+      if (!execution.policy)
+        continue;
+      if (!stored) {
+        try {
+          stored = self->state.policies->load();
+        } catch (const std::exception& e) {
+          return database_error(e);
+        }
+      }
+      auto* version = core::find_policy_version(*stored, *execution.policy);
+      if (version == nullptr)
+        return make_error(ec::invalid_experiment, path + ".policy_version_id",
+                          "no policy version " + execution.policy_text
+                            + " is stored: apply its policies document first (GET /admin/v1/policies "
+                              "lists them)");
+      config["policy_version_id"] = version->id_text;
+    }
+  return caf::none;
+}
+
 caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
-  if (auto refused = parse_body(body, doc, "the body is not valid JSON"))
+  if (auto refused = parse_json_body(body, doc))
+    return refused;
+  std::vector<core::experiment_spec> specs;
+  try {
+    specs = core::parse_experiment_document(doc);
+  } catch (const core::field_error& e) {
+    return make_error(ec::invalid_experiment, e.field(), e.what());
+  }
+  if (auto refused = resolve_policy_versions(self, specs))
     return refused;
   std::vector<core::planned_experiment> plan;
   try {
-    plan = core::plan_apply(core::parse_experiment_document(doc), st.current->experiments());
+    plan = core::plan_apply(specs, st.current->experiments());
   } catch (const core::field_error& e) {
     return make_error(ec::invalid_experiment, e.field(), e.what());
   }
@@ -251,7 +278,7 @@ caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, 
 caf::expected<api_reply> change_status(self_ptr self, const std::string& name, const std::string& body) {
   auto& st = self->state;
   json doc;
-  if (auto refused = parse_body(body, doc, "the body must be a JSON object"))
+  if (auto refused = parse_json_body(body, doc, "the body must be a JSON object"))
     return refused;
   if (!doc.is_object())
     return make_error(ec::invalid_json, "body", "the body must be a JSON object");
@@ -292,7 +319,7 @@ caf::expected<api_reply> change_status(self_ptr self, const std::string& name, c
 caf::expected<api_reply> apply_event_types(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
-  if (auto refused = parse_body(body, doc, "the body is not valid JSON"))
+  if (auto refused = parse_json_body(body, doc))
     return refused;
   std::vector<core::event_type> types;
   try {
@@ -345,6 +372,7 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
     self->state.cluster = std::make_unique<runtime::cluster_store>(pg_url, std::chrono::seconds{1});
   self->state.current = std::move(initial);
   self->state.events = std::make_unique<runtime::event_store>(pg_url);
+  self->state.policies = std::make_unique<runtime::policy_store>(pg_url);
   try {
     self->state.event_types = self->state.events->load_event_types();
   } catch (const std::exception& e) {

@@ -12,6 +12,7 @@
 #include "runtime/cluster_store.hpp"
 #include "runtime/event_store.hpp"
 #include "runtime/experiment_store.hpp"
+#include "runtime/policy_store.hpp"
 
 namespace expd {
 
@@ -23,6 +24,7 @@ struct experiment_registry_state {
   core::snapshot_ptr current;
   std::vector<assignment_shard_actor> subscribers;
   std::unique_ptr<runtime::event_store> events;
+  std::unique_ptr<runtime::policy_store> policies; ///< what variant configs' policy_version_id names
   std::vector<core::event_type> event_types;
   std::vector<ingestion_actor> ingestors; ///< get the event catalog
   std::uint64_t event_type_applies = 0;

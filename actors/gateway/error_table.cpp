@@ -52,6 +52,7 @@ constexpr std::array<error_row, ec_end - 1> rows{{
   {ec::over_limit, 400, "over_limit", 0, false},
   // Too many requests wait already; a later try may find room.
   {ec::overloaded, 429, "overloaded", 1, false},
+  {ec::invalid_policy, 422, "invalid_policy", 0, false},
 }};
 
 } // namespace

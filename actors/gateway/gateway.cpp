@@ -457,16 +457,15 @@ void handle_dashboard(gateway_broker* self, const call& c, const http_request& r
 
 // POST .../apply[?dry_run=...]: a dry_run value not understood is refused, never
 // taken for a real apply.
-template <class Atom>
-void apply_with(gateway_broker* self, const call& c, http_request& req, Atom what) {
+template <class Actor, class Atom>
+void apply_with(gateway_broker* self, const call& c, http_request& req, const Actor& to, Atom what) {
   bool dry_run = false;
   try {
     dry_run = core::parse_dry_run_query(req.query);
   } catch (const core::field_error& e) {
     return complete_error(self, c, ec::invalid_field, e.field(), e.what());
   }
-  auto& st = self->state;
-  ask(self, c, st.routes->registry, st.cfg.request_timeout, what, std::move(req.body), dry_run);
+  ask(self, c, to, self->state.cfg.request_timeout, what, std::move(req.body), dry_run);
 }
 
 // /admin/v1/training-jobs[/{id}[/logs|/cancel]]: the id and the query are checked
@@ -539,8 +538,17 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
     if (req.method != method)
       return method_not_allowed(self, c, method, std::string{"use "} + method);
     if (apply)
-      return apply_with(self, c, req, atom::apply_types::value);
+      return apply_with(self, c, req, registry, atom::apply_types::value);
     return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
+  }
+  if (req.path == "/admin/v1/policies" || req.path == "/admin/v1/policies/apply") {
+    bool apply = req.path.size() > std::string_view{"/admin/v1/policies"}.size();
+    const char* method = apply ? "POST" : "GET";
+    if (req.method != method)
+      return method_not_allowed(self, c, method, std::string{"use "} + method);
+    if (apply)
+      return apply_with(self, c, req, st.routes->policies, atom::apply::value);
+    return ask(self, c, st.routes->policies, st.cfg.request_timeout, atom::list::value);
   }
   constexpr std::string_view nodes_prefix = "/admin/v1/cluster/nodes/";
   if (auto path = std::string_view{req.path}; path.rfind(nodes_prefix, 0) == 0) {
@@ -574,7 +582,7 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (rest == "/apply") {
     if (req.method != "POST")
       return method_not_allowed(self, c, "POST", "use POST");
-    return apply_with(self, c, req, atom::apply::value);
+    return apply_with(self, c, req, registry, atom::apply::value);
   }
   constexpr std::string_view status_suffix = "/status";
   if (rest.size() > status_suffix.size() + 1 && rest[0] == '/'

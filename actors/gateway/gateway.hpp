@@ -46,6 +46,7 @@ struct gateway_routes {
   results_reader_actor results;        ///< GET /v1/experiments[/{id}/results|series]
   membership_actor membership;         ///< GET /v1/cluster; null for a node alone
   training_registry_actor training;    ///< /admin/v1/training-jobs
+  policy_registry_actor policies;      ///< /admin/v1/policies
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

@@ -10,8 +10,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/json_body.hpp"
 #include "core/field_error.hpp"
-#include "core/json_parse.hpp"
 #include "core/training_job.hpp"
 #include "core/training_record.hpp"
 #include "core/training_schedule.hpp"
@@ -248,13 +248,8 @@ void forward_cancels(self_ptr self) {
 
 caf::expected<api_reply> submit(self_ptr self, const std::string& body, bool dry_run) {
   json doc;
-  try {
-    doc = core::parse_json(body);
-  } catch (const core::field_error& e) {
-    return make_error(ec::invalid_json, e.field(), e.what());
-  }
-  if (doc.is_discarded())
-    return make_error(ec::invalid_json, "body", "the body is not valid JSON");
+  if (auto refused = parse_json_body(body, doc))
+    return refused;
   core::training_job job;
   try {
     job = core::parse_training_job(doc);

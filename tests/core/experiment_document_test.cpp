@@ -11,9 +11,9 @@ namespace {
 
 json example() {
   return json::parse(R"({"experiments":[{"name":"planner_policy_exp","unit_type":"user",
-    "variants":[{"name":"control","allocation":0.5,"config":{"policy_version_id":"uuid-v1"}},
+    "variants":[{"name":"control","allocation":0.5,"config":{"policy_version_id":"planner_policy/1"}},
                 {"name":"leftovers_v2","allocation":0.5,
-                 "config":{"policy_version_id":"uuid-v2","params":{"exploration_rate":0.2}}}]}]})");
+                 "config":{"policy_version_id":"planner_policy/2","params":{"exploration_rate":0.2}}}]}]})");
 }
 
 std::string fault_of(const json& doc) {
@@ -179,7 +179,7 @@ TEST(apply_plan, bucketing_changes_are_moved_ranges_of_served_experiments_under_
 
   auto described = specs;
   described[0].description = "new words";
-  described[0].variants[0].config = {{"policy_version_id", "uuid-v9"}};
+  described[0].variants[0].config = {{"policy_version_id", "planner_policy/9"}};
   EXPECT_TRUE(bucketing_changes(plan_apply(described, current)).empty());
 
   auto moved = specs;

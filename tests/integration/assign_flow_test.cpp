@@ -55,7 +55,7 @@ TEST(assign_flow, answers_in_the_onboarding_spec_shape) {
   EXPECT_EQ(a["variant_name"], "leftovers_v2");
   EXPECT_EQ(a["variant_id"],
             db.scalar("SELECT id FROM exp.variants WHERE name = 'leftovers_v2'"));
-  EXPECT_EQ(a["config"], json::parse(R"({"policy_version_id":"uuid-v2",
+  EXPECT_EQ(a["config"], json::parse(R"({"planner":"v2",
                                           "params":{"exploration_rate":0.2}})"));
 }
 

@@ -422,11 +422,11 @@ nlohmann::json spec_example(double control, double leftovers) {
              {"variants",
               {{{"name", "control"},
                 {"allocation", control},
-                {"config", {{"policy_version_id", "uuid-v1"}}}},
+                {"config", {{"planner", "v1"}}}},
                {{"name", "leftovers_v2"},
                 {"allocation", leftovers},
                 {"config",
-                 {{"policy_version_id", "uuid-v2"}, {"params", {{"exploration_rate", 0.2}}}}}}}}}}}};
+                 {{"planner", "v2"}, {"params", {{"exploration_rate", 0.2}}}}}}}}}}}};
 }
 
 } // namespace expd::testing

@@ -193,7 +193,8 @@ std::string expctl_path();
 /// too.
 command_output run_expctl(const expd_process& node, const std::string& args);
 
-/// The onboarding spec's example document (config/experiments.example.yml as JSON).
+/// The onboarding spec's example experiment (config/experiments.example.yml) with plain
+/// variant configs, so a test node needs no policies.
 nlohmann::json spec_example(double control = 0.5, double leftovers = 0.5);
 
 } // namespace expd::testing
