@@ -121,4 +121,26 @@ std::vector<experiment_spec> parse_experiment_document(const json& doc,
                           });
 }
 
+json experiment_document_json(const std::vector<experiment_spec>& specs) {
+  json list = json::array();
+  for (auto& spec : specs) {
+    json variants = json::array();
+    for (auto& v : spec.variants)
+      variants.push_back({{"name", v.name}, {"allocation", v.allocation}, {"config", v.config}});
+    json e = {{"name", spec.name}, {"unit_type", spec.unit_type}, {"variants", std::move(variants)}};
+    if (!spec.description.empty())
+      e["description"] = spec.description;
+    if (spec.status)
+      e["status"] = to_string(*spec.status);
+    if (spec.salt)
+      e["salt"] = *spec.salt;
+    if (!spec.condition.is_null())
+      e["condition"] = spec.condition;
+    if (spec.cuped_pre_period_days)
+      e["cuped"] = {{"pre_period_days", *spec.cuped_pre_period_days}};
+    list.push_back(std::move(e));
+  }
+  return {{"experiments", std::move(list)}};
+}
+
 } // namespace expd::core

@@ -29,4 +29,9 @@ std::vector<experiment_spec> parse_experiment_document(const nlohmann::json& doc
                                                        const experiment_document_limits&
                                                          limits = {});
 
+/// `{"experiments":[...]}` for `specs`: what parse_experiment_document reads back into
+/// the same specs (status and salt written when set), for actors that change an
+/// experiment through the registry as an operator would.
+nlohmann::json experiment_document_json(const std::vector<experiment_spec>& specs);
+
 } // namespace expd::core

@@ -243,8 +243,6 @@ experiment_spec spec_with_allocation(const experiment& current, const std::strin
 promotion_reading read_promotion(const json& results, const std::string& candidate,
                                  const std::vector<guardrail>& guardrails, double alpha) {
   promotion_reading out;
-  if (auto* srm = member_or_null(results, "srm"); srm != nullptr && srm->is_object())
-    out.srm_mismatch = srm->value("mismatch", false);
   const json* variant = nullptr;
   if (auto* variants = member_or_null(results, "variants"); variants != nullptr && variants->is_array())
     for (auto& v : *variants)

@@ -84,14 +84,17 @@ struct guardrail_reading {
 /// What the candidate's numbers say: each guardrail, the sample-ratio check, its exposures.
 struct promotion_reading {
   std::vector<guardrail_reading> guardrails;
+  /// Of the units first assigned since the step began, against the step's allocations:
+  /// the results' own check spans allocations the promotion has since changed.
   bool srm_mismatch = false;
+  std::optional<double> srm_p_value;
   std::uint64_t candidate_exposures = 0;
 };
 
-/// Reads `results` for `candidate` against the baseline (the results' control). A
-/// guardrail is breached when the candidate moved it the harmful way by more than its
-/// tolerance and the always-valid p-value (mSPRT, safe to look at every pass) is below
-/// alpha.
+/// Reads `results` for `candidate` against the baseline (the results' control); the
+/// sample-ratio check is the caller's. A guardrail is breached when the candidate moved
+/// it the harmful way by more than its tolerance and the always-valid p-value (mSPRT,
+/// safe to look at every pass) is below alpha.
 promotion_reading read_promotion(const nlohmann::json& results, const std::string& candidate,
                                  const std::vector<guardrail>& guardrails, double alpha);
 

@@ -252,6 +252,19 @@ using policy_registry_actor = status_actor::extend<
   // GET /admin/v1/policies.
   caf::replies_to<atom::list>::with<api_reply>>;
 
+/// Promotions of candidate models (actors/lifecycle/promotion_controller): starts one as
+/// a small variant of an experiment, then every pass reads the experiment's results and
+/// raises, holds, rolls back or completes it (core/promotion.cpp decides).
+using promotion_controller_actor = status_actor::extend<
+  // POST /admin/v1/promotions: the JSON body; 201 with the promotion.
+  caf::replies_to<atom::submit, std::string>::with<api_reply>,
+  // GET /admin/v1/promotions: the newest promotions.
+  caf::replies_to<atom::list>::with<api_reply>,
+  // GET /admin/v1/promotions/{id}: one, with every step it took (the id a UUID, checked).
+  caf::replies_to<atom::get, std::string>::with<api_reply>,
+  // Internal: the periodic pass over active promotions.
+  caf::reacts_to<atom::tick>>;
+
 /// gpu/'s inference worker (expd-trainer --inference-model): gathers concurrent
 /// requests into batches (a batch size and a wait bound), generates with the model it
 /// loaded at spawn and answers each request on its own (docs/gpu.md, "Batched inference").

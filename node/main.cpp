@@ -20,6 +20,7 @@
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
 #include "actors/lifecycle/policy_registry.hpp"
+#include "actors/lifecycle/promotion_controller.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -327,8 +328,9 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   }
 
   auto policies = spawn_policy_registry(sys, {cfg.pg_url, cfg.mlflow_uri});
+  auto promotions = spawn_promotion_controller(sys, {cfg.pg_url, cfg.mlflow_uri, cfg.promotion_interval}, registry);
 
-  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies};
+  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -349,7 +351,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
         {{"path", cfg.chartjs_path}, {"fix", "apt-get install libjs-chart.js or --chartjs-path"}});
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
-                                                          membership, training, policies});
+                                                          membership, training, policies, promotions});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

@@ -194,6 +194,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
     else if (name == "aggregate-interval-ms")
       cfg.aggregate_interval = value == "0" ? std::chrono::milliseconds{0}
                                             : std::chrono::milliseconds{positive(name, value)};
+    else if (name == "promotion-interval-ms")
+      cfg.promotion_interval = std::chrono::milliseconds{positive(name, value)};
     else if (name == "chartjs-path")
       cfg.chartjs_path = value;
     else if (name == "aggregate-unheld") {
@@ -255,6 +257,7 @@ std::string node_usage() {
          "            [--archive-interval-ms=60000] [--archive-max-events=200000]\n"
          "            [--aggregate-interval-ms=60000 (0: on demand only)]\n"
          "            [--aggregate-unheld=exclude|include]\n"
+         "            [--promotion-interval-ms=60000 (between promotion passes)]\n"
          "            [--chartjs-path=/usr/share/javascript/chart.js/chart.min.js]\n"
          "            [--failpoints=NAME[@N],... (tests only: die there, docs/operations.md)]\n"
          "  cluster:   [--node-name=NAME --cluster-listen=HOST:PORT [--join=HOST:PORT]\n"

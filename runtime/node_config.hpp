@@ -65,6 +65,7 @@ struct node_config {
   std::chrono::milliseconds archive_interval{60000}; ///< --archive-interval-ms
   std::size_t archive_max_events = 200000;           ///< --archive-max-events per chunk
   std::chrono::milliseconds aggregate_interval{60000}; ///< --aggregate-interval-ms; 0: on demand only
+  std::chrono::milliseconds promotion_interval{60000}; ///< --promotion-interval-ms
   bool aggregate_unheld = false; ///< --aggregate-unheld=include: keep claims of unheld variants
   std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js"; ///< --chartjs-path (libjs-chart.js)
   std::string failpoints; ///< --failpoints: where a test makes the node die (runtime/failpoint.hpp)

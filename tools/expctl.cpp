@@ -86,6 +86,14 @@ commands:
                               -f (--follow) keeps polling until the job ends
   train cancel JOB            cancel a job (a running one once its workers stop)
   train list                  the newest training jobs
+  promote MODEL/VERSION --experiment E --allocation A [--steps A2,A3] [--hold 24h]
+          [--min-exposures N] [--guardrail EVENT.METRIC:must_not_decrease|must_not_increase[:TOL]]...
+          [--baseline V] [--variant V] [--policy P]
+                              start a candidate's promotion: a new policy version and a
+                              variant at A (at most 0.1), raised by steps while the
+                              guardrails hold, rolled back on a breach or an SRM
+  promote status [ID]         the active promotions, or one with its guardrails and steps
+  promote list                every recent promotion
   help                        show this text
 
 options:
@@ -120,6 +128,8 @@ const std::vector<option_spec> option_specs = {
     {"connections", 0, true}, {"threads", 0, true}, {"duration", 0, true}, {"warmup", 0, true},
     {"timeout", 0, true},     {"rate", 0, true},    {"concurrency", 0, true}, {"units", 0, true},
     {"dist", 0, true},        {"seed", 0, true},    {"experiments", 0, true}, {"json", 0, true},
+    {"allocation", 0, true},  {"steps", 0, true},   {"hold", 0, true},  {"min-exposures", 0, true},
+    {"guardrail", 0, true},   {"baseline", 0, true}, {"variant", 0, true}, {"policy", 0, true},
 };
 
 // ---- commands ---------------------------------------------------------------------
@@ -548,6 +558,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "train") {
     return train_command(s, line);
+  }
+  if (command == "promote") {
+    return promote_command(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

@@ -53,5 +53,6 @@ int cluster_command(const settings& s, const command_line& line);
 /// expctl train -f FILE | status JOB | logs [-f] JOB | cancel JOB | list
 /// (tools/train_command.cpp).
 int train_command(const settings& s, const command_line& line);
+int promote_command(const settings& s, const command_line& line);
 
 } // namespace expd::tools::expctl

@@ -550,6 +550,25 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
       return apply_with(self, c, req, st.routes->policies, atom::apply::value);
     return ask(self, c, st.routes->policies, st.cfg.request_timeout, atom::list::value);
   }
+  if (auto path = std::string_view{req.path};
+      path == "/admin/v1/promotions" || path.rfind("/admin/v1/promotions/", 0) == 0) {
+    auto id = std::string{path.substr(std::min(path.size(), std::string_view{"/admin/v1/promotions/"}.size()))};
+    if (id.empty()) {
+      if (req.method == "GET")
+        return ask(self, c, st.routes->promotions, st.cfg.request_timeout, atom::list::value);
+      if (req.method != "POST")
+        return method_not_allowed(self, c, "POST, GET", "use POST or GET");
+      // Starting one applies the experiment through the registry (a cluster's barrier).
+      return ask(self, c, st.routes->promotions, std::max(st.cfg.request_timeout, std::chrono::milliseconds{20000}),
+                 atom::submit::value, std::move(req.body));
+    }
+    if (!core::uuid::parse(id))
+      return complete_error(self, c, ec::invalid_field, "id",
+                            "the promotion id must be a UUID (GET /admin/v1/promotions lists them)");
+    if (req.method != "GET")
+      return method_not_allowed(self, c, "GET", "use GET");
+    return ask(self, c, st.routes->promotions, st.cfg.request_timeout, atom::get::value, std::move(id));
+  }
   constexpr std::string_view nodes_prefix = "/admin/v1/cluster/nodes/";
   if (auto path = std::string_view{req.path}; path.rfind(nodes_prefix, 0) == 0) {
     auto rest = path.substr(nodes_prefix.size());

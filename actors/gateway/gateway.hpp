@@ -47,6 +47,7 @@ struct gateway_routes {
   membership_actor membership;         ///< GET /v1/cluster; null for a node alone
   training_registry_actor training;    ///< /admin/v1/training-jobs
   policy_registry_actor policies;      ///< /admin/v1/policies
+  promotion_controller_actor promotions; ///< /admin/v1/promotions
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

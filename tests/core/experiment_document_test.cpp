@@ -248,3 +248,23 @@ TEST(experiment_document, changing_the_cuped_pre_period_is_an_update) {
   current.cuped_pre_period_days = 7;
   EXPECT_EQ(plan_apply(parse_experiment_document(doc), {current})[0].action, apply_action::unchanged);
 }
+
+TEST(experiment_document, its_json_reads_back_as_the_same_specs) {
+  auto doc = example();
+  doc["experiments"][0]["status"] = "running";
+  doc["experiments"][0]["salt"] = "s2";
+  doc["experiments"][0]["description"] = "d";
+  doc["experiments"][0]["condition"] = json::parse(R"({"country":{"$in":["DE","FR"]}})");
+  doc["experiments"][0]["cuped"] = {{"pre_period_days", 14}};
+  auto specs = parse_experiment_document(doc);
+  auto again = parse_experiment_document(experiment_document_json(specs));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(experiment_document_json(again), experiment_document_json(specs));
+  EXPECT_EQ(again[0].salt, std::optional<std::string>{"s2"});
+  EXPECT_EQ(again[0].status, std::optional<experiment_status>{experiment_status::running});
+  EXPECT_EQ(again[0].condition, specs[0].condition);
+  EXPECT_EQ(again[0].cuped_pre_period_days, std::optional<int>{14});
+  EXPECT_EQ(again[0].variants[1].config, specs[0].variants[1].config);
+  auto plain = parse_experiment_document(example());
+  EXPECT_FALSE(experiment_document_json(plain)["experiments"][0].contains("status"));
+}

@@ -46,7 +46,7 @@ double allocation_of(const experiment_spec& s, const std::string& name) {
 }
 
 // A results document in GET /v1/experiments/{id}/results's shape.
-json results(double accepted_lift, double accepted_p, bool srm = false, double exposures = 500) {
+json results(double accepted_lift, double accepted_p, double exposures = 500) {
   json candidate_metrics = json::array(
     {{{"event_type", "plan_accepted"},
       {"metric_name", "accepted"},
@@ -54,7 +54,7 @@ json results(double accepted_lift, double accepted_p, bool srm = false, double e
      {{"event_type", "plan_generated"},
       {"metric_name", "latency_ms"},
       {"vs_control", {{"relative_lift", 0.5}, {"always_valid_p_value", 0.4}}}}});
-  return {{"srm", {{"mismatch", srm}}},
+  return {{"srm", {{"mismatch", true}}}, // the whole window's; read_promotion leaves it
           {"variants",
            {{{"variant_name", "control"}, {"exposures", 5000}, {"metrics", json::array()}},
             {{"variant_name", "candidate_planner_model_v5"}, {"exposures", exposures}, {"metrics", candidate_metrics}}}}};
@@ -197,7 +197,7 @@ TEST(promotion_reading, a_guardrail_breaks_on_significant_harm_beyond_its_tolera
   missing["variants"][1]["metrics"][0]["vs_control"] = {{"status", "not enough data"}};
   EXPECT_EQ(read_promotion(missing, r.variant, r.guardrails, r.alpha).guardrails[0].status, "no data");
   EXPECT_EQ(read_promotion(results(0, 1), "nobody", r.guardrails, r.alpha).guardrails[0].status, "no data");
-  EXPECT_TRUE(read_promotion(results(0, 1, true), r.variant, r.guardrails, r.alpha).srm_mismatch);
+  EXPECT_FALSE(read_promotion(results(0, 1), r.variant, r.guardrails, r.alpha).srm_mismatch);
 }
 
 TEST(promotion_decision, rolls_back_on_harm_holds_then_raises_then_completes) {
@@ -210,7 +210,7 @@ TEST(promotion_decision, rolls_back_on_harm_holds_then_raises_then_completes) {
   auto later = decide_promotion(r, first, fine, 11 * day);
   EXPECT_EQ(later.step, promotion_step::raise);
   EXPECT_DOUBLE_EQ(later.allocation, 0.25);
-  auto few = read_promotion(results(0.01, 0.5, false, 40), r.variant, r.guardrails, r.alpha);
+  auto few = read_promotion(results(0.01, 0.5, 40), r.variant, r.guardrails, r.alpha);
   EXPECT_EQ(decide_promotion(r, first, few, 11 * day).step, promotion_step::hold);
   auto last = decide_promotion(r, {2, 10 * day}, fine, 11 * day);
   EXPECT_EQ(last.step, promotion_step::complete);
@@ -221,6 +221,7 @@ TEST(promotion_decision, rolls_back_on_harm_holds_then_raises_then_completes) {
   EXPECT_EQ(back.step, promotion_step::roll_back);
   EXPECT_DOUBLE_EQ(back.allocation, 0);
   EXPECT_NE(back.reason.find("plan_accepted.accepted breached: relative change -5.00%"), std::string::npos) << back.reason;
-  auto srm = read_promotion(results(0.01, 0.5, true), r.variant, r.guardrails, r.alpha);
+  auto srm = fine;
+  srm.srm_mismatch = true;
   EXPECT_EQ(decide_promotion(r, first, srm, 10 * day + 1).step, promotion_step::roll_back);
 }

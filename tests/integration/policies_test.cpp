@@ -3,40 +3,16 @@
 // configs may only name stored versions.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <unistd.h>
 
-#include "runtime/mlflow_client.hpp"
 #include "tests/integration/expd_process.hpp"
+#include "tests/integration/mlflow_models.hpp"
 #include "tests/support/tcp_forwarder.hpp"
 
 using namespace expd::testing;
 using nlohmann::json;
 
 namespace {
-
-std::string mlflow_uri() {
-  return required_env("MLFLOW_TRACKING_URI", "MLflow");
-}
-
-// A registered model of its own per test, with `versions` versions made in MLflow.
-struct mlflow_model {
-  std::string name;
-  std::vector<std::string> run_ids;
-
-  explicit mlflow_model(int versions) {
-    expd::runtime::mlflow_client client{expd::runtime::mlflow_config_from_uri(mlflow_uri())};
-    name = "policies_test_" + std::to_string(::getpid()) + "_"
-           + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-    auto experiment = client.create_experiment(name);
-    client.create_registered_model(name);
-    for (int i = 0; i < versions; ++i) {
-      auto run = client.create_run(experiment, "train-" + std::to_string(i + 1), 0);
-      client.create_model_version(name, run.artifact_uri + "/adapter", run.run_id);
-      run_ids.push_back(run.run_id);
-    }
-  }
-};
 
 json policies(const std::string& model, std::vector<int> model_versions) {
   json versions = json::array();
