@@ -262,6 +262,9 @@ using promotion_controller_actor = status_actor::extend<
   caf::replies_to<atom::list>::with<api_reply>,
   // GET /admin/v1/promotions/{id}: one, with every step it took (the id a UUID, checked).
   caf::replies_to<atom::get, std::string>::with<api_reply>,
+  // GET /v1/experiments/{id}/promotions: an experiment's promotions with their steps
+  // (the id a UUID, checked), for the dashboard.
+  caf::replies_to<atom::list, std::string>::with<api_reply>,
   // Internal: the periodic pass over active promotions.
   caf::reacts_to<atom::tick>>;
 

@@ -105,6 +105,15 @@ std::optional<promotion_row> promotion_store::find(const std::string& id) {
   });
 }
 
+std::vector<promotion_row> promotion_store::of_experiment(const std::string& experiment_id) {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    return rows_of(tx.exec_params(std::string{"SELECT "} + columns
+                                    + " FROM exp.promotions WHERE experiment_id = $1::uuid ORDER BY created_at DESC",
+                                  experiment_id));
+  });
+}
+
 std::vector<promotion_event> promotion_store::events(const std::string& id) {
   return with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::read_transaction tx{conn};

@@ -54,6 +54,8 @@ public:
   /// The newest first, at most `limit`.
   std::vector<promotion_row> recent(std::size_t limit);
   std::optional<promotion_row> find(const std::string& id);
+  /// The experiment's, the newest first.
+  std::vector<promotion_row> of_experiment(const std::string& experiment_id);
   std::vector<promotion_event> events(const std::string& id);
 
   /// A move that changed the allocation (raised, rolled_back, completed): the row and

@@ -201,12 +201,44 @@ function renderSeries(series) {
 
 let overviewChart = null;
 
+// Each promotion of the experiment: where it stands, its guardrails, every step taken.
+function renderPromotions(doc) {
+  const box = document.getElementById("promotion-list");
+  box.textContent = "";
+  document.getElementById("promotions").hidden = doc.promotions.length === 0;
+  for (const p of doc.promotions) {
+    box.appendChild(el("p", { class: "promotion-" + p.status },
+      p.model + " as " + p.variant + ": " + p.status + " at " + pct(p.allocation) +
+      " (step " + (p.step + 1) + " of " + p.steps.length + "); " + p.last_decision));
+    const rails = (p.last_reading && p.last_reading.guardrails) || [];
+    if (rails.length) {
+      const t = el("table");
+      t.appendChild(el("tr")).append(el("th", {}, "guardrail"), el("th", {}, "must"), el("th", {}, "status"),
+                                      el("th", {}, "relative change"), el("th", {}, "always-valid p"));
+      for (const g of rails)
+        t.appendChild(el("tr", { class: g.status === "breached" ? "breached" : "" })).append(
+          el("td", {}, g.metric), el("td", {}, g.direction.replace(/_/g, " ")), el("td", {}, g.status),
+          el("td", {}, g.relative_lift == null ? "-" : pct(g.relative_lift)),
+          el("td", {}, g.always_valid_p_value == null ? "-" : fmt(g.always_valid_p_value)));
+      box.appendChild(t);
+    }
+    const steps = el("table");
+    steps.appendChild(el("tr")).append(el("th", {}, "at"), el("th", {}, "step"), el("th", {}, "allocation"),
+                                        el("th", {}, "why"));
+    for (const e of p.events)
+      steps.appendChild(el("tr")).append(el("td", {}, e.at), el("td", {}, e.kind.replace(/_/g, " ")),
+                                         el("td", {}, pct(e.allocation)), el("td", {}, e.reason));
+    box.appendChild(steps);
+  }
+}
+
 async function showExperiment(id) {
   const form = document.getElementById("options");
   const q = new URLSearchParams({ confidence: form.confidence.value, correction: form.correction.value });
-  const [results, series] = await Promise.all([
+  const [results, series, promotions] = await Promise.all([
     getJson("/v1/experiments/" + id + "/results?" + q),
     getJson("/v1/experiments/" + id + "/series?granularity=" + form.granularity.value + "&confidence=" + form.confidence.value),
+    getJson("/v1/experiments/" + id + "/promotions"),
   ]);
   clearCharts(overviewChart);
   document.getElementById("experiment").hidden = false;
@@ -214,6 +246,7 @@ async function showExperiment(id) {
     row.classList.toggle("selected", row.dataset.id === id);
   renderResults(results);
   renderSeries(series);
+  renderPromotions(promotions);
   history.replaceState(null, "", "#" + id);
 }
 

@@ -409,8 +409,8 @@ void handle_aggregate(gateway_broker* self, const call& c, http_request& req) {
       window.to);
 }
 
-// GET /v1/experiments, /v1/experiments/{id}/results and /v1/experiments/{id}/series:
-// the id is checked here, the rest by the results reader.
+// GET /v1/experiments, /v1/experiments/{id}/results, .../series (the results reader) and
+// .../promotions (the promotion controller): the id is checked here.
 void handle_experiments(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   auto& reader = st.routes->results;
@@ -423,12 +423,14 @@ void handle_experiments(gateway_broker* self, const call& c, http_request& req) 
   auto slash = rest.find('/', 1);
   auto id = rest.substr(1, slash == std::string_view::npos ? slash : slash - 1);
   auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  if (what != "/results" && what != "/series")
+  if (what != "/results" && what != "/series" && what != "/promotions")
     return complete_error(self, c, ec::not_found, "path",
-                          "use /v1/experiments/{id}/results or /v1/experiments/{id}/series");
+                          "use /v1/experiments/{id}/results, .../series or .../promotions");
   if (!core::uuid::parse(id))
     return complete_error(self, c, ec::invalid_field, "id",
                           "the experiment id must be a UUID (GET /v1/experiments lists them)");
+  if (what == "/promotions")
+    return ask(self, c, st.routes->promotions, st.cfg.request_timeout, atom::list::value, std::string{id});
   if (what == "/results")
     return ask(self, c, reader, st.cfg.request_timeout, atom::results::value, std::string{id},
                std::move(req.query), drafts);

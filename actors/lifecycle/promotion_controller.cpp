@@ -71,6 +71,17 @@ json describe(const runtime::promotion_row& p) {
           {"request", core::promotion_request_json(p.request)}};
 }
 
+// A promotion with every step it took.
+json with_events(self_ptr self, const runtime::promotion_row& p) {
+  json events = json::array();
+  for (auto& e : self->state.promotions->events(p.id))
+    events.push_back({{"seq", e.seq}, {"at", e.at}, {"kind", e.kind}, {"allocation", e.allocation},
+                      {"reason", e.reason}, {"reading", e.reading}});
+  auto out = describe(p);
+  out["events"] = std::move(events);
+  return out;
+}
+
 json reading_json(const core::promotion_reading& r) {
   json rails = json::array();
   for (auto& g : r.guardrails)
@@ -405,13 +416,17 @@ promotion_controller_actor spawn_promotion_controller(caf::actor_system& sys, pr
             auto p = self->state.promotions->find(id);
             if (!p)
               return make_error(ec::not_found, "id", "no promotion has the id " + id);
-            json events = json::array();
-            for (auto& e : self->state.promotions->events(id))
-              events.push_back({{"seq", e.seq}, {"at", e.at}, {"kind", e.kind}, {"allocation", e.allocation},
-                                {"reason", e.reason}, {"reading", e.reading}});
-            auto out = describe(*p);
-            out["events"] = std::move(events);
-            return json_reply(200, out);
+            return json_reply(200, with_events(self, *p));
+          } catch (const std::exception&) {
+            return make_error(ec::database_unavailable, "", "PostgreSQL did not answer");
+          }
+        },
+        [=](atom::list, const std::string& experiment_id) -> caf::result<api_reply> {
+          try {
+            json list = json::array();
+            for (auto& p : self->state.promotions->of_experiment(experiment_id))
+              list.push_back(with_events(self, p));
+            return json_reply(200, {{"experiment_id", experiment_id}, {"promotions", std::move(list)}});
           } catch (const std::exception&) {
             return make_error(ec::database_unavailable, "", "PostgreSQL did not answer");
           }

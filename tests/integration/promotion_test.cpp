@@ -10,6 +10,7 @@
 #include "runtime/wall_clock.hpp"
 
 #include "tests/integration/expd_process.hpp"
+#include "tests/integration/headless_chromium.hpp"
 #include "tests/integration/mlflow_models.hpp"
 
 using namespace expd::testing;
@@ -189,6 +190,25 @@ TEST(promotion, a_guardrail_breach_rolls_the_candidate_back) {
   EXPECT_DOUBLE_EQ(w.allocation_of(variant), 0);
   EXPECT_DOUBLE_EQ(w.allocation_of("control"), 0.5);
   EXPECT_EQ(w.model.client().get_model_version(w.model.name, 2).tags["stage"], "rolled_back");
+  // The dashboard's read: no admin token needed.
+  auto public_read = w.node.request("GET", "/v1/experiments/" + w.experiment_id + "/promotions");
+  ASSERT_EQ(public_read.status, 200) << public_read.body;
+  auto listed = public_read.json()["promotions"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["events"].back()["kind"], "rolled_back");
+  EXPECT_EQ(w.node.request("GET", "/v1/experiments/not-a-uuid/promotions").status, 400);
+  // And the dashboard shows it: the step, its reason, the breached guardrail.
+  if (!chromium_binary().empty()) {
+    headless_page page;
+    std::string log;
+    auto dom = page.dom("http://127.0.0.1:" + std::to_string(w.node.port()) + "/dashboard#" + w.experiment_id, log);
+    ASSERT_EQ(dom.status, 0) << log;
+    EXPECT_NE(dom.out.find("data-state=\"ready\""), std::string::npos) << log;
+    EXPECT_NE(dom.out.find("class=\"promotion-rolled_back\""), std::string::npos) << dom.out.substr(0, 3000);
+    EXPECT_NE(dom.out.find("<tr class=\"breached\"><td>plan_accepted.accepted</td>"), std::string::npos);
+    EXPECT_NE(dom.out.find("plan_accepted.accepted breached"), std::string::npos);
+  }
   auto status = run_expctl(w.node, "promote status " + id);
   EXPECT_EQ(status.status, 0) << status.out;
   EXPECT_NE(status.out.find("rolled_back"), std::string::npos) << status.out;

@@ -18,6 +18,7 @@
 #include "core/rfc3339.hpp"
 #include "runtime/wall_clock.hpp"
 #include "tests/integration/expd_process.hpp"
+#include "tests/integration/headless_chromium.hpp"
 
 using namespace expd::testing;
 using nlohmann::json;
@@ -80,14 +81,6 @@ std::string seed(const expd_process& node, const scratch_database& db, int units
 std::string build_dir() {
   std::string expd = EXPD_BINARY_DEFAULT;
   return expd.substr(0, expd.rfind('/'));
-}
-
-// Chromium's binary, or "" when it is not installed.
-std::string chromium_binary() {
-  for (auto candidate : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
-    if (std::filesystem::exists(candidate))
-      return candidate;
-  return "";
 }
 
 } // namespace
@@ -240,13 +233,9 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
   expd_process node{db, {"--aggregate-interval-ms=0"}};
   seed(node, db, 120);
   auto url = "http://127.0.0.1:" + std::to_string(node.port()) + "/dashboard";
-  auto profile = std::filesystem::temp_directory_path() / ("expd-chromium-" + std::to_string(::getpid()));
-  auto common = "timeout 120 " + chromium + " --headless=new --disable-gpu --no-sandbox"
-                + " --no-first-run --disable-extensions --disable-dev-shm-usage"
-                + " --user-data-dir=" + profile.string() + " --window-size=1400,3800"
-                + " --virtual-time-budget=20000 --enable-logging=stderr --v=0 ";
-  auto dom = run_command(common + "--dump-dom " + url + " 2>" + profile.string() + ".log");
-  auto log = read_file(profile.string() + ".log");
+  headless_page page;
+  std::string log;
+  auto dom = page.dom(url, log);
   ASSERT_EQ(dom.status, 0) << log;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(dom.out, m, std::regex{R"(<body[^>]*>)"})) << dom.out.substr(0, 2000);
@@ -268,11 +257,9 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
 
   auto shot = build_dir() + "/dashboard-screenshot.png";
   std::filesystem::remove(shot);
-  auto pic = run_command(common + "--screenshot=" + shot + " " + url + " 2>/dev/null");
+  auto pic = run_command(page.command + "--screenshot=" + shot + " " + url + " 2>/dev/null");
   EXPECT_EQ(pic.status, 0);
   ASSERT_TRUE(std::filesystem::exists(shot));
   EXPECT_GT(std::filesystem::file_size(shot), 20000u);
   std::printf("dashboard screenshot: %s\n", shot.c_str());
-  std::filesystem::remove_all(profile);
-  std::filesystem::remove(profile.string() + ".log");
 }
