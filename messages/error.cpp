@@ -52,6 +52,7 @@ std::string_view to_string(ec code) {
     case ec::invalid_protobuf: return "invalid_protobuf";
     case ec::over_limit: return "over_limit";
     case ec::overloaded: return "overloaded";
+    case ec::empty_dataset: return "empty_dataset";
   }
   return "unknown";
 }

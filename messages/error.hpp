@@ -46,10 +46,11 @@ enum class ec : std::uint8_t {
   invalid_protobuf,       ///< the body is not the endpoint's protobuf message
   over_limit,             ///< a value over a cap of the service (a prompt longer than the model takes)
   overloaded,             ///< the service's queue is full; retry
+  empty_dataset,          ///< a dataset build's window holds no rows to build from
 };
 
 /// One past the last code, for loops over every code.
-constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::overloaded) + 1;
+constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::empty_dataset) + 1;
 
 /// The category expd errors carry.
 constexpr caf::atom_value error_category = caf::atom("expd");

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <thread>
 
@@ -19,6 +21,7 @@
 #include "actors/assignment/assignment_shard.hpp"
 #include "actors/assignment/assignment_writer.hpp"
 #include "actors/assignment/experiment_registry.hpp"
+#include "actors/lifecycle/dataset_builder.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -325,7 +328,30 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
     log(log_level::info, "trainer_listen", {{"address", host + ":" + std::to_string(*published)}});
   }
 
-  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training};
+  dataset_builder_config dcfg;
+  dcfg.build.pg_url = cfg.pg_url;
+  dcfg.build.store_url = cfg.datasets.find("://") == std::string::npos
+                           ? std::filesystem::absolute(cfg.datasets).string()
+                           : cfg.datasets;
+  dcfg.build.queries = runtime::embedded_dataset_queries();
+  if (!cfg.dataset_query.empty()) {
+    std::ifstream in(cfg.dataset_query, std::ios::binary);
+    if (!in.is_open())
+      throw start_refusal("--dataset-query: cannot open " + cfg.dataset_query, "dataset_query_unreadable");
+    std::string query{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (!in.good() && !in.eof())
+      throw start_refusal("--dataset-query: cannot read " + cfg.dataset_query, "dataset_query_unreadable");
+    dcfg.build.queries["planner"] = std::move(query);
+  }
+  dcfg.mlflow_uri = cfg.mlflow_uri;
+  dataset_builder_actor datasets;
+  try {
+    datasets = spawn_dataset_builder(sys, dcfg);
+  } catch (const std::exception& e) {
+    throw start_refusal(std::string{"--datasets: "} + e.what(), "datasets_refused");
+  }
+
+  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, datasets};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -346,7 +372,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
         {{"path", cfg.chartjs_path}, {"fix", "apt-get install libjs-chart.js or --chartjs-path"}});
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
-                                                          membership, training});
+                                                          membership, training, datasets});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

@@ -85,6 +85,12 @@ commands:
                               -f (--follow) keeps polling until the job ends
   train cancel JOB            cancel a job (a running one once its workers stop)
   train list                  the newest training jobs
+  dataset build NAME --from T --to T [--validation 0.1]
+                              build a dataset version from the events of [T, T) (dates
+                              or RFC 3339) joined with the domain tables: Parquet and a
+                              manifest under datasets/NAME/VERSION/; prints the manifest
+  dataset list                every dataset version, newest first
+  dataset show NAME/VERSION   a version's manifest: rows, split, window, hash, file
   help                        show this text
 
 options:
@@ -119,6 +125,7 @@ const std::vector<option_spec> option_specs = {
     {"connections", 0, true}, {"threads", 0, true}, {"duration", 0, true}, {"warmup", 0, true},
     {"timeout", 0, true},     {"rate", 0, true},    {"concurrency", 0, true}, {"units", 0, true},
     {"dist", 0, true},        {"seed", 0, true},    {"experiments", 0, true}, {"json", 0, true},
+    {"validation", 0, true},
 };
 
 // ---- commands ---------------------------------------------------------------------
@@ -506,6 +513,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "train") {
     return train_command(s, line);
+  }
+  if (command == "dataset") {
+    return dataset_command(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

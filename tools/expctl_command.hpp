@@ -53,5 +53,8 @@ int cluster_command(const settings& s, const command_line& line);
 /// expctl train -f FILE | status JOB | logs [-f] JOB | cancel JOB | list
 /// (tools/train_command.cpp).
 int train_command(const settings& s, const command_line& line);
+/// expctl dataset build NAME --from T --to T [--validation F] | list | show NAME/VERSION
+/// (tools/dataset_command.cpp).
+int dataset_command(const settings& s, const command_line& line);
 
 } // namespace expd::tools::expctl

@@ -46,6 +46,7 @@ struct gateway_routes {
   results_reader_actor results;        ///< GET /v1/experiments[/{id}/results|series]
   membership_actor membership;         ///< GET /v1/cluster; null for a node alone
   training_registry_actor training;    ///< /admin/v1/training-jobs
+  dataset_builder_actor datasets;      ///< /admin/v1/datasets
 };
 
 /// One response slot per request, so pipelined requests are answered in order even
