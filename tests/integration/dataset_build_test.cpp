@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "core/bucketing.hpp"
+#include "core/dataset_build.hpp"
 #include "core/rfc3339.hpp"
 #include "runtime/wall_clock.hpp"
 #include "tests/integration/event_helpers.hpp"
@@ -86,9 +87,10 @@ protected:
                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     fs::create_directories(dir / "store");
-    // Five days ago at midnight: inside what ingestion takes (a week), all in the past.
+    // Eight days ago at midnight: 160 examples about an hour apart end in the past, and
+    // the node takes events two weeks old.
     const auto now = runtime::now_micros();
-    start = now - now % day_micros - 5 * day_micros;
+    start = now - now % day_micros - 8 * day_micros;
     run_ok(std::string{EXPD_CORPUS_BINARY} + " --format=domain --rows=" + std::to_string(rows) +
            " --seed=5 --start=" + core::format_rfc3339(start) + " --out=" + (dir / "domain").string());
     run_ok(std::string{EXPD_CORPUS_BINARY} + " --format=jsonl --rows=" + std::to_string(rows) + " --seed=5 > " +
@@ -98,7 +100,7 @@ protected:
     run_ok("psql '" + db.url() + "' -X -q -v ON_ERROR_STOP=1 -v dir=" + (dir / "domain").string() + " -f " +
            EXPD_SOURCE_DIR + "/sql/domain/planner_seed.sql");
     node = std::make_unique<expd_process>(
-      db, std::vector<std::string>{"--datasets=" + (dir / "store").string(), "--archive=off",
+      db, std::vector<std::string>{"--datasets=" + (dir / "store").string(), "--archive=off", "--event-max-past-hours=336",
                                    "--mlflow=" + required_env("MLFLOW_TRACKING_URI", "MLflow")});
     prepare(*node);
     events = lines_of(dir / "domain" / "events.ndjson");
@@ -108,7 +110,7 @@ protected:
         batch.push_back(events[j]);
       auto reply = post(*node, json{{"events", batch}});
       ASSERT_EQ(reply.status, 200) << reply.body;
-      ASSERT_EQ(reply.json()["accepted"], batch.size()) << reply.body;
+      ASSERT_EQ(reply.json()["accepted"], batch.size()) << reply.body.substr(0, 600);
     }
     ASSERT_TRUE(eventually([&] { return stored(db) == std::to_string(events.size()); })) << stored(db);
   }
