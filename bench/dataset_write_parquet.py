@@ -31,7 +31,7 @@ splits = {}
 def split_of(household):
     got = splits.get(household)
     if got is None:
-        bucket = xxhash.xxh64_intdigest("validation:" + household) % 10000
+        bucket = xxhash.xxh64_intdigest(("validation:" + household).encode()) % 10000
         got = splits[household] = "validation" if bucket < width else "train"
     return got
 

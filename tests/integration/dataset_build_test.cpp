@@ -277,11 +277,17 @@ TEST_F(dataset_build, the_same_rows_again_answer_the_stored_version_and_other_ro
   auto first = build(body);
   ASSERT_EQ(first.status, 201) << first.body;
   const auto files = stored_files();
-  auto again = build(body);
-  ASSERT_EQ(again.status, 200) << again.body;
-  EXPECT_EQ(again.json()["version"], first.json()["version"]);
-  EXPECT_FALSE(again.json()["created"].get<bool>());
+  // Again, through expctl: the stored version answers and nothing is written.
+  const auto expctl = (fs::path(EXPD_CORPUS_BINARY).parent_path() / "expctl").string() +
+                      " --server=http://127.0.0.1:" + std::to_string(node->port()) + " --token=" +
+                      expd_process::admin_token + " -o json dataset ";
+  auto again = json::parse(run_ok(expctl + "build planner --from " + body["from"].get<std::string>() + " --to " +
+                                  body["to"].get<std::string>()));
+  EXPECT_EQ(again["version"], first.json()["version"]);
+  EXPECT_FALSE(again["created"].get<bool>());
   EXPECT_EQ(stored_files(), files);
+  auto shown = json::parse(run_ok(expctl + "show planner/" + first.json()["version"].get<std::string>()));
+  EXPECT_EQ(shown["content_hash"], first.json()["content_hash"]);
 
   json other = body;
   other["validation"] = 0.5;
@@ -296,6 +302,7 @@ TEST_F(dataset_build, the_same_rows_again_answer_the_stored_version_and_other_ro
                                     .string()))["content_hash"]);
   EXPECT_EQ(stored_files().size(), 4u);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.datasets"), "2");
+  EXPECT_EQ(json::parse(run_ok(expctl + "list"))["datasets"].size(), 2u);
 }
 
 TEST_F(dataset_build, a_window_without_events_is_refused_and_writes_nothing) {
