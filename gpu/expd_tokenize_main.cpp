@@ -3,16 +3,13 @@
 // libsentencepiece and libtorch cannot share one, so the trainer reads what this writes.
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <xxhash.h>
 
 #include "gpu/tokenize_dataset.hpp"
 #include "runtime/parquet_dataset.hpp"
@@ -44,26 +41,6 @@ std::string required(const expd::tools::command_line& line, const char* name) {
   if (!value || value->empty())
     throw usage_error(std::string("--") + name + " is required");
   return *value;
-}
-
-// XXH3-64 of the bytes of `files`, one after another, as 16 hex digits.
-std::string content_hash(const std::vector<std::string>& files) {
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
-  std::vector<char> buffer(1 << 20);
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
-      XXH3_64bits_update(state, buffer.data(), static_cast<std::size_t>(in.gcount()));
-    if (!in.eof()) {
-      XXH3_freeState(state);
-      throw input_error(file + ": cannot be read");
-    }
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits_digest(state)));
-  XXH3_freeState(state);
-  return hex;
 }
 
 // Exit 2 for bad input (flags, dataset, tokenizer), 1 for anything else.
@@ -110,9 +87,9 @@ int main(int argc, char** argv) {
     metadata["generator"] = "expd-tokenize";
     metadata["source"] = fs::absolute(dataset).lexically_normal().string();
     metadata["source_files"] = nlohmann::json(files).dump();
-    metadata["source_xxh3_64"] = content_hash(files);
+    metadata["source_xxh3_64"] = expd::runtime::xxh3_of_files(files);
     metadata["tokenizer"] = fs::absolute(tokenizer_folder).lexically_normal().string();
-    metadata["tokenizer_model_xxh3_64"] = content_hash({tok.model_file().string()});
+    metadata["tokenizer_model_xxh3_64"] = expd::runtime::xxh3_of_files({tok.model_file().string()});
     metadata["add_bos_token"] = added.bos ? "true" : "false";
     metadata["add_eos_token"] = added.eos ? "true" : "false";
     metadata["max_length"] = std::to_string(max_length);

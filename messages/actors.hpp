@@ -267,6 +267,17 @@ using promotion_controller_actor = status_actor::extend<
   caf::replies_to<atom::list, std::string>::with<api_reply>,
   // Internal: the periodic pass over active promotions.
   caf::reacts_to<atom::tick>>;
+/// Datasets from events (actors/lifecycle/dataset_builder): joins exp.events with the
+/// domain tables, writes the Parquet file and its manifest to the dataset store and the
+/// version to exp.datasets; with --mlflow, logs the version to MLflow.
+using dataset_builder_actor = status_actor::extend<
+  // POST /admin/v1/datasets: the checked request; 201 with the new version's manifest,
+  // 200 with the stored one when that day's build of the same rows exists.
+  caf::replies_to<atom::build, core::dataset_build_request>::with<api_reply>,
+  // GET /admin/v1/datasets: every version, newest first.
+  caf::replies_to<atom::list>::with<api_reply>,
+  // GET /admin/v1/datasets/{name}/{version}: its manifest.
+  caf::replies_to<atom::get, std::string, std::string>::with<api_reply>>;
 
 /// gpu/'s inference worker (expd-trainer --inference-model): gathers concurrent
 /// requests into batches (a batch size and a wait bound), generates with the model it

@@ -11,6 +11,7 @@ using apply = caf::atom_constant<caf::atom("apply")>;
 using apply_types = caf::atom_constant<caf::atom("applytypes")>;
 using assign = caf::atom_constant<caf::atom("assign")>;
 using barrier = caf::atom_constant<caf::atom("barrier")>;
+using build = caf::atom_constant<caf::atom("build")>;
 using cancel = caf::atom_constant<caf::atom("cancel")>;
 using catalog = caf::atom_constant<caf::atom("catalog")>;
 using consumed = caf::atom_constant<caf::atom("consumed")>;

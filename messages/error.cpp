@@ -53,6 +53,7 @@ std::string_view to_string(ec code) {
     case ec::over_limit: return "over_limit";
     case ec::overloaded: return "overloaded";
     case ec::invalid_policy: return "invalid_policy";
+    case ec::empty_dataset: return "empty_dataset";
   }
   return "unknown";
 }

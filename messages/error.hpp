@@ -47,10 +47,11 @@ enum class ec : std::uint8_t {
   over_limit,             ///< a value over a cap of the service (a prompt longer than the model takes)
   overloaded,             ///< the service's queue is full; retry
   invalid_policy,         ///< a policies document (or a reference to a policy version) does not validate
+  empty_dataset,          ///< a dataset build's window holds no rows to build from
 };
 
 /// One past the last code, for loops over every code.
-constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::invalid_policy) + 1;
+constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::empty_dataset) + 1;
 
 /// The category expd errors carry.
 constexpr caf::atom_value error_category = caf::atom("expd");

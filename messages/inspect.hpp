@@ -12,6 +12,7 @@
 
 #include "core/assign_request.hpp"
 #include "core/assignment_book.hpp"
+#include "core/dataset_build.hpp"
 #include "core/event_query.hpp"
 #include "core/generation.hpp"
 #include "core/uuid.hpp"
@@ -39,6 +40,11 @@ typename Inspector::result_type inspect(Inspector& f, assign_request& x) {
   };
   return f(caf::meta::type_name("expd.assign_request"), x.unit_type, x.unit_id, context,
            x.requested, x.all, caf::meta::load_callback(load));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dataset_build_request& x) {
+  return f(caf::meta::type_name("expd.dataset_build_request"), x.name, x.from, x.to, x.validation);
 }
 
 template <class Inspector>

@@ -15,6 +15,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<core::assign_request>("expd.assign_request")
     .add_message_type<core::assignment_record>("expd.assignment_record")
     .add_message_type<core::event_query>("expd.event_query")
+    .add_message_type<core::dataset_build_request>("expd.dataset_build_request")
     .add_message_type<unit_ref>("expd.unit_ref")
     .add_message_type<held_variants_list>("expd.held_variants_list")
     .add_message_type<spool_consumer>("expd.spool_consumer")
@@ -46,6 +47,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<training_tracker_actor>("expd.training_tracker_actor")
     .add_message_type<training_registry_actor>("expd.training_registry_actor")
     .add_message_type<inference_actor>("expd.inference_actor")
+    .add_message_type<dataset_builder_actor>("expd.dataset_builder_actor")
     .add_error_category(error_category, render_error);
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <thread>
 
@@ -21,6 +23,7 @@
 #include "actors/assignment/experiment_registry.hpp"
 #include "actors/lifecycle/policy_registry.hpp"
 #include "actors/lifecycle/promotion_controller.hpp"
+#include "actors/lifecycle/dataset_builder.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -330,7 +333,31 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto policies = spawn_policy_registry(sys, {cfg.pg_url, cfg.mlflow_uri});
   auto promotions = spawn_promotion_controller(sys, {cfg.pg_url, cfg.mlflow_uri, cfg.promotion_interval}, registry);
 
-  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions};
+  dataset_builder_config dcfg;
+  dcfg.build.pg_url = cfg.pg_url;
+  dcfg.build.store_url = cfg.datasets.find("://") == std::string::npos
+                           ? std::filesystem::absolute(cfg.datasets).string()
+                           : cfg.datasets;
+  dcfg.build.queries = runtime::embedded_dataset_queries();
+  if (!cfg.dataset_query.empty()) {
+    std::ifstream in(cfg.dataset_query, std::ios::binary);
+    if (!in.is_open())
+      throw start_refusal("--dataset-query: cannot open " + cfg.dataset_query, "dataset_query_unreadable");
+    std::string query{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (!in.good() && !in.eof())
+      throw start_refusal("--dataset-query: cannot read " + cfg.dataset_query, "dataset_query_unreadable");
+    dcfg.build.queries["planner"] = std::move(query);
+  }
+  dcfg.mlflow_uri = cfg.mlflow_uri;
+  dataset_builder_actor datasets;
+  try {
+    datasets = spawn_dataset_builder(sys, dcfg);
+  } catch (const std::exception& e) {
+    throw start_refusal(std::string{"--datasets: "} + e.what(), "datasets_refused");
+  }
+
+  std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions,
+                                      datasets};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -351,7 +378,8 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
         {{"path", cfg.chartjs_path}, {"fix", "apt-get install libjs-chart.js or --chartjs-path"}});
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
-                                                          membership, training, policies, promotions});
+                                                          membership, training, policies, promotions,
+                                                          datasets});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

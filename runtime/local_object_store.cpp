@@ -85,12 +85,9 @@ void check_local_key(const std::string& key) {
 
 } // namespace
 
-void local_object_store::put(const std::string& key, std::string_view body) {
-  check_local_key(key);
-  auto fail = [&](const std::string& what, int err) {
-    throw object_store_error(describe() + ": put " + key + ": " + what + ": " + std::strerror(err));
-  };
-  // Folders on the way are created one by one, each made durable in its parent.
+// Creates the folders on the way to `key` one by one, each made durable in its parent;
+// answers the key's folder.
+std::string local_object_store::make_folders(const std::string& key) {
   auto slash = key.rfind('/');
   std::string dir = root_;
   std::size_t begin = 0;
@@ -100,27 +97,53 @@ void local_object_store::put(const std::string& key, std::string_view body) {
     dir += "/" + key.substr(begin, end - begin);
     if (::mkdir(dir.c_str(), 0755) == 0) {
       if (int err = fsync_dir(parent.empty() ? "/" : parent))
-        fail("fsync " + parent, err);
+        throw object_store_error(describe() + ": put " + key + ": fsync " + parent + ": " + std::strerror(err));
     } else if (errno != EEXIST) {
-      fail("mkdir " + dir, errno);
+      throw object_store_error(describe() + ": put " + key + ": mkdir " + dir + ": " + std::strerror(errno));
     }
     begin = end + 1;
   }
+  return dir;
+}
+
+// Renames the durable file `temp` over the key (in folder `dir`) and fsyncs the folder.
+void local_object_store::install(const std::string& key, const std::string& dir, const std::string& temp) {
+  auto path = root_ + "/" + key;
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    throw object_store_error(describe() + ": put " + key + ": rename to " + path + ": " + std::strerror(err));
+  }
+  if (int err = fsync_dir(dir.empty() ? "/" : dir))
+    throw object_store_error(describe() + ": put " + key + ": fsync " + dir + ": " + std::strerror(err));
+}
+
+void local_object_store::put(const std::string& key, std::string_view body) {
+  check_local_key(key);
+  auto dir = make_folders(key);
   static std::atomic<std::uint64_t> counter{0};
   auto temp = dir + "/" + std::string{temp_prefix} + std::to_string(::getpid()) + "-"
               + std::to_string(counter++);
   if (int err = write_new_file(temp, body)) {
     ::unlink(temp.c_str());
-    fail("write " + temp, err);
+    throw object_store_error(describe() + ": put " + key + ": write " + temp + ": " + std::strerror(err));
   }
+  install(key, dir, temp);
+}
+
+void local_object_store::put_file(const std::string& key, const std::string& local_path) {
+  check_local_key(key);
+  auto dir = make_folders(key);
+  // A file on this file system (already fsynced by its writer) is renamed in, not copied.
   auto path = root_ + "/" + key;
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    fail("rename to " + path, err);
+  if (::rename(local_path.c_str(), path.c_str()) != 0) {
+    if (errno == EXDEV)
+      return object_store::put_file(key, local_path);
+    throw object_store_error(describe() + ": put " + key + ": rename from " + local_path + ": "
+                             + std::strerror(errno));
   }
   if (int err = fsync_dir(dir.empty() ? "/" : dir))
-    fail("fsync " + dir, err);
+    throw object_store_error(describe() + ": put " + key + ": fsync " + dir + ": " + std::strerror(err));
 }
 
 std::optional<std::string> local_object_store::get(const std::string& key) {

@@ -15,12 +15,17 @@ public:
   explicit local_object_store(std::string root);
 
   void put(const std::string& key, std::string_view body) override;
+  /// Renames the file in when it is on the same file system (no copy), else copies it.
+  void put_file(const std::string& key, const std::string& local_path) override;
   std::optional<std::string> get(const std::string& key) override;
   std::vector<std::string> list(const std::string& prefix) override;
   void remove(const std::string& key) override;
   std::string describe() const override;
 
 private:
+  std::string make_folders(const std::string& key);
+  void install(const std::string& key, const std::string& dir, const std::string& temp);
+
   std::string root_; ///< absolute, no trailing '/'
 };
 

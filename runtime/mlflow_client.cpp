@@ -395,6 +395,23 @@ void mlflow_client::set_tag(const std::string& run_id, const std::string& key,
   call("POST", "runs/set-tag", {{"run_id", run_id}, {"key", key}, {"value", value}}, retry::yes);
 }
 
+void mlflow_client::log_input(const std::string& run_id, const mlflow_dataset& dataset,
+                              const mlflow_tags& input_tags) {
+  auto tags = nlohmann::json::array();
+  for (const auto& [key, value] : input_tags)
+    tags.push_back({{"key", key}, {"value", value}});
+  call("POST", "runs/log-inputs",
+       {{"run_id", run_id},
+        {"datasets", {{{"tags", std::move(tags)},
+                       {"dataset", {{"name", dataset.name},
+                                    {"digest", dataset.digest},
+                                    {"source_type", dataset.source_type},
+                                    {"source", dataset.source},
+                                    {"schema", dataset.schema},
+                                    {"profile", dataset.profile}}}}}}},
+       retry::yes);
+}
+
 std::vector<mlflow_client::batch>
 mlflow_client::split_batch(const std::vector<mlflow_metric>& metrics, const mlflow_tags& params,
                            const mlflow_tags& tags, const mlflow_batch_limits& limits) {

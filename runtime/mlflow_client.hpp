@@ -104,6 +104,17 @@ struct mlflow_run {
   mlflow_tags tags;
 };
 
+/// A dataset a run used (MLflow's Dataset entity): a digest that tells versions of one
+/// name apart, where it is, and its schema and profile as JSON text.
+struct mlflow_dataset {
+  std::string name;
+  std::string digest;
+  std::string source_type; ///< "local", "s3"
+  std::string source;      ///< JSON: {"uri": ...}
+  std::string schema;      ///< JSON
+  std::string profile;     ///< JSON: rows, splits
+};
+
 struct mlflow_model_version {
   std::string name;
   int version = 0;
@@ -185,6 +196,10 @@ public:
   /// Metrics, params and tags in as many log-batch requests as the limits need, in order.
   void log_batch(const std::string& run_id, const std::vector<mlflow_metric>& metrics,
                  const mlflow_tags& params = {}, const mlflow_tags& tags = {});
+  /// Records `dataset` as an input of the run (runs/log-inputs), with input tags such as
+  /// mlflow.data.context = training. MLflow keeps one input per dataset name and digest,
+  /// so a retry is safe.
+  void log_input(const std::string& run_id, const mlflow_dataset& dataset, const mlflow_tags& input_tags = {});
   /// Every value logged for `key`, following pages, as the server orders them.
   std::vector<mlflow_metric> metric_history(const std::string& run_id, const std::string& key);
 

@@ -134,6 +134,10 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.cluster_listen = value;
     else if (name == "mlflow")
       cfg.mlflow_uri = value == "off" ? "" : value;
+    else if (name == "datasets")
+      cfg.datasets = value;
+    else if (name == "dataset-query")
+      cfg.dataset_query = value;
     else if (name == "trainer-listen") {
       // Plain TCP: a worker is a process of this machine, never of the network.
       if (!loopback_host(value))
@@ -213,6 +217,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
     cfg.assignment_journal_dir = cfg.spool_dir + "/assignment-journal";
   if (cfg.archive.empty())
     throw std::invalid_argument("--archive is empty (give a folder, a URL or off)");
+  if (cfg.datasets.empty())
+    throw std::invalid_argument("--datasets is empty (give a folder or a URL)");
   check_cluster_flags(cfg);
   if (cfg.pg_url.empty())
     throw std::invalid_argument("--pg (or EXPD_PG_URL) is required");
@@ -264,7 +270,9 @@ std::string node_usage() {
          "             --cluster-cert=PEM --cluster-key=PEM --cluster-ca=PEM | --cluster-plain=on]\n"
          "            [--lease-ms=1000]\n"
          "  training:  [--trainer-listen=127.0.0.1:PORT (expd-trainer workers register there)]\n"
-         "            [--mlflow=URI (where training runs are logged; none without it)]\n"
+         "            [--mlflow=URI (where training runs and dataset versions are logged; none without it)]\n"
+         "  datasets:  [--datasets=var|file:///DIR|s3://BUCKET?endpoint=URL (datasets/NAME/VERSION/)]\n"
+         "            [--dataset-query=FILE (the planner join instead of sql/domain/planner_dataset.sql)]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

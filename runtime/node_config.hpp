@@ -68,6 +68,10 @@ struct node_config {
   std::chrono::milliseconds promotion_interval{60000}; ///< --promotion-interval-ms
   bool aggregate_unheld = false; ///< --aggregate-unheld=include: keep claims of unheld variants
   std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js"; ///< --chartjs-path (libjs-chart.js)
+  /// --datasets: where built datasets go (keys datasets/NAME/VERSION/...): a folder laid
+  /// out like a bucket, file:///DIR or s3://BUCKET?...
+  std::string datasets = "var";
+  std::string dataset_query; ///< --dataset-query=FILE: the planner's join query instead of the built-in one
   std::string failpoints; ///< --failpoints: where a test makes the node die (runtime/failpoint.hpp)
 };
 

@@ -1,5 +1,9 @@
 #include "runtime/object_store.hpp"
 
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
 #include "core/percent_encoding.hpp"
 #include "runtime/local_object_store.hpp"
 #include "runtime/s3_object_store.hpp"
@@ -39,6 +43,15 @@ void check_object_key(const std::string& key) {
       break;
     begin = end + 1;
   }
+}
+
+void object_store::put_file(const std::string& key, const std::string& local_path) {
+  std::ifstream in(local_path, std::ios::binary);
+  std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in.good() && !in.eof())
+    throw object_store_error(describe() + ": put " + key + ": cannot read " + local_path);
+  put(key, body);
+  std::remove(local_path.c_str());
 }
 
 std::unique_ptr<object_store> open_object_store(const std::string& url) {

@@ -21,6 +21,9 @@ public:
   /// Stores `body` under `key` ("events/date=2025-01-01/hour=10/part-....ndjson.zst");
   /// durable when it returns. Throws object_store_error.
   virtual void put(const std::string& key, std::string_view body) = 0;
+  /// Stores the bytes of the file at `local_path` under `key`, as put() does, and
+  /// removes the file (a dataset too large to hold twice). The default reads it whole.
+  virtual void put_file(const std::string& key, const std::string& local_path);
   /// The object's bytes, or nullopt when absent.
   virtual std::optional<std::string> get(const std::string& key) = 0;
   /// Keys under `prefix`, sorted (all pages).

@@ -5,8 +5,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <string_view>
+
+#include <cstdio>
+#include <fstream>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,6 +20,7 @@
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
+#include <xxhash.h>
 
 namespace expd::runtime {
 
@@ -192,47 +197,93 @@ int sync_folder(const fs::path& folder) {
   return error;
 }
 
-// Writes `table` to `path` as a temporary file beside it, fsynced, then renamed into
-// place and the folder fsynced: `path` is never seen half-written, and a crash of the
-// machine leaves the old file or the whole new one.
-void write_atomically(const std::string& path, const arrow::Table& table) {
-  static std::atomic<std::uint64_t> counter{0};
-  const fs::path target(path);
-  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const fs::path temp = folder / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                                  std::to_string(counter++));
-  const auto fail = [&](const std::string& what) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw dataset_error(path, "", "cannot be written: " + what);
-  };
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fail(temp.string() + ": " + std::strerror(errno));
-  auto stream = arrow::io::FileOutputStream::Open(fd); // owns fd from here
-  if (!stream.ok()) {
-    ::close(fd);
-    fail(one_line(stream.status()));
+// A Parquet file being written as a temporary file beside `path`: commit() fsyncs it,
+// renames it into place and fsyncs the folder, so `path` is never seen half-written
+// and a crash of the machine leaves the old file or the whole new one. Destroyed
+// before commit(), it removes the temporary file.
+class atomic_parquet_file {
+public:
+  atomic_parquet_file(std::string path, const arrow::Schema& schema) : path_(std::move(path)) {
+    static std::atomic<std::uint64_t> counter{0};
+    const fs::path target(path_);
+    folder_ = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    temp_ = folder_ / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(counter++));
+    const int fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      throw dataset_error(path_, "", "cannot be written: " + temp_.string() + ": " + std::strerror(errno));
+    auto stream = arrow::io::FileOutputStream::Open(fd); // owns fd from here
+    if (!stream.ok()) {
+      ::close(fd);
+      fail(one_line(stream.status()));
+    }
+    stream_ = *stream;
+    const auto properties = parquet::WriterProperties::Builder()
+                              .compression(arrow::Compression::ZSTD)
+                              ->max_row_group_length(rows_per_group)
+                              ->build();
+    // Without store_schema Arrow writes no key-value metadata at all, ours included.
+    const auto arrow_properties = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+    auto writer = parquet::arrow::FileWriter::Open(schema, arrow::default_memory_pool(), stream_, properties,
+                                                   arrow_properties);
+    if (!writer.ok())
+      fail(one_line(writer.status()));
+    writer_ = std::move(*writer);
   }
-  const auto properties = parquet::WriterProperties::Builder()
-                            .compression(arrow::Compression::ZSTD)
-                            ->max_row_group_length(rows_per_group)
-                            ->build();
-  // Without store_schema Arrow writes no key-value metadata at all, ours included.
-  const auto arrow_properties = parquet::ArrowWriterProperties::Builder().store_schema()->build();
-  auto status = parquet::arrow::WriteTable(table, arrow::default_memory_pool(), *stream, rows_per_group, properties,
-                                           arrow_properties);
-  if (status.ok() && ::fsync((*stream)->file_descriptor()) != 0)
-    status = arrow::Status::IOError("fsync ", temp.string(), ": ", std::strerror(errno));
-  if (auto closed = (*stream)->Close(); status.ok())
-    status = closed;
-  if (!status.ok())
-    fail(one_line(status));
-  if (::rename(temp.c_str(), path.c_str()) != 0)
-    fail("rename from " + temp.string() + ": " + std::strerror(errno));
-  if (const int error = sync_folder(folder))
-    throw dataset_error(path, "", "renamed into place but the folder cannot be fsynced: " +
-                                      std::string(std::strerror(error)));
+
+  ~atomic_parquet_file() {
+    if (committed_)
+      return;
+    if (writer_)
+      (void)writer_->Close();
+    if (stream_ && !stream_->closed())
+      (void)stream_->Close();
+    std::error_code ignored;
+    fs::remove(temp_, ignored);
+  }
+
+  atomic_parquet_file(const atomic_parquet_file&) = delete;
+  atomic_parquet_file& operator=(const atomic_parquet_file&) = delete;
+
+  void write(const arrow::Table& table) {
+    if (auto status = writer_->WriteTable(table, rows_per_group); !status.ok())
+      fail(one_line(status));
+  }
+
+  void commit() {
+    auto status = writer_->Close();
+    if (status.ok() && ::fsync(stream_->file_descriptor()) != 0)
+      status = arrow::Status::IOError("fsync ", temp_.string(), ": ", std::strerror(errno));
+    if (auto closed = stream_->Close(); status.ok())
+      status = closed;
+    if (!status.ok())
+      fail(one_line(status));
+    if (::rename(temp_.c_str(), path_.c_str()) != 0)
+      fail("rename from " + temp_.string() + ": " + std::strerror(errno));
+    committed_ = true;
+    if (const int error = sync_folder(folder_))
+      throw dataset_error(path_, "", "renamed into place but the folder cannot be fsynced: " +
+                                       std::string(std::strerror(error)));
+  }
+
+private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw dataset_error(path_, "", "cannot be written: " + what);
+  }
+
+  std::string path_;
+  fs::path folder_;
+  fs::path temp_;
+  std::shared_ptr<arrow::io::FileOutputStream> stream_;
+  std::unique_ptr<parquet::arrow::FileWriter> writer_;
+  bool committed_ = false;
+};
+
+// Writes `table` to `path` atomically (atomic_parquet_file).
+void write_atomically(const std::string& path, const arrow::Table& table) {
+  atomic_parquet_file file(path, *table.schema());
+  file.write(table);
+  file.commit();
 }
 
 std::shared_ptr<arrow::KeyValueMetadata> to_arrow(const std::map<std::string, std::string>& metadata) {
@@ -312,6 +363,133 @@ void write_text_dataset(const std::string& path, const text_rows& rows,
                                                  string_array(path, "target", rows.target),
                                                  string_array(path, "split", rows.split)});
   write_atomically(path, *table);
+}
+
+std::string xxh3_of_files(const std::vector<std::string>& files) {
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+  XXH3_64bits_reset(state.get());
+  std::vector<char> buffer(1 << 20);
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+      XXH3_64bits_update(state.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (!in.eof())
+      throw dataset_error(file, "", "cannot be read");
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits_digest(state.get())));
+  return hex;
+}
+
+struct dataset_writer::impl {
+  std::string path;
+  std::vector<column_spec> columns;
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<std::unique_ptr<arrow::StringBuilder>> texts;        // by column; null for timestamps
+  std::vector<std::unique_ptr<arrow::TimestampBuilder>> instants; // by column; null for texts
+  std::vector<bool> set;
+  std::uint64_t rows = 0;
+  std::int64_t pending = 0;
+  std::unique_ptr<atomic_parquet_file> file;
+  // The row group being encoded and written while the next one fills: compression
+  // then overlaps with whatever feeds the rows (a COPY from PostgreSQL).
+  std::future<void> writing;
+
+  ~impl() {
+    if (writing.valid())
+      writing.wait(); // before the file it writes to goes
+  }
+
+  void check(std::size_t index, column_type type) {
+    if (index >= columns.size() || columns[index].type != type)
+      throw dataset_error(path, index < columns.size() ? columns[index].name : "", "not a column of that type");
+    if (set[index])
+      throw dataset_error(path, columns[index].name, "set twice in row " + std::to_string(rows));
+    set[index] = true;
+  }
+
+  void check_status(const arrow::Status& status, std::size_t index) {
+    if (!status.ok())
+      throw dataset_error(path, columns[index].name, "cannot be built: " + one_line(status));
+  }
+
+  void flush() {
+    if (pending == 0)
+      return;
+    std::vector<std::shared_ptr<arrow::Array>> arrays;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      arrays.push_back(texts[i] ? finish(path, columns[i].name, *texts[i]) : finish(path, columns[i].name, *instants[i]));
+    auto table = arrow::Table::Make(schema, arrays, pending);
+    pending = 0;
+    if (writing.valid())
+      writing.get(); // rethrows the previous group's failure
+    writing = std::async(std::launch::async, [this, table] { file->write(*table); });
+  }
+
+  void finish_writing() {
+    flush();
+    if (writing.valid())
+      writing.get();
+  }
+};
+
+dataset_writer::dataset_writer(std::string path, std::vector<column_spec> columns,
+                               const std::map<std::string, std::string>& metadata)
+  : impl_(std::make_unique<impl>()) {
+  auto& m = *impl_;
+  m.path = std::move(path);
+  m.columns = std::move(columns);
+  const auto instant = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+  arrow::FieldVector fields;
+  for (const auto& c : m.columns) {
+    const bool text = c.type == column_type::text;
+    fields.push_back(arrow::field(c.name, text ? arrow::utf8() : instant, false));
+    m.texts.push_back(text ? std::make_unique<arrow::StringBuilder>() : nullptr);
+    m.instants.push_back(text ? nullptr
+                              : std::make_unique<arrow::TimestampBuilder>(instant, arrow::default_memory_pool()));
+  }
+  m.set.assign(m.columns.size(), false);
+  m.schema = arrow::schema(fields, to_arrow(metadata));
+  m.file = std::make_unique<atomic_parquet_file>(m.path, *m.schema);
+}
+
+dataset_writer::~dataset_writer() = default;
+
+void dataset_writer::text(std::size_t index, std::string_view value) {
+  impl_->check(index, column_type::text);
+  impl_->check_status(impl_->texts[index]->Append(value), index);
+}
+
+void dataset_writer::timestamp(std::size_t index, std::int64_t micros) {
+  impl_->check(index, column_type::timestamp_micros);
+  impl_->check_status(impl_->instants[index]->Append(micros), index);
+}
+
+void dataset_writer::end_row() {
+  auto& m = *impl_;
+  for (std::size_t i = 0; i < m.columns.size(); ++i)
+    if (!m.set[i])
+      throw dataset_error(m.path, m.columns[i].name, "not set in row " + std::to_string(m.rows));
+  m.set.assign(m.columns.size(), false);
+  ++m.rows;
+  if (++m.pending == rows_per_group)
+    m.flush();
+}
+
+std::uint64_t dataset_writer::rows() const noexcept {
+  return impl_->rows;
+}
+
+std::vector<std::string> dataset_writer::type_names() const {
+  std::vector<std::string> names;
+  for (const auto& field : impl_->schema->fields())
+    names.push_back(field->type()->ToString());
+  return names;
+}
+
+void dataset_writer::commit() {
+  impl_->finish_writing();
+  impl_->file->commit();
 }
 
 void write_token_rows(const std::string& path, const token_rows& rows) {

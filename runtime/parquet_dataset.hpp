@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,51 @@ text_rows read_text_dataset(const std::string& file_or_folder);
 /// temporary file beside it, fsynced, then renamed into place.
 void write_text_dataset(const std::string& path, const text_rows& rows,
                         const std::map<std::string, std::string>& metadata = {});
+
+/// XXH3-64 of the bytes of `files`, one after another, as 16 lowercase hex digits (what
+/// expd-tokenize records of its source, and a built dataset's content hash). Throws
+/// dataset_error naming a file that cannot be read.
+std::string xxh3_of_files(const std::vector<std::string>& files);
+
+/// A column of a file that dataset_writer writes: strings (never null) or instants
+/// (microseconds since the epoch, UTC: Arrow's timestamp[us, tz=UTC]).
+enum class column_type { text, timestamp_micros };
+
+struct column_spec {
+  std::string name;
+  column_type type = column_type::text;
+};
+
+/// Writes one Parquet file row by row, a row group at a time, so millions of rows are
+/// never held at once: into a temporary file beside `path`, fsynced and renamed into
+/// place by commit(), as write_text_dataset does. Destroyed before commit() (a failed
+/// build), it removes the temporary file: `path` is never seen half-written. A text
+/// dataset's columns (input, target, split) among the columns keep the file readable
+/// by read_text_dataset.
+class dataset_writer {
+public:
+  dataset_writer(std::string path, std::vector<column_spec> columns,
+                 const std::map<std::string, std::string>& metadata = {});
+  ~dataset_writer();
+  dataset_writer(const dataset_writer&) = delete;
+  dataset_writer& operator=(const dataset_writer&) = delete;
+
+  /// Sets column `index` of the current row (a text or a timestamp column).
+  void text(std::size_t index, std::string_view value);
+  void timestamp(std::size_t index, std::int64_t micros);
+  /// Ends the row; every column must have been set once. Throws dataset_error otherwise.
+  void end_row();
+  std::uint64_t rows() const noexcept;
+  /// Arrow's names of the columns' types: "string", "timestamp[us, tz=UTC]".
+  std::vector<std::string> type_names() const;
+  /// Writes the last row group and the footer, fsyncs, renames into place. Throws
+  /// dataset_error (and leaves nothing behind).
+  void commit();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 /// A dataset tokenised for one tokenizer: each row's token ids (bos, input, target,
 /// eos), where its target begins (the loss counts from there), its split, and the

@@ -94,6 +94,12 @@ commands:
                               guardrails hold, rolled back on a breach or an SRM
   promote status [ID]         the active promotions, or one with its guardrails and steps
   promote list                every recent promotion
+  dataset build NAME --from T --to T [--validation 0.1]
+                              build a dataset version from the events of [T, T) (dates
+                              or RFC 3339) joined with the domain tables: Parquet and a
+                              manifest under datasets/NAME/VERSION/; prints the manifest
+  dataset list                every dataset version, newest first
+  dataset show NAME/VERSION   a version's manifest: rows, split, window, hash, file
   help                        show this text
 
 options:
@@ -130,6 +136,7 @@ const std::vector<option_spec> option_specs = {
     {"dist", 0, true},        {"seed", 0, true},    {"experiments", 0, true}, {"json", 0, true},
     {"allocation", 0, true},  {"steps", 0, true},   {"hold", 0, true},  {"min-exposures", 0, true},
     {"guardrail", 0, true},   {"baseline", 0, true}, {"variant", 0, true}, {"policy", 0, true},
+    {"validation", 0, true},
 };
 
 // ---- commands ---------------------------------------------------------------------
@@ -561,6 +568,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "promote") {
     return promote_command(s, line);
+  }
+  if (command == "dataset") {
+    return dataset_command(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

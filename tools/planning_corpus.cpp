@@ -5,7 +5,7 @@
 #include <optional>
 #include <random>
 
-#include "core/bucketing.hpp"
+#include "core/dataset_build.hpp"
 #include "core/rfc3339.hpp"
 
 namespace expd::tools {
@@ -144,6 +144,7 @@ household make_household(draw& d, std::size_t index) {
 struct plan {
   std::vector<std::optional<std::size_t>> days; // nothing: leftovers of the first day
   std::string edit = "none";
+  std::vector<std::optional<std::size_t>> generated; // the days before the user's edit
 };
 
 plan make_plan(draw& d, const household& h, const std::vector<std::string>& pantry, int days,
@@ -183,6 +184,7 @@ plan make_plan(draw& d, const household& h, const std::vector<std::string>& pant
     cuisines.push_back(recipes[*best].cuisine);
     allowed.erase(best);
   }
+  p.generated = p.days;
   if (days > 1 && !allowed.empty() && p.days[0] && d.one_in(4)) {
     const std::size_t day = d.below(static_cast<std::size_t>(days));
     if (p.days[day]) {
@@ -194,19 +196,21 @@ plan make_plan(draw& d, const household& h, const std::vector<std::string>& pant
   return p;
 }
 
-std::string plan_text(const plan& p, const std::vector<std::string>& pantry, const std::string& reason) {
-  if (!p.days.empty() && !p.days[0])
-    return "plan: none; reason: " + reason + "; edits: none";
+// The days' meals and the shopping list, without the edits.
+std::string days_text(const std::vector<std::optional<std::size_t>>& days, const std::vector<std::string>& pantry,
+                      const std::string& reason) {
+  if (!days.empty() && !days[0])
+    return "plan: none; reason: " + reason;
   std::string text = "plan: ";
   std::vector<std::string> shopping;
-  for (std::size_t day = 0; day < p.days.size(); ++day) {
-    const std::string label = p.days.size() == 1 ? "tonight" : day_names[day];
+  for (std::size_t day = 0; day < days.size(); ++day) {
+    const std::string label = days.size() == 1 ? "tonight" : day_names[day];
     text += day == 0 ? "" : "; ";
-    if (!p.days[day]) {
-      text += label + " leftovers of " + recipes[*p.days[0]].name;
+    if (!days[day]) {
+      text += label + " leftovers of " + recipes[*days[0]].name;
       continue;
     }
-    const recipe& r = recipes[*p.days[day]];
+    const recipe& r = recipes[*days[day]];
     std::vector<std::string> used;
     for (const char* ingredient : r.ingredients) {
       if (std::find(pantry.begin(), pantry.end(), ingredient) != pantry.end())
@@ -217,13 +221,22 @@ std::string plan_text(const plan& p, const std::vector<std::string>& pantry, con
     text += label + " " + r.name + " (" + std::to_string(r.minutes) + " min, uses " +
             joined(used, [](const std::string& s) { return s; }, "nothing from the pantry") + ")";
   }
-  text += "; shopping: " + joined(shopping, [](const std::string& s) { return s; });
-  return text + "; edits: " + p.edit;
+  return text + "; shopping: " + joined(shopping, [](const std::string& s) { return s; });
 }
+
+const char* const content_names[] = {"meat", "fish", "dairy", "gluten", "nuts", "egg"};
 
 } // namespace
 
 std::vector<planning_example> generate_planning_corpus(std::uint64_t seed, std::size_t rows) {
+  std::vector<planning_example> corpus;
+  corpus.reserve(rows);
+  for_each_planning_example(seed, rows, [&](planning_example&& e) { corpus.push_back(std::move(e)); });
+  return corpus;
+}
+
+void for_each_planning_example(std::uint64_t seed, std::size_t rows,
+                               const std::function<void(planning_example&&)>& each) {
   draw d{std::mt19937_64(seed)};
   std::vector<household> households;
   for (std::size_t i = 0; i < std::max<std::size_t>(1, rows / 4); ++i)
@@ -237,8 +250,6 @@ std::vector<planning_example> generate_planning_corpus(std::uint64_t seed, std::
 
   // 2025-01-06T00:00:00Z, and about an hour between requests.
   core::unix_micros at = 1736121600LL * 1000000;
-  std::vector<planning_example> corpus;
-  corpus.reserve(rows);
   for (std::size_t row = 0; row < rows; ++row) {
     household& h = households[d.below(households.size())];
     std::vector<std::string> pantry = ingredients;
@@ -248,10 +259,16 @@ std::vector<planning_example> generate_planning_corpus(std::uint64_t seed, std::
     const std::string mode = d.pick(modes);
     const int max_minutes = d.pick(time_limits);
 
+    planning_request request{h.adults, h.children, h.eats->name, {}, {}, max_minutes, flow.days, flow.name,
+                             mode, h.last_plan, {}, {}, {}};
+    for (const allergy* a : h.allergic_to)
+      request.allergies.emplace_back(a->name);
     std::string input = "household: " + people(h) + "; diet: " + h.eats->name + "; allergies: " +
                         joined(h.allergic_to, [](const allergy* a) { return a->name; }) + "; pantry: ";
-    for (std::size_t i = 0; i < pantry.size(); ++i)
-      input += (i == 0 ? "" : ", ") + pantry[i] + " " + d.pick(quantities);
+    for (std::size_t i = 0; i < pantry.size(); ++i) {
+      request.pantry.emplace_back(pantry[i], d.pick(quantities));
+      input += (i == 0 ? "" : ", ") + pantry[i] + " " + request.pantry.back().second;
+    }
     input += "; constraints: max " + std::to_string(max_minutes) + " min per meal, " + std::to_string(flow.days) +
              (flow.days == 1 ? " dinner" : " dinners") + ", no repeats of the previous plan; workflow: " +
              flow.name + "; mode: " + mode + "; previous plan: " +
@@ -262,19 +279,33 @@ std::vector<planning_example> generate_planning_corpus(std::uint64_t seed, std::
                                joined(h.allergic_to, [](const allergy* a) { return a->name; }) + " and max " +
                                std::to_string(max_minutes) + " min";
     at += static_cast<core::unix_micros>(1800 + d.below(3600)) * 1000000;
-    corpus.push_back({"ex-" + std::to_string(seed) + "-" + std::to_string(row), h.id, std::move(input),
-                      plan_text(p, pantry, reason), core::format_rfc3339(at), d.pick(policy_versions)});
+    request.generated_plan = days_text(p.generated, pantry, reason);
+    request.accepted_plan = days_text(p.days, pantry, reason);
+    request.edit = p.edit;
+    std::string target = request.accepted_plan + "; edits: " + p.edit;
+    each({"ex-" + std::to_string(seed) + "-" + std::to_string(row), h.id, std::move(input), std::move(target),
+          core::format_rfc3339(at), d.pick(policy_versions), std::move(request)});
     h.last_plan.clear();
     for (const auto& day : p.days)
       if (day)
         h.last_plan.push_back(*day);
   }
-  return corpus;
+}
+
+std::vector<planning_recipe> planning_recipes() {
+  std::vector<planning_recipe> out;
+  for (const auto& r : recipes) {
+    planning_recipe p{r.name, r.minutes, r.cuisine, {}, {r.ingredients.begin(), r.ingredients.end()}};
+    for (unsigned bit = 0; bit < 6; ++bit)
+      if (r.contains & (1u << bit))
+        p.contains.emplace_back(content_names[bit]);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 std::string corpus_split(const std::string& household_id, double validation_fraction) {
-  return core::bucket_of("validation", household_id) < core::bucket_width(validation_fraction) ? "validation"
-                                                                                               : "train";
+  return core::dataset_split(household_id, validation_fraction);
 }
 
 } // namespace expd::tools

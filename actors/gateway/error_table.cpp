@@ -53,6 +53,8 @@ constexpr std::array<error_row, ec_end - 1> rows{{
   // Too many requests wait already; a later try may find room.
   {ec::overloaded, 429, "overloaded", 1, false},
   {ec::invalid_policy, 422, "invalid_policy", 0, false},
+  // The same window would be refused again until events arrive in it.
+  {ec::empty_dataset, 422, "empty_dataset", 0, false},
 }};
 
 } // namespace

@@ -23,6 +23,7 @@
 #include "core/json_depth.hpp"
 #include "core/metric_aggregate.hpp"
 #include "core/query_string.hpp"
+#include "core/dataset_build.hpp"
 #include "core/training_record.hpp"
 #include "core/uuid.hpp"
 #include "runtime/log.hpp"
@@ -518,6 +519,36 @@ void handle_training_jobs(gateway_broker* self, const call& c, http_request& req
   ask(self, c, registry, timeout, atom::logs::value, std::move(id), q.after, q.limit);
 }
 
+// /admin/v1/datasets[/{name}/{version}]: the build request is checked here (core), the
+// build runs in the detached dataset builder. It always answers and a build takes as
+// long as its window does (minutes for millions of events), so no deadline, as for
+// the aggregator; the connection waits with its reply slot open and is not swept.
+void handle_datasets(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  constexpr std::string_view prefix = "/admin/v1/datasets";
+  auto rest = std::string_view{req.path}.substr(prefix.size());
+  if (rest.empty() || rest == "/") {
+    if (req.method == "GET")
+      return ask(self, c, st.routes->datasets, st.cfg.request_timeout, atom::list::value);
+    if (req.method != "POST")
+      return method_not_allowed(self, c, "POST, GET", "use POST or GET");
+    core::dataset_build_request request;
+    try {
+      request = core::parse_dataset_build_request(req.body);
+    } catch (const core::field_error& e) {
+      return complete_error(self, c, ec::invalid_field, e.field(), e.what());
+    }
+    return ask(self, c, st.routes->datasets, caf::infinite, atom::build::value, std::move(request));
+  }
+  auto slash = rest.find('/', 1);
+  if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos)
+    return complete_error(self, c, ec::not_found, "path", "use /admin/v1/datasets/{name}/{version}");
+  if (req.method != "GET")
+    return method_not_allowed(self, c, "GET", "use GET");
+  ask(self, c, st.routes->datasets, st.cfg.request_timeout, atom::get::value, std::string{rest.substr(1, slash - 1)},
+      std::string{rest.substr(slash + 1)});
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!st.cfg.access->admin(req.header("authorization")))
@@ -534,6 +565,9 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (auto path = std::string_view{req.path};
       path == "/admin/v1/training-jobs" || path.rfind("/admin/v1/training-jobs/", 0) == 0)
     return handle_training_jobs(self, c, req);
+  if (auto path = std::string_view{req.path};
+      path == "/admin/v1/datasets" || path.rfind("/admin/v1/datasets/", 0) == 0)
+    return handle_datasets(self, c, req);
   if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply") {
     bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
     const char* method = apply ? "POST" : "GET";

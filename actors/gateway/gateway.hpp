@@ -48,6 +48,7 @@ struct gateway_routes {
   training_registry_actor training;    ///< /admin/v1/training-jobs
   policy_registry_actor policies;      ///< /admin/v1/policies
   promotion_controller_actor promotions; ///< /admin/v1/promotions
+  dataset_builder_actor datasets;      ///< /admin/v1/datasets
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

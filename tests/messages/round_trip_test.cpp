@@ -174,6 +174,15 @@ TEST(wire, event_query) {
   EXPECT_EQ(*z.experiment_id, id(0, 0));
 }
 
+TEST(wire, dataset_build_request) {
+  core::dataset_build_request x{unicode, -1736121600000000LL, 1736726400000000LL, 0.25};
+  auto y = round_trip(x);
+  EXPECT_EQ(y.name, x.name);
+  EXPECT_EQ(y.from, x.from);
+  EXPECT_EQ(y.to, x.to);
+  EXPECT_DOUBLE_EQ(y.validation, x.validation);
+}
+
 TEST(wire, unit_refs_held_variants_and_spool_consumer) {
   unit_refs x{{"user", unicode}, {"", ""}, {"household", large}};
   auto y = round_trip(x);

@@ -147,6 +147,60 @@ TEST_F(parquet_dataset_test, large_datasets_are_written_in_row_groups_of_16384_r
   EXPECT_EQ(back.split, rows.split);
 }
 
+TEST_F(parquet_dataset_test, a_dataset_writer_streams_row_groups_that_both_readers_read) {
+  using expd::runtime::column_type;
+  {
+    expd::runtime::dataset_writer writer(path("built.parquet"),
+                                         {{"input", column_type::text},
+                                          {"target", column_type::text},
+                                          {"split", column_type::text},
+                                          {"household_id", column_type::text},
+                                          {"timestamp", column_type::timestamp_micros}},
+                                         {{"source", "test"}});
+    for (int i = 0; i < 40000; ++i) {
+      writer.text(0, "input " + std::to_string(i));
+      writer.text(1, "tärget " + std::to_string(i));
+      writer.text(2, i % 10 == 0 ? "validation" : "train");
+      writer.text(3, "hh-" + std::to_string(i % 7));
+      writer.timestamp(4, 1736121600000000LL + i * 1000000LL);
+      writer.end_row();
+    }
+    EXPECT_EQ(writer.rows(), 40000u);
+    EXPECT_EQ(writer.type_names(), (std::vector<std::string>{"string", "string", "string", "string",
+                                                              "timestamp[us, tz=UTC]"}));
+    ASSERT_EQ(names().size(), 1u); // until commit, only the temporary file beside it
+    EXPECT_EQ(names()[0].rfind(".built.parquet.tmp-", 0), 0u) << names()[0];
+    writer.commit();
+  }
+  const auto back = expd::runtime::read_text_dataset(path("built.parquet"));
+  ASSERT_EQ(back.input.size(), 40000u);
+  EXPECT_EQ(back.target[39999], "tärget 39999");
+  EXPECT_EQ(back.split[10], "validation");
+  const auto seen = pyarrow_read(path("built.parquet"));
+  EXPECT_EQ(seen["row_groups"], 3);
+  EXPECT_EQ(seen["columns"]["timestamp"], "timestamp[us, tz=UTC]");
+  EXPECT_EQ(seen["rows"]["timestamp"][1], "2025-01-06 00:00:01+00:00");
+  EXPECT_EQ(seen["rows"]["household_id"][8], "hh-1");
+  EXPECT_EQ(seen["metadata"], (json{{"source", "test"}}));
+  EXPECT_EQ(expd::runtime::xxh3_of_files({path("built.parquet")}).size(), 16u);
+}
+
+TEST_F(parquet_dataset_test, a_dataset_writer_leaves_nothing_without_commit_or_with_a_row_short) {
+  using expd::runtime::column_type;
+  {
+    expd::runtime::dataset_writer writer(path("abandoned.parquet"), {{"input", column_type::text}});
+    writer.text(0, "one");
+    writer.end_row();
+  }
+  EXPECT_TRUE(fs::is_empty(folder));
+  expd::runtime::dataset_writer writer(path("short.parquet"),
+                                       {{"input", column_type::text}, {"target", column_type::text}});
+  writer.text(0, "only the input");
+  expect_refused([&] { writer.end_row(); }, path("short.parquet"), "target", {"not set in row 0"});
+  expect_refused([&] { writer.text(0, "again"); }, path("short.parquet"), "input", {"set twice"});
+  expect_refused([&] { writer.timestamp(1, 0); }, path("short.parquet"), "target", {"not a column of that type"});
+}
+
 TEST_F(parquet_dataset_test, writing_replaces_a_file_whole) {
   expd::runtime::write_text_dataset(path("text.parquet"), sample_text());
   expd::runtime::write_text_dataset(path("text.parquet"), {{"only"}, {"row"}, {"validation"}});

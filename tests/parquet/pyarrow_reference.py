@@ -50,7 +50,7 @@ def read(path):
         "row_groups": parquet.metadata.num_row_groups,
         "compression": [group.column(i).compression for i in range(group.num_columns)] if group else [],
     }
-    json.dump(answer, sys.stdout, ensure_ascii=False)
+    json.dump(answer, sys.stdout, ensure_ascii=False, default=str)  # timestamps as text
 
 
 if __name__ == "__main__":

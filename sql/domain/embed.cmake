@@ -1,0 +1,15 @@
+# Writes OUT: a C++ source holding every sql/domain/NAME_dataset.sql, the join query a
+# dataset build runs (runtime/dataset_build.hpp, embedded_dataset_queries).
+file(GLOB files "${SQL_DIR}/*_dataset.sql")
+list(SORT files)
+set(body "#include \"runtime/dataset_build.hpp\"\n\nnamespace expd::runtime {\n\n")
+string(APPEND body "std::map<std::string, std::string> embedded_dataset_queries() {\n  return {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  string(REGEX REPLACE "_dataset$" "" name "${name}")
+  file(READ "${f}" sql)
+  string(APPEND body "    {\"${name}\", R\"expd_sql(${sql})expd_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n}\n\n} // namespace expd::runtime\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

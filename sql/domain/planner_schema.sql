@@ -1,0 +1,42 @@
+-- The planner example domain: the product team's tables, not expd's (expd's are in
+-- schema exp, made by the numbered migrations in sql/). A dataset build joins them
+-- with exp.events (sql/domain/planner_dataset.sql; docs/lifecycle.md, "Datasets from
+-- events"). Seed rows: expd-planning-corpus --format=domain --out=DIR, then
+-- sql/domain/planner_seed.sql. Idempotent: safe to run again.
+CREATE SCHEMA IF NOT EXISTS planner;
+
+CREATE TABLE IF NOT EXISTS planner.households (
+  household_id text PRIMARY KEY,
+  adults       integer NOT NULL CHECK (adults > 0),
+  children     integer NOT NULL CHECK (children >= 0),
+  diet         text NOT NULL,                -- omnivore, pescatarian, vegetarian, vegan
+  allergies    text[] NOT NULL DEFAULT '{}'  -- nuts, gluten, dairy, eggs
+);
+
+CREATE TABLE IF NOT EXISTS planner.recipes (
+  recipe_id   text PRIMARY KEY,
+  name        text NOT NULL,
+  minutes     integer NOT NULL CHECK (minutes > 0),
+  cuisine     text NOT NULL,
+  contains    text[] NOT NULL DEFAULT '{}',  -- meat, fish, dairy, gluten, nuts, egg
+  ingredients text[] NOT NULL
+);
+
+-- What a household had in its pantry when it asked for a plan; the plan_generated
+-- event names the snapshot (context.pantry_id). items: [{"ingredient","quantity"}], in
+-- the order the household listed them.
+CREATE TABLE IF NOT EXISTS planner.pantry_snapshots (
+  pantry_id    text PRIMARY KEY,
+  household_id text NOT NULL REFERENCES planner.households,
+  taken_at     timestamptz NOT NULL,
+  items        jsonb NOT NULL CHECK (jsonb_typeof(items) = 'array')
+);
+
+-- The constraints a request was made under (context.constraint_id).
+CREATE TABLE IF NOT EXISTS planner.constraints (
+  constraint_id text PRIMARY KEY,
+  household_id  text NOT NULL REFERENCES planner.households,
+  max_minutes   integer NOT NULL CHECK (max_minutes > 0), -- per meal
+  dinners       integer NOT NULL CHECK (dinners > 0),
+  no_repeats    boolean NOT NULL DEFAULT true             -- none of the previous plan's recipes
+);
