@@ -103,11 +103,6 @@ double buckets(double allocation) {
   return std::round(allocation * bucket_count) / bucket_count;
 }
 
-const json* member_or_null(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
 } // namespace
 
 std::string_view to_string(guardrail_direction d) noexcept {
@@ -244,7 +239,7 @@ promotion_reading read_promotion(const json& results, const std::string& candida
                                  const std::vector<guardrail>& guardrails, double alpha) {
   promotion_reading out;
   const json* variant = nullptr;
-  if (auto* variants = member_or_null(results, "variants"); variants != nullptr && variants->is_array())
+  if (auto* variants = optional_member(results, "variants"); variants != nullptr && variants->is_array())
     for (auto& v : *variants)
       if (v.is_object() && v.value("variant_name", "") == candidate)
         variant = &v;
@@ -256,14 +251,14 @@ promotion_reading read_promotion(const json& results, const std::string& candida
     guardrail_reading reading{rule, "no data", std::nullopt, std::nullopt};
     const json* comparison = nullptr;
     if (variant != nullptr)
-      if (auto* metrics = member_or_null(*variant, "metrics"); metrics != nullptr && metrics->is_array())
+      if (auto* metrics = optional_member(*variant, "metrics"); metrics != nullptr && metrics->is_array())
         for (auto& m : *metrics)
           if (m.is_object() && m.value("event_type", "") == rule.event_type
               && m.value("metric_name", "") == rule.metric_name)
-            comparison = member_or_null(m, "vs_control");
+            comparison = optional_member(m, "vs_control");
     if (comparison != nullptr && comparison->is_object()) {
-      auto lift = member_or_null(*comparison, "relative_lift");
-      auto p = member_or_null(*comparison, "always_valid_p_value");
+      auto lift = optional_member(*comparison, "relative_lift");
+      auto p = optional_member(*comparison, "always_valid_p_value");
       if (lift != nullptr && lift->is_number() && p != nullptr && p->is_number()) {
         reading.relative_lift = lift->get<double>();
         reading.always_valid_p_value = p->get<double>();

@@ -24,10 +24,6 @@ using nlohmann::json;
 using runtime::log;
 using runtime::log_level;
 
-api_reply json_reply(std::uint16_t status, const json& body) {
-  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
 // How long a barrier's shards write through at most if the change never comes (the
 // applying node died between the barrier and the change), and how long the registry
 // waits for them all to confirm.

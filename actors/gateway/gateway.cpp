@@ -471,6 +471,20 @@ void apply_with(gateway_broker* self, const call& c, http_request& req, const Ac
   ask(self, c, to, self->state.cfg.request_timeout, what, std::move(req.body), dry_run);
 }
 
+// GET BASE lists, POST BASE/apply applies a document: the registries of event types and
+// policies.
+template <class Actor, class List, class Apply>
+void list_or_apply(gateway_broker* self, const call& c, http_request& req, std::string_view base,
+                   const Actor& to, List list, Apply apply) {
+  bool applying = req.path.size() > base.size();
+  const char* method = applying ? "POST" : "GET";
+  if (req.method != method)
+    return method_not_allowed(self, c, method, std::string{"use "} + method);
+  if (applying)
+    return apply_with(self, c, req, to, apply);
+  ask(self, c, to, self->state.cfg.request_timeout, list);
+}
+
 // /admin/v1/training-jobs[/{id}[/logs|/cancel]]: the id and the query are checked
 // here, the job by the training registry.
 void handle_training_jobs(gateway_broker* self, const call& c, http_request& req) {
@@ -568,24 +582,12 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (auto path = std::string_view{req.path};
       path == "/admin/v1/datasets" || path.rfind("/admin/v1/datasets/", 0) == 0)
     return handle_datasets(self, c, req);
-  if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply") {
-    bool apply = req.path.size() > std::string_view{"/admin/v1/event-types"}.size();
-    const char* method = apply ? "POST" : "GET";
-    if (req.method != method)
-      return method_not_allowed(self, c, method, std::string{"use "} + method);
-    if (apply)
-      return apply_with(self, c, req, registry, atom::apply_types::value);
-    return ask(self, c, registry, st.cfg.request_timeout, atom::list_types::value);
-  }
-  if (req.path == "/admin/v1/policies" || req.path == "/admin/v1/policies/apply") {
-    bool apply = req.path.size() > std::string_view{"/admin/v1/policies"}.size();
-    const char* method = apply ? "POST" : "GET";
-    if (req.method != method)
-      return method_not_allowed(self, c, method, std::string{"use "} + method);
-    if (apply)
-      return apply_with(self, c, req, st.routes->policies, atom::apply::value);
-    return ask(self, c, st.routes->policies, st.cfg.request_timeout, atom::list::value);
-  }
+  if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply")
+    return list_or_apply(self, c, req, "/admin/v1/event-types", registry, atom::list_types::value,
+                         atom::apply_types::value);
+  if (req.path == "/admin/v1/policies" || req.path == "/admin/v1/policies/apply")
+    return list_or_apply(self, c, req, "/admin/v1/policies", st.routes->policies, atom::list::value,
+                         atom::apply::value);
   if (auto path = std::string_view{req.path};
       path == "/admin/v1/promotions" || path.rfind("/admin/v1/promotions/", 0) == 0) {
     auto id = std::string{path.substr(std::min(path.size(), std::string_view{"/admin/v1/promotions/"}.size()))};

@@ -34,10 +34,6 @@ struct policy_registry_state {
 
 using self_ptr = policy_registry_actor::stateful_pointer<policy_registry_state>;
 
-api_reply json_reply(std::uint16_t status, const json& body) {
-  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
 caf::error database_error(const std::exception& e) {
   log(log_level::error, "policy_database_error", {{"error", e.what()}});
   return make_error(ec::database_unavailable, "", "PostgreSQL did not answer; nothing was applied");

@@ -47,10 +47,6 @@ struct promotion_controller_state {
 
 using self_ptr = promotion_controller_actor::stateful_pointer<promotion_controller_state>;
 
-api_reply json_reply(std::uint16_t status, const json& body) {
-  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
 json describe(const runtime::promotion_row& p) {
   return {{"id", p.id},
           {"experiment", p.experiment_name},

@@ -410,6 +410,11 @@ std::string expctl_path() {
   return expd.substr(0, expd.rfind('/') + 1) + "expctl";
 }
 
+std::string error_code_and_field(const http_reply& reply) {
+  auto e = reply.json()["error"];
+  return e.value("code", "") + " " + e.value("field", "");
+}
+
 command_output run_expctl(const expd_process& node, const std::string& args) {
   return run_command(expctl_path() + " --server=http://127.0.0.1:" + std::to_string(node.port())
                      + " --token=" + expd_process::admin_token + " " + args + " 2>&1");

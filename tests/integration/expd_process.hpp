@@ -189,6 +189,9 @@ private:
 /// The expctl built beside expd.
 std::string expctl_path();
 
+/// An error answer's "CODE FIELD" ("invalid_policy policies[0].versions[1].mlflow_model_version").
+std::string error_code_and_field(const http_reply& reply);
+
 /// Runs expctl against `node` with its admin token and `args`; the output holds stderr
 /// too.
 command_output run_expctl(const expd_process& node, const std::string& args);

@@ -34,11 +34,6 @@ json experiments_naming(const std::string& control, const std::string& treatment
   return doc;
 }
 
-std::string error_of(const expd::testing::http_reply& reply) {
-  auto e = reply.json()["error"];
-  return e.value("code", "") + " " + e.value("field", "");
-}
-
 } // namespace
 
 TEST(policies, a_version_names_a_model_version_mlflow_has) {
@@ -48,7 +43,7 @@ TEST(policies, a_version_names_a_model_version_mlflow_has) {
 
   auto missing = apply_policies(node, policies(model.name, {1, 3}));
   ASSERT_EQ(missing.status, 422) << missing.body;
-  EXPECT_EQ(error_of(missing), "invalid_policy policies[0].versions[1].mlflow_model_version");
+  EXPECT_EQ(error_code_and_field(missing), "invalid_policy policies[0].versions[1].mlflow_model_version");
   EXPECT_NE(missing.body.find("MLflow has no model version " + model.name + "/3"), std::string::npos) << missing.body;
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.policies"), "0"); // nothing of the document
 
@@ -90,13 +85,13 @@ TEST(policies, a_stored_version_never_changes_and_nothing_is_half_applied) {
   // Version 1 pointed elsewhere, beside a new version 2: refused whole.
   auto changed = apply_policies(node, policies(model.name, {2, 3}));
   ASSERT_EQ(changed.status, 422) << changed.body;
-  EXPECT_EQ(error_of(changed), "invalid_policy policies[0].versions[0].mlflow_model_version");
+  EXPECT_EQ(error_code_and_field(changed), "invalid_policy policies[0].versions[0].mlflow_model_version");
   EXPECT_NE(changed.body.find("add version 2 instead"), std::string::npos) << changed.body;
   EXPECT_EQ(db.scalar("SELECT string_agg(version || ':' || mlflow_model_version, ',') FROM exp.policy_versions"), "1:1");
 
   auto bad = apply_policies(node, json::parse(R"({"policies":[{"name":"planner_policy","versions":[{"version":1}]}]})"));
   EXPECT_EQ(bad.status, 422);
-  EXPECT_EQ(error_of(bad), "invalid_policy policies[0].versions[0].mlflow_model_name");
+  EXPECT_EQ(error_code_and_field(bad), "invalid_policy policies[0].versions[0].mlflow_model_name");
   auto not_json = node.request("POST", "/admin/v1/policies/apply", "{\"policies\":", true);
   EXPECT_EQ(not_json.status, 400);
   EXPECT_EQ(node.request("GET", "/admin/v1/policies/apply", "", true).status, 405);
@@ -110,13 +105,13 @@ TEST(policies, variant_configs_may_name_only_stored_versions) {
 
   auto unknown = node.apply(experiments_naming("planner_policy/1", "planner_policy/2"));
   ASSERT_EQ(unknown.status, 422) << unknown.body;
-  EXPECT_EQ(error_of(unknown), "invalid_experiment experiments[0].variants[0].config.policy_version_id");
+  EXPECT_EQ(error_code_and_field(unknown), "invalid_experiment experiments[0].variants[0].config.policy_version_id");
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.experiments"), "0");
   auto malformed = node.apply(experiments_naming("uuid-v1", "planner_policy/2"));
-  EXPECT_EQ(error_of(malformed), "invalid_experiment experiments[0].variants[0].config.policy_version_id");
+  EXPECT_EQ(error_code_and_field(malformed), "invalid_experiment experiments[0].variants[0].config.policy_version_id");
   auto no_policy = node.apply(json::parse(R"({"experiments":[{"name":"e","unit_type":"user","variants":[
     {"name":"a","allocation":0.5,"config":{"execution_strategy":"hybrid","prompt_version_id":"p1"}}]}]})"));
-  EXPECT_EQ(error_of(no_policy), "invalid_experiment experiments[0].variants[0].config.policy_version_id");
+  EXPECT_EQ(error_code_and_field(no_policy), "invalid_experiment experiments[0].variants[0].config.policy_version_id");
 
   auto applied = apply_policies(node, policies(model.name, {1, 2}));
   ASSERT_EQ(applied.status, 200) << applied.body;
@@ -156,7 +151,7 @@ TEST(policies, mlflow_away_or_absent_refuses_new_versions_and_stores_nothing) {
   expd_process node{db, {"--mlflow=http://127.0.0.1:" + std::to_string(away.port())}};
   auto refused = apply_policies(node, policies(model.name, {1}));
   ASSERT_EQ(refused.status, 503) << refused.body;
-  EXPECT_EQ(error_of(refused), "unavailable policies[0].versions[0].mlflow_model_version");
+  EXPECT_EQ(error_code_and_field(refused), "unavailable policies[0].versions[0].mlflow_model_version");
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.policies"), "0");
   away.retarget(std::stoi(uri.substr(uri.rfind(':') + 1)));
   auto applied = apply_policies(node, policies(model.name, {1}));

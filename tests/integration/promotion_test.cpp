@@ -21,11 +21,6 @@ namespace {
 const json event_types = json::parse(R"({"event_types":[
   {"name":"plan_accepted","metrics":{"accepted":{"type":"boolean"}}}]})");
 
-std::string error_of(const http_reply& reply) {
-  auto e = reply.json()["error"];
-  return e.value("code", "") + " " + e.value("field", "");
-}
-
 struct promotion_world {
   mlflow_model model{2, {{"policy_id", "planner_policy"}}};
   scratch_database db;
@@ -103,19 +98,19 @@ TEST(promotion, only_a_candidate_starts_and_always_at_most_ten_percent) {
   promotion_world w;
   auto not_candidate = w.promote(w.request());
   ASSERT_EQ(not_candidate.status, 409) << not_candidate.body;
-  EXPECT_EQ(error_of(not_candidate), "invalid_transition model");
+  EXPECT_EQ(error_code_and_field(not_candidate), "invalid_transition model");
   w.model.client().set_alias(w.model.name, "candidate", 2);
 
   auto too_big = w.promote(w.request(0.2));
   ASSERT_EQ(too_big.status, 400) << too_big.body;
-  EXPECT_EQ(error_of(too_big), "invalid_field allocation");
+  EXPECT_EQ(error_code_and_field(too_big), "invalid_field allocation");
   EXPECT_NE(too_big.body.find("<= 10%"), std::string::npos);
   auto unknown = w.request();
   unknown["experiment"] = "nope";
-  EXPECT_EQ(error_of(w.promote(unknown)), "unknown_experiment experiment");
+  EXPECT_EQ(error_code_and_field(w.promote(unknown)), "unknown_experiment experiment");
   auto missing = w.request();
   missing["model"] = w.model.name + "/9";
-  EXPECT_EQ(error_of(w.promote(missing)), "invalid_field model");
+  EXPECT_EQ(error_code_and_field(w.promote(missing)), "invalid_field model");
   // Nothing of the refusals is left: no variant, no policy version, no promotion.
   EXPECT_EQ(w.db.scalar("SELECT count(*) FROM exp.variants"), "2");
   EXPECT_EQ(w.db.scalar("SELECT count(*) FROM exp.policy_versions"), "1");
@@ -137,7 +132,7 @@ TEST(promotion, only_a_candidate_starts_and_always_at_most_ten_percent) {
   EXPECT_DOUBLE_EQ(w.allocation_of(variant), 0.1);
   EXPECT_DOUBLE_EQ(w.allocation_of("control"), 0.4);
   auto twice = w.promote(w.request());
-  EXPECT_EQ(error_of(twice), "invalid_transition experiment");
+  EXPECT_EQ(error_code_and_field(twice), "invalid_transition experiment");
 }
 
 TEST(promotion, units_keep_their_variants_and_a_candidate_that_holds_reaches_production) {
