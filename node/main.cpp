@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <iterator>
 #include <iostream>
@@ -24,6 +25,7 @@
 #include "actors/lifecycle/policy_registry.hpp"
 #include "actors/lifecycle/promotion_controller.hpp"
 #include "actors/lifecycle/dataset_builder.hpp"
+#include "actors/lifecycle/replay_runner.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -356,8 +358,21 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
     throw start_refusal(std::string{"--datasets: "} + e.what(), "datasets_refused");
   }
 
+  replay_runner_config rcfg;
+  rcfg.pg_url = cfg.pg_url;
+  // Stable across restarts, so a restart queues its own running replay again.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  rcfg.runner = !cfg.node_name.empty() ? cfg.node_name : "node@" + std::string{host} + ":" + std::to_string(cfg.listen_port);
+  rcfg.mlflow_uri = cfg.mlflow_uri;
+  rcfg.datasets = dcfg.build;
+  rcfg.model_cache = std::filesystem::absolute(cfg.model_cache).string();
+  rcfg.registry = training;
+  rcfg.poll_interval = cfg.replay_poll;
+  auto replays = spawn_replay_runner(sys, rcfg);
+
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions,
-                                      datasets};
+                                      datasets, replays};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -379,7 +394,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
                                                           membership, training, policies, promotions,
-                                                          datasets});
+                                                          datasets, replays});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

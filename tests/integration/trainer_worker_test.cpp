@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/expd_process.hpp"
+#include "tests/integration/trainer_process.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/tcp_forwarder.hpp"
 
@@ -26,84 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string jobs = "/admin/v1/training-jobs";
-
-// A process of the test's (expd-trainer), killed at the end if it still runs.
-class child {
-public:
-  child(std::vector<std::string> argv, const std::string& log) {
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&files, 1, 2);
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &files, nullptr, args.data(), environ) != 0)
-      pid_ = -1;
-    posix_spawn_file_actions_destroy(&files);
-  }
-  ~child() {
-    kill(SIGKILL);
-  }
-  void kill(int sig) {
-    if (pid_ > 0) {
-      ::kill(pid_, sig);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  bool running() const {
-    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
-  }
-
-private:
-  pid_t pid_ = -1;
-};
-
-// The tiny checkpoint of the tokenizer's vocabulary with that tokenizer beside it, and
-// the planning corpus as a Parquet dataset: made once for the suite.
-struct training_inputs {
-  fs::path dir, model, dataset;
-};
-
-const training_inputs& inputs() {
-  static const training_inputs made = [] {
-    training_inputs in;
-    in.dir = fs::temp_directory_path() / ("expd-trainer-inputs-" + std::to_string(::getpid()));
-    in.model = in.dir / "model";
-    in.dataset = in.dir / "datasets" / "training.parquet";
-    fs::create_directories(in.dataset.parent_path());
-    auto run = [](const std::string& command) {
-      auto r = expd::test::run_command(command + " 2>&1");
-      if (r.status != 0)
-        throw std::runtime_error(command + " failed: " + r.out);
-    };
-    run(std::string{EXPD_TORCH_PYTHON} + " " + EXPD_SOURCE_DIR + "/tests/gpu/make_tiny_checkpoint.py sized "
-        + in.model.string() + " 384");
-    run(std::string{EXPD_SOURCE_DIR} + "/tools/tiny-tokenizer.sh --vocab 384 --corpus-bin "
-        + EXPD_CORPUS_BINARY + " " + in.model.string());
-    run(std::string{EXPD_CORPUS_BINARY} + " --rows=96 --seed=7 --validation=0.2 --format=parquet --out="
-        + in.dataset.string());
-    return in;
-  }();
-  return made;
-}
-
-json job_of(const std::string& name, const fs::path& output, std::uint64_t steps) {
-  return {{"name", name},
-          {"dataset", inputs().dataset.string()},
-          {"base_model", inputs().model.string()},
-          {"output", output.string()},
-          {"lora", {{"rank", 4}, {"alpha", 8}, {"dropout", 0.0}, {"target_modules", {"q_proj", "v_proj"}}}},
-          {"optimizer", {{"learning_rate", 0.01}, {"warmup_steps", 2}}},
-          {"batch_size", 4},
-          {"max_steps", steps},
-          {"sequence_length", 512},
-          {"checkpoint_every_steps", 3},
-          {"eval_every_steps", 3},
-          {"seed", 3}};
-}
 
 class trainer_worker : public ::testing::Test {
 protected:
