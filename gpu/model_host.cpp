@@ -5,6 +5,7 @@
 #include <string>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "gpu/checkpoint_error.hpp"
 #include "messages/error.hpp"

@@ -26,6 +26,7 @@
 #include "actors/lifecycle/promotion_controller.hpp"
 #include "actors/lifecycle/dataset_builder.hpp"
 #include "actors/lifecycle/replay_runner.hpp"
+#include "runtime/tokenizer_process.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -368,6 +369,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   rcfg.datasets = dcfg.build;
   rcfg.model_cache = std::filesystem::absolute(cfg.model_cache).string();
   rcfg.registry = training;
+  rcfg.tokenize_binary = runtime::default_tokenize_binary();
   rcfg.poll_interval = cfg.replay_poll;
   auto replays = spawn_replay_runner(sys, rcfg);
 
@@ -492,6 +494,8 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // A child that died (expd-tokenize for replay) must be a write error, not the node's end.
+  std::signal(SIGPIPE, SIG_IGN);
   runtime::node_config cfg;
   core::access_policy_ptr access;
   try {

@@ -93,7 +93,8 @@ void replay_store::requeue(const std::string& runner) {
   });
 }
 
-void replay_store::succeed(const std::string& id, const core::replay_verdict& v, const nlohmann::json& summary) {
+void replay_store::succeed(const std::string& id, const core::replay_verdict& v, const nlohmann::json& summary,
+                           const std::string& mlflow_run_id) {
   with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     auto replay = tx.exec_params1("SELECT candidate_model, candidate_version, baseline_model, baseline_version,"
@@ -128,8 +129,8 @@ void replay_store::succeed(const std::string& id, const core::replay_verdict& v,
       }
     }
     tx.exec_params("UPDATE exp.replays SET status = 'succeeded', verdict = $2, summary = $3::jsonb, error = NULL,"
-                   " finished_at = now() WHERE id = $1::uuid",
-                   id, v.accepted() ? "accepted" : "refused", summary.dump());
+                   " mlflow_run_id = nullif($4, ''), finished_at = now() WHERE id = $1::uuid",
+                   id, v.accepted() ? "accepted" : "refused", summary.dump(), mlflow_run_id);
     tx.commit();
   });
 }
@@ -139,14 +140,6 @@ void replay_store::fail(const std::string& id, const std::string& error) {
     pqxx::work tx{conn};
     tx.exec_params("UPDATE exp.replays SET status = 'failed', error = $2, finished_at = now() WHERE id = $1::uuid",
                    id, error);
-    tx.commit();
-  });
-}
-
-void replay_store::set_mlflow_run(const std::string& id, const std::string& run_id) {
-  with_reconnect(session_, [&](pqxx::connection& conn) {
-    pqxx::work tx{conn};
-    tx.exec_params("UPDATE exp.replays SET mlflow_run_id = $2 WHERE id = $1::uuid", id, run_id);
     tx.commit();
   });
 }

@@ -42,10 +42,11 @@ public:
   /// Puts the runner's running replays back in the queue (a restart resumes them).
   void requeue(const std::string& runner);
 
-  /// The verdict, its summary and every score row in one transaction.
-  void succeed(const std::string& id, const core::replay_verdict& verdict, const nlohmann::json& summary);
+  /// The verdict, its summary, its MLflow run (may be empty) and every score row in one
+  /// transaction.
+  void succeed(const std::string& id, const core::replay_verdict& verdict, const nlohmann::json& summary,
+               const std::string& mlflow_run_id);
   void fail(const std::string& id, const std::string& error);
-  void set_mlflow_run(const std::string& id, const std::string& run_id);
 
   std::optional<replay_row> find(const std::string& id);
   /// The newest first, at most `limit`.

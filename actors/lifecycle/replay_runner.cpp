@@ -14,12 +14,12 @@
 #include "actors/json_body.hpp"
 #include "core/replay.hpp"
 #include "core/uuid.hpp"
-#include "gpu/tokenizer.hpp"
 #include "runtime/log.hpp"
 #include "runtime/mlflow_client.hpp"
 #include "runtime/parquet_dataset.hpp"
 #include "runtime/random_uuid.hpp"
 #include "runtime/replay_store.hpp"
+#include "runtime/tokenizer_process.hpp"
 #include "runtime/wall_clock.hpp"
 
 namespace expd {
@@ -137,7 +137,7 @@ caf::result<api_reply> submit(self_ptr self, const std::string& body) {
 
 struct served_model {
   inference_actor worker;
-  std::unique_ptr<gpu::tokenizer> tok;
+  std::unique_ptr<runtime::tokenizer_process> tok;
 };
 
 // The version's adapter and tokenizer in the model cache, fetched from MLflow once: into
@@ -193,8 +193,8 @@ served_model serve(caf::blocking_actor* self, const replay_runner_config& cfg, r
   auto folder = fetch_model(mlflow, cfg.model_cache, ref, base_model);
   served_model m;
   try {
-    m.tok = std::make_unique<gpu::tokenizer>(gpu::tokenizer::load(folder / "tokenizer"));
-  } catch (const gpu::tokenizer_error& e) {
+    m.tok = std::make_unique<runtime::tokenizer_process>(cfg.tokenize_binary, (folder / "tokenizer").string());
+  } catch (const runtime::tokenizer_process_error& e) {
     throw replay_failure(ref.text() + ": " + e.what());
   }
   std::string error;
@@ -214,20 +214,16 @@ std::vector<std::string> generate_all(caf::blocking_actor* self, const replay_ru
                                       std::uint32_t max_new_tokens, const std::string& replay_id,
                                       const std::function<void()>& beat) {
   std::vector<std::string> out(inputs.size());
-  auto added = m.tok->default_added();
   std::vector<std::vector<std::int32_t>> stops;
   if (m.tok->eos())
-    stops.push_back({m.tok->eos()->id});
+    stops.push_back({*m.tok->eos()});
   using handle = decltype(self->request(m.worker, caf::infinite, atom::generate::value, core::generation_request{}));
   std::deque<std::pair<std::size_t, handle>> waiting;
   std::size_t next = 0;
   auto send_next = [&] {
     core::generation_request r;
     r.id = replay_id + "/" + std::to_string(next);
-    if (added.bos)
-      r.prompt.push_back(m.tok->bos()->id);
-    for (int id : m.tok->encode(inputs[next], gpu::added_tokens{}))
-      r.prompt.push_back(id);
+    r.prompt = m.tok->prompt(inputs[next]);
     r.max_new_tokens = max_new_tokens;
     r.stop = stops;
     waiting.emplace_back(next, self->request(m.worker, std::chrono::minutes(10), atom::generate::value, r));
@@ -240,10 +236,7 @@ std::vector<std::string> generate_all(caf::blocking_actor* self, const replay_ru
     auto [row, h] = std::move(waiting.front());
     waiting.pop_front();
     h.receive(
-      [&](generation_result& r) {
-        std::vector<int> ids(r.tokens.begin(), r.tokens.end());
-        out[row] = m.tok->decode(ids, gpu::special_tokens::skip);
-      },
+      [&](generation_result& r) { out[row] = m.tok->decode(r.tokens); },
       [&](caf::error& e) { error = "row " + std::to_string(row) + ": " + self->system().render(e); });
     if (!error.empty())
       throw replay_failure("generation failed at " + error);
@@ -264,15 +257,17 @@ dataset_rows read_rows(runtime::dataset_builder& datasets, const core::replay_re
   auto name = r.dataset.substr(0, slash), version = r.dataset.substr(slash + 1);
   auto scratch = fs::temp_directory_path() / "expd-replay";
   auto path = datasets.local_copy(name, version, scratch.string());
+  // A copy from S3 is the job's to remove; a local store's own file is not.
+  const bool copied = fs::path(path).parent_path() == scratch;
   runtime::text_rows text;
   try {
     text = runtime::read_text_dataset(path);
   } catch (...) {
-    if (path.rfind(scratch.string(), 0) == 0)
+    if (copied)
       fs::remove(path);
     throw;
   }
-  if (path.rfind(scratch.string(), 0) == 0)
+  if (copied)
     fs::remove(path);
   dataset_rows rows;
   for (std::size_t i = 0; i < text.input.size() && rows.input.size() < r.max_rows; ++i)
@@ -366,17 +361,23 @@ void run_job(caf::blocking_actor* self, replay_runner_config cfg, runtime::repla
     auto verdict = core::judge_replay(scores[0], scores[1], r);
     auto summary = core::replay_verdict_json(verdict);
     summary["skipped_rows"] = unreadable_inputs;
-    store.succeed(row.id, verdict, summary);
-    // MLflow after the verdict is stored: the replay's outcome does not wait on it, and
-    // the alias moves only for a stored acceptance.
+    // The MLflow run first, so a stored verdict names it; MLflow away leaves the verdict
+    // without one. The alias moves only once the acceptance is stored.
+    std::string run_id;
     try {
-      store.set_mlflow_run(row.id, log_run(mlflow, row, verdict, lines));
-      if (verdict.accepted()) {
+      run_id = log_run(mlflow, row, verdict, lines);
+    } catch (const std::exception& e) {
+      summary["mlflow_error"] = e.what();
+      log(log_level::warn, "replay_mlflow_failed", {{"id", row.id}, {"error", e.what()}});
+    }
+    store.succeed(row.id, verdict, summary, run_id);
+    if (verdict.accepted()) {
+      try {
         mlflow.set_model_version_tag(r.candidate.name, r.candidate.version, "stage", "candidate");
         mlflow.set_alias(r.candidate.name, "candidate", r.candidate.version);
+      } catch (const std::exception& e) {
+        log(log_level::warn, "replay_alias_failed", {{"id", row.id}, {"error", e.what()}});
       }
-    } catch (const std::exception& e) {
-      log(log_level::warn, "replay_mlflow_failed", {{"id", row.id}, {"error", e.what()}});
     }
     log(log_level::info, "replay_finished",
         {{"id", row.id}, {"verdict", verdict.accepted() ? "accepted" : "refused"}, {"rows", verdict.rows}});

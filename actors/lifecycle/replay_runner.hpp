@@ -18,6 +18,7 @@ struct replay_runner_config {
   runtime::dataset_build_config datasets; ///< where the dataset versions are (--datasets)
   std::string model_cache = "var/models"; ///< --model-cache: a version's adapter and tokenizer, fetched once
   training_registry_actor registry;       ///< whose model hosts load the models
+  std::string tokenize_binary;            ///< expd-tokenize, which tokenises for the node
   std::chrono::milliseconds poll_interval{2000};
   std::chrono::seconds stale_after{60}; ///< a running replay whose runner is silent this long is taken over
   std::size_t in_flight = 64;           ///< generation requests outstanding per model

@@ -65,7 +65,8 @@ protected:
     jobs.push_back(created.json()["id"]);
   }
 
-  void wait_for_jobs() {
+  // Waits for the jobs to succeed and for `model` to have `versions` versions in MLflow.
+  void wait_for_jobs(const std::string& model, int versions) {
     for (auto& id : jobs) {
       json last;
       eventually([&] { return (last = node->request("GET", "/admin/v1/training-jobs/" + id, "", true).json())["status"]
@@ -73,6 +74,9 @@ protected:
                  1800);
       ASSERT_EQ(last["status"], "succeeded") << last.dump() << "\n" << read_file((dir / "trainer.log").string());
     }
+    jobs.clear();
+    EXPECT_TRUE(eventually([&] { return version_of(model, versions).is_object(); }, 300))
+      << model << " has no version " << versions << " in MLflow";
   }
 
   // The replay once it ended.
@@ -95,8 +99,22 @@ protected:
     return json::parse(r.out, nullptr, false)["model_version"];
   }
 
-  static std::string unique(const std::string& name) {
-    return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
+  // The predictions.jsonl artifact of a replay's MLflow run, a JSON object a line.
+  std::vector<json> predictions(const std::string& run_id) {
+    auto mlflow = required_env("MLFLOW_TRACKING_URI", "MLflow");
+    auto run = json::parse(expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow/runs/get?run_id=" + run_id
+                                                   + "'").out,
+                           nullptr, false);
+    std::string uri = run["run"]["info"]["artifact_uri"]; // mlflow-artifacts:/EXP/RUN/artifacts
+    auto file = expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow-artifacts/artifacts/"
+                                        + uri.substr(std::string{"mlflow-artifacts:/"}.size())
+                                        + "/predictions.jsonl'")
+                  .out;
+    std::vector<json> out;
+    std::size_t at = 0;
+    for (auto end = file.find('\n'); end != std::string::npos; at = end + 1, end = file.find('\n', at))
+      out.push_back(json::parse(file.substr(at, end - at), nullptr, false));
+    return out;
   }
 
   scratch_database db;
@@ -122,11 +140,12 @@ bool has_alias(const json& version, const std::string& alias) {
 }
 
 TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
-  const auto model = unique("replay_model");
-  train(model, 2, "baseline");
-  train(model, 8, "candidate");
-  wait_for_jobs();
-  // Version 1 is whichever job registered first; the candidate is the longer one.
+  const auto model = unique_name("replay_model");
+  // One after the other, so the baseline is version 1 and the longer-trained candidate 2.
+  train(model, 3, "baseline");
+  wait_for_jobs(model, 1);
+  train(model, 12, "candidate");
+  wait_for_jobs(model, 2);
   std::string baseline = model + "/1", candidate = model + "/2";
 
   // Strict gates (the spec's minimum): a tiny model trained a few steps writes plans
@@ -135,7 +154,7 @@ TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
                  {"max_rows", 8}, {"max_new_tokens", 40}};
   auto queued = node->request("POST", replays, strict.dump(), true);
   ASSERT_EQ(queued.status, 202) << queued.body;
-  EXPECT_EQ(queued.json()["status"], "queued");
+  EXPECT_TRUE(queued.json()["status"] == "queued" || queued.json()["status"] == "running") << queued.body;
   auto refused = finished(queued.json()["id"]);
   ASSERT_EQ(refused["status"], "succeeded") << refused.dump() << "\n" << read_file((dir / "trainer.log").string());
   auto& summary = refused["summary"];
@@ -158,7 +177,17 @@ TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.offline_replay_results WHERE replay_id = '" + id
                       + "' AND role = 'candidate' AND difference IS NOT NULL"),
             "5");
-  EXPECT_FALSE(refused.value("mlflow_run_id", "").empty()) << refused.dump();
+  ASSERT_FALSE(refused.value("mlflow_run_id", "").empty()) << refused.dump();
+  // The run's predictions: every row planned by both models, which are different models.
+  auto lines = predictions(refused["mlflow_run_id"]);
+  ASSERT_EQ(lines.size(), 8u);
+  int differ = 0;
+  for (auto& line : lines) {
+    EXPECT_TRUE(line["candidate"]["plan"].is_string());
+    EXPECT_FALSE(line["input"].get<std::string>().empty());
+    differ += line["candidate"]["plan"] != line["baseline"]["plan"] ? 1 : 0;
+  }
+  EXPECT_GT(differ, 0) << "the two versions wrote the same plans: were both adapters loaded?";
   if (refused["verdict"] == "refused") {
     auto v = version_of(model, 2);
     EXPECT_FALSE(has_alias(v, "candidate")) << v.dump();
@@ -197,9 +226,9 @@ TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
 }
 
 TEST_F(replay, bad_requests_are_refused_naming_the_field_and_nothing_is_stored) {
-  const auto model = unique("replay_bad");
-  train(model, 1, "only");
-  wait_for_jobs();
+  const auto model = unique_name("replay_bad");
+  train(model, 3, "only");
+  wait_for_jobs(model, 1);
   auto refused = [&](const json& body, int status, const std::string& code_and_field) {
     auto r = node->request("POST", replays, body.dump(), true);
     EXPECT_EQ(r.status, status) << body.dump() << " -> " << r.body;

@@ -4,11 +4,13 @@
 // checkpoint with its tokenizer and the planning corpus as a dataset (made once per
 // suite), and a training job over them.
 #include <csignal>
+#include <ctime>
 #include <fcntl.h>
 #include <filesystem>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +100,11 @@ inline json job_of(const std::string& name, const fs::path& output, std::uint64_
           {"checkpoint_every_steps", 3},
           {"eval_every_steps", 3},
           {"seed", 3}};
+}
+
+// A name no earlier run used: MLflow keeps experiments and models between runs.
+inline std::string unique_name(const std::string& name) {
+  return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
 }
 
 } // namespace expd::testing

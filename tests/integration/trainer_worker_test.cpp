@@ -102,10 +102,6 @@ protected:
     return doc;
   }
 
-  static std::string unique(const std::string& name) {
-    return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
-  }
-
   scratch_database db;
   std::string listen = "127.0.0.1:" + std::to_string(free_port());
   fs::path out;
@@ -226,7 +222,7 @@ TEST_F(trainer_worker, two_ranks_of_a_job_train_together_on_two_workers) {
 // a loss per step and the validation curve, the adapter, tokenizer and config, the run
 // ended, and a new version of the registered model linked to it.
 TEST_F(trainer_worker, a_successful_job_is_an_mlflow_run_and_a_registered_version) {
-  auto experiment = unique("planner-training"), model = unique("planner_model");
+  auto experiment = unique_name("planner-training"), model = unique_name("planner_model");
   auto id = submit(tracked_job(experiment, model));
   until(id, "succeeded");
   // The tracker logs the end after the job's row says succeeded.
@@ -280,7 +276,7 @@ TEST_F(trainer_worker, mlflow_away_delays_the_logging_not_the_job) {
     db, std::vector<std::string>{"--trainer-listen=" + listen,
                                  "--mlflow=http://127.0.0.1:" + std::to_string(away.port())});
   start_trainer();
-  auto experiment = unique("away-training"), model = unique("away_model");
+  auto experiment = unique_name("away-training"), model = unique_name("away_model");
   auto id = submit(tracked_job(experiment, model));
   until(id, "succeeded");
   EXPECT_FALSE(has_text(log_messages(id), "mlflow: run"));
