@@ -348,7 +348,9 @@ void pass(self_ptr self) {
       auto results = core::experiment_results(*agg, options);
       auto reading = core::read_promotion(results, p.variant, p.request.guardrails, p.request.alpha);
       // The split of the units that arrived under this step's allocations.
-      auto arrived = st.promotions->assigned_since(p.experiment_id, p.step_started_at);
+      auto arrived = st.promotions->assigned_since(
+        p.experiment_id,
+        p.step_started_at + std::chrono::duration_cast<std::chrono::microseconds>(st.cfg.srm_grace).count());
       std::vector<double> units, allocations;
       for (auto& v : experiment->variants)
         if (v.allocation > 0) {
