@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include <caf/blocking_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -188,7 +189,7 @@ fs::path fetch_model(runtime::mlflow_client& mlflow, const fs::path& cache, cons
 }
 
 served_model serve(caf::blocking_actor* self, const replay_runner_config& cfg, runtime::mlflow_client& mlflow,
-                   const core::model_reference& ref) {
+                   const core::model_reference& ref, const std::function<void()>& beat) {
   std::string base_model;
   auto folder = fetch_model(mlflow, cfg.model_cache, ref, base_model);
   served_model m;
@@ -197,14 +198,26 @@ served_model serve(caf::blocking_actor* self, const replay_runner_config& cfg, r
   } catch (const runtime::tokenizer_process_error& e) {
     throw replay_failure(ref.text() + ": " + e.what());
   }
-  std::string error;
-  self->request(cfg.registry, std::chrono::minutes(10), atom::load::value,
-                model_load_request{ref.text(), base_model, (folder / "adapter").string()})
-    .receive([&](inference_actor& worker) { m.worker = std::move(worker); },
-             [&](caf::error& e) { error = self->system().render(e); });
-  if (!error.empty())
-    throw replay_failure(ref.text() + ": the model host could not serve it: " + error);
-  return m;
+  // No model host yet (its expd-trainer starting, or restarting with the node) is
+  // waited for, up to host_wait; any other refusal ends the replay.
+  const auto until = std::chrono::steady_clock::now() + cfg.host_wait;
+  for (;;) {
+    std::string error;
+    bool no_host = false;
+    self->request(cfg.registry, std::chrono::minutes(10), atom::load::value,
+                  model_load_request{ref.text(), base_model, (folder / "adapter").string()})
+      .receive([&](inference_actor& worker) { m.worker = std::move(worker); },
+               [&](caf::error& e) {
+                 no_host = e.category() == error_category && e.code() == static_cast<std::uint8_t>(ec::unavailable);
+                 error = self->system().render(e);
+               });
+    if (error.empty())
+      return m;
+    if (!no_host || std::chrono::steady_clock::now() >= until)
+      throw replay_failure(ref.text() + ": the model host could not serve it: " + error);
+    beat();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 // Each row's completion, decoded, with at most cfg.in_flight requests waiting at once so
@@ -329,7 +342,7 @@ void run_job(caf::blocking_actor* self, replay_runner_config cfg, runtime::repla
     std::vector<std::string> predicted[2];
     const core::model_reference* refs[2] = {&r.candidate, &r.baseline};
     for (int side = 0; side < 2; ++side) {
-      auto model = serve(self, cfg, mlflow, *refs[side]);
+      auto model = serve(self, cfg, mlflow, *refs[side], beat);
       predicted[side] = generate_all(self, cfg, model, rows.input, r.max_new_tokens, row.id, beat);
     }
     std::vector<core::plan_scores> scores[2];

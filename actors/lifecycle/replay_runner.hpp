@@ -22,6 +22,8 @@ struct replay_runner_config {
   std::chrono::milliseconds poll_interval{2000};
   std::chrono::seconds stale_after{60}; ///< a running replay whose runner is silent this long is taken over
   std::size_t in_flight = 64;           ///< generation requests outstanding per model
+  /// How long a replay waits for a model host to register (expd-trainer starting).
+  std::chrono::seconds host_wait{60};
   std::size_t list_limit = 100;
 };
 

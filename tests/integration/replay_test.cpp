@@ -3,6 +3,7 @@
 // exp.offline_replay_results and an MLflow run; a candidate that passes gets
 // stage=candidate and @candidate, one that fails does not and the replay says which
 // criterion failed; bad requests are refused naming the field.
+#include <csignal>
 #include <ctime>
 #include <filesystem>
 
@@ -252,6 +253,60 @@ TEST_F(replay, bad_requests_are_refused_naming_the_field_and_nothing_is_stored) 
   EXPECT_EQ(node->request("GET", replays + "/not-a-uuid", "", true).status, 400);
   EXPECT_EQ(node->request("GET", replays + "/00000000-0000-0000-0000-000000000000", "", true).status, 404);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.replays"), "0");
+}
+
+TEST_F(replay, a_version_whose_adapter_is_gone_is_refused_naming_it) {
+  const auto model = unique_name("replay_gone");
+  train(model, 3, "first");
+  wait_for_jobs(model, 1);
+  train(model, 3, "second");
+  wait_for_jobs(model, 2);
+  // Its adapter files deleted through MLflow's artifact proxy.
+  auto mlflow = required_env("MLFLOW_TRACKING_URI", "MLflow");
+  auto run_id = version_of(model, 2)["run_id"].get<std::string>();
+  auto run = json::parse(
+    expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow/runs/get?run_id=" + run_id + "'").out);
+  std::string uri = run["run"]["info"]["artifact_uri"];
+  auto base = mlflow + "/api/2.0/mlflow-artifacts/artifacts/" + uri.substr(std::string{"mlflow-artifacts:/"}.size());
+  for (auto* file : {"adapter/adapter_model.safetensors", "adapter/adapter_config.json"})
+    run_ok("curl -sf -X DELETE '" + base + "/" + file + "'");
+  auto r = node->request("POST", replays,
+                         json{{"candidate", model + "/2"}, {"baseline", model + "/1"}, {"dataset", "planner/2026-12-01"}}
+                           .dump(),
+                         true);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error_code_and_field(r), "invalid_field candidate") << r.body;
+  EXPECT_NE(r.body.find("no adapter/ artifacts left"), std::string::npos) << r.body;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.replays"), "0");
+}
+
+TEST_F(replay, a_replay_cut_off_by_a_restart_runs_again_to_its_verdict) {
+  const auto model = unique_name("replay_restart");
+  train(model, 3, "first");
+  wait_for_jobs(model, 1);
+  train(model, 3, "second");
+  wait_for_jobs(model, 2);
+  auto queued = node->request("POST", replays,
+                              json{{"candidate", model + "/2"},
+                                   {"baseline", model + "/1"},
+                                   {"dataset", "planner/2026-12-01"},
+                                   {"max_new_tokens", 200}}
+                                .dump(),
+                              true);
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  const std::string id = queued.json()["id"];
+  ASSERT_TRUE(eventually([&] { return node->request("GET", replays + "/" + id, "", true).json()["status"] == "running"; }));
+  node->kill();
+  trainer->kill(SIGKILL);
+  EXPECT_EQ(db.scalar("SELECT status FROM exp.replays WHERE id = '" + id + "'"), "running");
+  node->start();
+  trainer = std::make_unique<child>(std::vector<std::string>{EXPD_TRAINER_BINARY, "--registry=" + listen,
+                                                             "--threads=1", "--workers=1"},
+                                    (dir / "trainer.log").string());
+  auto done = finished(id);
+  EXPECT_EQ(done["status"], "succeeded") << done.dump();
+  EXPECT_EQ(done["attempts"], 2) << done.dump();
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.offline_replay_results WHERE replay_id = '" + id + "'"), "10");
 }
 
 } // namespace
