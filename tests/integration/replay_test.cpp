@@ -100,22 +100,32 @@ protected:
     return json::parse(r.out, nullptr, false)["model_version"];
   }
 
+  // The URL of a run's artifacts through MLflow's artifact proxy.
+  std::string artifacts_url(const std::string& run_id) {
+    auto mlflow = required_env("MLFLOW_TRACKING_URI", "MLflow");
+    auto run = json::parse(
+      expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow/runs/get?run_id=" + run_id + "'").out, nullptr,
+      false);
+    std::string uri = run["run"]["info"]["artifact_uri"]; // mlflow-artifacts:/EXP/RUN/artifacts
+    return mlflow + "/api/2.0/mlflow-artifacts/artifacts/" + uri.substr(std::string{"mlflow-artifacts:/"}.size());
+  }
+
   // The predictions.jsonl artifact of a replay's MLflow run, a JSON object a line.
   std::vector<json> predictions(const std::string& run_id) {
-    auto mlflow = required_env("MLFLOW_TRACKING_URI", "MLflow");
-    auto run = json::parse(expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow/runs/get?run_id=" + run_id
-                                                   + "'").out,
-                           nullptr, false);
-    std::string uri = run["run"]["info"]["artifact_uri"]; // mlflow-artifacts:/EXP/RUN/artifacts
-    auto file = expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow-artifacts/artifacts/"
-                                        + uri.substr(std::string{"mlflow-artifacts:/"}.size())
-                                        + "/predictions.jsonl'")
-                  .out;
+    auto file = expd::test::run_command("curl -s '" + artifacts_url(run_id) + "/predictions.jsonl'").out;
     std::vector<json> out;
     std::size_t at = 0;
     for (auto end = file.find('\n'); end != std::string::npos; at = end + 1, end = file.find('\n', at))
       out.push_back(json::parse(file.substr(at, end - at), nullptr, false));
     return out;
+  }
+
+  // Versions 1 and 2 of `model`, three steps each.
+  void two_versions(const std::string& model) {
+    train(model, 3, "first");
+    wait_for_jobs(model, 1);
+    train(model, 3, "second");
+    wait_for_jobs(model, 2);
   }
 
   scratch_database db;
@@ -257,17 +267,9 @@ TEST_F(replay, bad_requests_are_refused_naming_the_field_and_nothing_is_stored) 
 
 TEST_F(replay, a_version_whose_adapter_is_gone_is_refused_naming_it) {
   const auto model = unique_name("replay_gone");
-  train(model, 3, "first");
-  wait_for_jobs(model, 1);
-  train(model, 3, "second");
-  wait_for_jobs(model, 2);
+  two_versions(model);
   // Its adapter files deleted through MLflow's artifact proxy.
-  auto mlflow = required_env("MLFLOW_TRACKING_URI", "MLflow");
-  auto run_id = version_of(model, 2)["run_id"].get<std::string>();
-  auto run = json::parse(
-    expd::test::run_command("curl -s '" + mlflow + "/api/2.0/mlflow/runs/get?run_id=" + run_id + "'").out);
-  std::string uri = run["run"]["info"]["artifact_uri"];
-  auto base = mlflow + "/api/2.0/mlflow-artifacts/artifacts/" + uri.substr(std::string{"mlflow-artifacts:/"}.size());
+  auto base = artifacts_url(version_of(model, 2)["run_id"].get<std::string>());
   for (auto* file : {"adapter/adapter_model.safetensors", "adapter/adapter_config.json"})
     run_ok("curl -sf -X DELETE '" + base + "/" + file + "'");
   auto r = node->request("POST", replays,
@@ -282,10 +284,7 @@ TEST_F(replay, a_version_whose_adapter_is_gone_is_refused_naming_it) {
 
 TEST_F(replay, a_replay_cut_off_by_a_restart_runs_again_to_its_verdict) {
   const auto model = unique_name("replay_restart");
-  train(model, 3, "first");
-  wait_for_jobs(model, 1);
-  train(model, 3, "second");
-  wait_for_jobs(model, 2);
+  two_versions(model);
   auto queued = node->request("POST", replays,
                               json{{"candidate", model + "/2"},
                                    {"baseline", model + "/1"},
