@@ -60,7 +60,8 @@ std::optional<replay_row> replay_store::claim(const std::string& runner, int sta
   return with_reconnect(session_, [&](pqxx::connection& conn) -> std::optional<replay_row> {
     pqxx::work tx{conn};
     auto rows = tx.exec_params(
-      std::string{"UPDATE exp.replays SET status = 'running', runner = $1, heartbeat_at = now(),"
+      std::string{"UPDATE exp.replays SET status = 'running', runner = $1, heartbeat_at = now(), verdict = NULL,"
+                  " summary = NULL,"
                   " started_at = coalesce(started_at, now()), attempts = attempts + 1"
                   " WHERE id = (SELECT id FROM exp.replays WHERE status = 'queued'"
                   "   OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))"
@@ -88,13 +89,15 @@ void replay_store::heartbeat(const std::string& id, const std::string& runner) {
 void replay_store::requeue(const std::string& runner) {
   with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
-    tx.exec_params("UPDATE exp.replays SET status = 'queued' WHERE runner = $1 AND status = 'running'", runner);
+    tx.exec_params("UPDATE exp.replays SET status = 'queued', verdict = NULL, summary = NULL"
+                   " WHERE runner = $1 AND status = 'running'",
+                   runner);
     tx.commit();
   });
 }
 
-void replay_store::succeed(const std::string& id, const core::replay_verdict& v, const nlohmann::json& summary,
-                           const std::string& mlflow_run_id) {
+void replay_store::record_verdict(const std::string& id, const core::replay_verdict& v,
+                                  const nlohmann::json& summary, const std::string& mlflow_run_id) {
   with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     auto replay = tx.exec_params1("SELECT candidate_model, candidate_version, baseline_model, baseline_version,"
@@ -128,9 +131,17 @@ void replay_store::succeed(const std::string& id, const core::replay_verdict& v,
           static_cast<std::int64_t>(v.rows), difference, low, high, passed);
       }
     }
-    tx.exec_params("UPDATE exp.replays SET status = 'succeeded', verdict = $2, summary = $3::jsonb, error = NULL,"
-                   " mlflow_run_id = nullif($4, ''), finished_at = now() WHERE id = $1::uuid",
+    tx.exec_params("UPDATE exp.replays SET verdict = $2, summary = $3::jsonb, error = NULL,"
+                   " mlflow_run_id = nullif($4, '') WHERE id = $1::uuid",
                    id, v.accepted() ? "accepted" : "refused", summary.dump(), mlflow_run_id);
+    tx.commit();
+  });
+}
+
+void replay_store::finish(const std::string& id) {
+  with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::work tx{conn};
+    tx.exec_params("UPDATE exp.replays SET status = 'succeeded', finished_at = now() WHERE id = $1::uuid", id);
     tx.commit();
   });
 }
@@ -138,8 +149,10 @@ void replay_store::succeed(const std::string& id, const core::replay_verdict& v,
 void replay_store::fail(const std::string& id, const std::string& error) {
   with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::work tx{conn};
-    tx.exec_params("UPDATE exp.replays SET status = 'failed', error = $2, finished_at = now() WHERE id = $1::uuid",
+    tx.exec_params("UPDATE exp.replays SET status = 'failed', error = $2, verdict = NULL, summary = NULL,"
+                   " finished_at = now() WHERE id = $1::uuid",
                    id, error);
+    tx.exec_params("DELETE FROM exp.offline_replay_results WHERE replay_id = $1::uuid", id);
     tx.commit();
   });
 }

@@ -43,9 +43,11 @@ public:
   void requeue(const std::string& runner);
 
   /// The verdict, its summary, its MLflow run (may be empty) and every score row in one
-  /// transaction.
-  void succeed(const std::string& id, const core::replay_verdict& verdict, const nlohmann::json& summary,
-               const std::string& mlflow_run_id);
+  /// transaction; the replay still runs until finish().
+  void record_verdict(const std::string& id, const core::replay_verdict& verdict, const nlohmann::json& summary,
+                      const std::string& mlflow_run_id);
+  /// The replay with a verdict succeeded: what followed it (the MLflow alias) is done.
+  void finish(const std::string& id);
   void fail(const std::string& id, const std::string& error);
 
   std::optional<replay_row> find(const std::string& id);

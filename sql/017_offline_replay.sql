@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS exp.replays (
   created_at        timestamptz NOT NULL DEFAULT now(),
   started_at        timestamptz,
   finished_at       timestamptz,
-  CHECK ((status = 'succeeded') = (verdict IS NOT NULL))
+  -- A verdict is stored while the replay still runs (its MLflow tag and alias follow),
+  -- so a succeeded replay has one and a queued one none.
+  CHECK (status <> 'succeeded' OR verdict IS NOT NULL),
+  CHECK (status <> 'queued' OR verdict IS NULL)
 );
 CREATE INDEX IF NOT EXISTS replays_queued ON exp.replays (created_at) WHERE status IN ('queued', 'running');
 

@@ -383,7 +383,7 @@ void run_job(caf::blocking_actor* self, replay_runner_config cfg, runtime::repla
       summary["mlflow_error"] = e.what();
       log(log_level::warn, "replay_mlflow_failed", {{"id", row.id}, {"error", e.what()}});
     }
-    store.succeed(row.id, verdict, summary, run_id);
+    store.record_verdict(row.id, verdict, summary, run_id);
     if (verdict.accepted()) {
       try {
         mlflow.set_model_version_tag(r.candidate.name, r.candidate.version, "stage", "candidate");
@@ -392,6 +392,8 @@ void run_job(caf::blocking_actor* self, replay_runner_config cfg, runtime::repla
         log(log_level::warn, "replay_alias_failed", {{"id", row.id}, {"error", e.what()}});
       }
     }
+    // Succeeded once what follows the verdict is done: a client that reads it may promote.
+    store.finish(row.id);
     log(log_level::info, "replay_finished",
         {{"id", row.id}, {"verdict", verdict.accepted() ? "accepted" : "refused"}, {"rows", verdict.rows}});
     self->send(runner, atom::finished::value, row.id, std::string{});
