@@ -48,6 +48,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<training_registry_actor>("expd.training_registry_actor")
     .add_message_type<inference_actor>("expd.inference_actor")
     .add_message_type<dataset_builder_actor>("expd.dataset_builder_actor")
+    .add_message_type<pipeline_scheduler_actor>("expd.pipeline_scheduler_actor")
     .add_error_category(error_category, render_error);
 }
 

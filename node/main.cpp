@@ -24,6 +24,7 @@
 #include "actors/lifecycle/policy_registry.hpp"
 #include "actors/lifecycle/promotion_controller.hpp"
 #include "actors/lifecycle/dataset_builder.hpp"
+#include "actors/lifecycle/pipeline_scheduler.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -356,8 +357,12 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
     throw start_refusal(std::string{"--datasets: "} + e.what(), "datasets_refused");
   }
 
+  // On every node; each runs the runs it queued, and the unique slot key decides who queues one.
+  auto pipelines = spawn_pipeline_scheduler(
+    sys, {cfg.pg_url, cfg.node_name.empty() ? "local" : cfg.node_name, cfg.pipeline_tick}, datasets, training);
+
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions,
-                                      datasets};
+                                      datasets, pipelines};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -379,7 +384,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
                                                           membership, training, policies, promotions,
-                                                          datasets});
+                                                          datasets, pipelines});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

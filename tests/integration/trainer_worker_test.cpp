@@ -3,21 +3,17 @@
 // adapter; a bad job fails naming its fault and the worker takes the next; a cancelled
 // job stops; a worker killed mid-run is a failure the job resumes from its checkpoint.
 #include <csignal>
-#include <fcntl.h>
 #include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <map>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
 #include "tests/integration/expd_process.hpp"
+#include "tests/integration/trainer_process.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/tcp_forwarder.hpp"
-
-extern char** environ;
 
 using namespace expd::testing;
 using nlohmann::json;
@@ -26,40 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string jobs = "/admin/v1/training-jobs";
-
-// A process of the test's (expd-trainer), killed at the end if it still runs.
-class child {
-public:
-  child(std::vector<std::string> argv, const std::string& log) {
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&files, 1, 2);
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &files, nullptr, args.data(), environ) != 0)
-      pid_ = -1;
-    posix_spawn_file_actions_destroy(&files);
-  }
-  ~child() {
-    kill(SIGKILL);
-  }
-  void kill(int sig) {
-    if (pid_ > 0) {
-      ::kill(pid_, sig);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  bool running() const {
-    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
-  }
-
-private:
-  pid_t pid_ = -1;
-};
 
 // The tiny checkpoint of the tokenizer's vocabulary with that tokenizer beside it, and
 // the planning corpus as a Parquet dataset: made once for the suite.
@@ -71,7 +33,7 @@ const training_inputs& inputs() {
   static const training_inputs made = [] {
     training_inputs in;
     in.dir = fs::temp_directory_path() / ("expd-trainer-inputs-" + std::to_string(::getpid()));
-    in.model = in.dir / "model";
+    in.model = tiny_model();
     in.dataset = in.dir / "datasets" / "training.parquet";
     fs::create_directories(in.dataset.parent_path());
     auto run = [](const std::string& command) {
@@ -79,10 +41,6 @@ const training_inputs& inputs() {
       if (r.status != 0)
         throw std::runtime_error(command + " failed: " + r.out);
     };
-    run(std::string{EXPD_TORCH_PYTHON} + " " + EXPD_SOURCE_DIR + "/tests/gpu/make_tiny_checkpoint.py sized "
-        + in.model.string() + " 384");
-    run(std::string{EXPD_SOURCE_DIR} + "/tools/tiny-tokenizer.sh --vocab 384 --corpus-bin "
-        + EXPD_CORPUS_BINARY + " " + in.model.string());
     run(std::string{EXPD_CORPUS_BINARY} + " --rows=96 --seed=7 --validation=0.2 --format=parquet --out="
         + in.dataset.string());
     return in;
