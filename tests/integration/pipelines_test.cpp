@@ -276,11 +276,10 @@ TEST_F(pipelines, a_slot_missed_while_the_node_was_down_runs_once_at_start) {
   EXPECT_LT(slot, now);
   EXPECT_GT(slot, now - 3600LL * 1000000);
   EXPECT_EQ(slot / 60000000 % 60, minute);
-  // Another restart finds the slot made: no second run.
+  // Another restart finds the slot made: no second run. (The scheduler answers after
+  // its first look at the pipelines, which its start queued first.)
   node->stop();
   node->start();
-  ASSERT_TRUE(eventually([&] { return node->request("GET", "/metrics").body.find("expd_pipeline_runs_waiting 0") !=
-                                      std::string::npos; }));
   EXPECT_EQ(runs("hourly", *node).size(), 1u);
 }
 
