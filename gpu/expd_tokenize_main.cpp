@@ -1,11 +1,14 @@
 // expd-tokenize: a Parquet text dataset as token rows for one tokenizer
-// (docs/gpu.md, "Tokenizer"). A process of its own, without torch: Debian's
-// libsentencepiece and libtorch cannot share one, so the trainer reads what this writes.
+// (docs/gpu.md, "Tokenizer"), or with --serve the tokenizer of a process that asks over
+// a pipe (the node: runtime/tokenizer_process). A process of its own, without torch or
+// protobuf: Debian's libsentencepiece carries its own protobuf and cannot share a
+// process with libtorch or libprotobuf, so the others read what this writes.
 
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +26,8 @@ using expd::tools::input_error;
 using expd::tools::usage_error;
 
 constexpr const char* usage_text =
-  "usage: expd-tokenize --dataset FILE_OR_FOLDER --tokenizer MODEL_FOLDER --max-length N --out FILE";
+  "usage: expd-tokenize --dataset FILE_OR_FOLDER --tokenizer MODEL_FOLDER --max-length N --out FILE\n"
+  "       expd-tokenize --serve --tokenizer MODEL_FOLDER";
 
 constexpr const char* help_text = R"(
   --dataset      a Parquet text dataset (columns input, target, optional split), or a
@@ -34,7 +38,47 @@ constexpr const char* help_text = R"(
   --out          the token rows' Parquet file, written atomically
 
 Prints one JSON line (rows, tokens, skipped, truncated, hashes). Exit 2: bad input.
+
+  --serve        answers JSON lines on stdin, one line each on stdout, until stdin ends:
+                 first {"ready":true,"bos":ID|null,"eos":ID|null,"vocab_size":N}; then
+                 {"prompt":TEXT} -> {"ids":[...]} (BOS when the tokenizer adds it, then
+                 TEXT, as training tokenises an input); {"decode":[IDS]} -> {"text":...}
+                 (special tokens left out); anything else -> {"error":...}
 )";
+
+// --serve: the tokenizer over stdin and stdout, a JSON line each way.
+int serve(const expd::gpu::tokenizer& tok) {
+  using nlohmann::json;
+  auto id_of = [](const std::optional<expd::gpu::special_token>& t) { return t ? json(t->id) : json(nullptr); };
+  std::cout << json{{"ready", true}, {"bos", id_of(tok.bos())}, {"eos", id_of(tok.eos())},
+                    {"vocab_size", tok.vocab_size()}}
+                 .dump()
+            << std::endl;
+  const bool bos = tok.default_added().bos;
+  for (std::string line; std::getline(std::cin, line);) {
+    json answer;
+    try {
+      auto request = json::parse(line);
+      if (request.contains("prompt")) {
+        std::vector<int> ids;
+        if (bos)
+          ids.push_back(tok.bos()->id);
+        for (int id : tok.encode(request.at("prompt").get<std::string>(), expd::gpu::added_tokens{}))
+          ids.push_back(id);
+        answer = {{"ids", ids}};
+      } else if (request.contains("decode")) {
+        answer = {{"text", tok.decode(request.at("decode").get<std::vector<int>>(), expd::gpu::special_tokens::skip)}};
+      } else {
+        answer = {{"error", "a request is {\"prompt\":TEXT} or {\"decode\":[IDS]}"}};
+      }
+    } catch (const std::exception& e) {
+      answer = {{"error", e.what()}};
+    }
+    std::cout << answer.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
+  }
+  return 0;
+}
+
 
 std::string required(const expd::tools::command_line& line, const char* name) {
   const auto value = line.value(name);
@@ -55,13 +99,15 @@ int main(int argc, char** argv) {
   try {
     const auto line = expd::tools::parse_command_line(
       argc, argv, {{"dataset", 0, true}, {"tokenizer", 0, true}, {"max-length", 0, true}, {"out", 0, true},
-                   {"help", 'h', false}});
+                   {"serve", 0, false}, {"help", 'h', false}});
     if (line.has("help")) {
       std::cout << usage_text << '\n' << help_text;
       return 0;
     }
     if (!line.words.empty())
       throw usage_error("unexpected argument \"" + line.words[0] + "\"");
+    if (line.has("serve"))
+      return serve(expd::gpu::tokenizer::load(required(line, "tokenizer")));
     const auto dataset = required(line, "dataset");
     const auto tokenizer_folder = required(line, "tokenizer");
     const auto out = required(line, "out");

@@ -1,8 +1,10 @@
 // expd-trainer: the trainer workers of one node (docs/gpu.md, "Trainer workers"). It
 // reaches the node's training registry where the node's --trainer-listen says, offers
 // --workers workers, runs the jobs the registry hands them and exits when the node goes.
-// With --inference-model it also serves an inference worker on --inference-listen
-// (docs/gpu.md, "Batched inference"); --registry is then optional.
+// With --registry it also offers a model host, which loads the model versions the node
+// asks for (replay, serving) with the --inference-* settings (docs/gpu.md, "Model
+// hosts"). With --inference-model it also serves an inference worker on
+// --inference-listen (docs/gpu.md, "Batched inference"); --registry is then optional.
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -18,6 +20,7 @@
 
 #include "cluster/node_link.hpp"
 #include "gpu/inference_worker.hpp"
+#include "gpu/model_host.hpp"
 #include "gpu/trainer_worker.hpp"
 #include "messages/type_registry.hpp"
 #include "runtime/log.hpp"
@@ -31,17 +34,18 @@ struct trainer_flags {
   std::uint32_t workers = 1;
   gpu::training_run_config run;
   std::chrono::seconds connect_timeout{30};
-  gpu::inference_worker_config inference; ///< served when its model is set
+  gpu::inference_worker_config inference; ///< served when its model is set; the model host's settings
   std::string inference_listen;
+  std::uint32_t max_models = 2;
 };
 
 const char* usage =
   "usage: expd-trainer --registry=127.0.0.1:PORT [--workers=1] [--threads=0 (torch's default)]\n"
   "                    [--gloo-host=127.0.0.1] [--tokenize=PATH (expd-tokenize beside this binary)]\n"
-  "                    [--connect-timeout-s=30]\n"
-  "                    [--inference-model=DIR --inference-listen=127.0.0.1:PORT [--inference-adapter=DIR]\n"
-  "                     [--inference-batch=32] [--inference-wait-ms=5] [--inference-queue=256]\n"
-  "                     [--inference-max-sequence=2048]]\n";
+  "                    [--connect-timeout-s=30] [--max-models=2 (the model host's)]\n"
+  "                    [--inference-batch=32] [--inference-wait-ms=5] [--inference-queue=256]\n"
+  "                    [--inference-max-sequence=2048] (every inference worker's)\n"
+  "                    [--inference-model=DIR --inference-listen=127.0.0.1:PORT [--inference-adapter=DIR]]\n";
 
 std::uint32_t positive(const std::string& flag, const std::string& value, unsigned long max = 1024) {
   std::size_t used = 0;
@@ -78,6 +82,8 @@ trainer_flags parse(int argc, char** argv) {
       f.run.tokenize_binary = value;
     else if (name == "connect-timeout-s")
       f.connect_timeout = std::chrono::seconds{positive(name, value)};
+    else if (name == "max-models")
+      f.max_models = positive(name, value, 64);
     else if (name == "inference-model")
       f.inference.model = value;
     else if (name == "inference-adapter")
@@ -173,8 +179,11 @@ int main(int argc, char** argv) {
   }
   for (std::uint32_t i = 0; i < flags.workers; ++i)
     gpu::spawn_trainer_worker(sys, *registry, flags.run);
+  auto host = gpu::spawn_model_host(sys, {flags.inference, flags.max_models});
+  caf::anon_send(*registry, atom::subscribe::value, host);
   runtime::log(runtime::log_level::info, "expd_trainer_started",
-               {{"registry", flags.registry}, {"workers", flags.workers}, {"threads", flags.run.threads}});
+               {{"registry", flags.registry}, {"workers", flags.workers}, {"threads", flags.run.threads},
+                {"max_models", flags.max_models}});
   // The workers quit when the registry goes; a run still training holds its thread, so
   // the process ends here rather than in ~actor_system.
   {

@@ -218,6 +218,28 @@ using training_tracker_actor = status_actor::extend<
   // Internal: the periodic retry of what MLflow did not take.
   caf::reacts_to<atom::tick>>;
 
+/// gpu/'s inference worker (expd-trainer --inference-model): gathers concurrent
+/// requests into batches (a batch size and a wait bound), generates with the model it
+/// loaded at spawn and answers each request on its own (docs/gpu.md, "Batched inference").
+using inference_actor = status_actor::extend<
+  // Generates a completion of the request's prompt. Refused at once, naming the
+  // field: ec::invalid_field for a value no request may have, ec::over_limit for one
+  // over the worker's caps (a prompt longer than the model takes), ec::overloaded when
+  // its queue is full; a batch that fails answers ec::unavailable.
+  caf::replies_to<atom::generate, core::generation_request>::with<generation_result>,
+  // Internal: the oldest queued request's wait bound has passed.
+  caf::reacts_to<atom::tick>>;
+
+/// gpu/'s model host (expd-trainer --registry): loads registered model versions when
+/// asked and serves each with an inference worker of its own, at most --max-models at
+/// once (the one asked for least recently is stopped first).
+using model_host_actor = status_actor::extend<
+  // The inference worker serving the request's model, loaded first (seconds) unless it
+  // is loaded already. A model that cannot load (a missing or malformed checkpoint or
+  // adapter) is refused with ec::invalid_field naming the file or tensor, and the host
+  // stays up.
+  caf::replies_to<atom::load, model_load_request>::with<inference_actor>>;
+
 /// The node's training jobs (actors/training): stores them in exp.training_jobs, hands
 /// queued ones to idle trainer workers of this node, records their progress and
 /// retries a retriable failure from the latest checkpoint up to the job's max_failures.
@@ -240,6 +262,11 @@ using training_registry_actor = status_actor::extend<
   caf::reacts_to<atom::finished, training_outcome>,
   // A trainer worker of this node offers itself (monitored: its death fails its job's run).
   caf::reacts_to<atom::subscribe, trainer_worker_actor>,
+  // A model host of this node offers itself (monitored).
+  caf::reacts_to<atom::subscribe, model_host_actor>,
+  // Passes the request to a model host of this node, the same one for the same key so
+  // a model loads once; ec::unavailable when none is registered.
+  caf::replies_to<atom::load, model_load_request>::with<inference_actor>,
   // Internal: the periodic dispatch (jobs other nodes stored, cancels they asked for).
   caf::reacts_to<atom::tick>>;
 
@@ -279,6 +306,22 @@ using dataset_builder_actor = status_actor::extend<
   // GET /admin/v1/datasets/{name}/{version}: its manifest.
   caf::replies_to<atom::get, std::string, std::string>::with<api_reply>>;
 
+/// Offline replays (actors/lifecycle/replay_runner): stores each request in exp.replays
+/// and runs the cluster's queued replays, one at a time per node, through the inference
+/// workers of the node's model hosts; writes the scores to exp.offline_replay_results
+/// and, when the candidate passes, tags it stage=candidate with the @candidate alias.
+using replay_runner_actor = status_actor::extend<
+  // POST /admin/v1/replays: the JSON body; 202 with the queued replay.
+  caf::replies_to<atom::submit, std::string>::with<api_reply>,
+  // GET /admin/v1/replays: the newest replays.
+  caf::replies_to<atom::list>::with<api_reply>,
+  // GET /admin/v1/replays/{id}: one, with its scores (the id a UUID, checked).
+  caf::replies_to<atom::get, std::string>::with<api_reply>,
+  // Internal: claims a queued replay when idle; keeps the running one's heartbeat.
+  caf::reacts_to<atom::tick>,
+  // Internal: the running replay ended: its id, and why it failed (empty: it finished).
+  caf::reacts_to<atom::finished, std::string, std::string>>;
+
 /// Pipelines on a schedule (actors/lifecycle/pipeline_scheduler): applies pipelines
 /// documents, queues a run when a pipeline's cron slot comes (or when asked), and runs
 /// each run's steps in order through the dataset builder and the training registry,
@@ -299,17 +342,5 @@ using pipeline_scheduler_actor = status_actor::extend<
   caf::reacts_to<atom::tick>,
   // Internal: the next move of the run with this id (a training job's next look).
   caf::reacts_to<atom::advance, std::string>>;
-
-/// gpu/'s inference worker (expd-trainer --inference-model): gathers concurrent
-/// requests into batches (a batch size and a wait bound), generates with the model it
-/// loaded at spawn and answers each request on its own (docs/gpu.md, "Batched inference").
-using inference_actor = status_actor::extend<
-  // Generates a completion of the request's prompt. Refused at once, naming the
-  // field: ec::invalid_field for a value no request may have, ec::over_limit for one
-  // over the worker's caps (a prompt longer than the model takes), ec::overloaded when
-  // its queue is full; a batch that fails answers ec::unavailable.
-  caf::replies_to<atom::generate, core::generation_request>::with<generation_result>,
-  // Internal: the oldest queued request's wait bound has passed.
-  caf::reacts_to<atom::tick>>;
 
 } // namespace expd

@@ -30,6 +30,7 @@ using ingest = caf::atom_constant<caf::atom("ingest")>;
 using lease = caf::atom_constant<caf::atom("lease")>;
 using leave = caf::atom_constant<caf::atom("leave")>;
 using linked = caf::atom_constant<caf::atom("linked")>;
+using load = caf::atom_constant<caf::atom("load")>;
 using list = caf::atom_constant<caf::atom("list")>;
 using list_types = caf::atom_constant<caf::atom("listtypes")>;
 using logs = caf::atom_constant<caf::atom("logs")>;

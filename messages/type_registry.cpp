@@ -27,6 +27,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<core::finish_reason>("expd.finish_reason")
     .add_message_type<core::generation_request>("expd.generation_request")
     .add_message_type<generation_result>("expd.generation_result")
+    .add_message_type<model_load_request>("expd.model_load_request")
     .add_message_type<status_actor>("expd.status_actor")
     .add_message_type<assignment_writer_actor>("expd.assignment_writer_actor")
     .add_message_type<assignment_shard_actor>("expd.assignment_shard_actor")
@@ -48,6 +49,8 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<training_registry_actor>("expd.training_registry_actor")
     .add_message_type<inference_actor>("expd.inference_actor")
     .add_message_type<dataset_builder_actor>("expd.dataset_builder_actor")
+    .add_message_type<model_host_actor>("expd.model_host_actor")
+    .add_message_type<replay_runner_actor>("expd.replay_runner_actor")
     .add_message_type<pipeline_scheduler_actor>("expd.pipeline_scheduler_actor")
     .add_error_category(error_category, render_error);
 }

@@ -150,6 +150,20 @@ typename Inspector::result_type inspect(Inspector& f, training_outcome& x) {
            x.retriable);
 }
 
+/// What a model host loads (gpu/model_host): a registered model version's files on the
+/// host's machine, where the node put what it fetched from MLflow (the node and its
+/// expd-trainer share a machine: --trainer-listen is loopback).
+struct model_load_request {
+  std::string key;     ///< "planner_model/5": a host serves one inference worker per key
+  std::string model;   ///< the base model's Hugging Face-layout folder
+  std::string adapter; ///< the version's PEFT adapter folder, merged in; empty: the base alone
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_load_request& x) {
+  return f(caf::meta::type_name("expd.model_load_request"), x.key, x.model, x.adapter);
+}
+
 /// The inference worker's answer to a core::generation_request (gpu/inference_worker).
 struct generation_result {
   std::string id; ///< the request's

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <iterator>
 #include <iostream>
@@ -25,6 +26,8 @@
 #include "actors/lifecycle/promotion_controller.hpp"
 #include "actors/lifecycle/dataset_builder.hpp"
 #include "actors/lifecycle/pipeline_scheduler.hpp"
+#include "actors/lifecycle/replay_runner.hpp"
+#include "runtime/tokenizer_process.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
 #include "runtime/mlflow_client.hpp"
@@ -357,12 +360,26 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
     throw start_refusal(std::string{"--datasets: "} + e.what(), "datasets_refused");
   }
 
-  // On every node; each runs the runs it queued, and the unique slot key decides who queues one.
-  auto pipelines = spawn_pipeline_scheduler(
-    sys, {cfg.pg_url, cfg.node_name.empty() ? "local" : cfg.node_name, cfg.pipeline_tick}, datasets, training);
+  replay_runner_config rcfg;
+  rcfg.pg_url = cfg.pg_url;
+  // Stable across restarts, so a restart queues its own running replay again.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  rcfg.runner = !cfg.node_name.empty() ? cfg.node_name : "node@" + std::string{host} + ":" + std::to_string(cfg.listen_port);
+  rcfg.mlflow_uri = cfg.mlflow_uri;
+  rcfg.datasets = dcfg.build;
+  rcfg.model_cache = std::filesystem::absolute(cfg.model_cache).string();
+  rcfg.registry = training;
+  rcfg.tokenize_binary = runtime::default_tokenize_binary();
+  rcfg.poll_interval = cfg.replay_poll;
+  auto replays = spawn_replay_runner(sys, rcfg);
+
+  // On every node; each runs the runs it queued (named as the replays' runner, so a
+  // restart resumes its own), and the unique slot key decides who queues one.
+  auto pipelines = spawn_pipeline_scheduler(sys, {cfg.pg_url, rcfg.runner, cfg.pipeline_tick}, datasets, training);
 
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions,
-                                      datasets, pipelines};
+                                      datasets, replays, pipelines};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -384,7 +401,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
                                                           membership, training, policies, promotions,
-                                                          datasets, pipelines});
+                                                          datasets, replays, pipelines});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},
@@ -482,6 +499,8 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // A child that died (expd-tokenize for replay) must be a write error, not the node's end.
+  std::signal(SIGPIPE, SIG_IGN);
   runtime::node_config cfg;
   core::access_policy_ptr access;
   try {

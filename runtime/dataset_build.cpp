@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include <pqxx/pqxx>
 #include <unistd.h>
@@ -96,6 +97,27 @@ dataset_builder::dataset_builder(dataset_build_config config)
                             ? store_description_.substr(7) + "/.expd-tmp-datasets"
                             : fs::temp_directory_path().string();
   fs::create_directories(config_.scratch_dir);
+}
+
+std::string dataset_builder::local_copy(const std::string& name, const std::string& version,
+                                       const std::string& scratch_dir) {
+  const auto key = core::dataset_data_key(name, version);
+  if (store_description_.rfind("file://", 0) == 0) {
+    auto path = store_description_.substr(7) + "/" + key;
+    if (!fs::exists(path))
+      throw dataset_error(path, "", "the dataset's file is gone from the store");
+    return path;
+  }
+  auto body = store_->get(key);
+  if (!body)
+    throw dataset_error(uri_of(key), "", "the dataset's file is gone from the store");
+  fs::create_directories(scratch_dir);
+  auto path = scratch_dir + "/" + name + "-" + version + "-" + std::to_string(::getpid()) + ".parquet";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(body->data(), static_cast<std::streamsize>(body->size()));
+  if (!out.flush())
+    throw dataset_error(path, "", "cannot write a copy of the dataset");
+  return path;
 }
 
 std::string dataset_builder::uri_of(const std::string& key) const {

@@ -56,6 +56,11 @@ public:
   nlohmann::json list();
   /// The manifest of one version (with "uri" and "mlflow_run_id"), or nullopt.
   std::optional<nlohmann::json> find(const std::string& name, const std::string& version);
+  /// A local path of a stored version's Parquet file: a local store's own file, or for
+  /// S3 a copy downloaded into `scratch_dir` (the caller removes it). Throws
+  /// dataset_error when the file is gone from the store.
+  std::string local_copy(const std::string& name, const std::string& version, const std::string& scratch_dir);
+
   /// Records the MLflow run a version was logged to.
   void set_mlflow_run(const std::string& name, const std::string& version, const std::string& run_id);
 

@@ -138,6 +138,10 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.datasets = value;
     else if (name == "dataset-query")
       cfg.dataset_query = value;
+    else if (name == "model-cache")
+      cfg.model_cache = value;
+    else if (name == "replay-poll-ms")
+      cfg.replay_poll = std::chrono::milliseconds{positive(name, value)};
     else if (name == "trainer-listen") {
       // Plain TCP: a worker is a process of this machine, never of the network.
       if (!loopback_host(value))
@@ -276,6 +280,7 @@ std::string node_usage() {
          "            [--mlflow=URI (where training runs and dataset versions are logged; none without it)]\n"
          "  datasets:  [--datasets=var|file:///DIR|s3://BUCKET?endpoint=URL (datasets/NAME/VERSION/)]\n"
          "            [--dataset-query=FILE (the planner join instead of sql/domain/planner_dataset.sql)]\n"
+         "  replay:    [--model-cache=var/models (model versions fetched from MLflow)] [--replay-poll-ms=2000]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

@@ -73,6 +73,8 @@ struct node_config {
   /// out like a bucket, file:///DIR or s3://BUCKET?...
   std::string datasets = "var";
   std::string dataset_query; ///< --dataset-query=FILE: the planner's join query instead of the built-in one
+  std::string model_cache = "var/models"; ///< --model-cache: model versions replay fetched from MLflow
+  std::chrono::milliseconds replay_poll{2000}; ///< --replay-poll-ms: how often queued replays are looked for
   std::string failpoints; ///< --failpoints: where a test makes the node die (runtime/failpoint.hpp)
 };
 

@@ -87,8 +87,14 @@ void policy_store::apply(const std::vector<core::planned_policy>& plan,
           " ON CONFLICT (policy_id, version) DO NOTHING RETURNING id",
           id, v.spec.version, v.spec.mlflow_model_name, std::to_string(v.spec.mlflow_model_version),
           defaults, run == run_ids.end() ? std::string{} : run->second);
-        if (!inserted.empty())
+        if (!inserted.empty()) {
+          // Replays of the model before a policy served it now count for this version.
+          tx.exec_params("UPDATE exp.offline_replay_results SET policy_version_id = $1::uuid"
+                         " WHERE mlflow_model_name = $2 AND mlflow_model_version = $3 AND policy_version_id IS NULL",
+                         inserted[0][0].as<std::string>(), v.spec.mlflow_model_name,
+                         static_cast<int>(v.spec.mlflow_model_version));
           continue;
+        }
         auto same = tx.exec_params1("SELECT mlflow_model_name = $3 AND mlflow_model_version = $4"
                                     " AND config_defaults = $5::jsonb FROM exp.policy_versions"
                                     " WHERE policy_id = $1::uuid AND version = $2",

@@ -2,17 +2,17 @@
 
 #include <pqxx/pqxx>
 
+#include "runtime/pg_rfc3339.hpp"
+
 namespace expd::runtime {
 
 namespace {
-
-#define EXPD_RFC3339(col) "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')"
 
 constexpr const char* columns =
   "id::text, experiment_id::text, experiment_name, variant_name, baseline_variant, mlflow_model_name,"
   " mlflow_model_version, policy_version_id::text, request::text, status, step_index, allocation,"
   " (extract(epoch FROM step_started_at) * 1000000)::bigint, last_decision, last_reading::text, "
-  EXPD_RFC3339("checked_at") ", " EXPD_RFC3339("created_at") ", " EXPD_RFC3339("finished_at");
+  EXPD_PG_RFC3339("checked_at") ", " EXPD_PG_RFC3339("created_at") ", " EXPD_PG_RFC3339("finished_at");
 
 promotion_row row_of(const pqxx::row& r) {
   promotion_row p;
@@ -118,7 +118,7 @@ std::vector<promotion_event> promotion_store::events(const std::string& id) {
   return with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::read_transaction tx{conn};
     std::vector<promotion_event> out;
-    for (auto r : tx.exec_params("SELECT seq, " EXPD_RFC3339("at") ", kind, allocation, reason, reading::text"
+    for (auto r : tx.exec_params("SELECT seq, " EXPD_PG_RFC3339("at") ", kind, allocation, reason, reading::text"
                                  " FROM exp.promotion_events WHERE promotion_id = $1::uuid ORDER BY seq",
                                  id))
       out.push_back({r[0].as<int>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<double>(),

@@ -87,6 +87,14 @@ commands:
                               -f (--follow) keeps polling until the job ends
   train cancel JOB            cancel a job (a running one once its workers stop)
   train list                  the newest training jobs
+  replay MODEL/VERSION --baseline MODEL/VERSION|MODEL@ALIAS --dataset NAME/VERSION
+          [--split validation|train|all] [--rows 1000] [--max-new-tokens 160]
+          [--max-violations 0] [--tolerance METRIC=X]... [--no-wait]
+                              offline replay: both models plan the dataset's rows, scored
+                              against the accepted plans; accepted, the candidate gets
+                              stage=candidate and @candidate; follows it to its verdict
+  replay status ID            a replay's state, scores, intervals and failed criteria
+  replay list                 the newest replays
   promote MODEL/VERSION --experiment E --allocation A [--steps A2,A3] [--hold 24h]
           [--min-exposures N] [--guardrail EVENT.METRIC:must_not_decrease|must_not_increase[:TOL]]...
           [--baseline V] [--variant V] [--policy P]
@@ -142,6 +150,8 @@ const std::vector<option_spec> option_specs = {
     {"allocation", 0, true},  {"steps", 0, true},   {"hold", 0, true},  {"min-exposures", 0, true},
     {"guardrail", 0, true},   {"baseline", 0, true}, {"variant", 0, true}, {"policy", 0, true},
     {"validation", 0, true},
+    {"dataset", 0, true},     {"split", 0, true},   {"rows", 0, true},  {"max-new-tokens", 0, true},
+    {"max-violations", 0, true}, {"tolerance", 0, true}, {"no-wait", 0, false},
 };
 
 // ---- commands ---------------------------------------------------------------------
@@ -577,6 +587,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "train") {
     return train_command(s, line);
+  }
+  if (command == "replay") {
+    return replay_command(s, line);
   }
   if (command == "promote") {
     return promote_command(s, line);

@@ -54,6 +54,9 @@ int cluster_command(const settings& s, const command_line& line);
 /// (tools/train_command.cpp).
 int train_command(const settings& s, const command_line& line);
 int promote_command(const settings& s, const command_line& line);
+
+/// expctl replay: an offline replay of a candidate against a baseline (tools/replay_command.cpp).
+int replay_command(const settings& s, const command_line& line);
 /// expctl dataset build NAME --from T --to T [--validation F] | list | show NAME/VERSION
 /// (tools/dataset_command.cpp).
 int dataset_command(const settings& s, const command_line& line);

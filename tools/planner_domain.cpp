@@ -110,6 +110,9 @@ void write_planner_domain(std::uint64_t seed, std::size_t rows, const std::strin
   for (std::size_t i = 0; i < all.size(); ++i)
     recipes << csv(recipe_id(i)) << ',' << csv(all[i].name) << ',' << all[i].minutes << ',' << csv(all[i].cuisine)
             << ',' << csv(pg_array(all[i].contains)) << ',' << csv(pg_array(all[i].ingredients)) << '\n';
+  auto exclusions = open_file(dir / "exclusions.csv", "name,excludes");
+  for (const auto& [name, contents] : planning_exclusions())
+    exclusions << csv(name) << ',' << csv(pg_array(contents)) << '\n';
   auto households = open_file(dir / "households.csv", "household_id,adults,children,diet,allergies");
   auto pantries = open_file(dir / "pantry_snapshots.csv", "pantry_id,household_id,taken_at,items");
   auto constraints = open_file(dir / "constraints.csv", "constraint_id,household_id,max_minutes,dinners,no_repeats");
@@ -137,7 +140,7 @@ void write_planner_domain(std::uint64_t seed, std::size_t rows, const std::strin
       events << event.dump() << '\n';
     ++row;
   });
-  for (auto* out : {&recipes, &households, &pantries, &constraints, &events})
+  for (auto* out : {&recipes, &exclusions, &households, &pantries, &constraints, &events})
     if (!out->flush())
       throw std::runtime_error("cannot write the domain files in " + folder);
 }

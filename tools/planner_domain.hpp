@@ -27,7 +27,7 @@ plan_answer answer_of(std::size_t row);
 nlohmann::json planner_events(const planning_example& example, std::size_t row, std::int64_t at_micros);
 
 /// Writes `rows` examples of `seed` into `folder` (created) as CSV files with a header,
-/// one per table (households.csv, recipes.csv, pantry_snapshots.csv, constraints.csv:
+/// one per table (households.csv, recipes.csv, exclusions.csv, pantry_snapshots.csv, constraints.csv:
 /// COPY ... FROM ... (FORMAT csv, HEADER)), and events.ndjson, one event per line,
 /// timestamps shifted so that the first example is at `start` and the gaps between
 /// examples divided by `time_scale` (1: the corpus's own, about an hour; the benchmark

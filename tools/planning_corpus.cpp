@@ -304,6 +304,22 @@ std::vector<planning_recipe> planning_recipes() {
   return out;
 }
 
+std::vector<std::pair<std::string, std::vector<std::string>>> planning_exclusions() {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  auto named = [&](const char* name, unsigned excludes) {
+    std::vector<std::string> contents;
+    for (unsigned bit = 0; bit < 6; ++bit)
+      if (excludes & (1u << bit))
+        contents.emplace_back(content_names[bit]);
+    out.emplace_back(name, std::move(contents));
+  };
+  for (const auto& d : diets)
+    named(d.name, d.excludes);
+  for (const auto& a : allergies)
+    named(a.name, a.excludes);
+  return out;
+}
+
 std::string corpus_split(const std::string& household_id, double validation_fraction) {
   return core::dataset_split(household_id, validation_fraction);
 }

@@ -54,6 +54,10 @@ struct planning_recipe {
 /// Every recipe, in the order previous_plan indexes it.
 std::vector<planning_recipe> planning_recipes();
 
+/// What each diet and allergy of the corpus rules out (contents of planning_recipe), by
+/// its name, as the domain table planner.exclusions holds it.
+std::vector<std::pair<std::string, std::vector<std::string>>> planning_exclusions();
+
 /// `rows` examples, the same for the same seed on every machine and standard library
 /// (std::mt19937_64's outputs are fixed by the standard; its distributions are not, so
 /// none is used). Every plan respects its household's diet, allergies and time limit.

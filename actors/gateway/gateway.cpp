@@ -563,6 +563,30 @@ void handle_datasets(gateway_broker* self, const call& c, http_request& req) {
       std::string{rest.substr(slash + 1)});
 }
 
+// PREFIX (GET: the list; POST: submit the body, waiting up to `submit_timeout`) and
+// PREFIX/{id} (GET: one, the id a UUID): the promotions' and replays' endpoints.
+template <class Actor>
+void submit_list_get(gateway_broker* self, const call& c, http_request& req, std::string_view prefix,
+                     const Actor& to, std::chrono::milliseconds submit_timeout, const char* what) {
+  auto& st = self->state;
+  auto rest = std::string_view{req.path}.substr(prefix.size());
+  auto id = std::string{rest.empty() ? rest : rest.substr(1)};
+  if (id.empty()) {
+    if (req.method == "GET")
+      return ask(self, c, to, st.cfg.request_timeout, atom::list::value);
+    if (req.method != "POST")
+      return method_not_allowed(self, c, "POST, GET", "use POST or GET");
+    return ask(self, c, to, submit_timeout, atom::submit::value, std::move(req.body));
+  }
+  if (!core::uuid::parse(id))
+    return complete_error(self, c, ec::invalid_field, "id",
+                          std::string{"the "} + what + " id must be a UUID (GET " + std::string{prefix}
+                            + " lists them)");
+  if (req.method != "GET")
+    return method_not_allowed(self, c, "GET", "use GET");
+  ask(self, c, to, st.cfg.request_timeout, atom::get::value, std::move(id));
+}
+
 // /admin/v1/pipelines[/apply|/{name}/runs|/{name}/trigger] and
 // /admin/v1/pipeline-runs[/{id}]: names and ids are checked here, documents by the
 // pipeline scheduler.
@@ -629,25 +653,15 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (req.path == "/admin/v1/policies" || req.path == "/admin/v1/policies/apply")
     return list_or_apply(self, c, req, "/admin/v1/policies", st.routes->policies, atom::list::value,
                          atom::apply::value);
+  // Starting a promotion applies the experiment through the registry (a cluster's
+  // barrier); a replay is only checked against MLflow and queued.
+  const auto slow = std::max(st.cfg.request_timeout, std::chrono::milliseconds{20000});
   if (auto path = std::string_view{req.path};
-      path == "/admin/v1/promotions" || path.rfind("/admin/v1/promotions/", 0) == 0) {
-    auto id = std::string{path.substr(std::min(path.size(), std::string_view{"/admin/v1/promotions/"}.size()))};
-    if (id.empty()) {
-      if (req.method == "GET")
-        return ask(self, c, st.routes->promotions, st.cfg.request_timeout, atom::list::value);
-      if (req.method != "POST")
-        return method_not_allowed(self, c, "POST, GET", "use POST or GET");
-      // Starting one applies the experiment through the registry (a cluster's barrier).
-      return ask(self, c, st.routes->promotions, std::max(st.cfg.request_timeout, std::chrono::milliseconds{20000}),
-                 atom::submit::value, std::move(req.body));
-    }
-    if (!core::uuid::parse(id))
-      return complete_error(self, c, ec::invalid_field, "id",
-                            "the promotion id must be a UUID (GET /admin/v1/promotions lists them)");
-    if (req.method != "GET")
-      return method_not_allowed(self, c, "GET", "use GET");
-    return ask(self, c, st.routes->promotions, st.cfg.request_timeout, atom::get::value, std::move(id));
-  }
+      path == "/admin/v1/promotions" || path.rfind("/admin/v1/promotions/", 0) == 0)
+    return submit_list_get(self, c, req, "/admin/v1/promotions", st.routes->promotions, slow, "promotion");
+  if (auto path = std::string_view{req.path};
+      path == "/admin/v1/replays" || path.rfind("/admin/v1/replays/", 0) == 0)
+    return submit_list_get(self, c, req, "/admin/v1/replays", st.routes->replays, slow, "replay");
   constexpr std::string_view nodes_prefix = "/admin/v1/cluster/nodes/";
   if (auto path = std::string_view{req.path}; path.rfind(nodes_prefix, 0) == 0) {
     auto rest = path.substr(nodes_prefix.size());

@@ -11,7 +11,7 @@ namespace expd {
 
 struct pipeline_scheduler_config {
   std::string pg_url;
-  std::string node;                     ///< whose runs these are: --node-name, or "local" for a node alone
+  std::string node;                     ///< whose runs these are: --node-name, or node@HOST:PORT for a node alone
   std::chrono::milliseconds tick{15000}; ///< --pipeline-tick-ms: between looks for due runs and at running jobs
 };
 

@@ -48,6 +48,7 @@ struct training_registry_state {
   std::string runner; ///< this registry's id in exp.training_jobs.runner
   std::unique_ptr<runtime::training_store> store;
   std::vector<worker_slot> workers;
+  std::vector<model_host_actor> hosts;
   std::map<std::string, running_job> running;
   std::uint64_t submitted = 0;
   std::uint64_t started = 0;
@@ -338,6 +339,12 @@ void on_finished(self_ptr self, const training_outcome& o) {
 
 void on_worker_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
+  auto host = std::find_if(st.hosts.begin(), st.hosts.end(), [&](auto& h) { return h.address() == msg.source; });
+  if (host != st.hosts.end()) {
+    st.hosts.erase(host);
+    log(log_level::warn, "model_host_down", {{"hosts", st.hosts.size()}});
+    return;
+  }
   auto it = std::find_if(st.workers.begin(), st.workers.end(),
                          [&](auto& w) { return w.handle.address() == msg.source; });
   if (it == st.workers.end())
@@ -362,6 +369,7 @@ status_record registry_status(self_ptr self) {
           {{"expd_trainer_workers", "gauge", "Trainer workers registered on this node.", "",
             n(st.workers.size())},
            {"expd_trainer_workers_busy", "gauge", "Trainer workers running a job.", "", n(busy)},
+           {"expd_model_hosts", "gauge", "Model hosts registered on this node.", "", n(st.hosts.size())},
            {"expd_training_jobs_submitted_total", "counter", "Training jobs stored.", "",
             n(st.submitted)},
            {"expd_training_runs_started_total", "counter",
@@ -436,6 +444,24 @@ training_registry_actor spawn_training_registry(caf::actor_system& sys,
           log(log_level::info, "trainer_worker_registered",
               {{"workers", self->state.workers.size()}});
           dispatch(self);
+        },
+        [=](atom::subscribe, const model_host_actor& h) {
+          auto& hosts = self->state.hosts;
+          if (!h || std::find(hosts.begin(), hosts.end(), h) != hosts.end())
+            return;
+          self->monitor(h);
+          hosts.push_back(h);
+          log(log_level::info, "model_host_registered", {{"hosts", hosts.size()}});
+        },
+        [=](atom::load, const model_load_request& request) -> caf::result<inference_actor> {
+          auto& hosts = self->state.hosts;
+          if (hosts.empty())
+            return make_error(ec::unavailable, "",
+                              "no model host on this node: start expd-trainer with --registry set to the "
+                              "node's --trainer-listen");
+          // The same key to the same host while the hosts stay, so a model loads once.
+          auto& host = hosts[std::hash<std::string>{}(request.key) % hosts.size()];
+          return self->delegate(host, atom::load::value, request);
         },
         [=](atom::tick) {
           keep_runs(self);

@@ -22,6 +22,13 @@ CREATE TABLE IF NOT EXISTS planner.recipes (
   ingredients text[] NOT NULL
 );
 
+-- What a diet or an allergy rules out: the recipes whose contains meet excludes.
+-- Offline replay checks generated plans against it (docs/lifecycle.md, "Offline replay").
+CREATE TABLE IF NOT EXISTS planner.exclusions (
+  name     text PRIMARY KEY,              -- a diet (vegan) or an allergy (nuts)
+  excludes text[] NOT NULL DEFAULT '{}'   -- contents of planner.recipes
+);
+
 -- What a household had in its pantry when it asked for a plan; the plan_generated
 -- event names the snapshot (context.pantry_id). items: [{"ingredient","quantity"}], in
 -- the order the household listed them.

@@ -4,10 +4,11 @@
 -- through POST /v1/events (events.ndjson), not here.
 \cd :dir
 BEGIN;
-TRUNCATE planner.constraints, planner.pantry_snapshots, planner.recipes, planner.households;
+TRUNCATE planner.constraints, planner.pantry_snapshots, planner.recipes, planner.exclusions, planner.households;
 \copy planner.households FROM 'households.csv' (FORMAT csv, HEADER)
 \copy planner.recipes FROM 'recipes.csv' (FORMAT csv, HEADER)
+\copy planner.exclusions FROM 'exclusions.csv' (FORMAT csv, HEADER)
 \copy planner.pantry_snapshots FROM 'pantry_snapshots.csv' (FORMAT csv, HEADER)
 \copy planner.constraints FROM 'constraints.csv' (FORMAT csv, HEADER)
 COMMIT;
-ANALYZE planner.households, planner.recipes, planner.pantry_snapshots, planner.constraints;
+ANALYZE planner.households, planner.recipes, planner.exclusions, planner.pantry_snapshots, planner.constraints;

@@ -104,20 +104,11 @@ protected:
                                       (dir / "trainer.log").string());
   }
 
+  // Two steps of the tiny model on what step `from` built.
   json train_step(const std::string& from) const {
-    return {{"name", "train"},
-            {"kind", "train"},
-            {"from_step", from},
-            {"job",
-             {{"name", "planner-lora"},
-              {"base_model", tiny_model().string()},
-              {"output", (dir / "training").string()},
-              {"lora", {{"rank", 4}, {"alpha", 8}, {"dropout", 0.0}, {"target_modules", {"q_proj", "v_proj"}}}},
-              {"optimizer", {{"learning_rate", 0.01}, {"warmup_steps", 1}}},
-              {"batch_size", 4},
-              {"max_steps", 2},
-              {"checkpoint_every_steps", 2},
-              {"eval_every_steps", 2}}}};
+    auto job = job_of("planner-lora", dir / "training", 2);
+    job.erase("dataset");
+    return {{"name", "train"}, {"kind", "train"}, {"from_step", from}, {"job", job}};
   }
 
   http_reply apply(const std::vector<json>& pipelines_list, bool dry_run = false) const {

@@ -1,16 +1,19 @@
 #pragma once
 
-// What the suites that train share: an expd-trainer process, and the tiny checkpoint
-// with its tokenizer that it fine-tunes.
+// What the tests that train need: a process of theirs (expd-trainer), the tiny
+// checkpoint with its tokenizer and the planning corpus as a dataset (made once per
+// suite), and a training job over them.
 #include <csignal>
+#include <ctime>
 #include <fcntl.h>
 #include <filesystem>
 #include <spawn.h>
-#include <stdexcept>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/support/run_command.hpp"
 
@@ -18,7 +21,10 @@ extern char** environ;
 
 namespace expd::testing {
 
-/// A process of the test's (expd-trainer), killed at the end if it still runs.
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A process of the test's (expd-trainer), killed at the end if it still runs.
 class child {
 public:
   child(std::vector<std::string> argv, const std::string& log) {
@@ -52,23 +58,53 @@ private:
   pid_t pid_ = -1;
 };
 
-/// The tiny checkpoint of the tokenizer's vocabulary (384) with that tokenizer beside
-/// it, made once for the test process.
-inline const std::filesystem::path& tiny_model() {
-  static const std::filesystem::path made = [] {
-    auto model = std::filesystem::temp_directory_path() / ("expd-tiny-model-" + std::to_string(::getpid()));
+// The tiny checkpoint of the tokenizer's vocabulary with that tokenizer beside it, and
+// the planning corpus as a Parquet dataset: made once for the suite.
+struct training_inputs {
+  fs::path dir, model, dataset;
+};
+
+inline const training_inputs& inputs() {
+  static const training_inputs made = [] {
+    training_inputs in;
+    in.dir = fs::temp_directory_path() / ("expd-trainer-inputs-" + std::to_string(::getpid()));
+    in.model = in.dir / "model";
+    in.dataset = in.dir / "datasets" / "training.parquet";
+    fs::create_directories(in.dataset.parent_path());
     auto run = [](const std::string& command) {
       auto r = expd::test::run_command(command + " 2>&1");
       if (r.status != 0)
         throw std::runtime_error(command + " failed: " + r.out);
     };
     run(std::string{EXPD_TORCH_PYTHON} + " " + EXPD_SOURCE_DIR + "/tests/gpu/make_tiny_checkpoint.py sized "
-        + model.string() + " 384");
+        + in.model.string() + " 384");
     run(std::string{EXPD_SOURCE_DIR} + "/tools/tiny-tokenizer.sh --vocab 384 --corpus-bin "
-        + EXPD_CORPUS_BINARY + " " + model.string());
-    return model;
+        + EXPD_CORPUS_BINARY + " " + in.model.string());
+    run(std::string{EXPD_CORPUS_BINARY} + " --rows=96 --seed=7 --validation=0.2 --format=parquet --out="
+        + in.dataset.string());
+    return in;
   }();
   return made;
+}
+
+inline json job_of(const std::string& name, const fs::path& output, std::uint64_t steps) {
+  return {{"name", name},
+          {"dataset", inputs().dataset.string()},
+          {"base_model", inputs().model.string()},
+          {"output", output.string()},
+          {"lora", {{"rank", 4}, {"alpha", 8}, {"dropout", 0.0}, {"target_modules", {"q_proj", "v_proj"}}}},
+          {"optimizer", {{"learning_rate", 0.01}, {"warmup_steps", 2}}},
+          {"batch_size", 4},
+          {"max_steps", steps},
+          {"sequence_length", 512},
+          {"checkpoint_every_steps", 3},
+          {"eval_every_steps", 3},
+          {"seed", 3}};
+}
+
+// A name no earlier run used: MLflow keeps experiments and models between runs.
+inline std::string unique_name(const std::string& name) {
+  return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
 }
 
 } // namespace expd::testing

@@ -3,10 +3,13 @@
 // adapter; a bad job fails naming its fault and the worker takes the next; a cancelled
 // job stops; a worker killed mid-run is a failure the job resumes from its checkpoint.
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -15,6 +18,8 @@
 #include "tests/support/run_command.hpp"
 #include "tests/support/tcp_forwarder.hpp"
 
+extern char** environ;
+
 using namespace expd::testing;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -22,46 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string jobs = "/admin/v1/training-jobs";
-
-// The tiny checkpoint of the tokenizer's vocabulary with that tokenizer beside it, and
-// the planning corpus as a Parquet dataset: made once for the suite.
-struct training_inputs {
-  fs::path dir, model, dataset;
-};
-
-const training_inputs& inputs() {
-  static const training_inputs made = [] {
-    training_inputs in;
-    in.dir = fs::temp_directory_path() / ("expd-trainer-inputs-" + std::to_string(::getpid()));
-    in.model = tiny_model();
-    in.dataset = in.dir / "datasets" / "training.parquet";
-    fs::create_directories(in.dataset.parent_path());
-    auto run = [](const std::string& command) {
-      auto r = expd::test::run_command(command + " 2>&1");
-      if (r.status != 0)
-        throw std::runtime_error(command + " failed: " + r.out);
-    };
-    run(std::string{EXPD_CORPUS_BINARY} + " --rows=96 --seed=7 --validation=0.2 --format=parquet --out="
-        + in.dataset.string());
-    return in;
-  }();
-  return made;
-}
-
-json job_of(const std::string& name, const fs::path& output, std::uint64_t steps) {
-  return {{"name", name},
-          {"dataset", inputs().dataset.string()},
-          {"base_model", inputs().model.string()},
-          {"output", output.string()},
-          {"lora", {{"rank", 4}, {"alpha", 8}, {"dropout", 0.0}, {"target_modules", {"q_proj", "v_proj"}}}},
-          {"optimizer", {{"learning_rate", 0.01}, {"warmup_steps", 2}}},
-          {"batch_size", 4},
-          {"max_steps", steps},
-          {"sequence_length", 512},
-          {"checkpoint_every_steps", 3},
-          {"eval_every_steps", 3},
-          {"seed", 3}};
-}
 
 class trainer_worker : public ::testing::Test {
 protected:
@@ -135,10 +100,6 @@ protected:
                      {"tags", {{"policy_id", "planner_policy"}, {"dataset_version", "2026-12-01"},
                                {"task", "meal_planning"}}}};
     return doc;
-  }
-
-  static std::string unique(const std::string& name) {
-    return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
   }
 
   scratch_database db;
@@ -261,7 +222,7 @@ TEST_F(trainer_worker, two_ranks_of_a_job_train_together_on_two_workers) {
 // a loss per step and the validation curve, the adapter, tokenizer and config, the run
 // ended, and a new version of the registered model linked to it.
 TEST_F(trainer_worker, a_successful_job_is_an_mlflow_run_and_a_registered_version) {
-  auto experiment = unique("planner-training"), model = unique("planner_model");
+  auto experiment = unique_name("planner-training"), model = unique_name("planner_model");
   auto id = submit(tracked_job(experiment, model));
   until(id, "succeeded");
   // The tracker logs the end after the job's row says succeeded.
@@ -315,7 +276,7 @@ TEST_F(trainer_worker, mlflow_away_delays_the_logging_not_the_job) {
     db, std::vector<std::string>{"--trainer-listen=" + listen,
                                  "--mlflow=http://127.0.0.1:" + std::to_string(away.port())});
   start_trainer();
-  auto experiment = unique("away-training"), model = unique("away_model");
+  auto experiment = unique_name("away-training"), model = unique_name("away_model");
   auto id = submit(tracked_job(experiment, model));
   until(id, "succeeded");
   EXPECT_FALSE(has_text(log_messages(id), "mlflow: run"));

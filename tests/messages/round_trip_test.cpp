@@ -380,6 +380,15 @@ TEST(wire, generation_result) {
   EXPECT_EQ(round_trip(batch).at(1).tokens.size(), std::size_t{1} << 16);
 }
 
+TEST(wire, model_load_request) {
+  model_load_request x{"planner_model/5", unicode, "/var/models/planner_model/5/adapter"};
+  auto y = round_trip(x);
+  EXPECT_EQ(y.key, "planner_model/5");
+  EXPECT_EQ(y.model, unicode);
+  EXPECT_EQ(y.adapter, x.adapter);
+  EXPECT_TRUE(round_trip(model_load_request{}).adapter.empty());
+}
+
 TEST(wire, types_registered_under_expd_names) {
   auto& types = wire_system().types();
   for (auto* name : {"expd.api_reply", "expd.metric_sample", "expd.status_record", "expd.uuid",
@@ -394,6 +403,7 @@ TEST(wire, types_registered_under_expd_names) {
                      "expd.training_registry_actor", "expd.finish_reason",
                      "expd.generation_request", "expd.generation_result",
                      "std::vector<expd.generation_request>", "std::vector<expd.generation_result>",
-                     "expd.inference_actor"})
+                     "expd.inference_actor", "expd.model_load_request", "expd.model_host_actor",
+                     "expd.replay_runner_actor"})
     EXPECT_NE(types.make_value(std::string{name}), nullptr) << name;
 }
