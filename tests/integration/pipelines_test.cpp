@@ -104,9 +104,9 @@ protected:
                                       (dir / "trainer.log").string());
   }
 
-  // Two steps of the tiny model on what step `from` built.
+  // Four steps of the tiny model on what step `from` built.
   json train_step(const std::string& from) const {
-    auto job = job_of("planner-lora", dir / "training", 2);
+    auto job = job_of("planner-lora", dir / "training", 4);
     job.erase("dataset");
     return {{"name", "train"}, {"kind", "train"}, {"from_step", from}, {"job", job}};
   }
