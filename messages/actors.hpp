@@ -322,6 +322,25 @@ using replay_runner_actor = status_actor::extend<
   // Internal: the running replay ended: its id, and why it failed (empty: it finished).
   caf::reacts_to<atom::finished, std::string, std::string>>;
 
-
+/// Pipelines on a schedule (actors/lifecycle/pipeline_scheduler): applies pipelines
+/// documents, queues a run when a pipeline's cron slot comes (or when asked), and runs
+/// each run's steps in order through the dataset builder and the training registry,
+/// recording every step in exp.pipeline_runs so a restart resumes what was under way.
+using pipeline_scheduler_actor = status_actor::extend<
+  // POST /admin/v1/pipelines/apply: the JSON document, and whether it is a dry run.
+  caf::replies_to<atom::apply, std::string, bool>::with<api_reply>,
+  // GET /admin/v1/pipelines: every pipeline with its next slot and latest run.
+  caf::replies_to<atom::list>::with<api_reply>,
+  // GET /admin/v1/pipelines/{name}/runs (an unknown name is 404); "" for
+  // GET /admin/v1/pipeline-runs, every pipeline's. The newest first.
+  caf::replies_to<atom::runs, std::string>::with<api_reply>,
+  // POST /admin/v1/pipelines/{name}/trigger: queues a manual run now; 202 with it.
+  caf::replies_to<atom::trigger, std::string>::with<api_reply>,
+  // GET /admin/v1/pipeline-runs/{id}: one run with its steps (the id a UUID, checked).
+  caf::replies_to<atom::get, std::string>::with<api_reply>,
+  // Internal: the periodic look for due runs (the first also resumes unfinished ones).
+  caf::reacts_to<atom::tick>,
+  // Internal: the next move of the run with this id (a training job's next look).
+  caf::reacts_to<atom::advance, std::string>>;
 
 } // namespace expd

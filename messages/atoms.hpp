@@ -6,6 +6,7 @@
 namespace expd::atom {
 
 using access = caf::atom_constant<caf::atom("access")>;
+using advance = caf::atom_constant<caf::atom("advance")>;
 using aggregate = caf::atom_constant<caf::atom("aggregate")>;
 using apply = caf::atom_constant<caf::atom("apply")>;
 using apply_types = caf::atom_constant<caf::atom("applytypes")>;
@@ -40,6 +41,7 @@ using record = caf::atom_constant<caf::atom("record")>;
 using reload = caf::atom_constant<caf::atom("reload")>;
 using remember = caf::atom_constant<caf::atom("remember")>;
 using results = caf::atom_constant<caf::atom("results")>;
+using runs = caf::atom_constant<caf::atom("runs")>;
 using routing = caf::atom_constant<caf::atom("routing")>;
 using series = caf::atom_constant<caf::atom("series")>;
 using set_status = caf::atom_constant<caf::atom("setstatus")>;
@@ -52,5 +54,6 @@ using submit = caf::atom_constant<caf::atom("submit")>;
 using subscribe = caf::atom_constant<caf::atom("subscribe")>;
 using tick = caf::atom_constant<caf::atom("tick")>;
 using train = caf::atom_constant<caf::atom("train")>;
+using trigger = caf::atom_constant<caf::atom("trigger")>;
 
 } // namespace expd::atom

@@ -51,6 +51,7 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<dataset_builder_actor>("expd.dataset_builder_actor")
     .add_message_type<model_host_actor>("expd.model_host_actor")
     .add_message_type<replay_runner_actor>("expd.replay_runner_actor")
+    .add_message_type<pipeline_scheduler_actor>("expd.pipeline_scheduler_actor")
     .add_error_category(error_category, render_error);
 }
 

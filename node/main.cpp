@@ -25,6 +25,7 @@
 #include "actors/lifecycle/policy_registry.hpp"
 #include "actors/lifecycle/promotion_controller.hpp"
 #include "actors/lifecycle/dataset_builder.hpp"
+#include "actors/lifecycle/pipeline_scheduler.hpp"
 #include "actors/lifecycle/replay_runner.hpp"
 #include "runtime/tokenizer_process.hpp"
 #include "actors/training/training_registry.hpp"
@@ -373,8 +374,12 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   rcfg.poll_interval = cfg.replay_poll;
   auto replays = spawn_replay_runner(sys, rcfg);
 
+  // On every node; each runs the runs it queued (named as the replays' runner, so a
+  // restart resumes its own), and the unique slot key decides who queues one.
+  auto pipelines = spawn_pipeline_scheduler(sys, {cfg.pg_url, rcfg.runner, cfg.pipeline_tick}, datasets, training);
+
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions,
-                                      datasets, replays};
+                                      datasets, replays, pipelines};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -396,7 +401,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
                                                           membership, training, policies, promotions,
-                                                          datasets, replays});
+                                                          datasets, replays, pipelines});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

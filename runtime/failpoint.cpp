@@ -17,15 +17,17 @@ struct point {
   std::atomic<long> left{0}; ///< passes until it fires; 0: unarmed
 };
 
-// Between the steps that make an acknowledged event durable, stored and archived.
-std::array<point, 8> points{{{"spool.after_write"},
+// Between the steps that make an acknowledged event durable, stored and archived, and
+// between two steps of a pipeline run.
+std::array<point, 9> points{{{"spool.after_write"},
                              {"spool.after_sync"},
                              {"loader.before_commit"},
                              {"loader.after_commit"},
                              {"archiver.after_intent"},
                              {"archiver.after_data"},
                              {"archiver.after_manifest"},
-                             {"writer.after_commit"}}};
+                             {"writer.after_commit"},
+                             {"pipeline.after_step"}}};
 
 point* find(std::string_view name) {
   for (auto& p : points)

@@ -204,6 +204,8 @@ node_config parse_node_config(int argc, const char* const* argv) {
                                             : std::chrono::milliseconds{positive(name, value)};
     else if (name == "promotion-interval-ms")
       cfg.promotion_interval = std::chrono::milliseconds{positive(name, value)};
+    else if (name == "pipeline-tick-ms")
+      cfg.pipeline_tick = std::chrono::milliseconds{positive(name, value)};
     else if (name == "chartjs-path")
       cfg.chartjs_path = value;
     else if (name == "aggregate-unheld") {
@@ -268,6 +270,7 @@ std::string node_usage() {
          "            [--aggregate-interval-ms=60000 (0: on demand only)]\n"
          "            [--aggregate-unheld=exclude|include]\n"
          "            [--promotion-interval-ms=60000 (between promotion passes)]\n"
+         "            [--pipeline-tick-ms=15000 (between looks for due pipeline runs)]\n"
          "            [--chartjs-path=/usr/share/javascript/chart.js/chart.min.js]\n"
          "            [--failpoints=NAME[@N],... (tests only: die there, docs/operations.md)]\n"
          "  cluster:   [--node-name=NAME --cluster-listen=HOST:PORT [--join=HOST:PORT]\n"

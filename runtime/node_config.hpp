@@ -66,6 +66,7 @@ struct node_config {
   std::size_t archive_max_events = 200000;           ///< --archive-max-events per chunk
   std::chrono::milliseconds aggregate_interval{60000}; ///< --aggregate-interval-ms; 0: on demand only
   std::chrono::milliseconds promotion_interval{60000}; ///< --promotion-interval-ms
+  std::chrono::milliseconds pipeline_tick{15000};      ///< --pipeline-tick-ms: between looks for due pipeline runs
   bool aggregate_unheld = false; ///< --aggregate-unheld=include: keep claims of unheld variants
   std::string chartjs_path = "/usr/share/javascript/chart.js/chart.min.js"; ///< --chartjs-path (libjs-chart.js)
   /// --datasets: where built datasets go (keys datasets/NAME/VERSION/...): a folder laid

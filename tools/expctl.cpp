@@ -30,8 +30,9 @@ using nlohmann::json;
 constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
 
 commands:
-  apply -f FILE [--dry-run]   create or update the event types, policies and experiments
-                              in a YAML file (keys: event_types, policies, experiments)
+  apply -f FILE [--dry-run]   create or update the event types, policies, experiments and
+                              pipelines in a YAML file (keys: event_types, policies,
+                              experiments, pipelines)
   get experiments             list experiments
   get event-types             list event types and the metrics each may carry
   get policies                list policies, their versions and the MLflow model each serves
@@ -108,6 +109,10 @@ commands:
                               manifest under datasets/NAME/VERSION/; prints the manifest
   dataset list                every dataset version, newest first
   dataset show NAME/VERSION   a version's manifest: rows, split, window, hash, file
+  pipelines list              the pipelines: schedule, steps, next and last run
+  pipelines runs [NAME]       the newest runs (of one pipeline) with each step's status
+  pipelines trigger NAME      queue a run of the pipeline now
+  pipelines show RUN          one run: its steps, their outputs and errors
   help                        show this text
 
 options:
@@ -172,8 +177,9 @@ void apply_part(const settings& s, const std::string& path, const std::string& k
                           text(v, "action")});
     }
   } else {
-    rows = {with_ids ? std::vector<std::string>{"NAME", "ID", "ACTION"}
-                     : std::vector<std::string>{"EVENT_TYPE", "ACTION"}};
+    rows = {with_ids              ? std::vector<std::string>{"NAME", "ID", "ACTION"}
+            : key == "pipelines" ? std::vector<std::string>{"PIPELINE", "ACTION"}
+                                  : std::vector<std::string>{"EVENT_TYPE", "ACTION"}};
     for (const json& e : list(answer, key.c_str())) {
       if (with_ids)
         rows.push_back({text(e, "name"), text(e, "id"), text(e, "action")});
@@ -201,10 +207,12 @@ int apply(const settings& s, const command_line& line) {
   // Only these keys are sent, so a misspelt top-level key must not pass unnoticed.
   bool known = document.is_object() && !document.empty();
   for (auto it = known ? document.begin() : json::iterator{}; known && it != document.end(); ++it)
-    known = (it.key() == "experiments" || it.key() == "event_types" || it.key() == "policies")
+    known = (it.key() == "experiments" || it.key() == "event_types" || it.key() == "policies"
+             || it.key() == "pipelines")
             && it.value().is_array();
   if (!known) {
-    throw input_error(*file + ": expected a mapping with event_types, policies and/or experiments, each a list");
+    throw input_error(*file + ": expected a mapping with event_types, policies, experiments and/or pipelines,"
+                              " each a list");
   }
   bool dry_run = line.has("dry-run");
   // Event types first: events of a new experiment may name them at once; policies
@@ -217,6 +225,10 @@ int apply(const settings& s, const command_line& line) {
   }
   if (document.contains("experiments")) {
     apply_part(s, "/admin/v1/experiments/apply", "experiments", document["experiments"], dry_run);
+  }
+  // Pipelines last: their steps run what the parts above define.
+  if (document.contains("pipelines")) {
+    apply_part(s, "/admin/v1/pipelines/apply", "pipelines", document["pipelines"], dry_run);
   }
   return 0;
 }
@@ -584,6 +596,9 @@ int run(const settings& s, const command_line& line) {
   }
   if (command == "dataset") {
     return dataset_command(s, line);
+  }
+  if (command == "pipelines") {
+    return pipelines_command(s, line);
   }
   throw usage_error("unknown command \"" + command + "\"");
 }

@@ -60,5 +60,7 @@ int replay_command(const settings& s, const command_line& line);
 /// expctl dataset build NAME --from T --to T [--validation F] | list | show NAME/VERSION
 /// (tools/dataset_command.cpp).
 int dataset_command(const settings& s, const command_line& line);
+/// expctl pipelines list | runs [NAME] | trigger NAME | show RUN (tools/pipeline_command.cpp).
+int pipelines_command(const settings& s, const command_line& line);
 
 } // namespace expd::tools::expctl

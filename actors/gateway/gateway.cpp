@@ -587,6 +587,43 @@ void submit_list_get(gateway_broker* self, const call& c, http_request& req, std
   ask(self, c, to, st.cfg.request_timeout, atom::get::value, std::move(id));
 }
 
+// /admin/v1/pipelines[/apply|/{name}/runs|/{name}/trigger] and
+// /admin/v1/pipeline-runs[/{id}]: names and ids are checked here, documents by the
+// pipeline scheduler.
+void handle_pipelines(gateway_broker* self, const call& c, http_request& req) {
+  auto& st = self->state;
+  auto& to = st.routes->pipelines;
+  auto timeout = st.cfg.request_timeout;
+  auto path = std::string_view{req.path};
+  if (path == "/admin/v1/pipelines" || path == "/admin/v1/pipelines/apply")
+    return list_or_apply(self, c, req, "/admin/v1/pipelines", to, atom::list::value, atom::apply::value);
+  constexpr std::string_view runs_prefix = "/admin/v1/pipeline-runs";
+  if (path.rfind(runs_prefix, 0) == 0) {
+    if (req.method != "GET")
+      return method_not_allowed(self, c, "GET", "use GET");
+    auto id = path.substr(std::min(path.size(), runs_prefix.size() + 1));
+    if (id.empty())
+      return ask(self, c, to, timeout, atom::runs::value, std::string{});
+    if (!core::uuid::parse(id))
+      return complete_error(self, c, ec::invalid_field, "id",
+                            "the run id must be a UUID (GET /admin/v1/pipeline-runs lists them)");
+    return ask(self, c, to, timeout, atom::get::value, std::string{id});
+  }
+  auto rest = path.substr(std::string_view{"/admin/v1/pipelines/"}.size());
+  auto slash = rest.find('/');
+  auto name = std::string{rest.substr(0, slash)};
+  auto verb = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  if (name.empty() || (verb != "/runs" && verb != "/trigger"))
+    return complete_error(self, c, ec::not_found, "path",
+                          "use /admin/v1/pipelines, .../apply, .../{name}/runs or .../{name}/trigger");
+  const char* method = verb == "/runs" ? "GET" : "POST";
+  if (req.method != method)
+    return method_not_allowed(self, c, method, std::string{"use "} + method);
+  if (verb == "/runs")
+    return ask(self, c, to, timeout, atom::runs::value, std::move(name));
+  ask(self, c, to, timeout, atom::trigger::value, std::move(name));
+}
+
 void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   auto& st = self->state;
   if (!st.cfg.access->admin(req.header("authorization")))
@@ -606,6 +643,10 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (auto path = std::string_view{req.path};
       path == "/admin/v1/datasets" || path.rfind("/admin/v1/datasets/", 0) == 0)
     return handle_datasets(self, c, req);
+  if (auto path = std::string_view{req.path}; path == "/admin/v1/pipelines"
+      || path.rfind("/admin/v1/pipelines/", 0) == 0 || path == "/admin/v1/pipeline-runs"
+      || path.rfind("/admin/v1/pipeline-runs/", 0) == 0)
+    return handle_pipelines(self, c, req);
   if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply")
     return list_or_apply(self, c, req, "/admin/v1/event-types", registry, atom::list_types::value,
                          atom::apply_types::value);

@@ -50,6 +50,7 @@ struct gateway_routes {
   promotion_controller_actor promotions; ///< /admin/v1/promotions
   dataset_builder_actor datasets;      ///< /admin/v1/datasets
   replay_runner_actor replays;         ///< /admin/v1/replays
+  pipeline_scheduler_actor pipelines;  ///< /admin/v1/pipelines, /admin/v1/pipeline-runs
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

@@ -1,7 +1,8 @@
 #pragma once
 
 // Runs reference scripts with Debian's /usr/bin/python3 (never a venv's python3 first
-// on PATH), for tests that compare against an independent implementation.
+// on PATH), or with the Python named, for a reference from PyPI that deploy/ installs
+// into var/venv; for tests that compare against an independent implementation.
 
 #include <cstdio>
 #include <fstream>
@@ -13,10 +14,11 @@
 
 namespace expd::test {
 
-/// Whether /usr/bin/python3 runs and imports every module in `modules` (space
-/// separated, may be empty): tests skip when it does not.
-inline bool python_has(const std::string& modules = "") {
-  if (::access("/usr/bin/python3", X_OK) != 0)
+/// Whether `python` (/usr/bin/python3 unless a test's reference lives in var/venv) runs
+/// and imports every module in `modules` (space separated, may be empty): tests skip
+/// when it does not.
+inline bool python_has(const std::string& modules = "", const std::string& python = "/usr/bin/python3") {
+  if (::access(python.c_str(), X_OK) != 0)
     return false;
   std::string imports;
   for (std::size_t at = 0, end; at < modules.size(); at = end + 1) {
@@ -25,14 +27,15 @@ inline bool python_has(const std::string& modules = "") {
       end = modules.size();
     imports += "import " + modules.substr(at, end - at) + "; ";
   }
-  auto command = "/usr/bin/python3 -c '" + imports + "' >/dev/null 2>&1";
+  auto command = python + " -c '" + imports + "' >/dev/null 2>&1";
   return std::system(command.c_str()) == 0;
 }
 
 /// Runs the script at `script_path` with `lines` on its stdin, one per line; returns
 /// its stdout lines.
 inline std::vector<std::string> run_python_file(const std::string& script_path,
-                                                const std::vector<std::string>& lines) {
+                                                const std::vector<std::string>& lines,
+                                                const std::string& python = "/usr/bin/python3") {
   auto input_path = testing::TempDir() + "python_input_" + std::to_string(::getpid()) + ".txt";
   {
     std::ofstream input(input_path);
@@ -40,7 +43,7 @@ inline std::vector<std::string> run_python_file(const std::string& script_path,
       input << line << '\n';
   }
   std::vector<std::string> out;
-  auto command = "/usr/bin/python3 " + script_path + " < " + input_path;
+  auto command = python + " " + script_path + " < " + input_path;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
     std::string line;
     char buffer[4096];
