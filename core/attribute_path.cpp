@@ -20,21 +20,9 @@ attribute_path::attribute_path(const std::string& dotted) {
   }
 }
 
-const json& attribute_path::in(const json& object) const {
-  static const json missing; // null
-  const json* at = &object; // the containers, not json's iterators: runs on every assignment
-  for (const auto& step : steps_) {
-    const json* next = nullptr;
-    if (auto map = at->get_ptr<const json::object_t*>()) {
-      auto it = map->find(step.key);
-      next = it == map->end() ? nullptr : &it->second;
-    } else if (auto array = at->get_ptr<const json::array_t*>()) {
-      next = step.index < array->size() ? &(*array)[step.index] : nullptr;
-    }
-    if (!(at = next))
-      return missing;
-  }
-  return *at;
+const json& attribute_path::missing() noexcept {
+  static const json null;
+  return null;
 }
 
 } // namespace expd::core

@@ -17,10 +17,27 @@ public:
   explicit attribute_path(const std::string& dotted);
 
   /// The value at the path in `object`; null when a step is missing or its value is
-  /// neither an object nor an array (a missing attribute is null).
-  const nlohmann::json& in(const nlohmann::json& object) const;
+  /// neither an object nor an array (a missing attribute is null). Inline: it runs for
+  /// every attribute a condition reads on every assignment.
+  const nlohmann::json& in(const nlohmann::json& object) const {
+    const nlohmann::json* at = &object; // the containers, not json's iterators
+    for (const auto& step : steps_) {
+      const nlohmann::json* next = nullptr;
+      if (auto map = at->get_ptr<const nlohmann::json::object_t*>()) {
+        auto it = map->find(step.key);
+        next = it == map->end() ? nullptr : &it->second;
+      } else if (auto array = at->get_ptr<const nlohmann::json::array_t*>()) {
+        next = step.index < array->size() ? &(*array)[step.index] : nullptr;
+      }
+      if (!(at = next))
+        return missing();
+    }
+    return *at;
+  }
 
 private:
+  static const nlohmann::json& missing() noexcept; // null
+
   struct step {
     std::string key;
     std::size_t index; // npos unless key is a canonical array index ("0", "12", not "01")
