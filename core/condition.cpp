@@ -14,7 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/attribute_path.hpp"
 #include "core/field_error.hpp"
+#include "core/saved_group.hpp"
+#include "core/text_case.hpp"
+#include "core/value_set.hpp"
 
 namespace expd::core {
 
@@ -336,64 +340,11 @@ node_ptr negation(node_ptr inner) {
   return make_node([inner = std::move(inner)](const json& v) { return !inner->holds(v); });
 }
 
-struct path_step {
-  std::string key;
-  std::size_t index; // npos unless key is a canonical array index ("0", "12", not "01")
-};
-
-// GrowthBook's getPath: null when a step is missing or the value is not an object.
-const json& value_at(const std::vector<path_step>& steps, const json& object) {
-  static const json missing; // null
-  const json* at = &object; // the containers, not json's iterators: runs on every assignment
-  for (const auto& step : steps) {
-    const json* next = nullptr;
-    if (auto map = at->get_ptr<const json::object_t*>()) {
-      auto it = map->find(step.key);
-      next = it == map->end() ? nullptr : &it->second;
-    } else if (auto array = at->get_ptr<const json::array_t*>()) {
-      next = step.index < array->size() ? &(*array)[step.index] : nullptr;
-    }
-    if (!(at = next))
-      return missing;
-  }
-  return *at;
+node_ptr none_of(std::vector<node_ptr> parts) {
+  return make_node([parts = std::move(parts)](const json& v) {
+    return std::none_of(parts.begin(), parts.end(), [&v](const node_ptr& p) { return p->holds(v); });
+  });
 }
-
-// $in / $nin: strict equality against the listed scalars, sorted for binary search.
-struct membership {
-  explicit membership(const json& list) {
-    for (const auto& e : list) {
-      switch (type_of(e)) {
-      case js_type::string: strings.push_back(text_of(e)); break;
-      case js_type::number: numbers.push_back(e.get<double>()); break;
-      case js_type::boolean: (e.get<bool>() ? has_true : has_false) = true; break;
-      case js_type::null: has_null = true; break;
-      default: break; // an array or object is never === to anything
-      }
-    }
-    std::sort(strings.begin(), strings.end());
-    std::sort(numbers.begin(), numbers.end());
-  }
-  bool contains(const json& v) const {
-    switch (type_of(v)) {
-    case js_type::string: return std::binary_search(strings.begin(), strings.end(), text_of(v));
-    case js_type::number:
-      return std::binary_search(numbers.begin(), numbers.end(), v.get<double>());
-    case js_type::boolean: return v.get<bool>() ? has_true : has_false;
-    case js_type::null: return has_null;
-    default: return false;
-    }
-  }
-  // An array attribute matches when any of its elements is listed.
-  bool matches(const json& v) const {
-    if (v.is_array())
-      return std::any_of(v.begin(), v.end(), [this](const json& e) { return contains(e); });
-    return contains(v);
-  }
-  std::vector<std::string> strings;
-  std::vector<double> numbers;
-  bool has_true = false, has_false = false, has_null = false;
-};
 
 // $lt $lte $gt $gte with JS relational semantics: after ToPrimitive, two strings compare
 // by code units (bytes of UTF-8 here), anything else numerically, NaN never matching.
@@ -417,8 +368,25 @@ node_ptr relational(comparison op, const json& operand) {
 
 // ---- Compilation ----------------------------------------------------------------
 
-node_ptr compile_condition(const json& spec, const std::string& path);
-node_ptr compile_value(const json& spec, const std::string& path);
+// What compiling one spec carries down: where its saved groups are found, and the
+// names it found them by.
+struct compiler {
+  const group_lookup& groups;
+  std::vector<std::string>& named;
+
+  std::shared_ptr<const saved_group> group(const json& name, const std::string& path,
+                                           const std::string& op) const {
+    if (!name.is_string() || text_of(name).empty())
+      throw field_error(path, op + " expects the name of a saved group");
+    auto found = groups.find(text_of(name), path);
+    named.push_back(text_of(name));
+    return found;
+  }
+};
+
+node_ptr compile_condition(const json& spec, const std::string& path, const compiler& c);
+node_ptr compile_value(const json& spec, const std::string& path, const compiler& c,
+                       bool insensitive = false);
 
 bool is_operator_object(const json& v) {
   if (!v.is_object() || v.empty())
@@ -429,31 +397,46 @@ bool is_operator_object(const json& v) {
   return true;
 }
 
-std::vector<path_step> split_path(const std::string& dotted) {
-  std::vector<path_step> steps;
-  for (std::size_t start = 0; start <= dotted.size();) {
-    auto end = std::min(dotted.find('.', start), dotted.size());
-    std::string key = dotted.substr(start, end - start);
-    std::size_t index = std::string::npos;
-    bool canonical = key == "0" || (!key.empty() && key[0] != '0');
-    if (canonical && std::all_of(key.begin(), key.end(), is_digit))
-      std::from_chars(key.data(), key.data() + key.size(), index); // leaves npos on overflow
-    steps.push_back({std::move(key), index});
-    start = end + 1;
-  }
-  return steps;
+// The operators of an attribute's value. At the context level GrowthBook would read
+// one as an attribute's name, which is surely a mistake, so it is refused there.
+bool is_value_operator(std::string_view key) {
+  static const std::string_view names[] = {
+    "$eq",     "$ne",     "$gt",    "$gte",    "$lt",        "$lte",        "$in",
+    "$nin",    "$ini",    "$nini",  "$exists", "$regex",     "$regexi",     "$all",
+    "$alli",   "$size",   "$type",  "$veq",    "$vne",       "$vgt",        "$vgte",
+    "$vlt",    "$vlte",   "$elemMatch",        "$inGroup",   "$notInGroup"};
+  return std::find(std::begin(names), std::end(names), key) != std::end(names);
 }
 
-std::vector<node_ptr> compile_conditions(const json& list, const std::string& path) {
+std::vector<node_ptr> compile_conditions(const json& list, const std::string& path,
+                                         const compiler& c) {
   if (!list.is_array())
     throw field_error(path, "expected an array of conditions");
   std::vector<node_ptr> parts;
   for (std::size_t i = 0; i < list.size(); ++i)
-    parts.push_back(compile_condition(list[i], path + "[" + std::to_string(i) + "]"));
+    parts.push_back(compile_condition(list[i], path + "[" + std::to_string(i) + "]", c));
   return parts;
 }
 
-node_ptr compile_condition(const json& spec, const std::string& path) {
+node_ptr group_holds(std::shared_ptr<const saved_group> group) {
+  return make_node([group = std::move(group)](const json& context) { return group->holds(context); });
+}
+
+// $savedGroups / $notSavedGroups, GrowthBook's form in stored conditions: one name or a
+// list of names.
+std::vector<node_ptr> compile_group_list(const json& names, const std::string& path,
+                                         const std::string& op, const compiler& c) {
+  std::vector<node_ptr> parts;
+  if (!names.is_array()) {
+    parts.push_back(group_holds(c.group(names, path, op)));
+    return parts;
+  }
+  for (std::size_t i = 0; i < names.size(); ++i)
+    parts.push_back(group_holds(c.group(names[i], path + "[" + std::to_string(i) + "]", op)));
+  return parts;
+}
+
+node_ptr compile_condition(const json& spec, const std::string& path, const compiler& c) {
   if (!spec.is_object())
     throw field_error(path, "a condition must be an object");
   std::vector<node_ptr> clauses;
@@ -461,20 +444,27 @@ node_ptr compile_condition(const json& spec, const std::string& path) {
     const auto& key = it.key();
     auto at = path + "." + key;
     if (key == "$and") {
-      clauses.push_back(all_of(compile_conditions(it.value(), at)));
+      clauses.push_back(all_of(compile_conditions(it.value(), at, c)));
     } else if (key == "$or") {
-      clauses.push_back(any_of(compile_conditions(it.value(), at)));
+      clauses.push_back(any_of(compile_conditions(it.value(), at, c)));
     } else if (key == "$nor") {
-      clauses.push_back(negation(any_of(compile_conditions(it.value(), at))));
+      clauses.push_back(negation(any_of(compile_conditions(it.value(), at, c))));
     } else if (key == "$not") {
-      clauses.push_back(negation(compile_condition(it.value(), at)));
-    } else if (!key.empty() && key[0] == '$') {
-      throw field_error(at, "unknown operator " + key);
-    } else {
-      auto test = compile_value(it.value(), at);
+      clauses.push_back(negation(compile_condition(it.value(), at, c)));
+    } else if (key == "$savedGroup") {
+      clauses.push_back(group_holds(c.group(it.value(), at, key)));
+    } else if (key == "$savedGroups") {
+      clauses.push_back(all_of(compile_group_list(it.value(), at, key, c)));
+    } else if (key == "$notSavedGroups") {
+      clauses.push_back(none_of(compile_group_list(it.value(), at, key, c)));
+    } else if (is_value_operator(key)) {
+      throw field_error(at, key + " tests an attribute's value: write {\"ATTRIBUTE\": {\"" + key
+                              + "\": ...}}");
+    } else { // an attribute, whatever its first character, as in GrowthBook ("$groups")
+      auto test = compile_value(it.value(), at, c);
       clauses.push_back(
-        make_node([steps = split_path(key), test = std::move(test)](const json& object) {
-          return test->holds(value_at(steps, object));
+        make_node([path = attribute_path(key), test = std::move(test)](const json& object) {
+          return test->holds(path.in(object));
         }));
     }
   }
@@ -503,7 +493,8 @@ std::optional<std::optional<js_type>> type_named(const json& name) {
   return std::nullopt;
 }
 
-node_ptr compile_operator(const std::string& name, const json& operand, const std::string& path) {
+node_ptr compile_operator(const std::string& name, const json& operand, const std::string& path,
+                          const compiler& c) {
   if (name == "$eq" || name == "$ne") {
     bool negated = name == "$ne";
     return make_node(
@@ -529,19 +520,33 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     return make_node(
       [expected = operand.get<bool>()](const json& v) { return v.is_null() != expected; });
   }
-  if (name == "$in" || name == "$nin") {
+  if (name == "$in" || name == "$nin" || name == "$ini" || name == "$nini") {
     if (!operand.is_array())
       throw field_error(path, name + " expects an array");
-    bool negated = name == "$nin";
-    return make_node(
-      [set = membership(operand), negated](const json& v) { return set.matches(v) != negated; });
+    bool negated = name[1] == 'n' && name[2] == 'i';
+    bool fold = name.back() == 'i';
+    return make_node([set = value_set(operand, fold), negated](const json& v) {
+      return set.matches(v) != negated;
+    });
   }
-  if (name == "$all") {
+  if (name == "$inGroup" || name == "$notInGroup") {
+    auto group = c.group(operand, path, name);
+    if (!group->is_list())
+      throw field_error(path, name + " takes an id list, and saved group \"" + group->name()
+                                + "\" is a condition: use {\"$savedGroup\": \"" + group->name()
+                                + "\"} beside the attributes");
+    bool negated = name == "$notInGroup";
+    return make_node([group = std::move(group), negated](const json& v) {
+      return group->has_id(v) != negated;
+    });
+  }
+  if (name == "$all" || name == "$alli") {
     if (!operand.is_array())
-      throw field_error(path, "$all expects an array");
+      throw field_error(path, name + " expects an array");
     std::vector<node_ptr> tests;
     for (std::size_t i = 0; i < operand.size(); ++i)
-      tests.push_back(compile_value(operand[i], path + "[" + std::to_string(i) + "]"));
+      tests.push_back(
+        compile_value(operand[i], path + "[" + std::to_string(i) + "]", c, name == "$alli"));
     return make_node([tests = std::move(tests)](const json& v) {
       auto found = [&v](const node_ptr& t) {
         return std::any_of(v.begin(), v.end(), [&t](const json& e) { return t->holds(e); });
@@ -550,11 +555,11 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
     });
   }
   if (name == "$not")
-    return negation(compile_value(operand, path));
+    return negation(compile_value(operand, path, c));
   if (name == "$size") {
     if (!operand.is_number() && !is_operator_object(operand))
       throw field_error(path, "$size expects a number or an operator object");
-    return make_node([test = compile_value(operand, path)](const json& v) {
+    return make_node([test = compile_value(operand, path, c)](const json& v) {
       if (!v.is_array())
         return false;
       const json length(static_cast<std::uint64_t>(v.size())); // a number: no allocation
@@ -564,23 +569,24 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   if (name == "$elemMatch") {
     if (!operand.is_object())
       throw field_error(path, "$elemMatch expects an object");
-    auto test = is_operator_object(operand) ? compile_value(operand, path)
-                                            : compile_condition(operand, path);
+    auto test = is_operator_object(operand) ? compile_value(operand, path, c)
+                                            : compile_condition(operand, path, c);
     // GrowthBook tests `actual[i] && check(actual[i])`: 0, NaN, "", false, null never match.
     return make_node([test = std::move(test)](const json& v) {
       auto match = [&test](const json& e) { return truthy(e) && test->holds(e); };
       return v.is_array() && std::any_of(v.begin(), v.end(), match);
     });
   }
-  if (name == "$regex") {
+  if (name == "$regex" || name == "$regexi") {
     if (!operand.is_string())
-      throw field_error(path, "$regex expects a string");
+      throw field_error(path, name + " expects a string");
     // RE2 matches in time linear in the value: a client's long context string cannot
     // hold a shard, as backtracking (exponential) or even libstdc++'s automaton
     // (quadratic for an unanchored search) could. It has no back-references or
     // look-around, which are refused here.
     RE2::Options options;
     options.set_log_errors(false);
+    options.set_case_sensitive(name == "$regex");
     auto pattern = std::make_shared<const RE2>(text_of(operand), options);
     if (!pattern->ok())
       throw field_error(path, "invalid regular expression: " + pattern->error());
@@ -599,9 +605,23 @@ node_ptr compile_operator(const std::string& name, const json& operand, const st
   throw field_error(path, "unknown operator " + name);
 }
 
-node_ptr compile_value(const json& spec, const std::string& path) {
+// `insensitive`: inside $alli, where GrowthBook compares a string operand with
+// String(value) after toLowerCase() on both; other operands compare as elsewhere.
+node_ptr compile_value(const json& spec, const std::string& path, const compiler& c,
+                       bool insensitive) {
   switch (type_of(spec)) {
   case js_type::string:
+    if (insensitive) {
+      std::string folded;
+      js_lower_case(text_of(spec), folded);
+      return make_node([folded = std::move(folded)](const json& v) {
+        thread_local std::string text, lower; // reused so that matching does not allocate
+        text.clear();
+        append_js_string(text, v);
+        js_lower_case(text, lower);
+        return lower == folded;
+      });
+    }
     return make_node([text = text_of(spec)](const json& v) {
       return v.is_string() ? text_of(v) == text : js_string(v) == text;
     });
@@ -619,7 +639,7 @@ node_ptr compile_value(const json& spec, const std::string& path) {
     return make_node([literal = spec](const json& v) { return v == literal; });
   std::vector<node_ptr> operators;
   for (auto it = spec.begin(); it != spec.end(); ++it)
-    operators.push_back(compile_operator(it.key(), it.value(), path + "." + it.key()));
+    operators.push_back(compile_operator(it.key(), it.value(), path + "." + it.key(), c));
   return all_of(std::move(operators));
 }
 
@@ -627,13 +647,25 @@ node_ptr compile_value(const json& spec, const std::string& path) {
 
 condition::condition() = default;
 
-condition::condition(std::shared_ptr<const node> root) : root_(std::move(root)) {
+condition::condition(std::shared_ptr<const node> root, std::vector<std::string> groups)
+  : root_(std::move(root)) {
+  if (!groups.empty())
+    groups_ = std::make_shared<const std::vector<std::string>>(std::move(groups));
 }
 
-condition condition::compile(const json& spec, const std::string& path) {
+condition condition::compile(const json& spec, const std::string& path, const group_lookup* groups) {
   if (spec.is_null() || (spec.is_object() && spec.empty()))
     return condition();
-  return condition(std::shared_ptr<const node>(compile_condition(spec, path)));
+  static const saved_group_set no_groups;
+  std::vector<std::string> named;
+  std::shared_ptr<const node> root = compile_condition(spec, path, {groups ? *groups : static_cast<const group_lookup&>(no_groups), named});
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  return condition(std::move(root), std::move(named));
+}
+
+condition condition::nobody() {
+  return condition(make_node([](const json&) { return false; }), {});
 }
 
 bool condition::matches(const json& context) const {
@@ -645,6 +677,11 @@ bool condition::matches(const json& context) const {
 
 bool condition::empty() const noexcept {
   return !root_;
+}
+
+const std::vector<std::string>& condition::saved_groups() const noexcept {
+  static const std::vector<std::string> none;
+  return groups_ ? *groups_ : none;
 }
 
 } // namespace expd::core

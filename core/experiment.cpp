@@ -1,14 +1,21 @@
 #include "core/experiment.hpp"
 
 #include "core/bucketing.hpp"
+#include "core/field_error.hpp"
 
 namespace expd::core {
 
-void experiment::derive() {
+void experiment::derive(const group_lookup* groups) {
   id_text = id.str();
   shared_salt = std::make_shared<const std::string>(salt);
   name_json = nlohmann::json(name).dump();
-  targeting = condition::compile(condition_spec);
+  targeting_error.clear();
+  try {
+    targeting = condition::compile(condition_spec, "condition", groups);
+  } catch (const field_error& e) {
+    targeting = condition::nobody();
+    targeting_error = e.field() + ": " + e.what();
+  }
   std::vector<double> allocations;
   allocations.reserve(variants.size());
   for (auto& v : variants) {

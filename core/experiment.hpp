@@ -60,14 +60,18 @@ struct experiment {
   std::shared_ptr<const std::string> shared_salt; ///< salt, shared by write-behind rows
   nlohmann::json condition_spec;
   condition targeting;
+  std::string targeting_error; ///< why the stored condition no longer compiles; empty when it does
   std::vector<variant> variants;
   std::optional<int> cuped_pre_period_days; ///< see experiment_spec
   std::vector<std::uint32_t> range_ends; ///< see bucket_range_ends
   std::string created_at;
   std::string updated_at;
 
-  /// Fills the derived fields (range_ends, texts, compiled targeting) from the rest.
-  void derive();
+  /// Fills the derived fields (range_ends, texts, compiled targeting) from the rest,
+  /// the condition's saved groups found in `groups`. A condition that no longer
+  /// compiles (a group gone that applies keep) serves nobody and says why in
+  /// targeting_error.
+  void derive(const group_lookup* groups = nullptr);
 
   /// The variant with `id`, or nullptr.
   const variant* find_variant(const uuid& id) const noexcept;

@@ -59,7 +59,8 @@ int parse_cuped(const json& c, const std::string& path) {
 }
 
 experiment_spec parse_experiment(const json& e, const std::string& path,
-                                 const experiment_document_limits& limits) {
+                                 const experiment_document_limits& limits,
+                                 const group_lookup* groups) {
   if (!e.is_object())
     throw field_error(path, "an experiment must be an object");
   require_known_fields(e, path, {"name", "unit_type", "description", "status", "salt",
@@ -78,7 +79,7 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
   if (spec.salt && spec.salt->empty())
     throw field_error(path + ".salt", "salt must not be empty");
   if (auto* cond = optional_member(e, "condition")) {
-    condition::compile(*cond, path + ".condition");
+    condition::compile(*cond, path + ".condition", groups);
     spec.condition = *cond;
   }
   if (auto* cuped = optional_member(e, "cuped"))
@@ -114,10 +115,11 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
 
 std::vector<experiment_spec> parse_experiment_document(const json& doc,
                                                        const experiment_document_limits&
-                                                         limits) {
+                                                         limits,
+                                                       const group_lookup* groups) {
   return parse_named_list(doc, "experiments", limits.max_experiments, "experiment",
-                          [&limits](const json& e, const std::string& path) {
-                            return parse_experiment(e, path, limits);
+                          [&limits, groups](const json& e, const std::string& path) {
+                            return parse_experiment(e, path, limits, groups);
                           });
 }
 

@@ -25,9 +25,11 @@ struct experiment_document_limits {
 /// (core::read_variant_execution: the form of its policy_version_id; whether that version
 /// exists is the registry's check). Throws core::field_error with the path of
 /// the first fault ("experiments[1].variants[0].allocation").
+/// Conditions name saved groups of `groups` (nullptr: none is applied).
 std::vector<experiment_spec> parse_experiment_document(const nlohmann::json& doc,
                                                        const experiment_document_limits&
-                                                         limits = {});
+                                                         limits = {},
+                                                       const group_lookup* groups = nullptr);
 
 /// `{"experiments":[...]}` for `specs`: what parse_experiment_document reads back into
 /// the same specs (status and salt written when set), for actors that change an

@@ -11,12 +11,13 @@ const std::vector<const experiment*> no_experiments;
 
 } // namespace
 
-snapshot::snapshot(std::uint64_t version, std::vector<experiment> experiments)
-  : version_(version), experiments_(std::move(experiments)) {
+snapshot::snapshot(std::uint64_t version, std::vector<experiment> experiments, saved_groups_ptr groups)
+  : version_(version), experiments_(std::move(experiments)),
+    groups_(groups ? std::move(groups) : std::make_shared<const saved_group_set>()) {
   std::sort(experiments_.begin(), experiments_.end(),
             [](const experiment& a, const experiment& b) { return a.name < b.name; });
   for (auto& e : experiments_) {
-    e.derive();
+    e.derive(groups_.get());
     by_key_.emplace(e.name, &e);
     by_key_.emplace(e.id_text, &e);
     if (e.status != experiment_status::running && e.status != experiment_status::paused)

@@ -9,14 +9,17 @@
 #include <vector>
 
 #include "core/experiment.hpp"
+#include "core/saved_group.hpp"
 
 namespace expd::core {
 
-/// An immutable, versioned view of every experiment. The registry builds one per
-/// change and shares it with all shards; nobody mutates it afterwards.
+/// An immutable, versioned view of every experiment and saved group. The registry
+/// builds one per change and shares it with all shards; nobody mutates it afterwards.
+/// Each experiment's condition is compiled here, against these groups, so a changed
+/// group reaches the shards in the next snapshot without the experiments being applied.
 class snapshot {
 public:
-  snapshot(std::uint64_t version, std::vector<experiment> experiments);
+  snapshot(std::uint64_t version, std::vector<experiment> experiments, saved_groups_ptr groups = nullptr);
 
   std::uint64_t version() const noexcept {
     return version_;
@@ -29,12 +32,18 @@ public:
   /// The experiment named `key`, or with id `key`; nullptr when unknown.
   const experiment* find(std::string_view key) const noexcept;
 
+  /// The saved groups the conditions were compiled against (never null).
+  const saved_groups_ptr& saved_groups() const noexcept {
+    return groups_;
+  }
+
   /// Running and paused experiments for `unit_type`, in name order.
   const std::vector<const experiment*>& served_for(std::string_view unit_type) const;
 
 private:
   std::uint64_t version_;
   std::vector<experiment> experiments_;
+  saved_groups_ptr groups_;
   std::map<std::string, const experiment*, std::less<>> by_key_;
   struct served_unit_type {
     std::string unit_type;

@@ -12,7 +12,7 @@ PACKAGES=(
   clang libclang-rt-14-dev llvm
   libcaf-dev libprotobuf-dev protobuf-compiler libpqxx-dev libhiredis-dev
   libhttp-parser-dev nlohmann-json3-dev libyaml-cpp-dev libxxhash-dev libboost-dev
-  libcurl4-openssl-dev libssl-dev libzstd-dev zstd libsimdjson-dev libre2-dev googletest libgtest-dev libbenchmark-dev
+  libcurl4-openssl-dev libssl-dev libzstd-dev zstd libsimdjson-dev libre2-dev libicu-dev googletest libgtest-dev libbenchmark-dev
   postgresql redis-server nginx-light wrk curl time
   python3 python3-venv python3-xxhash python3-numpy python3-scipy python3-statsmodels python3-botocore
   libjs-chart.js chromium

@@ -127,8 +127,8 @@ using ingestion_actor = spool_writer_actor::extend<
   // Installs newer routing (a cluster member: which node holds which unit).
   caf::reacts_to<atom::routing, shard_router>>;
 
-/// Source of truth for experiments: applies documents, changes statuses, and pushes
-/// a new snapshot to every subscribed shard on each change.
+/// Source of truth for experiments and saved groups: applies documents, changes
+/// statuses, and pushes a new snapshot to every subscribed shard on each change.
 using experiment_registry_actor = status_actor::extend<
   // POST /admin/v1/experiments/apply: the JSON document, and whether it is a dry run.
   caf::replies_to<atom::apply, std::string, bool>::with<api_reply>,
@@ -150,7 +150,16 @@ using experiment_registry_actor = status_actor::extend<
   // POST /admin/v1/event-types/apply: the JSON document, and whether it is a dry run.
   caf::replies_to<atom::apply_types, std::string, bool>::with<api_reply>,
   // GET /admin/v1/event-types.
-  caf::replies_to<atom::list_types>::with<api_reply>>;
+  caf::replies_to<atom::list_types>::with<api_reply>,
+  // POST /admin/v1/saved-groups/apply: the JSON document, and whether it is a dry run.
+  // Refused when a group would not compile or an experiment's condition would not
+  // compile with the groups; a change reaches every shard in the next snapshot.
+  caf::replies_to<atom::apply_groups, std::string, bool>::with<api_reply>,
+  // GET /admin/v1/saved-groups.
+  caf::replies_to<atom::list_groups>::with<api_reply>,
+  // DELETE /admin/v1/saved-groups/{name}: refused while an experiment's or another
+  // group's condition names it.
+  caf::replies_to<atom::drop_group, std::string>::with<api_reply>>;
 
 /// A node's door for the other nodes (published on --cluster-listen): requests for the
 /// units of the slots it owns, refused with not_owner for any other.

@@ -54,6 +54,8 @@ std::string_view to_string(ec code) {
     case ec::overloaded: return "overloaded";
     case ec::invalid_policy: return "invalid_policy";
     case ec::empty_dataset: return "empty_dataset";
+    case ec::invalid_saved_group: return "invalid_saved_group";
+    case ec::saved_group_in_use: return "saved_group_in_use";
   }
   return "unknown";
 }

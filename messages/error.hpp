@@ -48,10 +48,12 @@ enum class ec : std::uint8_t {
   overloaded,             ///< the service's queue is full; retry
   invalid_policy,         ///< a policies document (or a reference to a policy version) does not validate
   empty_dataset,          ///< a dataset build's window holds no rows to build from
+  invalid_saved_group,    ///< a saved groups document does not validate, or would break an experiment's condition
+  saved_group_in_use,     ///< a saved group to delete is named by an experiment's or a group's condition
 };
 
 /// One past the last code, for loops over every code.
-constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::empty_dataset) + 1;
+constexpr std::uint8_t ec_end = static_cast<std::uint8_t>(ec::saved_group_in_use) + 1;
 
 /// The category expd errors carry.
 constexpr caf::atom_value error_category = caf::atom("expd");

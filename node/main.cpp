@@ -50,6 +50,7 @@
 #include "runtime/log.hpp"
 #include "runtime/migrations.hpp"
 #include "runtime/node_config.hpp"
+#include "runtime/saved_group_store.hpp"
 #include "runtime/wall_clock.hpp"
 
 using namespace expd;
@@ -435,7 +436,9 @@ int run(const runtime::node_config& cfg, core::access_policy_ptr access) {
     prepare_event_partitions(store, partitions, runtime::now_micros());
   }
   runtime::experiment_store experiments{cfg.pg_url};
-  auto initial = std::make_shared<const core::snapshot>(experiments.version(), experiments.load());
+  runtime::saved_group_store groups{cfg.pg_url};
+  auto initial = std::make_shared<const core::snapshot>(
+    experiments.version(), experiments.load(), std::make_shared<const core::saved_group_set>(groups.load()));
   int listen_fd = runtime::open_listen_socket(cfg.listen_host, cfg.listen_port);
   // A connection is a descriptor: past the limit, accept() fails and clients hang.
   const auto descriptors = runtime::raise_descriptor_limit();

@@ -30,12 +30,14 @@ using nlohmann::json;
 constexpr const char* usage_text = R"(usage: expctl [--server=URL] [--token=TOKEN] [-o json] COMMAND ...
 
 commands:
-  apply -f FILE [--dry-run]   create or update the event types, policies, experiments and
-                              pipelines in a YAML file (keys: event_types, policies,
-                              experiments, pipelines)
+  apply -f FILE [--dry-run]   create or update the event types, policies, saved groups,
+                              experiments and pipelines in a YAML file (keys: event_types,
+                              policies, saved_groups, experiments, pipelines)
   get experiments             list experiments
   get event-types             list event types and the metrics each may carry
   get policies                list policies, their versions and the MLflow model each serves
+  get saved-groups            list saved groups: id lists (attribute, how many ids) and
+                              conditions
   results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]
                               an experiment's results: per variant and metric the mean,
                               its interval, the lift against control, p-values
@@ -165,6 +167,7 @@ void apply_part(const settings& s, const std::string& path, const std::string& k
     return;
   }
   bool with_ids = key == "experiments";
+  bool versioned = with_ids || key == "saved_groups"; // both make a new snapshot
   std::vector<std::vector<std::string>> rows;
   if (key == "policies") {
     rows = {{"POLICY", "VERSION", "MLFLOW_MODEL", "ID", "ACTION"}};
@@ -176,6 +179,10 @@ void apply_part(const settings& s, const std::string& path, const std::string& k
           rows.push_back({text(p, "name"), text(v, "version"), text(v, "mlflow_model"), text(v, "id"),
                           text(v, "action")});
     }
+  } else if (key == "saved_groups") {
+    rows = {{"SAVED_GROUP", "KIND", "ACTION"}};
+    for (const json& g : list(answer, "saved_groups"))
+      rows.push_back({text(g, "name"), text(g, "kind"), text(g, "action")});
   } else {
     rows = {with_ids              ? std::vector<std::string>{"NAME", "ID", "ACTION"}
             : key == "pipelines" ? std::vector<std::string>{"PIPELINE", "ACTION"}
@@ -192,7 +199,7 @@ void apply_part(const settings& s, const std::string& path, const std::string& k
   bool was_dry_run = answer.contains("dry_run") ? answer["dry_run"] == true : dry_run;
   if (was_dry_run) {
     std::cout << "dry run: nothing changed\n";
-  } else if (with_ids) {
+  } else if (versioned) {
     std::cout << "applied version " << text(answer, "version") << '\n';
   }
 }
@@ -208,20 +215,24 @@ int apply(const settings& s, const command_line& line) {
   bool known = document.is_object() && !document.empty();
   for (auto it = known ? document.begin() : json::iterator{}; known && it != document.end(); ++it)
     known = (it.key() == "experiments" || it.key() == "event_types" || it.key() == "policies"
-             || it.key() == "pipelines")
+             || it.key() == "saved_groups" || it.key() == "pipelines")
             && it.value().is_array();
   if (!known) {
-    throw input_error(*file + ": expected a mapping with event_types, policies, experiments and/or pipelines,"
-                              " each a list");
+    throw input_error(*file + ": expected a mapping with event_types, policies, saved_groups, experiments"
+                              " and/or pipelines, each a list");
   }
   bool dry_run = line.has("dry-run");
-  // Event types first: events of a new experiment may name them at once; policies
-  // before experiments, whose variants may name their new versions.
+  // Event types first: events of a new experiment may name them at once; policies and
+  // saved groups before experiments, whose variants may name the policies' new versions
+  // and whose conditions the new groups.
   if (document.contains("event_types")) {
     apply_part(s, "/admin/v1/event-types/apply", "event_types", document["event_types"], dry_run);
   }
   if (document.contains("policies")) {
     apply_part(s, "/admin/v1/policies/apply", "policies", document["policies"], dry_run);
+  }
+  if (document.contains("saved_groups")) {
+    apply_part(s, "/admin/v1/saved-groups/apply", "saved_groups", document["saved_groups"], dry_run);
   }
   if (document.contains("experiments")) {
     apply_part(s, "/admin/v1/experiments/apply", "experiments", document["experiments"], dry_run);
@@ -282,16 +293,36 @@ int get_policies(const settings& s) {
   return 0;
 }
 
+int get_saved_groups(const settings& s) {
+  json answer = call(s, "/admin/v1/saved-groups", std::nullopt, credential::admin);
+  if (s.json_output) {
+    print_json(answer);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "KIND", "ATTRIBUTE", "IDS", "DESCRIPTION"}};
+  for (const json& g : list(answer, "saved_groups")) {
+    bool ids = g.contains("values") && g["values"].is_array();
+    rows.push_back({text(g, "name"), ids ? "id_list" : "condition", ids ? text(g, "attribute_key") : "-",
+                    ids ? std::to_string(g["values"].size()) : "-", text(g, "description")});
+  }
+  print_table(rows);
+  return 0;
+}
+
 int get(const settings& s, const command_line& line) {
-  expect(line, {}, 2, "get experiments|event-types|policies");
+  expect(line, {}, 2, "get experiments|event-types|policies|saved-groups");
   if (line.words[1] == "event-types") {
     return get_event_types(s);
   }
   if (line.words[1] == "policies") {
     return get_policies(s);
   }
+  if (line.words[1] == "saved-groups") {
+    return get_saved_groups(s);
+  }
   if (line.words[1] != "experiments") {
-    throw usage_error("cannot get \"" + line.words[1] + "\"; expctl can get: experiments, event-types, policies");
+    throw usage_error("cannot get \"" + line.words[1]
+                      + "\"; expctl can get: experiments, event-types, policies, saved-groups");
   }
   json answer = call(s, "/admin/v1/experiments", std::nullopt, credential::admin);
   if (s.json_output) {

@@ -12,6 +12,7 @@
 #include "core/event.hpp"
 #include "core/experiment_document.hpp"
 #include "core/field_error.hpp"
+#include "core/saved_group.hpp"
 #include "core/variant_execution.hpp"
 #include "runtime/log.hpp"
 
@@ -55,17 +56,40 @@ void publish_catalog(self_ptr self) {
 }
 
 // Reloads from PostgreSQL (ids, timestamps) and pushes the result to every shard, under
-// `version`, the cluster-wide number of the change (experiment_store::announce).
+// `version`, the cluster-wide number of the change (experiment_store::announce). The
+// snapshot compiles every condition against the saved groups loaded with it.
 void publish(self_ptr self, std::uint64_t version) {
   auto& st = self->state;
+  auto groups = std::make_shared<const core::saved_group_set>(st.groups->load());
   auto next = std::make_shared<const core::snapshot>(std::max(version, st.current->version() + 1),
-                                                     st.store->load());
+                                                     st.store->load(), std::move(groups));
+  for (auto& e : next->experiments())
+    if (!e.targeting_error.empty())
+      log(log_level::error, "experiment_serves_nobody",
+          {{"experiment", e.name}, {"error", e.targeting_error}});
   st.current = next;
   for (auto& shard : st.subscribers)
     self->send(shard, atom::snapshot::value, st.current);
   publish_catalog(self);
   log(log_level::info, "snapshot_published",
       {{"version", next->version()}, {"experiments", next->experiments().size()}});
+}
+
+// Writes a change with `write`, then announces and publishes it: a change that fails to
+// write changes nothing, one that fails to publish is stored and may be sent again.
+template <class Write>
+caf::error write_and_publish(self_ptr self, Write write) {
+  try {
+    write();
+  } catch (const std::exception& e) {
+    return database_error(e);
+  }
+  try {
+    publish(self, self->state.store->announce());
+  } catch (const std::exception& e) {
+    return reload_error(e);
+  }
+  return caf::none;
 }
 
 json describe(const core::experiment& e) {
@@ -78,7 +102,8 @@ json describe(const core::experiment& e) {
   return {{"id", e.id_text},       {"name", e.name},
           {"unit_type", e.unit_type}, {"description", e.description},
           {"status", core::to_string(e.status)}, {"salt", e.salt},
-          {"condition", e.condition_spec}, {"variants", std::move(variants)},
+          {"condition", e.condition_spec}, {"saved_groups", e.targeting.saved_groups()},
+          {"variants", std::move(variants)},
           {"cuped", e.cuped_pre_period_days ? json{{"pre_period_days", *e.cuped_pre_period_days}}
                                             : json(nullptr)},
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
@@ -221,7 +246,7 @@ caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, 
     return refused;
   std::vector<core::experiment_spec> specs;
   try {
-    specs = core::parse_experiment_document(doc);
+    specs = core::parse_experiment_document(doc, {}, st.current->saved_groups().get());
   } catch (const core::field_error& e) {
     return make_error(ec::invalid_experiment, e.field(), e.what());
   }
@@ -293,19 +318,12 @@ caf::expected<api_reply> change_status(self_ptr self, const std::string& name, c
     return make_error(ec::invalid_transition, "status",
                       "cannot move from " + std::string{core::to_string(from)} + " to "
                         + std::string{core::to_string(*to)});
-  if (from != *to) {
-    try {
-      st.store->set_status(name, *to);
-      ++st.status_changes;
-    } catch (const std::exception& e) {
-      return database_error(e);
-    }
-    try {
-      publish(self, st.store->announce());
-    } catch (const std::exception& e) {
-      return reload_error(e);
-    }
-  }
+  if (from != *to)
+    if (auto failed = write_and_publish(self, [&] {
+          st.store->set_status(name, *to);
+          ++st.status_changes;
+        }))
+      return failed;
   return json_reply(200, {{"name", name},
                           {"status", core::to_string(*to)},
                           {"previous_status", core::to_string(from)},
@@ -354,6 +372,120 @@ caf::expected<api_reply> apply_event_types(self_ptr self, const std::string& bod
   return json_reply(200, {{"dry_run", dry_run}, {"event_types", std::move(items)}});
 }
 
+// The groups after applying `specs`: the stored ones the document does not name, then
+// the document's, each named in errors by where it is.
+caf::expected<core::saved_groups_ptr> groups_after(const core::saved_group_set& current,
+                                                   const std::vector<core::saved_group_spec>& specs) {
+  std::vector<core::saved_group_spec> merged;
+  std::vector<std::string> paths;
+  for (auto* g : current.all())
+    if (std::none_of(specs.begin(), specs.end(), [g](auto& s) { return s.name == g->name(); })) {
+      merged.push_back(g->spec());
+      paths.push_back("saved_groups." + g->name());
+    }
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    merged.push_back(specs[i]);
+    paths.push_back("saved_groups[" + std::to_string(i) + "]");
+  }
+  try {
+    return std::make_shared<const core::saved_group_set>(std::move(merged), paths);
+  } catch (const core::field_error& e) {
+    return make_error(ec::invalid_saved_group, e.field(), e.what());
+  }
+}
+
+// Every experiment's condition must compile with the new groups (a group gone from an
+// id list to a condition cannot answer $inGroup), or the change would serve it to nobody.
+caf::error refuse_broken_conditions(const core::snapshot& current, const core::saved_group_set& next,
+                                    const std::vector<core::saved_group_spec>& specs) {
+  for (auto& e : current.experiments()) {
+    try {
+      core::condition::compile(e.condition_spec, "condition", &next);
+    } catch (const core::field_error& err) {
+      // The group set compiled, so the fault is in a group the experiment names itself.
+      std::string field = "saved_groups";
+      auto& named = e.targeting.saved_groups();
+      for (std::size_t i = 0; i < specs.size(); ++i)
+        if (std::find(named.begin(), named.end(), specs[i].name) != named.end()) {
+          field = "saved_groups[" + std::to_string(i) + "]";
+          break;
+        }
+      return make_error(ec::invalid_saved_group, field,
+                        "experiment " + e.name + "'s condition would no longer compile ("
+                          + err.field() + ": " + err.what() + "); nothing was applied");
+    }
+  }
+  return caf::none;
+}
+
+caf::expected<api_reply> apply_saved_groups(self_ptr self, const std::string& body, bool dry_run) {
+  auto& st = self->state;
+  json doc;
+  if (auto refused = parse_json_body(body, doc))
+    return refused;
+  std::vector<core::saved_group_spec> specs;
+  try {
+    specs = core::parse_saved_group_document(doc);
+  } catch (const core::field_error& e) {
+    return make_error(ec::invalid_saved_group, e.field(), e.what());
+  }
+  auto& current = *st.current->saved_groups();
+  auto next = groups_after(current, specs);
+  if (!next)
+    return std::move(next.error());
+  if (auto refused = refuse_broken_conditions(*st.current, **next, specs))
+    return refused;
+  json items = json::array();
+  std::vector<core::saved_group_spec> changed;
+  for (auto& s : specs) {
+    auto* now = current.get(s.name);
+    auto action = now == nullptr ? core::apply_action::created
+                  : now->spec() == s ? core::apply_action::unchanged
+                                     : core::apply_action::updated;
+    if (action != core::apply_action::unchanged)
+      changed.push_back(s);
+    items.push_back({{"name", s.name},
+                     {"kind", s.is_list() ? "id_list" : "condition"},
+                     {"action", core::to_string(action)}});
+  }
+  if (!changed.empty() && !dry_run)
+    if (auto failed = write_and_publish(self, [&] {
+          st.groups->apply(changed);
+          ++st.group_applies;
+        }))
+      return failed;
+  return json_reply(200, {{"version", st.current->version()},
+                          {"dry_run", dry_run},
+                          {"saved_groups", std::move(items)}});
+}
+
+caf::expected<api_reply> drop_saved_group(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto& groups = *st.current->saved_groups();
+  if (groups.get(name) == nullptr)
+    return make_error(ec::not_found, "name", "no saved group named \"" + name + "\"");
+  auto names = [&name](const std::vector<std::string>& used) {
+    return std::find(used.begin(), used.end(), name) != used.end();
+  };
+  for (auto& e : st.current->experiments())
+    if (names(e.targeting.saved_groups()))
+      return make_error(ec::saved_group_in_use, "name",
+                        "experiment " + e.name + " (" + std::string{core::to_string(e.status)}
+                          + ") names saved group " + name
+                          + " in its condition: change that condition first; nothing was deleted");
+  for (auto* g : groups.all())
+    if (names(g->saved_groups()))
+      return make_error(ec::saved_group_in_use, "name",
+                        "saved group " + g->name() + " names saved group " + name
+                          + " in its condition: change that group first; nothing was deleted");
+  if (auto failed = write_and_publish(self, [&] {
+        st.groups->remove(name);
+        ++st.group_deletes;
+      }))
+    return failed;
+  return json_reply(200, {{"name", name}, {"action", "deleted"}, {"version", st.current->version()}});
+}
+
 json describe(const core::event_type& t) {
   return {{"name", t.name}, {"description", t.description}, {"metrics", core::metrics_to_json(t)}};
 }
@@ -369,6 +501,7 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
   self->state.current = std::move(initial);
   self->state.events = std::make_unique<runtime::event_store>(pg_url);
   self->state.policies = std::make_unique<runtime::policy_store>(pg_url);
+  self->state.groups = std::make_unique<runtime::saved_group_store>(pg_url);
   try {
     self->state.event_types = self->state.events->load_event_types();
   } catch (const std::exception& e) {
@@ -418,6 +551,19 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
         list.push_back(describe(t));
       return json_reply(200, {{"event_types", std::move(list)}});
     },
+    [=](atom::apply_groups, const std::string& body, bool dry_run) -> caf::result<api_reply> {
+      return apply_saved_groups(self, body, dry_run);
+    },
+    [=](atom::list_groups) -> api_reply {
+      json list = json::array();
+      for (auto* g : self->state.current->saved_groups()->all())
+        list.push_back(core::saved_group_json(g->spec()));
+      return json_reply(200, {{"version", self->state.current->version()},
+                              {"saved_groups", std::move(list)}});
+    },
+    [=](atom::drop_group, const std::string& name) -> caf::result<api_reply> {
+      return drop_saved_group(self, name);
+    },
     [=](atom::reload) -> std::uint64_t {
       auto& st = self->state;
       try {
@@ -455,6 +601,11 @@ experiment_registry(experiment_registry_actor::stateful_pointer<experiment_regis
                {"expd_registry_barriers_refused_total", "counter",
                 "Bucket moves refused because a shard did not confirm in time.", "",
                 static_cast<double>(st.barriers_refused)},
+               {"expd_registry_saved_groups", "gauge", "Saved groups in the newest snapshot.", "",
+                static_cast<double>(st.current->saved_groups()->size())},
+               {"expd_registry_saved_group_changes_total", "counter",
+                "Saved group documents applied with changes, and groups deleted.", "",
+                static_cast<double>(st.group_applies + st.group_deletes)},
                {"expd_registry_event_types", "gauge", "Known event types.", "",
                 static_cast<double>(st.event_types.size())},
                {"expd_registry_event_type_applies_total", "counter",

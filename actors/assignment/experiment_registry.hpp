@@ -13,6 +13,7 @@
 #include "runtime/event_store.hpp"
 #include "runtime/experiment_store.hpp"
 #include "runtime/policy_store.hpp"
+#include "runtime/saved_group_store.hpp"
 
 namespace expd {
 
@@ -25,11 +26,13 @@ struct experiment_registry_state {
   std::vector<assignment_shard_actor> subscribers;
   std::unique_ptr<runtime::event_store> events;
   std::unique_ptr<runtime::policy_store> policies; ///< what variant configs' policy_version_id names
+  std::unique_ptr<runtime::saved_group_store> groups; ///< what conditions' $inGroup and $savedGroup name
   std::vector<core::event_type> event_types;
   std::vector<ingestion_actor> ingestors; ///< get the event catalog
   std::uint64_t event_type_applies = 0;
   std::uint64_t applies = 0;
   std::uint64_t status_changes = 0;
+  std::uint64_t group_applies = 0, group_deletes = 0;
   std::uint64_t barriers = 0, barriers_refused = 0;
   shard_router router;                      ///< a cluster member's newest routing
   std::vector<shard_access_actor> barrier_held; ///< told to write through, change pending

@@ -55,6 +55,9 @@ constexpr std::array<error_row, ec_end - 1> rows{{
   {ec::invalid_policy, 422, "invalid_policy", 0, false},
   // The same window would be refused again until events arrive in it.
   {ec::empty_dataset, 422, "empty_dataset", 0, false},
+  {ec::invalid_saved_group, 422, "invalid_saved_group", 0, false},
+  // The group stays until what names it is changed: the same request fails again.
+  {ec::saved_group_in_use, 409, "saved_group_in_use", 0, false},
 }};
 
 } // namespace

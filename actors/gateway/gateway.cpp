@@ -650,6 +650,15 @@ void handle_admin(gateway_broker* self, const call& c, http_request& req) {
   if (req.path == "/admin/v1/event-types" || req.path == "/admin/v1/event-types/apply")
     return list_or_apply(self, c, req, "/admin/v1/event-types", registry, atom::list_types::value,
                          atom::apply_types::value);
+  if (req.path == "/admin/v1/saved-groups" || req.path == "/admin/v1/saved-groups/apply")
+    return list_or_apply(self, c, req, "/admin/v1/saved-groups", registry, atom::list_groups::value,
+                         atom::apply_groups::value);
+  if (auto path = std::string_view{req.path}; path.rfind("/admin/v1/saved-groups/", 0) == 0) {
+    if (req.method != "DELETE")
+      return method_not_allowed(self, c, "DELETE", "use DELETE");
+    return ask(self, c, registry, st.cfg.request_timeout, atom::drop_group::value,
+               std::string{path.substr(std::string_view{"/admin/v1/saved-groups/"}.size())});
+  }
   if (req.path == "/admin/v1/policies" || req.path == "/admin/v1/policies/apply")
     return list_or_apply(self, c, req, "/admin/v1/policies", st.routes->policies, atom::list::value,
                          atom::apply::value);

@@ -215,6 +215,9 @@ inline experiment_registry_actor::behavior_type fake_registry(journal_ptr log) {
     [](atom::subscribe, const ingestion_actor&) {},
     [](atom::apply_types, const std::string&, bool) { return fake_reply("registry"); },
     [](atom::list_types) { return fake_reply("registry"); },
+    [](atom::apply_groups, const std::string&, bool) { return fake_reply("registry"); },
+    [](atom::list_groups) { return fake_reply("registry"); },
+    [](atom::drop_group, const std::string&) { return fake_reply("registry"); },
   };
 }
 
