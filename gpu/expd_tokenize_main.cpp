@@ -26,8 +26,8 @@ using expd::tools::input_error;
 using expd::tools::usage_error;
 
 constexpr const char* usage_text =
-  "usage: expd-tokenize --dataset FILE_OR_FOLDER --tokenizer MODEL_FOLDER --max-length N --out FILE\n"
-  "       expd-tokenize --serve --tokenizer MODEL_FOLDER";
+  "usage: expd-tokenize --dataset FILE_OR_FOLDER --tokenizer MODEL_FOLDER --max-length N --out FILE"
+  " | --serve --tokenizer MODEL_FOLDER";
 
 constexpr const char* help_text = R"(
   --dataset      a Parquet text dataset (columns input, target, optional split), or a
