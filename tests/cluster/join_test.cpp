@@ -232,6 +232,7 @@ TEST_F(cluster_join_running, every_node_reports_its_requests_events_and_queues) 
                       "spool_backlog", "loader_queue", "archive_backlog", "slots_ready"})
       EXPECT_TRUE(n["stats"][key].is_number()) << key << " of " << n.dump();
     EXPECT_TRUE(n["stats"]["reported_at"].is_string()) << n.dump();
+    ASSERT_TRUE(n["stats_age_seconds"].is_number()) << n.dump();
     EXPECT_LT(n["stats_age_seconds"].get<double>(), 2.0) << n.dump();
   }
   auto table = run_expctl(c.node(0), "cluster nodes");
@@ -246,7 +247,9 @@ TEST_F(cluster_join_running, every_node_reports_its_requests_events_and_queues) 
     for (auto& n : view.is_object() ? view["nodes"] : json::array())
       if (n["name"] == "n2")
         n2 = n;
-    return n2["state"] == "down" && n2["stats_age_seconds"].get<double>() > 1.0;
+    // Read as a number only once it is one: a throw here would end the wait early.
+    return n2["state"] == "down" && n2["stats_age_seconds"].is_number()
+           && n2["stats_age_seconds"].get<double>() > 1.0;
   })) << n2.dump();
   EXPECT_TRUE(n2["stats"]["http_requests_per_second"].is_number()) << n2.dump();
   EXPECT_TRUE(n2["stats"]["spool_backlog"].is_number()) << n2.dump();
