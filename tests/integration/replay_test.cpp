@@ -21,11 +21,6 @@ namespace {
 
 const std::string replays = "/admin/v1/replays";
 
-void run_ok(const std::string& command) {
-  auto r = expd::test::run_command(command + " 2>&1");
-  ASSERT_EQ(r.status, 0) << command << "\n" << r.out;
-}
-
 class replay : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -76,7 +71,7 @@ protected:
       ASSERT_EQ(last["status"], "succeeded") << last.dump() << "\n" << read_file((dir / "trainer.log").string());
     }
     jobs.clear();
-    EXPECT_TRUE(eventually([&] { return version_of(model, versions).is_object(); }, 300))
+    EXPECT_TRUE(eventually([&] { return registered_version(model, versions).is_object(); }, 300))
       << model << " has no version " << versions << " in MLflow";
   }
 
@@ -90,14 +85,6 @@ protected:
       },
       3000);
     return last;
-  }
-
-  // MLflow's word on a model version: its tags and aliases.
-  json version_of(const std::string& model, int version) {
-    auto r = expd::test::run_command("curl -s '" + required_env("MLFLOW_TRACKING_URI", "MLflow")
-                                     + "/api/2.0/mlflow/model-versions/get?name=" + model + "&version="
-                                     + std::to_string(version) + "'");
-    return json::parse(r.out, nullptr, false)["model_version"];
   }
 
   // The URL of a run's artifacts through MLflow's artifact proxy.
@@ -135,20 +122,6 @@ protected:
   std::unique_ptr<child> trainer;
   std::vector<std::string> jobs;
 };
-
-bool has_tag(const json& version, const std::string& key, const std::string& value) {
-  for (auto& t : version.value("tags", json::array()))
-    if (t["key"] == key && t["value"] == value)
-      return true;
-  return false;
-}
-
-bool has_alias(const json& version, const std::string& alias) {
-  for (auto& a : version.value("aliases", json::array()))
-    if (a == alias)
-      return true;
-  return false;
-}
 
 TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
   const auto model = unique_name("replay_model");
@@ -200,7 +173,7 @@ TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
   }
   EXPECT_GT(differ, 0) << "the two versions wrote the same plans: were both adapters loaded?";
   if (refused["verdict"] == "refused") {
-    auto v = version_of(model, 2);
+    auto v = registered_version(model, 2);
     EXPECT_FALSE(has_alias(v, "candidate")) << v.dump();
     EXPECT_FALSE(has_tag(v, "stage", "candidate")) << v.dump();
   }
@@ -219,7 +192,7 @@ TEST_F(replay, two_trained_versions_replay_a_dataset_and_the_gates_decide) {
   EXPECT_EQ(accepted["verdict"], "accepted") << accepted.dump();
   // The same models and rows score the same (greedy decoding, the cached models).
   EXPECT_EQ(accepted["summary"]["metrics"][0]["candidate"], summary["metrics"][0]["candidate"]);
-  auto v = version_of(model, 2);
+  auto v = registered_version(model, 2);
   EXPECT_TRUE(has_alias(v, "candidate")) << v.dump();
   EXPECT_TRUE(has_tag(v, "stage", "candidate")) << v.dump();
 
@@ -269,7 +242,7 @@ TEST_F(replay, a_version_whose_adapter_is_gone_is_refused_naming_it) {
   const auto model = unique_name("replay_gone");
   two_versions(model);
   // Its adapter files deleted through MLflow's artifact proxy.
-  auto base = artifacts_url(version_of(model, 2)["run_id"].get<std::string>());
+  auto base = artifacts_url(registered_version(model, 2)["run_id"].get<std::string>());
   for (auto* file : {"adapter/adapter_model.safetensors", "adapter/adapter_config.json"})
     run_ok("curl -sf -X DELETE '" + base + "/" + file + "'");
   auto r = node->request("POST", replays,

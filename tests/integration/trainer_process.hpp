@@ -15,6 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <gtest/gtest.h>
+
+#include "tests/integration/expd_process.hpp"
 #include "tests/support/run_command.hpp"
 
 extern char** environ;
@@ -100,6 +103,35 @@ inline json job_of(const std::string& name, const fs::path& output, std::uint64_
           {"checkpoint_every_steps", 3},
           {"eval_every_steps", 3},
           {"seed", 3}};
+}
+
+// Runs `command`, failing the test with its output unless it exits 0.
+inline void run_ok(const std::string& command) {
+  auto r = expd::test::run_command(command + " 2>&1");
+  ASSERT_EQ(r.status, 0) << command << "\n" << r.out;
+}
+
+// What MLflow's REST API says of a registered model's version (its tags, aliases,
+// run); null when it has none such.
+inline json registered_version(const std::string& model, int version) {
+  auto r = expd::test::run_command("curl -s '" + required_env("MLFLOW_TRACKING_URI", "MLflow")
+                                   + "/api/2.0/mlflow/model-versions/get?name=" + model
+                                   + "&version=" + std::to_string(version) + "'");
+  return json::parse(r.out, nullptr, false)["model_version"];
+}
+
+inline bool has_alias(const json& version, const std::string& alias) {
+  for (auto& a : version.value("aliases", json::array()))
+    if (a == alias)
+      return true;
+  return false;
+}
+
+inline bool has_tag(const json& version, const std::string& key, const std::string& value) {
+  for (auto& t : version.value("tags", json::array()))
+    if (t["key"] == key && t["value"] == value)
+      return true;
+  return false;
 }
 
 // A name no earlier run used: MLflow keeps experiments and models between runs.

@@ -23,11 +23,6 @@ namespace {
 
 constexpr std::int64_t day_micros = 24LL * 3600 * 1000000;
 
-void run_ok(const std::string& command) {
-  auto r = expd::test::run_command(command + " 2>&1");
-  ASSERT_EQ(r.status, 0) << command << "\n" << r.out;
-}
-
 class whole_loop : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -104,14 +99,7 @@ protected:
       },
       1800));
     ASSERT_EQ(job["status"], "succeeded") << job.dump() << read_file((dir / "trainer.log").string());
-    ASSERT_TRUE(eventually([&] { return mlflow_version(model, version).is_object(); }, 300));
-  }
-
-  json mlflow_version(const std::string& model, int version) {
-    auto r = expd::test::run_command("curl -s '" + required_env("MLFLOW_TRACKING_URI", "MLflow")
-                                     + "/api/2.0/mlflow/model-versions/get?name=" + model
-                                     + "&version=" + std::to_string(version) + "'");
-    return json::parse(r.out, nullptr, false)["model_version"];
+    ASSERT_TRUE(eventually([&] { return registered_version(model, version).is_object(); }, 300));
   }
 
   json replay(const json& body) {
@@ -152,13 +140,6 @@ protected:
   std::unique_ptr<expd_process> node;
   std::unique_ptr<child> trainer;
 };
-
-bool has_alias(const json& version, const std::string& alias) {
-  for (auto& a : version.value("aliases", json::array()))
-    if (a == alias)
-      return true;
-  return false;
-}
 
 TEST_F(whole_loop, events_become_a_dataset_a_model_a_candidate_and_production) {
   const auto model = unique_name("loop_model");
@@ -218,7 +199,7 @@ TEST_F(whole_loop, events_become_a_dataset_a_model_a_candidate_and_production) {
                         {"max_new_tokens", 32},
                         {"criteria", gates}});
   ASSERT_EQ(passed["verdict"], "accepted") << passed.dump();
-  EXPECT_TRUE(has_alias(mlflow_version(model, 2), "candidate"));
+  EXPECT_TRUE(has_alias(registered_version(model, 2), "candidate"));
 
   // Promotion at 10%, the guardrail holds, raised, completed: production.
   auto started = admin("POST", "/admin/v1/promotions", promotion);
@@ -240,7 +221,7 @@ TEST_F(whole_loop, events_become_a_dataset_a_model_a_candidate_and_production) {
   for (auto& e : p["events"])
     kinds.push_back(e["kind"]);
   EXPECT_EQ(kinds, (std::vector<std::string>{"started", "raised", "completed"})) << p.dump();
-  EXPECT_TRUE(has_alias(mlflow_version(model, 2), "production"));
+  EXPECT_TRUE(has_alias(registered_version(model, 2), "production"));
   // The replay's scores are the policy version's now that one serves the model.
   EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.offline_replay_results r JOIN exp.policy_versions v"
                       " ON v.id = r.policy_version_id WHERE r.mlflow_model_name = '" + model
@@ -257,8 +238,8 @@ TEST_F(whole_loop, events_become_a_dataset_a_model_a_candidate_and_production) {
                          {"max_new_tokens", 32}});
   ASSERT_EQ(refused["verdict"], "refused") << refused.dump();
   EXPECT_FALSE(refused["summary"]["failed"].empty());
-  EXPECT_FALSE(has_alias(mlflow_version(model, 3), "candidate"));
-  EXPECT_TRUE(has_alias(mlflow_version(model, 2), "candidate"));
+  EXPECT_FALSE(has_alias(registered_version(model, 3), "candidate"));
+  EXPECT_TRUE(has_alias(registered_version(model, 2), "candidate"));
 }
 
 } // namespace
