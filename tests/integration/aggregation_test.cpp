@@ -539,8 +539,15 @@ TEST(aggregation, a_periodic_pass_is_skipped_while_another_node_runs_one) {
   expd::runtime::migrate(db.url());
   expd::runtime::aggregate_store store{db.url()};
   auto other = std::make_unique<pqxx::connection>(db.url());
+  auto holder = pqxx::nontransaction{*other}.exec1("SELECT pg_backend_pid()")[0].as<int>();
   pqxx::nontransaction{*other}.exec("SELECT pg_advisory_lock(hashtext('expd.aggregate_pass'))");
   EXPECT_TRUE(store.run_pass().skipped);
   other.reset(); // the holder's connection goes, as when its process is killed
+  // The server ends the holder's backend (and frees its lock) a moment after the client
+  // hangs up; the pass is only expected to run once that backend is gone.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (db.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(holder)) != "0"
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(store.run_pass().skipped);
 }
