@@ -183,6 +183,24 @@ else
   die "expctl promote failed (var/log/expd.log)"
 fi
 
+say "a plan: POST /v1/plan for user-123 and one of the domain's households (the variant's model writes it)"
+plan_body=$(python3 - var/planner-domain/events.ndjson <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event_type"] == "plan_generated":
+        c = e["context"]
+        print(json.dumps({"unit_type": "user", "unit_id": "user-123", "max_new_tokens": 48,
+                          "input": {"household_id": e["unit_id"], "pantry_id": c["pantry_id"],
+                                    "constraint_id": c["constraint_id"], "workflow": c["workflow"],
+                                    "mode": c["mode"], "previous_plan": c.get("previous_plan", [])}}))
+        break
+PY
+)
+curl -fsS --max-time 180 -H 'Content-Type: application/json' "$EXPD_SERVER/v1/plan" -d "$plan_body" \
+  || die "POST /v1/plan failed (var/log/expd.log, var/log/expd-trainer.log)"
+echo
+
 if [ "$NODES" -gt 1 ]; then
   say "the cluster (deploy/cluster.sh status)"
   bash deploy/cluster.sh status
@@ -200,6 +218,7 @@ cat <<MSG
    dashboard: $EXPD_SERVER/dashboard (the promotion: the Promotion panel of planner_policy_exp)
    MLflow UI: $MLFLOW_TRACKING_URI (runs: planner-training, expd-datasets, expd-replays; models: planner_model)
    lifecycle: build/expctl replay list; build/expctl promote status
+   plans: $EXPD_SERVER/plan (try POST /v1/plan by hand)
    logs:  var/log/expd.log (cluster: var/log/expd-n*.log)  var/log/expd-trainer.log  var/log/postgres.log  var/log/redis.log  var/log/moto.log  var/log/mlflow.log
    tests: bash deploy/test.sh
    stop:  bash deploy/stop.sh

@@ -15,6 +15,7 @@
 #include "core/dataset_build.hpp"
 #include "core/event_query.hpp"
 #include "core/generation.hpp"
+#include "core/plan_request.hpp"
 #include "core/uuid.hpp"
 
 // CAF inspect functions for the core types that travel in messages. They live here,
@@ -40,6 +41,23 @@ typename Inspector::result_type inspect(Inspector& f, assign_request& x) {
   };
   return f(caf::meta::type_name("expd.assign_request"), x.unit_type, x.unit_id, context,
            x.requested, x.all, caf::meta::load_callback(load));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_input& x) {
+  return f(caf::meta::type_name("expd.plan_input"), x.household_id, x.pantry_id, x.constraint_id, x.workflow,
+           x.mode, x.previous_plan);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_request& x) {
+  return f(caf::meta::type_name("expd.plan_request"), x.request_id, x.assign, x.input, x.max_new_tokens);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_assignment& x) {
+  return f(caf::meta::type_name("expd.plan_assignment"), x.experiment_id, x.experiment_name, x.variant_id,
+           x.variant_name, x.policy_version_id);
 }
 
 template <class Inspector>

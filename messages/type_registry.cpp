@@ -28,6 +28,12 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<core::generation_request>("expd.generation_request")
     .add_message_type<generation_result>("expd.generation_result")
     .add_message_type<model_load_request>("expd.model_load_request")
+    .add_message_type<core::plan_input>("expd.plan_input")
+    .add_message_type<core::plan_request>("expd.plan_request")
+    .add_message_type<core::plan_assignment>("expd.plan_assignment")
+    .add_message_type<plan_generation>("expd.plan_generation")
+    .add_message_type<plan_completion>("expd.plan_completion")
+    .add_message_type<plan_preparation>("expd.plan_preparation")
     .add_message_type<status_actor>("expd.status_actor")
     .add_message_type<assignment_writer_actor>("expd.assignment_writer_actor")
     .add_message_type<assignment_shard_actor>("expd.assignment_shard_actor")
@@ -52,6 +58,9 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<model_host_actor>("expd.model_host_actor")
     .add_message_type<replay_runner_actor>("expd.replay_runner_actor")
     .add_message_type<pipeline_scheduler_actor>("expd.pipeline_scheduler_actor")
+    .add_message_type<plan_model_actor>("expd.plan_model_actor")
+    .add_message_type<plan_reader_actor>("expd.plan_reader_actor")
+    .add_message_type<plan_server_actor>("expd.plan_server_actor")
     .add_error_category(error_category, render_error);
 }
 

@@ -185,6 +185,45 @@ typename Inspector::result_type inspect(Inspector& f, generation_result& x) {
            x.compute_us);
 }
 
+/// What the plan server asks of a served model version (actors/serving/plan_model): a
+/// request's input text, rendered from the domain tables, completed greedily.
+struct plan_generation {
+  std::string request_id;
+  std::string input;
+  std::uint32_t max_new_tokens = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_generation& x) {
+  return f(caf::meta::type_name("expd.plan_generation"), x.request_id, x.input, x.max_new_tokens);
+}
+
+/// A plan_generation's answer: the plan as text and what the inference worker said.
+struct plan_completion {
+  std::string plan;
+  generation_result result;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_completion& x) {
+  return f(caf::meta::type_name("expd.plan_completion"), x.plan, x.result);
+}
+
+/// The plan reader's answer (actors/serving/plan_server): a request's input text and the
+/// model its variant's policy version names.
+struct plan_preparation {
+  std::string input;
+  std::string policy_version_id; ///< the stored version's UUID
+  std::string model_name;
+  std::int32_t model_version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plan_preparation& x) {
+  return f(caf::meta::type_name("expd.plan_preparation"), x.input, x.policy_version_id, x.model_name,
+           x.model_version);
+}
+
 } // namespace expd
 
 // In-process pointers to immutable state. None crosses a node: each node builds its own

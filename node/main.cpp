@@ -27,6 +27,7 @@
 #include "actors/lifecycle/dataset_builder.hpp"
 #include "actors/lifecycle/pipeline_scheduler.hpp"
 #include "actors/lifecycle/replay_runner.hpp"
+#include "actors/serving/plan_server.hpp"
 #include "runtime/tokenizer_process.hpp"
 #include "actors/training/training_registry.hpp"
 #include "actors/training/training_tracker.hpp"
@@ -379,8 +380,19 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   // restart resumes its own), and the unique slot key decides who queues one.
   auto pipelines = spawn_pipeline_scheduler(sys, {cfg.pg_url, rcfg.runner, cfg.pipeline_tick}, datasets, training);
 
+  plan_server_config pcfg;
+  pcfg.pg_url = cfg.pg_url;
+  pcfg.mlflow_uri = cfg.mlflow_uri;
+  pcfg.model_cache = rcfg.model_cache;
+  pcfg.tokenize_binary = rcfg.tokenize_binary;
+  pcfg.registry = training;
+  pcfg.ingestion = ingestor;
+  pcfg.max_new_tokens = cfg.plan_max_new_tokens;
+  pcfg.usd_per_1k_tokens = cfg.plan_usd_per_1k_tokens;
+  auto plans = spawn_plan_server(sys, pcfg);
+
   std::vector<status_actor> reporters{loader, reader, aggregate, results, keeper, training, policies, promotions,
-                                      datasets, replays, pipelines};
+                                      datasets, replays, pipelines, plans};
   if (tcfg.tracker)
     reporters.push_back(tcfg.tracker);
   reporters.insert(reporters.end(), cluster_reporters.begin(), cluster_reporters.end());
@@ -402,7 +414,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   auto gate = sys.middleman().spawn_broker(gateway, listen_fd, gw,
                                            gateway_routes{registry, writer, router, ingestor, reporters, aggregate, results,
                                                           membership, training, policies, promotions,
-                                                          datasets, replays, pipelines});
+                                                          datasets, replays, pipelines, plans});
   log(log_level::info, "expd_started",
       {{"listen", cfg.listen_host + ":" + std::to_string(cfg.listen_port)},
        {"shards", cfg.shards},

@@ -24,6 +24,18 @@ std::size_t positive(std::string_view flag, const std::string& value) {
   return static_cast<std::size_t>(n);
 }
 
+double non_negative(std::string_view flag, const std::string& value) {
+  std::size_t pos = 0;
+  double x = -1;
+  try {
+    x = std::stod(value, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos != value.size() || !(x >= 0 && x < 1e6))
+    throw std::invalid_argument("--" + std::string{flag} + " must be a number from 0 to 1e6");
+  return x;
+}
 
 void set_listen(node_config& cfg, const std::string& value) {
   auto colon = value.rfind(':');
@@ -142,6 +154,12 @@ node_config parse_node_config(int argc, const char* const* argv) {
       cfg.model_cache = value;
     else if (name == "replay-poll-ms")
       cfg.replay_poll = std::chrono::milliseconds{positive(name, value)};
+    else if (name == "plan-max-new-tokens") {
+      cfg.plan_max_new_tokens = positive(name, value);
+      if (cfg.plan_max_new_tokens > 512)
+        throw std::invalid_argument("--plan-max-new-tokens must be at most 512 (a request's own cap)");
+    } else if (name == "plan-usd-per-1k-tokens")
+      cfg.plan_usd_per_1k_tokens = non_negative(name, value);
     else if (name == "trainer-listen") {
       // Plain TCP: a worker is a process of this machine, never of the network.
       if (!loopback_host(value))
@@ -281,6 +299,7 @@ std::string node_usage() {
          "  datasets:  [--datasets=var|file:///DIR|s3://BUCKET?endpoint=URL (datasets/NAME/VERSION/)]\n"
          "            [--dataset-query=FILE (the planner join instead of sql/domain/planner_dataset.sql)]\n"
          "  replay:    [--model-cache=var/models (model versions fetched from MLflow)] [--replay-poll-ms=2000]\n"
+         "  plans:     [--plan-max-new-tokens=96 (a request's default)] [--plan-usd-per-1k-tokens=0 (cost_usd)]\n"
          "environment: EXPD_PG_URL, EXPD_ADMIN_TOKEN\n";
 }
 

@@ -75,6 +75,8 @@ struct node_config {
   std::string dataset_query; ///< --dataset-query=FILE: the planner's join query instead of the built-in one
   std::string model_cache = "var/models"; ///< --model-cache: model versions replay fetched from MLflow
   std::chrono::milliseconds replay_poll{2000}; ///< --replay-poll-ms: how often queued replays are looked for
+  std::uint32_t plan_max_new_tokens = 96; ///< --plan-max-new-tokens: POST /v1/plan's default
+  double plan_usd_per_1k_tokens = 0;      ///< --plan-usd-per-1k-tokens: a plan's cost_usd per 1,000 tokens
   std::string failpoints; ///< --failpoints: where a test makes the node die (runtime/failpoint.hpp)
 };
 

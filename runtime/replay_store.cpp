@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "runtime/pg_rfc3339.hpp"
+#include "runtime/planner_domain.hpp"
 
 namespace expd::runtime {
 
@@ -28,16 +29,6 @@ replay_row row_of(const pqxx::row& r) {
   x.started_at = r[10].as<std::string>();
   x.finished_at = r[11].as<std::string>();
   return x;
-}
-
-std::vector<std::string> text_array(const pqxx::field& f) {
-  std::vector<std::string> out;
-  auto parser = f.as_array();
-  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::juncture::done;
-       std::tie(kind, value) = parser.get_next())
-    if (kind == pqxx::array_parser::juncture::string_value)
-      out.push_back(value);
-  return out;
 }
 
 } // namespace
@@ -182,15 +173,7 @@ std::vector<replay_row> replay_store::recent(std::size_t limit) {
 core::planner_catalogue replay_store::planner_catalogue() {
   return with_reconnect(session_, [&](pqxx::connection& conn) {
     pqxx::read_transaction tx{conn};
-    core::planner_catalogue c;
-    for (auto r : tx.exec("SELECT name, minutes, cuisine, contains, ingredients FROM planner.recipes")) {
-      core::planner_recipe recipe{r[0].as<std::string>(), r[1].as<int>(), r[2].as<std::string>(), text_array(r[3]),
-                                  text_array(r[4])};
-      c.recipes[recipe.name] = std::move(recipe);
-    }
-    for (auto r : tx.exec("SELECT name, excludes FROM planner.exclusions"))
-      c.excludes[r[0].as<std::string>()] = text_array(r[1]);
-    return c;
+    return read_planner_catalogue(tx);
   });
 }
 

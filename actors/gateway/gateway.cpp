@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/gateway/error_table.hpp"
+#include "actors/gateway/gateway_calls.hpp"
 #include "actors/gateway/media_type.hpp"
 #include "actors/gateway/protobuf_codec.hpp"
 #include "core/assign_request.hpp"
@@ -32,7 +33,7 @@ namespace expd {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using namespace gateway_detail;
 using caf::io::connection_handle;
 using runtime::http_request;
 using runtime::log;
@@ -41,18 +42,6 @@ using runtime::log_level;
 constexpr std::size_t max_json_depth = 64;
 constexpr auto tick_interval = std::chrono::seconds{1};
 
-// Routing decided on a request: which endpoint it is, for metrics and errors.
-struct call {
-  connection_handle hdl;
-  /// CAF 0.17 names a connection by its socket, and the kernel reuses a closed socket's
-  /// number at once: an answer for a closed connection must not land on its successor.
-  std::uint64_t connection_id;
-  std::uint64_t seq;
-  std::string endpoint;
-  clock_type::time_point started;
-  /// Makes a success protobuf for a client that accepts it; null: the JSON as replied.
-  std::optional<std::string> (*encode)(std::string_view json) = nullptr;
-};
 
 http_connection* find_connection(gateway_broker* self, connection_handle hdl) {
   auto it = self->state.conns.find(hdl);
@@ -131,11 +120,13 @@ void write_ready(gateway_broker* self, connection_handle hdl, http_connection& c
     self->trigger(hdl);
   }
 }
+} // namespace
+
+namespace gateway_detail {
 
 // Fills the slot of `c` with an answer and writes what is ready.
 void complete(gateway_broker* self, const call& c, std::uint16_t status, std::string body,
-              const char* content_type = "application/json",
-              std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
+              const char* content_type, std::vector<std::pair<std::string, std::string>> extra_headers) {
   auto& m = self->state.endpoints[c.endpoint];
   ++m.by_status[status];
   m.latency.observe(std::chrono::duration<double>(clock_type::now() - c.started).count());
@@ -159,7 +150,7 @@ void complete(gateway_broker* self, const call& c, std::uint16_t status, std::st
 // Answers with an error as the gateway's error table renders it; `extra_headers` are
 // what only the route knows (Allow).
 void complete_error(gateway_broker* self, const call& c, const caf::error& err,
-                    std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
+                    std::vector<std::pair<std::string, std::string>> extra_headers) {
   auto reply = render_http_error(err);
   for (auto& header : extra_headers)
     reply.headers.push_back(std::move(header));
@@ -191,41 +182,18 @@ void complete_encoded(gateway_broker* self, const call& c, api_reply& r) {
   complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
 }
 
-// Answers with what an actor replied; `on_failure` answers when it refused or did not.
-template <class Handle, class Timeout, class OnFailure, class... Ts>
-void ask_or(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout,
-            OnFailure on_failure, Ts&&... xs) {
-  self->request(dest, timeout, std::forward<Ts>(xs)...)
-    .then(
-      [=](api_reply& r) {
-        if (c.encode != nullptr)
-          return complete_encoded(self, c, r);
-        complete(self, c, r.status, std::move(r.body), "application/json", std::move(r.headers));
-      },
-      [=](caf::error& err) { on_failure(err); });
-}
+} // namespace gateway_detail
 
-// Answers with what an actor replied, or the error it refused with (503 when it did not
-// answer in time, or is gone). In-process shards get no deadline: a timer per request
-// costs more than the assignment, and an actor that dies still answers its pending
-// requests with an error.
-template <class Handle, class Timeout, class... Ts>
-void ask(gateway_broker* self, const call& c, const Handle& dest, Timeout timeout, Ts&&... xs) {
-  ask_or(
-    self, c, dest, timeout,
-    [=](caf::error& err) {
-      if (expd_code(err) == 0)
-        log(log_level::error, "actor_request_failed",
-            {{"endpoint", c.endpoint}, {"error", caf::to_string(err)}});
-      complete_error(self, c, err);
-    },
-    std::forward<Ts>(xs)...);
-}
+namespace {
 
 bool json_content_type(const http_request& req) {
   auto* type = req.header("content-type");
   return type == nullptr || type->find("json") != std::string::npos;
 }
+
+} // namespace
+
+namespace gateway_detail {
 
 // Answers 401 unless the policy lets the caller do `s`.
 bool permitted(gateway_broker* self, const call& c, const http_request& req, core::scope s) {
@@ -236,6 +204,21 @@ bool permitted(gateway_broker* self, const call& c, const http_request& req, cor
                    + " (or the admin token) is required");
   return false;
 }
+
+std::size_t shard_for(gateway_broker* self, std::string_view unit_id) {
+  auto& st = self->state;
+  auto& router = st.routes->shards;
+  auto to = router.route(unit_id);
+  // A cluster member's own shards answer only while its lease holds.
+  if (to != shard_router::unavailable && router.ring() && !router.is_remote(to)
+      && clock_type::now().time_since_epoch().count() >= st.serve_until)
+    return shard_router::unavailable;
+  return to;
+}
+
+} // namespace gateway_detail
+
+namespace {
 
 // The body format of POST /v1/assign or /v1/events, and the answer's: 415 when the
 // body is neither JSON nor protobuf.
@@ -277,10 +260,8 @@ void handle_assign(gateway_broker* self, call c, http_request& req) {
   }
   auto& st = self->state;
   auto& router = st.routes->shards;
-  auto to = router.route(areq.unit_id);
-  bool lapsed = router.ring() && !router.is_remote(to)
-                && clock_type::now().time_since_epoch().count() >= st.serve_until;
-  if (to == shard_router::unavailable || lapsed)
+  auto to = shard_for(self, areq.unit_id);
+  if (to == shard_router::unavailable)
     return complete_error(self, c, ec::not_owner, "unit_id",
                           "the unit's shard is moving between nodes; retry");
   if (!router.is_remote(to))
@@ -732,6 +713,16 @@ void route(gateway_broker* self, const call& base, http_request& req) {
     c.endpoint = "assign";
     if (method_is("POST", "POST") && permitted(self, c, req, core::scope::assign))
       handle_assign(self, c, req);
+  } else if (req.path == "/v1/plan" || req.path == "/v1/plan/batch") {
+    c.endpoint = req.path == "/v1/plan" ? "plan" : "plan_batch";
+    if (method_is("POST", "POST") && permitted(self, c, req, core::scope::assign))
+      (req.path == "/v1/plan" ? handle_plan : handle_plan_batch)(self, c, req);
+  } else if (req.path == "/plan") {
+    c.endpoint = "dashboard";
+    if (method_is("GET", "GET")) {
+      req.path = "/dashboard/plan.html";
+      handle_dashboard(self, c, req);
+    }
   } else if (req.path == "/health") {
     c.endpoint = "health";
     if (method_is("GET", "GET"))

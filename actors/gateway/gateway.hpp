@@ -30,6 +30,8 @@ struct gateway_config {
   std::chrono::milliseconds request_timeout{5000};
   /// A shard on another node: past this the request is answered 503 with Retry-After.
   std::chrono::milliseconds remote_timeout{500};
+  /// POST /v1/plan past its assignment: a model's first load (seconds) and its batch.
+  std::chrono::milliseconds plan_timeout{90000};
   std::chrono::milliseconds slow_client_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::shared_ptr<const runtime::web_assets> dashboard; ///< GET /dashboard/...; none: 404
@@ -51,6 +53,7 @@ struct gateway_routes {
   dataset_builder_actor datasets;      ///< /admin/v1/datasets
   replay_runner_actor replays;         ///< /admin/v1/replays
   pipeline_scheduler_actor pipelines;  ///< /admin/v1/pipelines, /admin/v1/pipeline-runs
+  plan_server_actor plans;             ///< POST /v1/plan, /v1/plan/batch
 };
 
 /// One response slot per request, so pipelined requests are answered in order even

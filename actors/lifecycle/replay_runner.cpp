@@ -3,7 +3,6 @@
 #include <deque>
 #include <functional>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -16,6 +15,7 @@
 #include "core/replay.hpp"
 #include "core/uuid.hpp"
 #include "runtime/log.hpp"
+#include "runtime/model_fetch.hpp"
 #include "runtime/mlflow_client.hpp"
 #include "runtime/parquet_dataset.hpp"
 #include "runtime/random_uuid.hpp"
@@ -141,57 +141,16 @@ struct served_model {
   std::unique_ptr<runtime::tokenizer_process> tok;
 };
 
-// The version's adapter and tokenizer in the model cache, fetched from MLflow once: into
-// a scratch folder renamed into place, so a cache folder is always whole.
-fs::path fetch_model(runtime::mlflow_client& mlflow, const fs::path& cache, const core::model_reference& ref,
-                     std::string& base_model) {
-  auto v = mlflow.get_model_version(ref.name, ref.version);
-  auto run = mlflow.get_run(v.run_id);
-  auto base = run.params.find("base_model");
-  if (base == run.params.end())
-    throw replay_failure(ref.text() + ": its run " + v.run_id + " has no base_model param");
-  base_model = fs::absolute(base->second).string();
-  if (!fs::exists(fs::path(base_model) / "config.json"))
-    throw replay_failure(ref.text() + ": its base model " + base_model + " (the run's base_model) is gone");
-  auto folder = cache / ref.name / std::to_string(ref.version);
-  if (fs::exists(folder / "adapter") && fs::exists(folder / "tokenizer"))
-    return folder;
-  auto scratch = cache / ref.name / (".fetch-" + std::to_string(ref.version) + "-" + runtime::random_uuid().str());
-  auto copy = [&](const std::string& from, const fs::path& to) {
-    fs::create_directories(to);
-    auto files = mlflow.list_artifacts(run.artifact_uri, from);
-    if (files.empty())
-      throw replay_failure(ref.text() + ": its run " + v.run_id + " has no " + from + "/ artifacts left");
-    for (auto& f : files) {
-      if (f.is_dir)
-        continue;
-      auto name = fs::path(f.path).filename().string();
-      auto bytes = mlflow.download_artifact(run.artifact_uri, from + "/" + name);
-      std::ofstream out(to / name, std::ios::binary | std::ios::trunc);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      if (!out.flush())
-        throw std::runtime_error("cannot write " + (to / name).string());
-    }
-  };
-  copy("adapter", scratch / "adapter");
-  copy("tokenizer", scratch / "tokenizer");
-  // The tokenizer checks its special tokens against the model's config.json beside it.
-  if (!fs::exists(scratch / "tokenizer" / "config.json"))
-    fs::copy_file(fs::path(base_model) / "config.json", scratch / "tokenizer" / "config.json");
-  std::error_code ec;
-  fs::rename(scratch, folder, ec);
-  if (ec) {
-    fs::remove_all(scratch);
-    if (!fs::exists(folder / "adapter")) // another job did not fetch it either
-      throw std::runtime_error("cannot move the fetched model into " + folder.string() + ": " + ec.message());
-  }
-  return folder;
-}
-
 served_model serve(caf::blocking_actor* self, const replay_runner_config& cfg, runtime::mlflow_client& mlflow,
                    const core::model_reference& ref, const std::function<void()>& beat) {
-  std::string base_model;
-  auto folder = fetch_model(mlflow, cfg.model_cache, ref, base_model);
+  runtime::fetched_model fetched;
+  try {
+    fetched = runtime::fetch_model(mlflow, cfg.model_cache, ref);
+  } catch (const runtime::model_fetch_error& e) {
+    throw replay_failure(e.what());
+  }
+  const fs::path folder = fetched.folder;
+  const auto& base_model = fetched.base_model;
   served_model m;
   try {
     m.tok = std::make_unique<runtime::tokenizer_process>(cfg.tokenize_binary, (folder / "tokenizer").string());

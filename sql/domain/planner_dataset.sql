@@ -23,31 +23,13 @@ WITH generated AS (
    ORDER BY e.context->>'request_id', e.occurred_at DESC, e.event_id
 )
 SELECT g.context->>'request_id' AS request_id,
-       g.unit_id AS household_id,
+       coalesce(g.context->>'household_id', g.unit_id) AS household_id,
        g.occurred_at AS "timestamp",
        g.context->>'policy_version_id' AS policy_version_id,
        g.event_id::text AS generated_event_id,
        a.event_id::text AS accepted_event_id,
-       -- The input context, in the synthetic corpus's words (tools/planning_corpus.cpp).
-       'household: ' || h.adults || CASE WHEN h.adults = 1 THEN ' adult' ELSE ' adults' END
-         || CASE WHEN h.children = 0 THEN ''
-                 WHEN h.children = 1 THEN ', 1 child'
-                 ELSE ', ' || h.children || ' children' END
-         || '; diet: ' || h.diet
-         || '; allergies: ' || coalesce(nullif(array_to_string(h.allergies, ', '), ''), 'none')
-         || '; pantry: ' || coalesce((SELECT string_agg((i.item->>'ingredient') || ' ' || (i.item->>'quantity'), ', '
-                                                        ORDER BY i.n)
-                                        FROM jsonb_array_elements(p.items) WITH ORDINALITY AS i(item, n)), 'nothing')
-         || '; constraints: max ' || c.max_minutes || ' min per meal, ' || c.dinners
-         || CASE WHEN c.dinners = 1 THEN ' dinner' ELSE ' dinners' END
-         || CASE WHEN c.no_repeats THEN ', no repeats of the previous plan' ELSE '' END
-         || '; workflow: ' || (g.context->>'workflow')
-         || '; mode: ' || (g.context->>'mode')
-         || '; previous plan: ' || coalesce((SELECT string_agg(r.name, ', ' ORDER BY x.n)
-                                               FROM jsonb_array_elements_text(g.context->'previous_plan')
-                                                    WITH ORDINALITY AS x(recipe_id, n)
-                                               JOIN planner.recipes r ON r.recipe_id = x.recipe_id), 'none')
-         AS input,
+       -- The input context, rendered as POST /v1/plan renders a request's (planner_schema.sql).
+       planner.plan_input(h, p, c, g.context->>'workflow', g.context->>'mode', g.context->'previous_plan') AS input,
        -- The target: the plan as the user accepted it, with the edits they made.
        (a.context->>'plan') || '; edits: '
          || coalesce((SELECT string_agg(x.edit, '; ') FROM jsonb_array_elements_text(a.context->'edits') AS x(edit)),
@@ -56,7 +38,8 @@ SELECT g.context->>'request_id' AS request_id,
   JOIN accepted a ON a.context->>'request_id' = g.context->>'request_id'
                  AND a.occurred_at >= g.occurred_at
                  AND (a.metrics->>'accepted')::boolean
-  JOIN planner.households h ON h.household_id = g.unit_id
+  -- POST /v1/plan names the household when the unit is another (a user of it).
+  JOIN planner.households h ON h.household_id = coalesce(g.context->>'household_id', g.unit_id)
   JOIN planner.pantry_snapshots p ON p.pantry_id = g.context->>'pantry_id'
   JOIN planner.constraints c ON c.constraint_id = g.context->>'constraint_id'
  ORDER BY g.occurred_at, g.context->>'request_id'

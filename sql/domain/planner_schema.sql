@@ -47,3 +47,31 @@ CREATE TABLE IF NOT EXISTS planner.constraints (
   dinners       integer NOT NULL CHECK (dinners > 0),
   no_repeats    boolean NOT NULL DEFAULT true             -- none of the previous plan's recipes
 );
+
+-- A request's input text, in the synthetic corpus's words (tools/planning_corpus.cpp):
+-- the one rendering both the dataset query (planner_dataset.sql) and POST /v1/plan use,
+-- so a model reads at serving time exactly what it was trained on. Change the words
+-- here, for both, and train again. NULL when workflow or mode is.
+CREATE OR REPLACE FUNCTION planner.plan_input(h planner.households, p planner.pantry_snapshots,
+                                              c planner.constraints, p_workflow text, p_mode text,
+                                              p_previous_plan jsonb) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT 'household: ' || h.adults || CASE WHEN h.adults = 1 THEN ' adult' ELSE ' adults' END
+         || CASE WHEN h.children = 0 THEN ''
+                 WHEN h.children = 1 THEN ', 1 child'
+                 ELSE ', ' || h.children || ' children' END
+         || '; diet: ' || h.diet
+         || '; allergies: ' || coalesce(nullif(array_to_string(h.allergies, ', '), ''), 'none')
+         || '; pantry: ' || coalesce((SELECT string_agg((i.item->>'ingredient') || ' ' || (i.item->>'quantity'), ', '
+                                                        ORDER BY i.n)
+                                        FROM jsonb_array_elements(p.items) WITH ORDINALITY AS i(item, n)), 'nothing')
+         || '; constraints: max ' || c.max_minutes || ' min per meal, ' || c.dinners
+         || CASE WHEN c.dinners = 1 THEN ' dinner' ELSE ' dinners' END
+         || CASE WHEN c.no_repeats THEN ', no repeats of the previous plan' ELSE '' END
+         || '; workflow: ' || p_workflow
+         || '; mode: ' || p_mode
+         || '; previous plan: ' || coalesce((SELECT string_agg(r.name, ', ' ORDER BY x.n)
+                                               FROM jsonb_array_elements_text(p_previous_plan)
+                                                    WITH ORDINALITY AS x(recipe_id, n)
+                                               JOIN planner.recipes r ON r.recipe_id = x.recipe_id), 'none')
+$$;

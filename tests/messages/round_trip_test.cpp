@@ -389,6 +389,53 @@ TEST(wire, model_load_request) {
   EXPECT_TRUE(round_trip(model_load_request{}).adapter.empty());
 }
 
+TEST(wire, plan_request_and_assignment) {
+  core::plan_request x;
+  x.request_id = unicode;
+  x.assign.unit_type = "household";
+  x.assign.unit_id = "household-0042";
+  x.assign.context = {{"country", "DE"}, {"tier", 3}};
+  x.assign.all = false;
+  x.assign.requested = {"planner_policy_exp"};
+  x.input = {"household-0042", "pantry-7", "constraint-9", "weekly", "auto", {"r1", unicode}};
+  x.max_new_tokens = 96;
+  auto y = round_trip(x);
+  EXPECT_EQ(y.request_id, unicode);
+  EXPECT_EQ(y.assign.unit_id, "household-0042");
+  EXPECT_EQ(y.assign.context, x.assign.context);
+  EXPECT_EQ(y.assign.requested, x.assign.requested);
+  EXPECT_FALSE(y.assign.all);
+  EXPECT_EQ(y.input.pantry_id, "pantry-7");
+  EXPECT_EQ(y.input.constraint_id, "constraint-9");
+  EXPECT_EQ(y.input.workflow, "weekly");
+  EXPECT_EQ(y.input.mode, "auto");
+  EXPECT_EQ(y.input.previous_plan, x.input.previous_plan);
+  EXPECT_EQ(y.max_new_tokens, 96u);
+  core::plan_assignment a{"e-id", "planner_policy_exp", "v-id", unicode, "planner_policy/2"};
+  auto b = round_trip(a);
+  EXPECT_EQ(b.experiment_name, "planner_policy_exp");
+  EXPECT_EQ(b.variant_name, unicode);
+  EXPECT_EQ(b.policy_version_id, "planner_policy/2");
+}
+
+TEST(wire, plan_generation_completion_and_preparation) {
+  auto g = round_trip(plan_generation{"req-1", unicode, 64});
+  EXPECT_EQ(g.request_id, "req-1");
+  EXPECT_EQ(g.input, unicode);
+  EXPECT_EQ(g.max_new_tokens, 64u);
+  plan_completion c{"plan: tonight dal tadka", generation_result{}};
+  c.result.tokens = {1, 2, 3};
+  c.result.batch_size = 8;
+  auto d = round_trip(c);
+  EXPECT_EQ(d.plan, c.plan);
+  EXPECT_EQ(d.result.tokens, c.result.tokens);
+  EXPECT_EQ(d.result.batch_size, 8u);
+  auto p = round_trip(plan_preparation{unicode, "6f1c0000-0000-4000-8000-000000000001", "planner_model", 5});
+  EXPECT_EQ(p.input, unicode);
+  EXPECT_EQ(p.model_name, "planner_model");
+  EXPECT_EQ(p.model_version, 5);
+}
+
 TEST(wire, types_registered_under_expd_names) {
   auto& types = wire_system().types();
   for (auto* name : {"expd.api_reply", "expd.metric_sample", "expd.status_record", "expd.uuid",
@@ -404,6 +451,9 @@ TEST(wire, types_registered_under_expd_names) {
                      "expd.generation_request", "expd.generation_result",
                      "std::vector<expd.generation_request>", "std::vector<expd.generation_result>",
                      "expd.inference_actor", "expd.model_load_request", "expd.model_host_actor",
-                     "expd.replay_runner_actor"})
+                     "expd.replay_runner_actor", "expd.plan_input", "expd.plan_request",
+                     "expd.plan_assignment", "expd.plan_generation", "expd.plan_completion",
+                     "expd.plan_preparation", "expd.plan_model_actor", "expd.plan_reader_actor",
+                     "expd.plan_server_actor"})
     EXPECT_NE(types.make_value(std::string{name}), nullptr) << name;
 }
