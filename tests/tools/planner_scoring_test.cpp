@@ -28,6 +28,10 @@ TEST(planner_scoring, corpus_inputs_read_back_and_accepted_plans_break_nothing) 
   for (auto& e : tools::generate_planning_corpus(11, 3000)) {
     auto request = core::parse_planner_input(e.input, catalogue);
     ASSERT_TRUE(request) << e.input;
+    EXPECT_EQ(request->adults, e.request.adults);
+    EXPECT_EQ(request->children, e.request.children);
+    EXPECT_EQ(request->workflow, e.request.workflow);
+    EXPECT_EQ(request->mode, e.request.mode);
     EXPECT_EQ(request->diet, e.request.diet);
     EXPECT_EQ(request->allergies, e.request.allergies);
     EXPECT_EQ(request->max_minutes, e.request.max_minutes);
