@@ -72,6 +72,20 @@ bool read_constraints(std::string_view text, planner_request& r) {
   return any;
 }
 
+// "2 adults, 1 child" or "1 adult"
+void read_household(std::string_view text, planner_request& r) {
+  for (auto part : split(text, ", ")) {
+    part = trimmed(part);
+    auto n = leading_number(part);
+    if (!n || *n < 0)
+      continue;
+    if (part.find(" adult") != std::string_view::npos)
+      r.adults = *n;
+    else if (part.find(" child") != std::string_view::npos)
+      r.children = *n;
+  }
+}
+
 std::string pantry_ingredient(std::string_view item, const planner_catalogue& catalogue) {
   std::string_view best;
   for (auto& [name, recipe] : catalogue.recipes)
@@ -113,7 +127,9 @@ std::optional<planner_request> parse_planner_input(std::string_view input, const
       continue;
     auto key = trimmed(field.substr(0, colon));
     auto value = trimmed(field.substr(colon + 2));
-    if (key == "diet") {
+    if (key == "household") {
+      read_household(value, r);
+    } else if (key == "diet") {
       r.diet = std::string(value);
       diet = !value.empty();
     } else if (key == "allergies") {
@@ -125,6 +141,10 @@ std::optional<planner_request> parse_planner_input(std::string_view input, const
       constraints = read_constraints(value, r);
     } else if (key == "previous plan") {
       r.previous_plan = names(value);
+    } else if (key == "workflow") {
+      r.workflow = std::string(value);
+    } else if (key == "mode") {
+      r.mode = std::string(value);
     }
   }
   if (!diet || !constraints)

@@ -30,6 +30,8 @@ struct planner_catalogue {
 
 /// A request's constraints as its input states them.
 struct planner_request {
+  int adults = 0;   ///< 0: no household stated
+  int children = 0;
   std::string diet;
   std::vector<std::string> allergies;
   std::vector<std::string> pantry; ///< ingredients, their quantities left off
@@ -37,11 +39,13 @@ struct planner_request {
   int dinners = 0;                 ///< days the plan must cover; 0: not stated
   bool no_repeats = false;         ///< none of the previous plan's recipes
   std::vector<std::string> previous_plan;
+  std::string workflow; ///< "weekly_plan", ...; empty: not stated
+  std::string mode;     ///< "quick", "balanced", "adventurous"; empty: not stated
 };
 
-/// Reads `input` ("household: ...; diet: vegan; allergies: nuts; pantry: lentils 500 g,
+/// Reads `input` ("household: 2 adults, 1 child; diet: vegan; allergies: nuts; pantry: lentils 500 g,
 /// rice 1 kg; constraints: max 30 min per meal, 5 dinners, no repeats of the previous
-/// plan; ...; previous plan: dal tadka"). A pantry item's ingredient is the longest
+/// plan; workflow: weekly_plan; mode: quick; previous plan: dal tadka"). A pantry item's ingredient is the longest
 /// catalogue ingredient it starts with (the rest is its quantity). Nothing when a field
 /// scoring needs (diet, constraints) is missing.
 std::optional<planner_request> parse_planner_input(std::string_view input, const planner_catalogue& catalogue);

@@ -43,6 +43,21 @@ TEST(planner_input, reads_the_constraints_and_the_pantry_ingredients) {
   EXPECT_EQ(r->previous_plan, std::vector<std::string>{"bean chili"});
 }
 
+TEST(planner_input, reads_the_household_workflow_and_mode) {
+  auto r = parse_planner_input(input, catalogue());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->adults, 2);
+  EXPECT_EQ(r->children, 1);
+  EXPECT_EQ(r->workflow, "top_up");
+  EXPECT_EQ(r->mode, "quick");
+  r = parse_planner_input("household: 1 adult, 3 children; diet: vegan; constraints: 1 dinner", catalogue());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->adults, 1);
+  EXPECT_EQ(r->children, 3);
+  EXPECT_EQ(r->workflow, "");
+  EXPECT_EQ(r->mode, "");
+}
+
 TEST(planner_input, none_is_an_empty_list_and_missing_fields_are_refused) {
   auto r = parse_planner_input("diet: omnivore; allergies: none; pantry: rice 1 kg; constraints: max 20 min per "
                                "meal, 1 dinner; previous plan: none",
