@@ -511,4 +511,21 @@ drift_report compare(const drift_reference& reference, const drift_window& windo
   return report;
 }
 
+nlohmann::json drift_report_json(const drift_report& report) {
+  auto figure = [](const std::optional<double>& x) {
+    return x && std::isfinite(*x) ? nlohmann::json(*x) : nlohmann::json();
+  };
+  auto features = nlohmann::json::array();
+  for (auto& f : report.features)
+    features.push_back({{"name", f.name},
+                        {"kind", to_string(f.kind)},
+                        {"psi", figure(f.psi)},
+                        {"level", f.psi ? nlohmann::json(psi_level(*f.psi)) : nlohmann::json()},
+                        {"ks_statistic", figure(f.ks_statistic)},
+                        {"ks_p_value", figure(f.ks_p_value)},
+                        {"reference_n", f.reference_n},
+                        {"live_n", f.live_n}});
+  return {{"features", std::move(features)}};
+}
+
 } // namespace expd::core

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 // Drift of live requests' features against the training dataset's inputs: the
 // population stability index over bins the reference fixes, and for numeric features
 // the two-sample Kolmogorov-Smirnov test as SciPy computes it. Both are checked against
@@ -142,5 +144,9 @@ struct drift_report {
 /// live values, or no reference values, has no figures. Throws std::invalid_argument when
 /// the two were built for schemas of different sizes.
 drift_report compare(const drift_reference& reference, const drift_window& window, std::size_t min_live = 30);
+
+/// {"features": [{"name", "kind", "psi", "level", "ks_statistic", "ks_p_value",
+/// "reference_n", "live_n"}]}: a figure not computed is null, as is its level.
+nlohmann::json drift_report_json(const drift_report& report);
 
 } // namespace expd::core

@@ -73,10 +73,9 @@ plan_request parse_plan_request(const json& body, const std::string& path, const
                        {"unit_id", "unit_type", "experiment", "context", "request_id", "max_new_tokens", "input"});
   plan_request r;
   // The unit's checks are the assign request's, so a unit /v1/assign takes is taken here.
-  json unit = {{"unit_id", body.contains("unit_id") ? body["unit_id"] : json{}},
-               {"unit_type", body.value("unit_type", json{"household"})}};
-  if (unit["unit_type"].is_null())
-    unit["unit_type"] = "household";
+  json unit = json::object();
+  unit["unit_id"] = body.contains("unit_id") ? body["unit_id"] : json();
+  unit["unit_type"] = body.contains("unit_type") && !body["unit_type"].is_null() ? body["unit_type"] : json("household");
   try {
     r.assign = parse_assign_request(std::move(unit));
   } catch (const field_error& e) {

@@ -23,34 +23,41 @@ std::size_t utf8_length(unsigned char lead) noexcept {
   return 0;
 }
 
+// The bytes of the UTF-8 sequence at text[i] and its code point; 0 when none starts
+// there (a stray byte, a cut sequence, an overlong form, a surrogate, past U+10FFFF).
+std::size_t sequence_at(std::string_view text, std::size_t i, std::uint32_t& code_point) noexcept {
+  auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) {
+    code_point = c;
+    return 1;
+  }
+  auto length = utf8_length(c);
+  if (length == 0 || text.size() - i < length)
+    return 0;
+  code_point = c & (0x7f >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xc0) != 0x80)
+      return 0;
+    code_point = (code_point << 6) | (next & 0x3f);
+  }
+  if ((length == 3 && (code_point < 0x800 || (code_point >= 0xd800 && code_point <= 0xdfff)))
+      || (length == 4 && (code_point < 0x10000 || code_point > 0x10ffff)))
+    return 0;
+  return length;
+}
+
 // Control characters are refused only where `controls` is false: in ids, where they
 // come from bugs; inside context strings JSON escapes them and jsonb stores them.
 text_fault fault_in(std::string_view text, bool controls) noexcept {
   for (std::size_t i = 0; i < text.size();) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if (c == 0)
-        return text_fault::nul;
-      if (!controls && (c < 0x20 || c == 0x7f))
-        return text_fault::control;
-      ++i;
-      continue;
-    }
-    auto length = utf8_length(c);
-    if (length == 0 || text.size() - i < length)
+    std::uint32_t code_point = 0;
+    auto length = sequence_at(text, i, code_point);
+    if (length == 0)
       return text_fault::invalid_utf8;
-    std::uint32_t code_point = c & (0x7f >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80)
-        return text_fault::invalid_utf8;
-      code_point = (code_point << 6) | (next & 0x3f);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
-    if ((length == 3 && (code_point < 0x800 || (code_point >= 0xd800 && code_point <= 0xdfff)))
-        || (length == 4 && (code_point < 0x10000 || code_point > 0x10ffff)))
-      return text_fault::invalid_utf8;
-    if (!controls && code_point <= 0x9f)
+    if (code_point == 0)
+      return text_fault::nul;
+    if (!controls && (code_point < 0x20 || (code_point >= 0x7f && code_point <= 0x9f)))
       return text_fault::control;
     i += length;
   }
@@ -69,6 +76,23 @@ void check_text(std::string_view text, bool controls, const std::string& field,
     throw field_error(field, what + " must not contain control characters");
   case text_fault::invalid_utf8: throw field_error(field, what + " is not valid UTF-8");
   }
+}
+
+std::string storable_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    std::uint32_t code_point = 0;
+    auto length = sequence_at(text, i, code_point);
+    if (length == 0 || code_point == 0) {
+      out += "\xef\xbf\xbd"; // U+FFFD
+      i += length == 0 ? 1 : length;
+      continue;
+    }
+    out.append(text.substr(i, length));
+    i += length;
+  }
+  return out;
 }
 
 } // namespace expd::core

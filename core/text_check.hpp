@@ -11,4 +11,8 @@ namespace expd::core {
 void check_text(std::string_view text, bool controls, const std::string& field,
                 const std::string& what);
 
+/// `text` with every NUL and every byte that starts no valid UTF-8 sequence replaced by
+/// U+FFFD, so what a model generated can be answered as JSON and stored.
+std::string storable_text(std::string_view text);
+
 } // namespace expd::core

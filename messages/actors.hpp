@@ -338,6 +338,9 @@ using plan_model_actor = status_actor::extend<
   // The completion of the input; requests that arrive while the model loads wait. A
   // model that cannot load refuses every request (ec::unavailable) and the actor ends.
   caf::replies_to<atom::generate, plan_generation>::with<plan_completion>,
+  // What it serves as JSON: the version, whether loaded, counts, and the drift of the
+  // requests' features against its training dataset's.
+  caf::replies_to<atom::get>::with<std::string>,
   // Internal: retries the load while no model host has registered yet.
   caf::reacts_to<atom::load>>;
 
@@ -352,7 +355,9 @@ using plan_reader_actor = caf::typed_actor<
 /// assigned, the plan from the variant's model, and the plan_generated event logged.
 using plan_server_actor = status_actor::extend<
   // The request and the assignment that serves it; 200 with the plan.
-  caf::replies_to<atom::plan, core::plan_request, core::plan_assignment>::with<api_reply>>;
+  caf::replies_to<atom::plan, core::plan_request, core::plan_assignment>::with<api_reply>,
+  // GET /v1/plan/models: the model versions this node serves, each with its drift.
+  caf::replies_to<atom::list>::with<api_reply>>;
 
 /// Pipelines on a schedule (actors/lifecycle/pipeline_scheduler): applies pipelines
 /// documents, queues a run when a pipeline's cron slot comes (or when asked), and runs

@@ -24,6 +24,8 @@ fetched_model fetch_model(mlflow_client& mlflow, const std::string& cache, const
     out.dataset_version = d->second;
   else if (auto t = run.tags.find("dataset_version"); t != run.tags.end())
     out.dataset_version = t->second;
+  if (auto d = run.params.find("dataset"); d != run.params.end())
+    out.dataset = d->second;
   auto folder = fs::path(cache) / ref.name / std::to_string(ref.version);
   out.folder = folder.string();
   if (fs::exists(folder / "adapter") && fs::exists(folder / "tokenizer"))

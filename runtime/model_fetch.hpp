@@ -23,6 +23,7 @@ struct fetched_model {
   std::string base_model; ///< the run's base_model param, absolute
   std::string run_id;
   std::string dataset_version; ///< the run's dataset_version param or tag; empty if neither
+  std::string dataset;         ///< the run's dataset param: the file or folder it trained on
 };
 
 /// `ref` (a version, not an alias) in `cache`, its artifacts downloaded unless a whole

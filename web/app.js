@@ -271,6 +271,39 @@ function ready() {
   }
 }
 
+// The model versions this node serves plans with (GET /v1/plan/models) and the drift of
+// their requests' features against each one's training dataset (PSI, KS).
+async function renderModels() {
+  const doc = await getJson("/v1/plan/models");
+  const box = document.getElementById("model-list");
+  box.replaceChildren();
+  if (doc.models.length === 0) {
+    box.appendChild(el("p", { class: "empty" }, "no model serves plans on this node yet (the first POST /v1/plan loads one)"));
+    return;
+  }
+  for (const m of doc.models) {
+    const d = m.drift || {};
+    box.appendChild(el("h4", {}, `${m.model}: ${fmt(m.plans)} plans, ${m.loaded ? "loaded" : "loading"}; ` +
+      `drift of the last ${fmt(d.live_rows || 0)} requests against ${fmt(d.reference_rows || 0)} rows of ${d.dataset || "?"}`));
+    if (!d.features) {
+      box.appendChild(el("p", { class: "empty" }, "no drift figures: " + (d.note || "")));
+      continue;
+    }
+    const table = el("table", { class: "drift-table" });
+    const head = table.createTHead().insertRow();
+    for (const h of ["feature", "kind", "PSI", "level", "KS D", "KS p"]) head.appendChild(el("th", {}, h));
+    const body = table.createTBody();
+    const num = (x) => (x === null || x === undefined ? "" : fmt(x));
+    for (const f of d.features) {
+      const row = body.insertRow();
+      if (f.level === "significant") row.className = "breached";
+      for (const v of [f.name, f.kind, num(f.psi), f.level || "too few requests", num(f.ks_statistic), num(f.ks_p_value)])
+        row.appendChild(el("td", {}, v));
+    }
+    box.appendChild(table);
+  }
+}
+
 async function main() {
   if (typeof Chart === "undefined") throw new Error("Chart.js did not load from /dashboard/vendor/chart.js");
   const list = await getJson("/v1/experiments");
@@ -283,6 +316,7 @@ async function main() {
     tbody.appendChild(row);
   }
   document.getElementById("status-line").textContent = list.experiments.length + " experiments";
+  await renderModels();
   const withVariants = list.experiments.filter((e) => e.variants.length > 0);
   const names = [...new Set(withVariants.flatMap((e) => e.variants.map((v) => v.variant_name)))];
   overviewChart = null;

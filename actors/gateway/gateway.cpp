@@ -717,6 +717,10 @@ void route(gateway_broker* self, const call& base, http_request& req) {
     c.endpoint = req.path == "/v1/plan" ? "plan" : "plan_batch";
     if (method_is("POST", "POST") && permitted(self, c, req, core::scope::assign))
       (req.path == "/v1/plan" ? handle_plan : handle_plan_batch)(self, c, req);
+  } else if (req.path == "/v1/plan/models") {
+    c.endpoint = "plan_models";
+    if (method_is("GET", "GET"))
+      ask(self, c, self->state.routes->plans, self->state.cfg.request_timeout, atom::list::value);
   } else if (req.path == "/plan") {
     c.endpoint = "dashboard";
     if (method_is("GET", "GET")) {

@@ -12,6 +12,7 @@ namespace expd {
 
 struct plan_model_config {
   core::model_reference model; ///< a version, not an alias
+  std::string pg_url;          ///< the planner domain's recipes, for reading inputs' features
   std::string mlflow_uri;
   std::string model_cache;     ///< --model-cache, shared with offline replay
   std::string tokenize_binary; ///< expd-tokenize
@@ -24,7 +25,10 @@ struct plan_model_config {
 /// MLflow and tokenising block). At start it fetches the version into the model cache,
 /// starts its tokenizer process and asks the registry's model host for an inference
 /// worker; generation is asynchronous, so concurrent requests share the worker's
-/// batches. Ends (and refuses what waited) when the model cannot be served.
+/// batches. Each request's input features join a window compared with the features of
+/// the dataset the version was trained on (its run's dataset param): PSI and KS per
+/// feature (core/drift), in its status and its JSON. Ends (and refuses what waited) when
+/// the model cannot be served.
 plan_model_actor spawn_plan_model(caf::actor_system& sys, plan_model_config cfg);
 
 } // namespace expd

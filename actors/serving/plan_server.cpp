@@ -10,6 +10,7 @@
 #include "actors/serving/plan_model.hpp"
 #include "core/field_error.hpp"
 #include "core/plan_request.hpp"
+#include "core/text_check.hpp"
 #include "runtime/log.hpp"
 #include "runtime/plan_input_store.hpp"
 #include "runtime/random_uuid.hpp"
@@ -70,6 +71,7 @@ plan_model_actor model_for(self_ptr self, const std::string& name, int version) 
     return it->second;
   plan_model_config mc;
   mc.model = ref;
+  mc.pg_url = st.cfg.pg_url;
   mc.mlflow_uri = st.cfg.mlflow_uri;
   mc.model_cache = st.cfg.model_cache;
   mc.tokenize_binary = st.cfg.tokenize_binary;
@@ -123,7 +125,7 @@ caf::result<api_reply> plan(self_ptr self, core::plan_request request, const cor
               core::plan_outcome outcome;
               outcome.model = key;
               outcome.policy_version_id = prepared.policy_version_id;
-              outcome.plan = std::move(done.plan);
+              outcome.plan = core::storable_text(done.plan); // a model may write NUL or stray bytes
               outcome.finish_reason = std::string{core::to_string(done.result.finish_reason)};
               outcome.prompt_tokens = done.result.prompt_tokens;
               outcome.generated_tokens = done.result.generated_tokens;
@@ -176,6 +178,36 @@ caf::result<status_record> server_status(self_ptr self) {
   return rp;
 }
 
+// GET /v1/plan/models: each served version's own account, in key order.
+caf::result<api_reply> list_models(self_ptr self) {
+  auto& st = self->state;
+  if (st.models.empty())
+    return json_reply(200, {{"models", nlohmann::json::array()}});
+  auto rp = self->make_response_promise<api_reply>();
+  auto answers = std::make_shared<std::map<std::string, nlohmann::json>>();
+  auto remaining = std::make_shared<std::size_t>(st.models.size());
+  auto finish = [=]() mutable {
+    auto models = nlohmann::json::array();
+    for (auto& [key, model] : *answers)
+      models.push_back(std::move(model));
+    rp.deliver(json_reply(200, {{"models", std::move(models)}}));
+  };
+  for (auto& [key, model] : st.models)
+    self->request(model, std::chrono::seconds(5), atom::get::value)
+      .then(
+        [=, key = key](const std::string& text) mutable {
+          (*answers)[key] = nlohmann::json::parse(text, nullptr, false);
+          if (--*remaining == 0)
+            finish();
+        },
+        [=, key = key](caf::error&) mutable {
+          (*answers)[key] = {{"model", key}, {"loaded", false}};
+          if (--*remaining == 0)
+            finish();
+        });
+  return rp;
+}
+
 } // namespace
 
 plan_server_actor spawn_plan_server(caf::actor_system& sys, plan_server_config cfg) {
@@ -197,6 +229,7 @@ plan_server_actor spawn_plan_server(caf::actor_system& sys, plan_server_config c
       [=](atom::plan, core::plan_request& request, const core::plan_assignment& assignment) -> caf::result<api_reply> {
         return plan(self, std::move(request), assignment);
       },
+      [=](atom::list) -> caf::result<api_reply> { return list_models(self); },
       [=](atom::status) -> caf::result<status_record> { return server_status(self); },
     };
   });

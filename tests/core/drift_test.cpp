@@ -318,6 +318,34 @@ TEST(drift, too_few_live_values_report_no_figures) {
   }
 }
 
+TEST(drift, the_report_as_json_names_each_figure_and_its_level) {
+  drift_schema schema{{"x"}, {"c"}};
+  std::vector<drift_row> rows;
+  for (int i = 0; i < 200; ++i)
+    rows.push_back({{static_cast<double>(i % 10)}, {i % 2 ? "a" : "b"}});
+  drift_reference reference(schema, rows);
+  drift_window window(schema);
+  for (int i = 0; i < 50; ++i)
+    window.add({{static_cast<double>(i % 10 + 5)}, {"a"}});
+  auto report = compare(reference, window);
+  auto j = drift_report_json(report);
+  ASSERT_EQ(j["features"].size(), 2u);
+  EXPECT_EQ(j["features"][0]["name"], "x");
+  EXPECT_EQ(j["features"][0]["kind"], "numeric");
+  EXPECT_DOUBLE_EQ(j["features"][0]["psi"].get<double>(), *report.features[0].psi);
+  EXPECT_EQ(j["features"][0]["level"], std::string{psi_level(*report.features[0].psi)});
+  EXPECT_DOUBLE_EQ(j["features"][0]["ks_statistic"].get<double>(), *report.features[0].ks_statistic);
+  EXPECT_EQ(j["features"][0]["live_n"], 50);
+  EXPECT_EQ(j["features"][0]["reference_n"], 200);
+  EXPECT_EQ(j["features"][1]["kind"], "categorical");
+  EXPECT_TRUE(j["features"][1]["ks_statistic"].is_null());
+  drift_window few(schema);
+  few.add({{1.0}, {"a"}});
+  auto none = drift_report_json(compare(reference, few));
+  EXPECT_TRUE(none["features"][0]["psi"].is_null());
+  EXPECT_TRUE(none["features"][0]["level"].is_null());
+}
+
 TEST(drift, refuses_what_it_cannot_compute) {
   EXPECT_THROW(ks_two_sample({}, {1.0}), std::invalid_argument);
   EXPECT_TRUE(std::isnan(kstwo_sf(0, 0.5)));

@@ -119,8 +119,10 @@ protected:
     return out;
   }
 
-  static std::string plans_logged() {
-    return db->scalar("SELECT count(*) FROM exp.events WHERE event_type = 'plan_generated' AND context ? 'model'");
+  // The plan_generated events expd logged whose request_id starts with `prefix`.
+  static std::string plans_logged(const std::string& prefix) {
+    return db->scalar("SELECT count(*) FROM exp.events WHERE event_type = 'plan_generated' AND context ? 'model' "
+                      "AND starts_with(context->>'request_id', '" + prefix + "')");
   }
 
   static inline fs::path* dir = nullptr;
@@ -159,12 +161,12 @@ TEST_F(plan_path, a_plan_comes_from_the_units_variant_and_its_event_is_logged) {
               (answer["prompt_tokens"].get<int>() + answer["generated_tokens"].get<int>()) / 1000.0 * 0.5, 1e-12);
 
   // Its event, as the dataset query reads it: the experiment, the domain rows, the plan.
-  ASSERT_TRUE(eventually([&] { return plans_logged() == "1"; })) << read_file(node->log_path());
+  ASSERT_TRUE(eventually([&] { return plans_logged("plan-test-1") == "1"; })) << read_file(node->log_path());
   auto event = json::parse(db->scalar(
-    "SELECT json_build_object('unit_id', unit_id, 'context', context, 'metrics', metrics, 'variant_id', "
-    "variant_id)::text FROM exp.events WHERE context->>'request_id' = 'plan-test-1'"));
+    "SELECT json_build_object('unit_id', unit_id, 'context', context, 'metrics', metrics, 'variant_ids', "
+    "variant_ids)::text FROM exp.events WHERE context->>'request_id' = 'plan-test-1'"));
   EXPECT_EQ(event["unit_id"], request["unit_id"]);
-  EXPECT_EQ(event["variant_id"], answer["variant_id"]);
+  EXPECT_EQ(event["variant_ids"], json::array({answer["variant_id"]}));
   EXPECT_EQ(event["context"]["pantry_id"], request["input"]["pantry_id"]);
   EXPECT_EQ(event["context"]["constraint_id"], request["input"]["constraint_id"]);
   EXPECT_EQ(event["context"]["workflow"], request["input"]["workflow"]);
@@ -204,8 +206,10 @@ TEST_F(plan_path, a_batch_answers_in_order_with_each_refusal_in_its_place) {
   auto requests = corpus_requests();
   auto bad = requests[1];
   bad["input"]["pantry_id"] = "no-such-pantry";
+  bad["request_id"] = "batch-1";
+  requests[2]["request_id"] = "batch-0";
+  requests[3]["request_id"] = "batch-2";
   json body = {{"requests", {requests[2], bad, requests[3]}}};
-  auto before = std::stoi(plans_logged());
   auto r = post("/v1/plan/batch", body.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   auto answer = r.json();
@@ -216,12 +220,16 @@ TEST_F(plan_path, a_batch_answers_in_order_with_each_refusal_in_its_place) {
   EXPECT_EQ(answer["results"][1]["status"], 404);
   EXPECT_EQ(answer["results"][1]["error"]["field"], "input.pantry_id");
   EXPECT_EQ(answer["results"][2]["unit_id"], requests[3]["unit_id"]);
-  ASSERT_TRUE(eventually([&] { return std::stoi(plans_logged()) == before + 2; }));
+  EXPECT_EQ(answer["results"][2]["request_id"], "batch-2");
+  ASSERT_TRUE(eventually([&] { return plans_logged("batch-2") == "1"; }));
+  EXPECT_EQ(plans_logged("batch-0"), "1");
+  EXPECT_EQ(plans_logged("batch-1"), "0");
 }
 
 TEST_F(plan_path, bad_input_names_the_field_and_logs_nothing) {
   auto requests = corpus_requests();
   auto base = requests[4];
+  base["request_id"] = "refused";
   // Another household's pantry and constraint.
   std::string other_pantry, other_constraint;
   for (auto& q : requests)
@@ -236,7 +244,6 @@ TEST_F(plan_path, bad_input_names_the_field_and_logs_nothing) {
     doc[json::json_pointer(pointer)] = std::move(value);
     return doc.dump();
   };
-  auto before = plans_logged();
   struct refusal {
     std::string body, type;
     int status;
@@ -268,8 +275,68 @@ TEST_F(plan_path, bad_input_names_the_field_and_logs_nothing) {
   EXPECT_EQ(error_code_and_field(post("/v1/plan/batch", many.dump())), "invalid_field requests");
   EXPECT_EQ(node->request("GET", "/v1/plan").status, 405);
   // The node still serves, and nothing refused was logged.
+  base["request_id"] = "served";
   EXPECT_EQ(post("/v1/plan", base.dump()).status, 200);
-  ASSERT_TRUE(eventually([&] { return std::stoi(plans_logged()) == std::stoi(before) + 1; }));
+  ASSERT_TRUE(eventually([&] { return plans_logged("served") == "1"; }));
+  EXPECT_EQ(plans_logged("refused"), "0");
+}
+
+} // namespace
+
+namespace {
+
+// The drift of the requests' features against the features of the dataset the version
+// trained on (the corpus): every figure once 30 requests are in, and a workflow the
+// training data never had reads as a significant shift, in /v1/plan/models and /metrics.
+TEST_F(plan_path, drift_of_the_requests_against_the_training_dataset) {
+  auto requests = corpus_requests();
+  auto batch_of = [&](std::size_t n, const char* workflow) {
+    json list = json::array();
+    for (std::size_t i = 0; i < n; ++i) {
+      auto r = requests[i % requests.size()];
+      if (workflow != nullptr)
+        r["input"]["workflow"] = workflow;
+      list.push_back(r);
+    }
+    auto reply = post("/v1/plan/batch", json{{"requests", list}}.dump());
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    ASSERT_EQ(reply.json()["failed"], 0) << reply.body;
+  };
+  auto workflow_drift = [&] {
+    auto models = node->request("GET", "/v1/plan/models").json()["models"];
+    EXPECT_EQ(models.size(), 1u) << models.dump();
+    for (auto& f : models[0]["drift"]["features"])
+      if (f["name"] == "workflow")
+        return f;
+    return json{};
+  };
+  batch_of(40, nullptr);
+  auto models = node->request("GET", "/v1/plan/models").json()["models"];
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0]["model"], *model + "/1");
+  EXPECT_EQ(models[0]["loaded"], true);
+  auto& drift = models[0]["drift"];
+  EXPECT_GT(drift["reference_rows"].get<int>(), 50) << drift.dump();
+  EXPECT_GE(drift["live_rows"].get<int>(), 40);
+  ASSERT_EQ(drift["features"].size(), 9u) << drift.dump();
+  for (auto& f : drift["features"]) {
+    EXPECT_TRUE(f["psi"].is_number()) << f.dump();
+    EXPECT_TRUE(f["level"].is_string()) << f.dump();
+    if (f["kind"] == "numeric") {
+      EXPECT_GE(f["ks_statistic"].get<double>(), 0) << f.dump();
+      EXPECT_LE(f["ks_statistic"].get<double>(), 1) << f.dump();
+    }
+  }
+  const double before = workflow_drift()["psi"].get<double>();
+  batch_of(60, "brunch");
+  auto after = workflow_drift();
+  EXPECT_GT(after["psi"].get<double>(), before);
+  EXPECT_EQ(after["level"], "significant") << after.dump();
+  auto metrics = node->request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("expd_plan_drift_psi{model=\"" + *model + "/1\",feature=\"workflow\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("expd_plan_drift_ks_statistic{model=\"" + *model + "/1\",feature=\"pantry_items\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("expd_plans_served_total"), std::string::npos);
 }
 
 } // namespace
