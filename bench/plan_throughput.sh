@@ -59,7 +59,7 @@ job=$(api -X POST "http://127.0.0.1:$port/admin/v1/training-jobs" -d "{\"name\":
   \"dataset\":\"$work/training.parquet\",\"base_model\":\"$work/model\",\"output\":\"$work/job\",
   \"lora\":{\"rank\":4,\"alpha\":8,\"target_modules\":[\"q_proj\",\"v_proj\"]},\"batch_size\":4,\"max_steps\":3,
   \"sequence_length\":512,\"mlflow\":{\"experiment\":\"$model\",\"register_model\":\"$model\"}}" |
-  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  /usr/bin/python3 -c 'import json,sys; d = json.load(sys.stdin); print(d.get("id") or sys.exit("the training job was refused: %s" % d))')
 for _ in $(seq 600); do
   status=$(api "http://127.0.0.1:$port/admin/v1/training-jobs/$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
   [ "$status" = succeeded ] && break
@@ -128,7 +128,7 @@ for round in $(seq "$rounds"); do
   done
 done
 
-echo "${rounds} rounds x ${seconds}s a point, $tokens new tokens a plan, tiny model (hidden 384 vocabulary), torch 1 thread"
+echo "${rounds} rounds x ${seconds}s a point, $tokens new tokens a plan, tiny model (hidden 64, 2 layers, vocabulary 384), torch 1 thread"
 printf '%-8s %-9s %12s %12s\n' clients batching 'plans/s' 'p99 ms'
 for clients in 1 8 32; do
   for batching in on off; do

@@ -21,10 +21,8 @@ std::optional<drift_row> planner_features(std::string_view input, const planner_
   auto request = parse_planner_input(input, catalogue);
   if (!request)
     return std::nullopt;
-  // The dataset query renders an empty pantry "nothing", which the parser keeps as an item.
-  const bool empty_pantry = request->pantry.size() == 1 && request->pantry.front() == "nothing";
   return drift_row{{static_cast<double>(request->adults + request->children),
-                    empty_pantry ? 0.0 : static_cast<double>(request->pantry.size()),
+                    static_cast<double>(request->pantry.size()),
                     static_cast<double>(request->max_minutes), static_cast<double>(request->dinners),
                     static_cast<double>(request->allergies.size()),
                     static_cast<double>(request->previous_plan.size())},

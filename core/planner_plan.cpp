@@ -135,7 +135,8 @@ std::optional<planner_request> parse_planner_input(std::string_view input, const
     } else if (key == "allergies") {
       r.allergies = names(value);
     } else if (key == "pantry") {
-      for (auto& item : names(value))
+      // planner.plan_input renders an empty pantry "nothing".
+      for (auto& item : names(value == "nothing" ? std::string_view{} : value))
         r.pantry.push_back(pantry_ingredient(item, catalogue));
     } else if (key == "constraints") {
       constraints = read_constraints(value, r);
