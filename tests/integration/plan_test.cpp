@@ -52,17 +52,9 @@ protected:
     ASSERT_EQ(types.status, 200) << types.body;
     auto doc = job_of("plan-v1", *dir / "job", 3);
     doc["mlflow"] = {{"experiment", *model}, {"register_model", *model}};
-    auto created = admin("POST", "/admin/v1/training-jobs", doc);
-    ASSERT_EQ(created.status, 201) << created.body;
-    json job;
-    ASSERT_TRUE(eventually(
-      [&] {
-        job = admin("GET", "/admin/v1/training-jobs/" + created.json()["id"].get<std::string>()).json();
-        return job["status"] == "succeeded" || job["status"] == "failed";
-      },
-      1800));
-    ASSERT_EQ(job["status"], "succeeded") << job.dump() << read_file((*dir / "trainer.log").string());
-    ASSERT_TRUE(eventually([&] { return registered_version(*model, 1).is_object(); }, 300));
+    train_and_register(*node, doc, *model, 1, *dir / "trainer.log");
+    if (::testing::Test::HasFatalFailure())
+      return;
     json policies = {{"policies",
                       {{{"name", "planner_policy"},
                         {"versions", {{{"version", 1}, {"mlflow_model_name", *model}, {"mlflow_model_version", 1}}}}}}}};

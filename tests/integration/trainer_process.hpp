@@ -134,6 +134,23 @@ inline bool has_tag(const json& version, const std::string& key, const std::stri
   return false;
 }
 
+// Submits the training job `doc` to `node`, waits for it to succeed and for MLflow to
+// hold `model`'s version `version`; fails the test (with the trainer's log) otherwise.
+inline void train_and_register(const expd_process& node, const json& doc, const std::string& model, int version,
+                               const fs::path& trainer_log) {
+  auto created = node.request("POST", "/admin/v1/training-jobs", doc.dump(), true);
+  ASSERT_EQ(created.status, 201) << created.body;
+  json job;
+  ASSERT_TRUE(eventually(
+    [&] {
+      job = node.request("GET", "/admin/v1/training-jobs/" + created.json()["id"].get<std::string>(), "", true).json();
+      return job["status"] == "succeeded" || job["status"] == "failed";
+    },
+    1800));
+  ASSERT_EQ(job["status"], "succeeded") << job.dump() << read_file(trainer_log.string());
+  ASSERT_TRUE(eventually([&] { return registered_version(model, version).is_object(); }, 300));
+}
+
 // A name no earlier run used: MLflow keeps experiments and models between runs.
 inline std::string unique_name(const std::string& name) {
   return name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));

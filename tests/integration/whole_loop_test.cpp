@@ -89,17 +89,7 @@ protected:
     doc["mlflow"] = {{"experiment", model},
                      {"register_model", model},
                      {"tags", {{"policy_id", "planner_policy"}, {"dataset_version", "planner/loop"}}}};
-    auto created = admin("POST", "/admin/v1/training-jobs", doc);
-    ASSERT_EQ(created.status, 201) << created.body;
-    json job;
-    ASSERT_TRUE(eventually(
-      [&] {
-        job = admin("GET", "/admin/v1/training-jobs/" + created.json()["id"].get<std::string>()).json();
-        return job["status"] == "succeeded" || job["status"] == "failed";
-      },
-      1800));
-    ASSERT_EQ(job["status"], "succeeded") << job.dump() << read_file((dir / "trainer.log").string());
-    ASSERT_TRUE(eventually([&] { return registered_version(model, version).is_object(); }, 300));
+    train_and_register(*node, doc, model, version, dir / "trainer.log");
   }
 
   json replay(const json& body) {
