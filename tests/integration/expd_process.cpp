@@ -164,9 +164,11 @@ void scratch_database::allow_connections(bool allow) const {
   pqxx::connection conn{admin_url_};
   pqxx::nontransaction tx{conn};
   tx.exec("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS " + (allow ? "true" : "false"));
+  // Client backends only: an autovacuum worker visiting the database counts as a
+  // superuser process, which a non-superuser admin may not terminate.
   if (!allow)
     tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-            + tx.quote(name_));
+            + tx.quote(name_) + " AND backend_type = 'client backend' AND pid <> pg_backend_pid()");
 }
 
 int connect_to(const std::string& host, int port) {
