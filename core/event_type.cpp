@@ -47,7 +47,7 @@ metric_spec parse_metric(const std::string& name, const json& m, const std::stri
   check_identifier(name, path, "a metric name", max_name_length);
   if (!m.is_object())
     throw field_error(path, "a metric must be an object such as {\"type\":\"number\"}");
-  require_known_fields(m, path, {"type", "min", "max", "unit", "description", "per_unit"});
+  require_known_fields(m, path, {"type", "min", "max", "unit", "description", "per_unit", "better"});
   metric_spec spec;
   spec.name = name;
   auto& type = required_string(m, path, "type");
@@ -69,6 +69,12 @@ metric_spec parse_metric(const std::string& name, const json& m, const std::stri
     if (!parsed)
       throw field_error(path + ".per_unit", "unknown per_unit \"" + *rule + "\" (sum, any, mean)");
     spec.per_unit = *parsed;
+  }
+  if (auto better = optional_string(m, path, "better", 16)) {
+    if (*better == "lower")
+      spec.better = metric_direction::lower;
+    else if (*better != "higher")
+      throw field_error(path + ".better", "better must be higher or lower");
   }
   return spec;
 }
@@ -158,6 +164,8 @@ json metrics_to_json(const event_type& t) {
       spec["description"] = m.description;
     if (m.per_unit != default_per_unit_rule(m.kind))
       spec["per_unit"] = std::string{to_string(m.per_unit)};
+    if (m.better == metric_direction::lower)
+      spec["better"] = "lower";
     out[m.name] = std::move(spec);
   }
   return out;

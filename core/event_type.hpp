@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/metric_roles.hpp"
+
 namespace expd::core {
 
 /// The type of one metric an event may carry.
@@ -42,6 +44,7 @@ struct metric_spec {
   std::string unit;          ///< free text for people ("ms", "usd")
   std::string description;
   per_unit_rule per_unit = per_unit_rule::sum; ///< `per_unit:`; default by kind
+  metric_direction better = metric_direction::higher; ///< `better: higher|lower`
 };
 
 /// A known event type and the metrics its events may carry (a metric not declared
@@ -71,8 +74,9 @@ std::vector<event_type> parse_event_type_document(const nlohmann::json& doc,
                                                   const event_type_document_limits& limits = {});
 
 /// The spec as stored in exp.event_types.metrics and shown by GET /v1/event-types:
-/// `{"latency_ms":{"type":"number","min":0,"unit":"ms","per_unit":"mean"}}` (absent
-/// fields left out; `per_unit` only when it is not the default of the kind).
+/// `{"latency_ms":{"type":"number","min":0,"unit":"ms","per_unit":"mean","better":"lower"}}`
+/// (absent fields left out; `per_unit` only when it is not the default of the kind,
+/// `better` only when lower).
 nlohmann::json metrics_to_json(const event_type& t);
 
 } // namespace expd::core

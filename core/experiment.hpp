@@ -10,6 +10,7 @@
 
 #include "core/condition.hpp"
 #include "core/experiment_status.hpp"
+#include "core/metric_roles.hpp"
 #include "core/uuid.hpp"
 
 namespace expd::core {
@@ -33,6 +34,8 @@ struct experiment_spec {
   /// `cuped: {pre_period_days: N}`: each metric's per-unit value over the N days before
   /// the experiment started is its CUPED covariate (docs/aggregation.md). nullopt: none.
   std::optional<int> cuped_pre_period_days;
+  /// `metrics: {goals, secondary, guardrails}`; empty: every metric is a goal.
+  experiment_metrics metrics;
 };
 
 /// A variant as served: ids from the database, JSON pre-rendered once per snapshot
@@ -63,6 +66,7 @@ struct experiment {
   std::string targeting_error; ///< why the stored condition no longer compiles; empty when it does
   std::vector<variant> variants;
   std::optional<int> cuped_pre_period_days; ///< see experiment_spec
+  experiment_metrics metrics;               ///< see experiment_spec
   std::vector<std::uint32_t> range_ends; ///< see bucket_range_ends
   std::string created_at;
   std::string updated_at;

@@ -64,7 +64,7 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
   if (!e.is_object())
     throw field_error(path, "an experiment must be an object");
   require_known_fields(e, path, {"name", "unit_type", "description", "status", "salt",
-                                 "condition", "variants", "cuped"});
+                                 "condition", "variants", "cuped", "metrics"});
   experiment_spec spec;
   spec.name = identifier(e, path, "name", 128);
   spec.unit_type = identifier(e, path, "unit_type", 64);
@@ -84,6 +84,8 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
   }
   if (auto* cuped = optional_member(e, "cuped"))
     spec.cuped_pre_period_days = parse_cuped(*cuped, path + ".cuped");
+  if (auto* metrics = optional_member(e, "metrics"))
+    spec.metrics = parse_experiment_metrics(*metrics, path + ".metrics");
   auto variants = e.find("variants");
   auto vpath = path + ".variants";
   if (variants == e.end())
@@ -140,6 +142,8 @@ json experiment_document_json(const std::vector<experiment_spec>& specs) {
       e["condition"] = spec.condition;
     if (spec.cuped_pre_period_days)
       e["cuped"] = {{"pre_period_days", *spec.cuped_pre_period_days}};
+    if (!spec.metrics.empty())
+      e["metrics"] = experiment_metrics_json(spec.metrics);
     list.push_back(std::move(e));
   }
   return {{"experiments", std::move(list)}};

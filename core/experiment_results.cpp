@@ -54,18 +54,32 @@ struct metric_key {
   std::string event_type;
   std::string metric_name;
   per_unit_rule rule = per_unit_rule::sum;
+  metric_role role = metric_role::goal;
+  metric_direction better = metric_direction::higher;
+  double margin = 0; ///< guardrails'
 
   bool operator<(const metric_key& o) const {
-    return std::tie(event_type, metric_name) < std::tie(o.event_type, o.metric_name);
+    return std::tie(role, event_type, metric_name) < std::tie(o.role, o.event_type, o.metric_name);
   }
 };
 
-// Every metric any variant has, sorted.
+// Every metric any variant has, with its role and direction, goals first.
 std::vector<metric_key> metric_keys(const experiment_aggregates& a) {
   std::set<metric_key> keys;
   for (auto& v : a.variants)
-    for (auto& m : v.metrics)
-      keys.insert({m.event_type, m.metric_name, m.rule});
+    for (auto& m : v.metrics) {
+      metric_key k{m.event_type, m.metric_name, m.rule};
+      if (auto* spec = a.roles.find(m.event_type, m.metric_name)) {
+        k.role = spec->role;
+        k.margin = spec->margin;
+      } else if (!a.roles.empty()) {
+        k.role = metric_role::exploratory;
+      }
+      metric_ref ref{m.event_type, m.metric_name};
+      if (std::find(a.lower_is_better.begin(), a.lower_is_better.end(), ref) != a.lower_is_better.end())
+        k.better = metric_direction::lower;
+      keys.insert(std::move(k));
+    }
   return {keys.begin(), keys.end()};
 }
 
@@ -98,16 +112,26 @@ std::size_t pick_control(const experiment_aggregates& a, const results_options& 
   return 0;
 }
 
+// Observed against expected units per variant; a variant at allocation 0 takes no part.
 json srm_json(const experiment_aggregates& a, double threshold) {
   std::vector<double> units;
   std::vector<double> allocations;
-  json observed = json::array();
+  double checked_units = 0, checked_allocation = 0;
   for (auto& v : a.variants) {
     units.push_back(static_cast<double>(v.exposures));
     allocations.push_back(v.allocation);
-    observed.push_back({{"variant_name", v.variant_name},
-                        {"exposures", v.exposures},
-                        {"allocation", v.allocation}});
+    if (v.allocation > 0) {
+      checked_units += static_cast<double>(v.exposures);
+      checked_allocation += v.allocation;
+    }
+  }
+  json observed = json::array();
+  for (auto& v : a.variants) {
+    json line{{"variant_name", v.variant_name}, {"exposures", v.exposures},
+              {"allocation", v.allocation}, {"checked", v.allocation > 0}};
+    if (v.allocation > 0)
+      line["expected"] = checked_units * v.allocation / checked_allocation;
+    observed.push_back(std::move(line));
   }
   auto check = check_sample_ratio(units, allocations, threshold);
   return {{"status", to_string(check.status)},
@@ -130,20 +154,26 @@ bool has_covariate(const metric_moments& m) {
   return m.units_x && m.sum_x && m.sum_x_sq && m.sum_xy;
 }
 
-// The mSPRT mixture variance for one metric: the option, or (0.1 m_c)^2, or s_c^2.
-double tau_sq_for(const moments& control, const results_options& o) {
+// The mSPRT mixture variance for one metric: the option, or (0.1 m_c)^2, or the
+// control's variance, or the treatment's (a control of all zeros); 0 when none is
+// there, and then the comparison has no always-valid p-value (zero variance).
+double tau_sq_for(const moments& treatment, const moments& control, const results_options& o) {
   if (o.msprt_tau_sq)
     return *o.msprt_tau_sq;
-  auto s = summarize(control, o.confidence);
-  if (s.mean && *s.mean != 0)
-    return 0.01 * *s.mean * *s.mean;
-  return s.variance.value_or(0);
+  auto c = summarize(control, o.confidence);
+  if (c.mean && *c.mean != 0)
+    return 0.01 * *c.mean * *c.mean;
+  if (c.variance && *c.variance > 0)
+    return *c.variance;
+  return summarize(treatment, o.confidence).variance.value_or(0);
 }
 
-// A comparison's p-value, and where its adjusted value goes.
+// A comparison's p-value, where its adjusted value goes, and its family.
 struct tested {
   json* comparison;
   double p_value;
+  metric_role family;
+  metric_direction better;
 };
 
 // The absolute difference of a mean_comparison or proportion_comparison.
@@ -155,28 +185,54 @@ void write_difference(json& out, const Comparison& x) {
   out["p_value"] = value_or_status(x.p_value, x.status);
 }
 
+// A guardrail against its margin, from the relative lift's interval: "non-inferior"
+// when the whole interval is on the good side of -margin, "inferior" when it is all on
+// the bad side, else "inconclusive"; the status text when there is no interval.
+std::string non_inferiority(const metric_key& key, const std::optional<interval>& ci,
+                            statistic_status status) {
+  if (!ci)
+    return std::string{to_string(status == statistic_status::ok ? statistic_status::not_enough_data : status)};
+  // In "good" units: a rise is good for higher, a fall for lower.
+  bool lower = key.better == metric_direction::lower;
+  double worst = lower ? -ci->upper : ci->lower, best = lower ? -ci->lower : ci->upper;
+  if (worst > -key.margin)
+    return "non-inferior";
+  if (best < -key.margin)
+    return "inferior";
+  return "inconclusive";
+}
+
 json compare(const metric_key& key, const moments& t, const moments& c,
              const results_options& o) {
   json out;
+  bool lower = key.better == metric_direction::lower;
   auto welch = welch_test(t, c, o.confidence);
   bool conversion = key.rule == per_unit_rule::any;
+  // Chance to beat is the chance to be better: for lower-is-better, the control beating
+  // the treatment on the raw scale.
+  auto& above = lower ? c : t;
+  auto& below = lower ? t : c;
   if (conversion) {
     auto prop = two_proportion_test(t, c, o.confidence);
     out["test"] = "two-proportion z-test";
     write_difference(out, prop);
-    out["chance_to_beat"] = probability_json(conversion_chance_to_beat(t, c));
+    out["chance_to_beat"] = probability_json(conversion_chance_to_beat(above, below));
     out["chance_to_beat_method"] = "beta posteriors, uniform priors";
   } else {
     out["test"] = "welch t-test";
     write_difference(out, welch);
-    out["chance_to_beat"] = probability_json(chance_to_beat(t, c));
+    out["chance_to_beat"] = probability_json(chance_to_beat(above, below));
     out["chance_to_beat_method"] = "normal approximation";
   }
   out["relative_status"] = to_string(welch.relative_status);
   out["relative_lift"] = value_or_status(welch.relative_lift, welch.relative_status);
   out["relative_ci"] = interval_or_status(welch.relative_ci, welch.relative_status);
-  auto tau_sq = tau_sq_for(c, o);
-  auto avp = msprt_p_value(t, c, tau_sq);
+  if (key.role == metric_role::guardrail) {
+    out["margin"] = key.margin;
+    out["non_inferiority"] = non_inferiority(key, welch.relative_ci, welch.relative_status);
+  }
+  auto tau_sq = tau_sq_for(t, c, o);
+  auto avp = tau_sq > 0 ? msprt_p_value(t, c, tau_sq) : probability{statistic_status::zero_variance, std::nullopt};
   out["always_valid_p_value"] = probability_json(avp);
   out["msprt_tau_sq"] = tau_sq;
   if (out["p_value"].is_number() && !out["always_valid_p_value"].is_number())
@@ -192,27 +248,66 @@ json cuped_json(const std::vector<cuped_arm>& arms, std::size_t t, std::size_t c
   if (adj.status != statistic_status::ok || adj.adjusted.size() != arms.size())
     return out;
   auto w = welch_test(adj.adjusted[t], adj.adjusted[c], confidence);
+  out["test"] = "welch t-test on CUPED-adjusted values";
   out["absolute_lift"] = value_or_status(w.difference, w.status);
   out["absolute_ci"] = interval_or_status(w.difference_ci, w.status);
   out["p_value"] = value_or_status(w.p_value, w.status);
   return out;
 }
 
-// Holm or BH over every comparison that has a p-value; the rest say why not.
-void adjust(std::vector<tested>& all, const results_options& o) {
+// "better" or "worse" when significant after adjustment, by the metric's direction;
+// else "inconclusive".
+std::string verdict(const json& cmp, metric_direction better) {
+  if (!cmp.value("significant", false) || !cmp["absolute_lift"].is_number())
+    return "inconclusive";
+  auto lift = cmp["absolute_lift"].get<double>();
+  bool good = better == metric_direction::lower ? lift < 0 : lift > 0;
+  return good ? "better" : "worse";
+}
+
+// Holm or BH within one role's family; the comparisons without a p-value say why not.
+// Returns how many comparisons the family holds.
+std::size_t adjust(std::vector<tested>& all, metric_role family, const results_options& o) {
+  std::vector<tested*> members;
   std::vector<double> ps;
   for (auto& x : all)
-    ps.push_back(x.p_value);
+    if (x.family == family) {
+      members.push_back(&x);
+      ps.push_back(x.p_value);
+    }
   auto adjusted = o.correction == correction_method::holm ? holm(ps) : benjamini_hochberg(ps);
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    auto& cmp = *all[i].comparison;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    auto& cmp = *members[i]->comparison;
     if (adjusted.status != statistic_status::ok) {
       cmp["adjusted_p_value"] = to_string(adjusted.status);
+      cmp["verdict"] = "inconclusive";
       continue;
     }
     cmp["adjusted_p_value"] = adjusted.values[i];
     cmp["significant"] = adjusted.values[i] < 1 - o.confidence;
+    cmp["verdict"] = verdict(cmp, members[i]->better);
   }
+  return members.size();
+}
+
+// What each number of the document was computed with (docs/statistics.md).
+json methods_json(const results_options& o) {
+  return {
+    {"mean_metrics", {{"test", "welch t-test, Welch-Satterthwaite degrees of freedom"},
+                      {"interval", "t interval of the mean"}}},
+    {"conversion_metrics", {{"test", "two-proportion z-test, unpooled variance (as its Wald interval)"},
+                            {"interval", "Wilson score interval of the rate"}}},
+    {"relative_lift", "delta method, t quantile on the Welch-Satterthwaite degrees of freedom"},
+    {"chance_to_beat", {{"mean_metrics", "normal approximation, flat prior"},
+                        {"conversion_metrics", "beta posteriors, uniform priors"},
+                        {"direction", "the chance the treatment is better: for better=lower, lower"}}},
+    {"always_valid_p_value", "mSPRT, normal mixture (Johari, Pekelis and Walsh 2017)"},
+    {"correction", {{"method", to_string(o.correction)},
+                    {"families", "each role (goal, secondary, guardrail, exploratory) apart"}}},
+    {"guardrail", "non-inferiority: the relative lift's interval against -margin in the bad direction"},
+    {"cuped", "pooled within-arm regression slope (Deng, Xu, Kohavi and Walker 2013)"},
+    {"srm", "Pearson chi-square goodness of fit, variants at allocation 0 left out"},
+  };
 }
 
 double parse_double(const std::string& text, const std::string& field, double lo, double hi,
@@ -298,12 +393,17 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
 
   auto keys = metric_keys(a);
   json metrics = json::array();
-  for (auto& k : keys)
-    metrics.push_back({{"event_type", k.event_type},
-                       {"metric_name", k.metric_name},
-                       {"rule", to_string(k.rule)},
-                       {"test", k.rule == per_unit_rule::any ? "two-proportion z-test"
-                                                              : "welch t-test"}});
+  for (auto& k : keys) {
+    json line{{"event_type", k.event_type},
+              {"metric_name", k.metric_name},
+              {"rule", to_string(k.rule)},
+              {"role", to_string(k.role)},
+              {"better", to_string(k.better)},
+              {"test", k.rule == per_unit_rule::any ? "two-proportion z-test" : "welch t-test"}};
+    if (k.role == metric_role::guardrail)
+      line["margin"] = k.margin;
+    metrics.push_back(std::move(line));
+  }
   doc["metrics"] = std::move(metrics);
 
   json variants = json::array();
@@ -334,10 +434,13 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
     auto c = to_moments(per_variant[control]);
     for (std::size_t i = 0; i < per_variant.size(); ++i) {
       auto& m = per_variant[i];
-      auto s = summarize(to_moments(m), o.confidence);
+      auto s = k.rule == per_unit_rule::any ? summarize_conversion(to_moments(m), o.confidence)
+                                            : summarize(to_moments(m), o.confidence);
       json entry{{"event_type", k.event_type},
                  {"metric_name", k.metric_name},
                  {"rule", to_string(k.rule)},
+                 {"role", to_string(k.role)},
+                 {"better", to_string(k.better)},
                  {"n", m.units},
                  {"units_with_events", m.units_with_events},
                  {"events", m.events},
@@ -354,21 +457,31 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
       variants[i]["metrics"].push_back(std::move(entry));
     }
   }
-  // Pointers into `variants` are taken once it no longer grows.
+  // Pointers into `variants` are taken once it no longer grows; each variant's metrics
+  // are in the order of `keys`.
   std::vector<tested> all;
   for (auto& v : variants)
-    for (auto& m : v["metrics"])
-      if (m.contains("vs_control")) {
-        auto& cmp = m["vs_control"];
-        if (cmp["p_value"].is_number())
-          all.push_back({&cmp, cmp["p_value"].get<double>()});
-        else
-          cmp["adjusted_p_value"] = cmp["p_value"];
+    for (std::size_t j = 0; j < keys.size(); ++j) {
+      auto& m = v["metrics"][j];
+      if (!m.contains("vs_control"))
+        continue;
+      auto& cmp = m["vs_control"];
+      if (cmp["p_value"].is_number()) {
+        all.push_back({&cmp, cmp["p_value"].get<double>(), keys[j].role, keys[j].better});
+      } else {
+        cmp["adjusted_p_value"] = cmp["p_value"];
+        cmp["verdict"] = "inconclusive";
       }
-  adjust(all, o);
+    }
+  json families = json::object();
+  for (auto role : {metric_role::goal, metric_role::secondary, metric_role::guardrail, metric_role::exploratory})
+    if (auto n = adjust(all, role, o); n > 0)
+      families[std::string{to_string(role)}] = n;
   if (peeking)
     warnings.push_back("Some comparisons show only a fixed-horizon p-value: " + std::string{peeking_text});
-  doc["multiple_testing"] = {{"method", to_string(o.correction)}, {"comparisons", all.size()}};
+  doc["multiple_testing"] = {{"method", to_string(o.correction)}, {"comparisons", all.size()},
+                             {"families", std::move(families)}};
+  doc["methods"] = methods_json(o);
   doc["variants"] = std::move(variants);
   doc["warnings"] = std::move(warnings);
   return doc;

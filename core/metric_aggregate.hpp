@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/event_type.hpp"
+#include "core/metric_roles.hpp"
 #include "core/rfc3339.hpp"
 #include "core/uuid.hpp"
 
@@ -66,6 +67,10 @@ struct experiment_aggregates {
   bool draft = false; ///< its status: shown only to who may read drafts
   std::optional<unix_micros> computed_at; ///< oldest computed_at of the rows; nullopt: never aggregated
   std::vector<variant_aggregates> variants; ///< in the experiment's variant order
+  /// The experiment's `metrics:` block; empty: every metric is a goal.
+  experiment_metrics roles;
+  /// The metrics whose event type declares `better: lower`; the rest are higher.
+  std::vector<metric_ref> lower_is_better;
 };
 
 /// One point of a trend series (hour or day rows).

@@ -8,6 +8,7 @@
 #include "core/bucketing.hpp"
 #include "core/field_error.hpp"
 #include "core/json_fields.hpp"
+#include "core/metric_roles.hpp"
 #include "core/policy_document.hpp"
 
 namespace expd::core {
@@ -54,14 +55,9 @@ guardrail parse_guardrail(const json& g, const std::string& path) {
     throw field_error(path, "a guardrail must be an object: {metric: EVENT_TYPE.METRIC, direction, tolerance}");
   require_known_fields(g, path, {"metric", "direction", "tolerance"});
   guardrail out;
-  auto& metric = required_string(g, path, "metric");
-  auto dot = metric.find('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == metric.size())
-    throw field_error(path + ".metric", "metric must be EVENT_TYPE.METRIC (plan_accepted.accepted)");
-  out.event_type = metric.substr(0, dot);
-  out.metric_name = metric.substr(dot + 1);
-  check_identifier(out.event_type, path + ".metric", "the event type", 128);
-  check_identifier(out.metric_name, path + ".metric", "the metric", 128);
+  auto ref = parse_metric_ref(required_string(g, path, "metric"), path + ".metric");
+  out.event_type = std::move(ref.event_type);
+  out.metric_name = std::move(ref.metric_name);
   auto& direction = required_string(g, path, "direction");
   if (direction == "must_not_decrease")
     out.direction = guardrail_direction::must_not_decrease;
@@ -86,6 +82,7 @@ experiment_spec spec_of(const experiment& e) {
   s.salt = e.salt;
   s.condition = e.condition_spec;
   s.cuped_pre_period_days = e.cuped_pre_period_days;
+  s.metrics = e.metrics;
   for (auto& v : e.variants)
     s.variants.push_back({v.name, v.allocation, v.config});
   return s;

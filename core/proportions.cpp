@@ -1,5 +1,6 @@
 #include "core/proportions.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/math/quadrature/gauss_kronrod.hpp>
@@ -24,6 +25,35 @@ statistic_status check_conversions(const moments& treatment, const moments& cont
 
 } // namespace
 
+arm_summary summarize_conversion(const moments& arm, double confidence) noexcept {
+  arm_summary out;
+  if (!is_conversion(arm) || !(confidence > 0 && confidence < 1))
+    return out;
+  if (arm.n == 0) {
+    out.status = statistic_status::not_enough_data;
+    return out;
+  }
+  auto n = arm.n, p = arm.sum / n, q = (n - arm.sum) / n;
+  out.status = statistic_status::ok;
+  out.mean = p;
+  out.variance = p * q;
+  out.std_error = std::sqrt(p * q / n);
+  auto z = normal_critical(confidence), z2 = z * z;
+  auto denom = 1 + z2 / n;
+  auto half = z * std::sqrt(p * q / n + z2 / (4 * n * n)) / denom;
+  // The bounds are the roots of (p - x)^2 = z^2 x (1 - x) / n, whose product is
+  // p^2 / denom: the bound near 0 (and, by symmetry, near 1) from it does not cancel,
+  // and is exactly 0 at 0 of n (1 at n of n).
+  if (p <= 0.5) {
+    auto upper = (p + z2 / (2 * n)) / denom + half;
+    out.mean_ci = interval{p * p / (denom * upper), std::min(1.0, upper)};
+  } else {
+    auto upper_q = (q + z2 / (2 * n)) / denom + half;
+    out.mean_ci = interval{std::max(0.0, 1 - upper_q), 1 - q * q / (denom * upper_q)};
+  }
+  return out;
+}
+
 proportion_comparison two_proportion_test(const moments& treatment, const moments& control,
                                           double confidence) noexcept {
   proportion_comparison out;
@@ -33,17 +63,16 @@ proportion_comparison two_proportion_test(const moments& treatment, const moment
     return out;
   auto pt = treatment.sum / treatment.n, pc = control.sum / control.n;
   out.difference = pt - pc;
-  auto pooled = (treatment.sum + control.sum) / (treatment.n + control.n);
-  auto pooled_var = pooled * (1 - pooled) * (1 / treatment.n + 1 / control.n);
-  if (pooled_var == 0) {
+  // Unpooled for both z and the interval, so they never disagree about 0.
+  auto var = pt * (1 - pt) / treatment.n + pc * (1 - pc) / control.n;
+  if (var == 0) {
     out.status = statistic_status::zero_variance;
     return out;
   }
-  out.z = *out.difference / std::sqrt(pooled_var);
+  auto se = std::sqrt(var);
+  out.z = *out.difference / se;
   out.p_value = normal_two_sided_p(*out.z);
-  auto wald_var = pt * (1 - pt) / treatment.n + pc * (1 - pc) / control.n;
-  out.difference_ci = interval::around(*out.difference,
-                                       normal_critical(confidence) * std::sqrt(wald_var));
+  out.difference_ci = interval::around(*out.difference, normal_critical(confidence) * se);
   return out;
 }
 

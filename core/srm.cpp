@@ -11,29 +11,38 @@ srm_check check_sample_ratio(const std::vector<double>& units,
                              double threshold) noexcept {
   srm_check out;
   auto k = units.size();
-  if (k < 2 || allocations.size() != k || !(threshold > 0 && threshold < 1))
+  if (allocations.size() != k || !(threshold > 0 && threshold < 1))
     return out;
-  double total = 0, allocated = 0;
-  for (std::size_t i = 0; i < k; ++i) {
+  for (std::size_t i = 0; i < k; ++i)
     if (!std::isfinite(units[i]) || units[i] < 0 || !std::isfinite(allocations[i])
-        || allocations[i] <= 0)
+        || allocations[i] < 0)
       return out;
+  double total = 0, allocated = 0;
+  std::size_t checked = 0;
+  out.checked.resize(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    if (allocations[i] == 0)
+      continue;
+    out.checked[i] = true;
+    ++checked;
     total += units[i];
     allocated += allocations[i];
   }
-  if (total == 0) {
+  if (checked < 2 || total == 0) {
     out.status = statistic_status::not_enough_data;
     return out;
   }
   double chi_square = 0;
   for (std::size_t i = 0; i < k; ++i) {
+    if (!out.checked[i])
+      continue;
     auto expected = total * (allocations[i] / allocated);
     auto deviation = units[i] - expected;
     chi_square += deviation * deviation / expected;
   }
   out.status = statistic_status::ok;
   out.chi_square = chi_square;
-  out.p_value = chi_square_upper_tail(chi_square, static_cast<double>(k - 1));
+  out.p_value = chi_square_upper_tail(chi_square, static_cast<double>(checked - 1));
   out.mismatch = *out.p_value < threshold;
   return out;
 }

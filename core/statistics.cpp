@@ -101,12 +101,15 @@ arm_summary summarize(const moments& arm, double confidence) noexcept {
     return out;
   }
   auto e = estimate(arm);
-  out.status = e.variance > 0 ? statistic_status::ok : statistic_status::zero_variance;
   out.mean = e.mean;
   out.variance = e.variance;
   out.std_error = std::sqrt(e.variance / e.n);
-  auto half = e.variance > 0 ? t_critical(confidence, e.n - 1) * *out.std_error : 0.0;
-  out.mean_ci = interval::around(e.mean, half);
+  if (e.variance == 0) {
+    out.status = statistic_status::zero_variance;
+    return out;
+  }
+  out.status = statistic_status::ok;
+  out.mean_ci = interval::around(e.mean, t_critical(confidence, e.n - 1) * *out.std_error);
   return out;
 }
 
@@ -139,14 +142,20 @@ mean_comparison welch_test(const moments& treatment, const moments& control,
   out.t = *out.difference / se;
   out.df = df;
   out.p_value = t_two_sided_p(*out.t, df);
-  out.difference_ci = interval::around(*out.difference, t_critical(confidence, df) * se);
+  auto t_quantile = t_critical(confidence, df);
+  out.difference_ci = interval::around(*out.difference, t_quantile * se);
 
   if (out.relative_lift) {
     // Delta method for m_t / m_c: the gradient (1/m_c, -m_t/m_c^2) against the
     // independent variances of the two means.
     auto mc2 = c.mean * c.mean;
     auto rel_se = std::sqrt(vt / mc2 + t.mean * t.mean * vc / (mc2 * mc2));
-    out.relative_ci = interval::around(*out.relative_lift, normal_critical(confidence) * rel_se);
+    // Zero when the treatment is constant at 0: the gradient then ignores the control's
+    // spread, and a zero-width interval would be false certainty.
+    if (rel_se > 0)
+      out.relative_ci = interval::around(*out.relative_lift, t_quantile * rel_se);
+    else
+      out.relative_status = statistic_status::zero_variance;
   }
   return out;
 }

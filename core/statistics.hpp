@@ -58,15 +58,17 @@ struct interval {
 
 /// One arm on its own.
 struct arm_summary {
-  /// ok; zero_variance (interval of zero width); not_enough_data (n < 2: only the mean
-  /// when n == 1); invalid_input.
+  /// ok; zero_variance (every value equal: mean, variance 0 and std_error 0, no
+  /// interval, since a t interval of zero width would claim certainty the sample
+  /// cannot give); not_enough_data (n < 2: only the mean when n == 1); invalid_input.
+  /// summarize_conversion (proportions.hpp) fills it differently: see there.
   statistic_status status = statistic_status::invalid_input;
   std::optional<double> mean;
   /// Sample variance (divisor n - 1).
   std::optional<double> variance;
   /// sqrt(variance / n).
   std::optional<double> std_error;
-  /// mean +- t(confidence, n - 1) * std_error.
+  /// mean +- t(confidence, n - 1) * std_error; only when the variance is positive.
   std::optional<interval> mean_ci;
 };
 
@@ -89,12 +91,14 @@ struct mean_comparison {
   /// and stopping when it is small inflates false positives: use msprt_p_value then.
   std::optional<double> p_value;
 
-  /// Of the relative lift: as `status`, or control_mean_zero.
+  /// Of the relative lift: as `status`, or control_mean_zero, or zero_variance when its
+  /// delta-method se is zero (a treatment constant at 0).
   statistic_status relative_status = statistic_status::invalid_input;
   /// difference / control mean.
   std::optional<double> relative_lift;
-  /// Delta method, normal quantile: relative_lift +- z * sqrt(var_t / (n_t m_c^2) +
-  /// m_t^2 var_c / (n_c m_c^4)).
+  /// Delta method with the t quantile on the Welch-Satterthwaite `df` of the absolute
+  /// interval, so both intervals widen alike for small arms: relative_lift +-
+  /// t(confidence, df) * sqrt(var_t / (n_t m_c^2) + m_t^2 var_c / (n_c m_c^4)).
   std::optional<interval> relative_ci;
 };
 

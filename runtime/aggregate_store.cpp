@@ -172,13 +172,17 @@ public:
   std::array<std::string, 17> columns;
 };
 
-// Every declared metric, defaults resolved by core.
-core::metric_catalog load_catalog(pqxx::work& tx) {
+// Every declared event type, defaults resolved by core.
+std::vector<core::event_type> load_event_types(pqxx::transaction_base& tx) {
   nlohmann::json doc = {{"event_types", nlohmann::json::array()}};
   for (auto row : tx.exec("SELECT name, metrics::text FROM exp.event_types"))
     doc["event_types"].push_back({{"name", row[0].as<std::string>()},
                                   {"metrics", nlohmann::json::parse(row[1].as<std::string>())}});
-  return core::metric_catalog{core::parse_event_type_document(doc)};
+  return core::parse_event_type_document(doc);
+}
+
+core::metric_catalog load_catalog(pqxx::work& tx) {
+  return core::metric_catalog{load_event_types(tx)};
 }
 
 // Upserts `rows` (of `variants` and `catalog`'s metrics) in statements of at most
@@ -453,13 +457,19 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
                                     -> std::optional<core::experiment_aggregates> {
     pqxx::read_transaction tx{conn};
     auto id = experiment.str();
-    auto head = tx.exec_params("SELECT name, status = 'draft' FROM exp.experiments WHERE id = $1", id);
+    auto head = tx.exec_params("SELECT name, status = 'draft', metrics::text FROM exp.experiments WHERE id = $1", id);
     if (head.empty())
       return std::nullopt;
     core::experiment_aggregates out;
     out.experiment_id = experiment;
     out.experiment_name = head[0][0].as<std::string>();
     out.draft = head[0][1].as<bool>();
+    if (!head[0][2].is_null())
+      out.roles = core::parse_experiment_metrics(nlohmann::json::parse(head[0][2].as<std::string>()), "metrics");
+    for (auto& type : load_event_types(tx))
+      for (auto& m : type.metrics)
+        if (m.better == core::metric_direction::lower)
+          out.lower_is_better.push_back({type.name, m.name});
     std::map<std::string, std::size_t> index;
     auto note_time = [&](const pqxx::field& f) {
       if (f.is_null())

@@ -44,7 +44,7 @@ std::vector<core::experiment> experiment_store::load() {
                                     " COALESCE(condition::text, 'null'),"
                                     " to_char(created_at AT TIME ZONE 'UTC', "}
                         + rfc3339 + "), to_char(updated_at AT TIME ZONE 'UTC', " + rfc3339
-                        + "), cuped_pre_period_days FROM exp.experiments ORDER BY name");
+                        + "), cuped_pre_period_days, metrics::text FROM exp.experiments ORDER BY name");
     std::vector<core::experiment> out;
     std::unordered_map<std::string, std::size_t> index;
     for (auto row : rows) {
@@ -61,6 +61,8 @@ std::vector<core::experiment> experiment_store::load() {
       e.updated_at = row[8].as<std::string>();
       if (!row[9].is_null())
         e.cuped_pre_period_days = row[9].as<int>();
+      if (!row[10].is_null())
+        e.metrics = core::parse_experiment_metrics(nlohmann::json::parse(row[10].as<std::string>()), "metrics");
       index.emplace(std::move(id), out.size());
       out.push_back(std::move(e));
     }
@@ -92,19 +94,20 @@ void experiment_store::apply(const std::vector<core::planned_experiment>& plan) 
       auto id = tx.exec_params1(
                     "INSERT INTO exp.experiments"
                     " (name, unit_type, description, status, salt, condition, start_at, end_at,"
-                    "  cuped_pre_period_days)"
+                    "  cuped_pre_period_days, metrics)"
                     " VALUES ($1, $2, $3, $4, $5, NULLIF($6, 'null')::jsonb,"
                     "  CASE WHEN $4 = 'running' THEN now() END,"
-                    "  CASE WHEN $4 = 'stopped' THEN now() END, $7)"
+                    "  CASE WHEN $4 = 'stopped' THEN now() END, $7, NULLIF($8, 'null')::jsonb)"
                     " ON CONFLICT (name) DO UPDATE SET unit_type = EXCLUDED.unit_type,"
                     "  description = EXCLUDED.description, status = EXCLUDED.status,"
                     "  salt = EXCLUDED.salt, condition = EXCLUDED.condition, updated_at = now(),"
                     "  cuped_pre_period_days = EXCLUDED.cuped_pre_period_days,"
+                    "  metrics = EXCLUDED.metrics,"
                     "  start_at = COALESCE(exp.experiments.start_at, EXCLUDED.start_at),"
                     "  end_at = COALESCE(exp.experiments.end_at, EXCLUDED.end_at)"
                     " RETURNING id",
                     s.name, s.unit_type, s.description, status, *s.salt, s.condition.dump(),
-                    s.cuped_pre_period_days)[0]
+                    s.cuped_pre_period_days, core::experiment_metrics_json(s.metrics).dump())[0]
                   .as<std::string>();
       for (std::size_t i = 0; i < s.variants.size(); ++i) {
         auto& v = s.variants[i];

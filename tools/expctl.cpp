@@ -460,20 +460,26 @@ int results(const settings& s, const command_line& line) {
     std::cout << "WARNING: " << w.get<std::string>() << '\n';
   }
   std::cout << '\n';
-  std::vector<std::vector<std::string>> rows = {{"VARIANT", "EXPOSED", "METRIC", "N", "MEAN", "CI",
-                                                 "LIFT", "REL_LIFT", "P", "ADJ_P", "ALWAYS_VALID_P",
-                                                 "P(BEAT)"}};
+  // Metrics come goals first, then secondary, guardrails and exploratory; P(BEAT) is
+  // the chance to be better by the metric's direction (BETTER), and guardrails read
+  // against their margin in VERDICT.
+  std::vector<std::vector<std::string>> rows = {{"VARIANT", "EXPOSED", "METRIC", "ROLE", "BETTER", "N",
+                                                 "MEAN", "CI", "LIFT", "REL_LIFT", "P", "ADJ_P",
+                                                 "ALWAYS_VALID_P", "P(BEAT)", "VERDICT"}};
   for (const json& v : list(answer, "variants")) {
     std::string name = text(v, "variant_name") + (v.value("is_control", false) ? " (control)" : "");
     for (const json& m : list(v, "metrics")) {
       std::vector<std::string> row = {name, text(v, "exposures"),
                                       text(m, "event_type") + "." + text(m, "metric_name"),
+                                      text(m, "role"), text(m, "better"),
                                       text(m, "n"), figure(m["mean"]), figure_interval(m["mean_ci"])};
       if (m.contains("vs_control")) {
         const json& c = m["vs_control"];
+        auto verdict = c.contains("non_inferiority") ? text(c, "non_inferiority") : text(c, "verdict");
         row.insert(row.end(), {figure(c["absolute_lift"]), figure(c["relative_lift"], true),
                                figure(c["p_value"]), figure(c["adjusted_p_value"]),
-                               figure(c["always_valid_p_value"]), figure(c["chance_to_beat"], true)});
+                               figure(c["always_valid_p_value"]), figure(c["chance_to_beat"], true),
+                               verdict});
       }
       rows.push_back(std::move(row));
     }

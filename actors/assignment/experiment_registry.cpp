@@ -106,6 +106,7 @@ json describe(const core::experiment& e) {
           {"variants", std::move(variants)},
           {"cuped", e.cuped_pre_period_days ? json{{"pre_period_days", *e.cuped_pre_period_days}}
                                             : json(nullptr)},
+          {"metrics", core::experiment_metrics_json(e.metrics)},
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
 }
 
@@ -239,6 +240,30 @@ caf::error resolve_policy_versions(self_ptr self, std::vector<core::experiment_s
   return caf::none;
 }
 
+// A goal or guardrail that names no declared metric would never get a result: a typo
+// is refused at apply rather than found missing in the results.
+caf::error check_metric_roles(self_ptr self, const std::vector<core::experiment_spec>& specs) {
+  static constexpr const char* lists[] = {"goals", "secondary", "guardrails"};
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    std::size_t index[3] = {0, 0, 0};
+    for (auto& m : specs[i].metrics.metrics) {
+      auto list = static_cast<std::size_t>(m.role);
+      auto path = "experiments[" + std::to_string(i) + "].metrics." + lists[list] + "["
+                  + std::to_string(index[list]++) + "]";
+      auto& types = self->state.event_types;
+      auto type = std::find_if(types.begin(), types.end(),
+                               [&](const core::event_type& t) { return t.name == m.metric.event_type; });
+      if (type == types.end())
+        return make_error(ec::invalid_experiment, path,
+                          "no event type " + m.metric.event_type + " is declared (GET /v1/event-types)");
+      if (type->find_metric(m.metric.metric_name) == nullptr)
+        return make_error(ec::invalid_experiment, path,
+                          "event type " + m.metric.event_type + " declares no metric " + m.metric.metric_name);
+    }
+  }
+  return caf::none;
+}
+
 caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, bool dry_run) {
   auto& st = self->state;
   json doc;
@@ -251,6 +276,8 @@ caf::expected<api_reply> apply_document(self_ptr self, const std::string& body, 
     return make_error(ec::invalid_experiment, e.field(), e.what());
   }
   if (auto refused = resolve_policy_versions(self, specs))
+    return refused;
+  if (auto refused = check_metric_roles(self, specs))
     return refused;
   std::vector<core::planned_experiment> plan;
   try {

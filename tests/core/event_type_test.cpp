@@ -229,3 +229,28 @@ TEST(event_type, per_unit_rules_have_names_and_bad_ones_name_the_field) {
   EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = "mean"; }), "no error");
   EXPECT_EQ(fault_of_latency([](json& m) { m["per_unit"] = nullptr; }), "no error");
 }
+
+TEST(event_type, better_is_higher_by_default_reads_lower_and_names_a_bad_value) {
+  auto doc = example();
+  EXPECT_EQ(parse_event_type_document(doc)[1].find_metric("latency_ms")->better, metric_direction::higher);
+  doc["event_types"][0]["metrics"]["latency_ms"]["better"] = "lower";
+  doc["event_types"][0]["metrics"]["accepted"]["better"] = "higher";
+  auto declared = parse_event_type_document(doc)[1];
+  EXPECT_EQ(declared.find_metric("latency_ms")->better, metric_direction::lower);
+  EXPECT_EQ(declared.find_metric("accepted")->better, metric_direction::higher);
+  // Stored only when lower, and it reads back.
+  auto stored = metrics_to_json(declared);
+  EXPECT_EQ(stored["latency_ms"]["better"], "lower");
+  EXPECT_FALSE(stored["accepted"].contains("better"));
+  json again = {{"event_types", {{{"name", "plan_generated"}, {"metrics", stored}}}}};
+  EXPECT_EQ(parse_event_type_document(again)[0].find_metric("latency_ms")->better, metric_direction::lower);
+  for (auto bad : {json("smaller"), json(1), json(true)}) {
+    doc["event_types"][0]["metrics"]["latency_ms"]["better"] = bad;
+    try {
+      parse_event_type_document(doc);
+      ADD_FAILURE() << bad;
+    } catch (const field_error& e) {
+      EXPECT_EQ(e.field(), "event_types[0].metrics.latency_ms.better") << bad;
+    }
+  }
+}

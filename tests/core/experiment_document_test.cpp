@@ -268,3 +268,63 @@ TEST(experiment_document, its_json_reads_back_as_the_same_specs) {
   auto plain = parse_experiment_document(example());
   EXPECT_FALSE(experiment_document_json(plain)["experiments"][0].contains("status"));
 }
+
+TEST(experiment_document, reads_a_metrics_block_and_names_each_fault) {
+  auto doc = example();
+  EXPECT_TRUE(parse_experiment_document(doc)[0].metrics.empty());
+  doc["experiments"][0]["metrics"] = json::parse(R"({
+    "goals": ["plan_accepted.accepted"],
+    "secondary": ["plan_generated.tokens"],
+    "guardrails": ["plan_generated.latency_ms", {"metric": "plan_generated.cost_usd", "margin": 0.05}]})");
+  auto m = parse_experiment_document(doc)[0].metrics;
+  ASSERT_EQ(m.metrics.size(), 4u);
+  EXPECT_EQ(m.metrics[0].role, metric_role::goal);
+  EXPECT_EQ(m.metrics[0].metric.event_type, "plan_accepted");
+  EXPECT_EQ(m.metrics[0].metric.metric_name, "accepted");
+  EXPECT_EQ(m.metrics[1].role, metric_role::secondary);
+  EXPECT_EQ(m.metrics[2].role, metric_role::guardrail);
+  EXPECT_EQ(m.metrics[2].margin, 0.0);
+  EXPECT_EQ(m.metrics[3].margin, 0.05);
+  ASSERT_NE(m.find("plan_generated", "cost_usd"), nullptr);
+  EXPECT_EQ(m.find("plan_generated", "nothing"), nullptr);
+  // The stored form reads back the same.
+  EXPECT_EQ(parse_experiment_metrics(experiment_metrics_json(m), "metrics"), m);
+  auto specs = parse_experiment_document(doc);
+  EXPECT_EQ(parse_experiment_document(experiment_document_json(specs))[0].metrics, m);
+
+  auto with = [&](const char* block) {
+    auto d = example();
+    d["experiments"][0]["metrics"] = json::parse(block);
+    return fault_of(d);
+  };
+  EXPECT_EQ(with(R"([])"), "experiments[0].metrics");
+  EXPECT_EQ(with(R"({"goal": ["a.b"]})"), "experiments[0].metrics.goal");
+  EXPECT_EQ(with(R"({"goals": "a.b"})"), "experiments[0].metrics.goals");
+  EXPECT_EQ(with(R"({"goals": ["a.b", "nodot"]})"), "experiments[0].metrics.goals[1]");
+  EXPECT_EQ(with(R"({"goals": [".b"]})"), "experiments[0].metrics.goals[0]");
+  EXPECT_EQ(with(R"({"goals": ["a."]})"), "experiments[0].metrics.goals[0]");
+  EXPECT_EQ(with(R"({"goals": [7]})"), "experiments[0].metrics.goals[0]");
+  EXPECT_EQ(with(R"({"goals": ["a.b"], "secondary": ["a.b"]})"), "experiments[0].metrics.secondary[0]");
+  EXPECT_EQ(with(R"({"guardrails": [{"metric": "a.b", "margin": 1}]})"), "experiments[0].metrics.guardrails[0].margin");
+  EXPECT_EQ(with(R"({"guardrails": [{"metric": "a.b", "margin": -0.1}]})"), "experiments[0].metrics.guardrails[0].margin");
+  EXPECT_EQ(with(R"({"guardrails": [{"metric": "a.b", "margin": "5%"}]})"), "experiments[0].metrics.guardrails[0].margin");
+  EXPECT_EQ(with(R"({"guardrails": [{"margin": 0.1}]})"), "experiments[0].metrics.guardrails[0].metric");
+  EXPECT_EQ(with(R"({"guardrails": [{"metric": "a.b", "tolerance": 0.1}]})"), "experiments[0].metrics.guardrails[0].tolerance");
+  EXPECT_EQ(with(R"({"guardrails": [["a.b"]]})"), "experiments[0].metrics.guardrails[0]");
+  json many = json::array();
+  for (std::size_t i = 0; i <= max_experiment_metrics; ++i)
+    many.push_back("e.m" + std::to_string(i));
+  auto d = example();
+  d["experiments"][0]["metrics"] = {{"goals", many}};
+  EXPECT_EQ(fault_of(d), "experiments[0].metrics.goals[" + std::to_string(max_experiment_metrics) + "]");
+}
+
+TEST(experiment_document, changing_the_metrics_block_is_an_update) {
+  auto doc = example();
+  auto spec = parse_experiment_document(doc)[0];
+  auto current = stored(spec, experiment_status::running);
+  doc["experiments"][0]["metrics"] = {{"goals", {"plan_accepted.accepted"}}};
+  EXPECT_EQ(plan_apply(parse_experiment_document(doc), {current})[0].action, apply_action::updated);
+  current.metrics = parse_experiment_document(doc)[0].metrics;
+  EXPECT_EQ(plan_apply(parse_experiment_document(doc), {current})[0].action, apply_action::unchanged);
+}

@@ -378,3 +378,155 @@ TEST(experiment_results, events_crediting_an_unheld_variant_are_a_data_quality_w
   // before, by the pass.
   EXPECT_EQ(metric_of(doc, 0, "revenue"), metric_of(clean, 0, "revenue"));
 }
+
+namespace {
+
+// Treatment and control of 400 units each, on one metric of `rule`.
+experiment_aggregates one_metric(const char* name, per_unit_rule rule, moments t, moments c) {
+  experiment_aggregates a;
+  a.experiment_id = id_of(98);
+  a.experiment_name = "latency";
+  a.computed_at = 1700000000000000;
+  auto m = [&](const moments& x) {
+    return metric(name, rule, static_cast<std::uint64_t>(x.n), x.sum, x.sum_sq);
+  };
+  a.variants.push_back(variant(1, "treatment", 0.5, static_cast<std::uint64_t>(t.n), {m(t)}));
+  a.variants.push_back(variant(2, "control", 0.5, static_cast<std::uint64_t>(c.n), {m(c)}));
+  return a;
+}
+
+} // namespace
+
+TEST(experiment_results, lower_is_better_turns_chance_to_beat_and_verdict_around) {
+  // The treatment's latency is clearly lower: mean 90 against 100, sd about 20.
+  moments t{400, 400 * 90.0, 400 * (90.0 * 90 + 400)};
+  moments c{400, 400 * 100.0, 400 * (100.0 * 100 + 400)};
+  auto higher = experiment_results(one_metric("latency_ms", per_unit_rule::mean, t, c));
+  auto& up = metric_of(higher, 0, "latency_ms");
+  EXPECT_EQ(up["better"], "higher");
+  EXPECT_EQ(up["vs_control"]["verdict"], "worse");
+  EXPECT_DOUBLE_EQ(up["vs_control"]["chance_to_beat"].get<double>(), *chance_to_beat(t, c).value);
+
+  auto a = one_metric("latency_ms", per_unit_rule::mean, t, c);
+  a.lower_is_better.push_back({"checkout", "latency_ms"});
+  auto lower = experiment_results(a);
+  auto& down = metric_of(lower, 0, "latency_ms");
+  EXPECT_EQ(down["better"], "lower");
+  EXPECT_EQ(lower["metrics"][0]["better"], "lower");
+  EXPECT_EQ(down["vs_control"]["verdict"], "better");
+  EXPECT_DOUBLE_EQ(down["vs_control"]["chance_to_beat"].get<double>(), *chance_to_beat(c, t).value);
+  EXPECT_GT(down["vs_control"]["chance_to_beat"].get<double>(), 0.999);
+  // The raw numbers do not change with the direction.
+  EXPECT_EQ(down["vs_control"]["relative_lift"], up["vs_control"]["relative_lift"]);
+  EXPECT_EQ(down["vs_control"]["p_value"], up["vs_control"]["p_value"]);
+}
+
+TEST(experiment_results, a_conversion_that_should_fall_uses_the_swapped_posteriors) {
+  moments t{500, 40, 40}, c{500, 60, 60};
+  auto a = one_metric("errored", per_unit_rule::any, t, c);
+  a.lower_is_better.push_back({"checkout", "errored"});
+  auto doc = experiment_results(a);
+  auto& cmp = metric_of(doc, 0, "errored")["vs_control"];
+  EXPECT_DOUBLE_EQ(cmp["chance_to_beat"].get<double>(), *conversion_chance_to_beat(c, t).value);
+  EXPECT_GT(cmp["chance_to_beat"].get<double>(), 0.9);
+}
+
+TEST(experiment_results, each_role_is_its_own_family) {
+  auto a = two_arms();
+  a.variants.push_back(variant(3, "bigger", 0.5, 1000,
+                               {metric("converted", per_unit_rule::any, 1000, 105, 105),
+                                metric("revenue", per_unit_rule::sum, 1000, 5010, 60500)}));
+  for (auto& v : a.variants) {
+    v.allocation = 1.0 / 3;
+    v.metrics.push_back(metric("refunds", per_unit_rule::sum, 1000, 40, 60));
+  }
+  a.roles = parse_experiment_metrics(
+    json::parse(R"({"goals":["checkout.converted"],"guardrails":[{"metric":"checkout.revenue","margin":0.02}]})"),
+    "metrics");
+  auto doc = experiment_results(a);
+  // Goals first, then guardrails, then what the block does not name.
+  ASSERT_EQ(doc["metrics"].size(), 3u);
+  EXPECT_EQ(doc["metrics"][0]["role"], "goal");
+  EXPECT_EQ(doc["metrics"][1]["role"], "guardrail");
+  EXPECT_EQ(doc["metrics"][1]["margin"], 0.02);
+  EXPECT_EQ(doc["metrics"][2]["metric_name"], "refunds");
+  EXPECT_EQ(doc["metrics"][2]["role"], "exploratory");
+  EXPECT_EQ(doc["variants"][0]["metrics"][0]["metric_name"], "converted");
+  for (auto name : {"converted", "revenue", "refunds"}) {
+    std::vector<double> raw, adjusted;
+    for (std::size_t v : {0u, 2u}) {
+      auto& cmp = metric_of(doc, v, name)["vs_control"];
+      raw.push_back(cmp["p_value"].get<double>());
+      adjusted.push_back(cmp["adjusted_p_value"].get<double>());
+    }
+    auto want = holm(raw);
+    for (std::size_t i = 0; i < 2; ++i)
+      EXPECT_DOUBLE_EQ(adjusted[i], want.values[i]) << name << " " << i;
+  }
+  EXPECT_EQ(doc["multiple_testing"]["comparisons"], 6);
+  EXPECT_EQ(doc["multiple_testing"]["families"],
+            json::parse(R"({"goal":2,"guardrail":2,"exploratory":2})"));
+  EXPECT_TRUE(doc["methods"]["correction"].contains("families"));
+}
+
+TEST(experiment_results, a_guardrail_is_judged_against_its_margin) {
+  // Control mean 100; the treatment's interval of relative lift sits around `shift`.
+  auto reading = [](double treatment_mean, double margin, bool lower) {
+    moments t{2000, 2000 * treatment_mean, 2000 * (treatment_mean * treatment_mean + 25)};
+    moments c{2000, 2000 * 100.0, 2000 * (100.0 * 100 + 25)};
+    auto a = one_metric("cost", per_unit_rule::mean, t, c);
+    json block = {{"guardrails", {{{"metric", "checkout.cost"}, {"margin", margin}}}}};
+    a.roles = parse_experiment_metrics(block, "metrics");
+    if (lower)
+      a.lower_is_better.push_back({"checkout", "cost"});
+    auto doc = experiment_results(a);
+    auto& cmp = metric_of(doc, 0, "cost")["vs_control"];
+    auto welch = welch_test(t, c);
+    EXPECT_DOUBLE_EQ(cmp["relative_ci"]["lower"].get<double>(), welch.relative_ci->lower);
+    EXPECT_EQ(cmp["margin"], margin);
+    return cmp["non_inferiority"].get<std::string>();
+  };
+  // sd 5 over 2000 units: the relative interval is about +-0.3% wide.
+  EXPECT_EQ(reading(99.0, 0.02, false), "non-inferior");  // 1% worse, 2% allowed
+  EXPECT_EQ(reading(95.0, 0.02, false), "inferior");      // 5% worse
+  EXPECT_EQ(reading(98.0, 0.02, false), "inconclusive");  // the interval straddles -2%
+  EXPECT_EQ(reading(101.0, 0.02, true), "non-inferior");  // cost 1% up, 2% allowed
+  EXPECT_EQ(reading(105.0, 0.02, true), "inferior");
+  EXPECT_EQ(reading(95.0, 0.0, true), "non-inferior");    // cost down: better
+}
+
+TEST(experiment_results, conversion_arms_get_the_wilson_interval) {
+  auto a = two_arms();
+  a.variants[0].metrics[0] = metric("converted", per_unit_rule::any, 2, 0, 0);
+  auto doc = experiment_results(a);
+  auto& m = metric_of(doc, 0, "converted");
+  auto want = summarize_conversion({2, 0, 0});
+  ASSERT_TRUE(want.mean_ci);
+  EXPECT_DOUBLE_EQ(m["mean_ci"]["upper"].get<double>(), want.mean_ci->upper);
+  EXPECT_GT(m["mean_ci"]["upper"].get<double>(), 0.5); // not [0, 0] at 0 of 2
+  EXPECT_EQ(doc["methods"]["conversion_metrics"]["interval"], "Wilson score interval of the rate");
+}
+
+TEST(experiment_results, a_variant_at_allocation_zero_is_left_out_of_the_sample_ratio_check) {
+  auto a = two_arms();
+  a.variants.push_back(variant(3, "retired", 0.0, 300, {}));
+  auto doc = experiment_results(a);
+  EXPECT_EQ(doc["srm"]["status"], "ok");
+  EXPECT_FALSE(doc["srm"]["mismatch"].get<bool>());
+  auto& lines = doc["srm"]["variants"];
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_TRUE(lines[0]["checked"].get<bool>());
+  EXPECT_DOUBLE_EQ(lines[0]["expected"].get<double>(), 1000.0);
+  EXPECT_FALSE(lines[2]["checked"].get<bool>());
+  EXPECT_FALSE(lines[2].contains("expected"));
+}
+
+TEST(experiment_results, a_control_of_zeros_still_gets_an_always_valid_p_value) {
+  moments t{400, 30, 50}, c{400, 0, 0};
+  auto doc = experiment_results(one_metric("refunds", per_unit_rule::sum, t, c));
+  auto& cmp = metric_of(doc, 0, "refunds")["vs_control"];
+  auto tau = summarize(t).variance.value();
+  EXPECT_DOUBLE_EQ(cmp["msprt_tau_sq"].get<double>(), tau);
+  ASSERT_TRUE(cmp["always_valid_p_value"].is_number()) << cmp.dump();
+  EXPECT_DOUBLE_EQ(cmp["always_valid_p_value"].get<double>(), *msprt_p_value(t, c, tau).value);
+}

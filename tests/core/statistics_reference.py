@@ -14,7 +14,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import integrate, stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+from statsmodels.stats.proportion import (confint_proportions_2indep, proportion_confint,
+                                          test_proportions_2indep)
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 warnings.simplefilter("ignore")  # nan results of empty or constant samples are expected
@@ -60,16 +61,20 @@ def welch(path_t, path_c, confidence):
 
 
 def relative(path_t, path_c, confidence):
-    # The delta method written out: Var(m_t/m_c) ~ v_t/m_c^2 + m_t^2 v_c/m_c^4.
+    # The delta method written out: Var(m_t/m_c) ~ v_t/m_c^2 + m_t^2 v_c/m_c^4, with the
+    # t quantile on the Welch-Satterthwaite df, written out too.
     t, c = load(path_t), load(path_c)
     mt, mc = np.mean(t), np.mean(c)
     if len(t) < 2 or len(c) < 2 or mc == 0:
         return [math.nan] * 3
     vt, vc = np.var(t, ddof=1) / len(t), np.var(c, ddof=1) / len(c)
     se = math.sqrt(vt / mc**2 + mt**2 * vc / mc**4)
-    z = stats.norm.ppf(1 - (1 - float(confidence)) / 2)
     lift = (mt - mc) / mc
-    return [lift, lift - z * se, lift + z * se] if se > 0 else [lift, math.nan, math.nan]
+    if se == 0:
+        return [lift, math.nan, math.nan]
+    df = (vt + vc) ** 2 / (vt**2 / (len(t) - 1) + vc**2 / (len(c) - 1))
+    q = stats.t.ppf(1 - (1 - float(confidence)) / 2, df)
+    return [lift, lift - q * se, lift + q * se]
 
 
 def chance(path_t, path_c):
@@ -105,15 +110,29 @@ def msprt(path_t, path_c, tau_sq):
 
 
 def proportions(path_t, path_c, confidence):
+    """diff, interval, z, p and the variance z divides by. The counts stay NumPy floats:
+    statsmodels also forms p_t / p_c, which a Python float would refuse at p_c = 0."""
     t, c = load(path_t), load(path_c)
     xt, nt, xc, nc = t.sum(), len(t), c.sum(), len(c)
 
     def compute():
-        z, p = proportions_ztest([xt, xc], [nt, nc])
+        test = test_proportions_2indep(xt, nt, xc, nc, method="wald", compare="diff",
+                                       correction=False)
         low, high = confint_proportions_2indep(xt, nt, xc, nc, method="wald", compare="diff",
                                                alpha=1 - float(confidence))
-        return xt / nt - xc / nc, low, high, z, p
-    return guarded(compute, 5)
+        return xt / nt - xc / nc, low, high, test.statistic, test.pvalue, test.variance
+    return guarded(compute, 6)
+
+
+def wilson(path, confidence):
+    """Rate p, p(1-p), sqrt(p(1-p)/n) and the Wilson interval of 0/1 values."""
+    a = load(path)
+    x, n = a.sum(), len(a)
+    if n == 0:
+        return [math.nan] * 5
+    p = x / n
+    low, high = proportion_confint(x, n, alpha=1 - float(confidence), method="wilson")
+    return [p, p * (1 - p), math.sqrt(p * (1 - p) / n), low, high]
 
 
 def exact_beta_chance(xt, nt, xc, nc):
@@ -146,7 +165,9 @@ def beta_chance(path_t, path_c):
 
 
 def srm(units, allocations):
+    """Over the variants with a positive allocation only."""
     observed, weights = np.array(numbers(units)), np.array(numbers(allocations))
+    observed, weights = observed[weights > 0], weights[weights > 0]
     expected = observed.sum() * weights / weights.sum()
     result = stats.chisquare(observed, f_exp=expected)
     return [result.statistic, result.pvalue]
@@ -176,7 +197,8 @@ def adjusted(method, p_values):
 
 REQUESTS = {
     "summary": summary, "welch": welch, "relative": relative, "chance": chance,
-    "msprt": msprt, "proportions": proportions, "beta_chance": beta_chance, "srm": srm,
+    "msprt": msprt, "proportions": proportions, "wilson": wilson,
+    "beta_chance": beta_chance, "srm": srm,
     "cuped": cuped,
     "holm": lambda p: adjusted("holm", p), "bh": lambda p: adjusted("fdr_bh", p),
 }

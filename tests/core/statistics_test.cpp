@@ -187,6 +187,16 @@ TEST(statistics, refuses_moments_no_data_has) {
   EXPECT_EQ(two_proportion_test({10, 3, 5}, good).status, statistic_status::invalid_input);
   EXPECT_EQ(conversion_chance_to_beat(good, {10, -1, -1}).status,
             statistic_status::invalid_input);
+  const moments bad_conversions[] = {{10, 11, 11}, {10, 3, 5}, {10, -1, -1}, {-1, 0, 0},
+                                     {NAN, 1, 1}, {10, INFINITY, INFINITY}, {0, 1, 1}};
+  for (auto& m : bad_conversions) {
+    auto s = summarize_conversion(m);
+    EXPECT_EQ(s.status, statistic_status::invalid_input) << m.n << " " << m.sum;
+    EXPECT_FALSE(s.mean || s.variance || s.std_error || s.mean_ci);
+  }
+  EXPECT_EQ(summarize_conversion(good, 1.0).status, statistic_status::invalid_input);
+  EXPECT_EQ(summarize_conversion(good, 0.0).status, statistic_status::invalid_input);
+  EXPECT_EQ(summarize_conversion(good, NAN).status, statistic_status::invalid_input);
 }
 
 TEST_F(statistics_reference, summaries_agree_with_scipy) {
@@ -240,8 +250,9 @@ TEST_F(statistics_reference, summaries_say_why_when_scipy_has_nan) {
   expect_agrees(s.mean, answers[1][0], "one unit's mean");
   EXPECT_FALSE(s.variance || s.std_error || s.mean_ci);
 
-  // SciPy's variance of equal values is zero up to its own rounding; its interval of
-  // zero scale is NaN. Ours is zero, with an interval of zero width.
+  // SciPy's variance of equal values is zero up to its own rounding, and so is the width
+  // of its interval. Ours is zero, and there is no interval: one of zero width would
+  // claim certainty that equal values in a sample do not give.
   struct constant_case {
     const char* name;
     moments m;
@@ -262,9 +273,8 @@ TEST_F(statistics_reference, summaries_say_why_when_scipy_has_nan) {
     expect_agrees(s.mean, r[0], std::string(c.name) + " mean");
     EXPECT_EQ(s.variance, 0.0) << c.name;
     EXPECT_EQ(s.std_error, 0.0) << c.name;
-    ASSERT_TRUE(s.mean_ci) << c.name;
-    EXPECT_EQ(s.mean_ci->lower, *s.mean);
-    EXPECT_EQ(s.mean_ci->upper, *s.mean);
+    EXPECT_FALSE(s.mean_ci) << c.name;
+    EXPECT_LE(r[4] - r[3], 1e-12 * std::abs(r[0])) << c.name;
   }
 }
 
@@ -288,6 +298,15 @@ TEST_F(statistics_reference, welch_agrees_with_scipy_and_statsmodels) {
                    make_sample({2, 2, 2, 2, 2}), st::ok});
   pairs.push_back({"control mean zero", make_sample(normal(rng, 8, 1, 1)),
                    make_sample({-1, 1, -2.5, 2.5, -3, 3}), st::ok});
+  // A control of zeros (no refunds) against a varying treatment: V = var_t / n_t > 0,
+  // so every test is there; equal arms meet the paper's closed form for the mSPRT.
+  pairs.push_back({"control of zeros", make_sample(conversions(rng, 400, 0.07)),
+                   make_sample(std::vector<double>(400, 0.0)), st::ok});
+  pairs.push_back({"control of zeros, unequal", make_sample(lognormal(rng, 30, 0, 1)),
+                   make_sample(std::vector<double>(50, 0.0)), st::ok});
+  // A treatment of zeros: the delta method's se of the lift is 0, so no relative interval.
+  pairs.push_back({"treatment of zeros", make_sample(std::vector<double>(20, 0.0)),
+                   make_sample(lognormal(rng, 25, 0, 1)), st::ok});
   pairs.push_back({"both constant", make_sample({3, 3, 3}), make_sample({2, 2, 2, 2}),
                    st::zero_variance});
   pairs.push_back({"one unit", make_sample({1}), make_sample(normal(rng, 5, 0, 1)),
@@ -343,6 +362,10 @@ TEST_F(statistics_reference, welch_agrees_with_scipy_and_statsmodels) {
     if (mean_of(p.control.m) == 0) {
       EXPECT_EQ(r.relative_status, st::control_mean_zero) << what;
       EXPECT_FALSE(r.relative_lift || r.relative_ci);
+    } else if (p.treatment.m.sum_sq == 0) {
+      EXPECT_EQ(r.relative_status, st::zero_variance) << what;
+      EXPECT_TRUE(std::isnan(rel[1])) << what << ": the reference's se is not 0";
+      EXPECT_FALSE(r.relative_ci) << what;
     } else {
       EXPECT_EQ(r.relative_status, st::ok) << what;
     }
@@ -352,6 +375,32 @@ TEST_F(statistics_reference, welch_agrees_with_scipy_and_statsmodels) {
     expect_agrees(chance.value, answers[4 * i + 2].at(0), what + " chance to beat");
     expect_agrees(msprt.value, answers[4 * i + 3].at(0), what + " always-valid p");
   }
+}
+
+// A constant control adds nothing to V = var_t/n_t + var_c/n_c: the p-value is there as
+// long as the treatment varies, and agrees with the closed form worked in Python.
+TEST_F(statistics_reference, msprt_p_value_with_a_constant_control_agrees_with_the_formula) {
+  auto treatment = make_sample(normal(rng, 200, 0.3, 1)),
+       zeros = make_sample(std::vector<double>(200, 0.0)),
+       twos = make_sample(std::vector<double>(150, 2.0));
+  const double taus[] = {0.01, 1.0, 25.0};
+  std::vector<std::string> requests;
+  for (auto tau_sq : taus) {
+    requests.push_back("msprt " + treatment.path + " " + zeros.path + " " + std::to_string(tau_sq));
+    requests.push_back("msprt " + treatment.path + " " + twos.path + " " + std::to_string(tau_sq));
+  }
+  auto answers = ask(requests);
+  for (std::size_t i = 0; i < std::size(taus); ++i) {
+    auto tau_sq = std::stod(std::to_string(taus[i]));
+    auto on_zeros = msprt_p_value(treatment.m, zeros.m, tau_sq);
+    auto on_twos = msprt_p_value(treatment.m, twos.m, tau_sq);
+    EXPECT_EQ(on_zeros.status, statistic_status::ok);
+    EXPECT_EQ(on_twos.status, statistic_status::ok);
+    expect_agrees(on_zeros.value, answers[2 * i].at(0), "zeros, tau^2 " + std::to_string(tau_sq));
+    expect_agrees(on_twos.value, answers[2 * i + 1].at(0), "twos, tau^2 " + std::to_string(tau_sq));
+  }
+  // Both constant: V = 0, no test.
+  EXPECT_EQ(msprt_p_value(twos.m, zeros.m, 1.0).status, statistic_status::zero_variance);
 }
 
 TEST(statistics, msprt_p_value_is_a_running_minimum) {
@@ -375,10 +424,16 @@ TEST_F(statistics_reference, proportions_agree_with_statsmodels) {
                    make_sample(conversions(rng, 250, 0.1)), st::ok});
   pairs.push_back({"huge", make_sample(conversions(rng, 1000000, 0.101)),
                    make_sample(conversions(rng, 1000000, 0.1)), st::ok});
-  pairs.push_back({"0% against 100%", make_sample(std::vector<double>(20, 0.0)),
-                   make_sample(std::vector<double>(30, 1.0)), st::ok});
   pairs.push_back({"0% against 30%", make_sample(std::vector<double>(40, 0.0)),
                    make_sample(conversions(rng, 50, 0.3)), st::ok});
+  pairs.push_back({"10% against 0%", make_sample(conversions(rng, 60, 0.1)),
+                   make_sample(std::vector<double>(45, 0.0)), st::ok});
+  pairs.push_back({"100% against 60%", make_sample(std::vector<double>(25, 1.0)),
+                   make_sample(conversions(rng, 35, 0.6)), st::ok});
+  // The unpooled variance is zero whenever each arm is at 0% or 100%: the difference is
+  // known exactly (here -1), but there is nothing to test it with.
+  pairs.push_back({"0% against 100%", make_sample(std::vector<double>(20, 0.0)),
+                   make_sample(std::vector<double>(30, 1.0)), st::zero_variance});
   pairs.push_back({"both 0%", make_sample(std::vector<double>(50, 0.0)),
                    make_sample(std::vector<double>(40, 0.0)), st::zero_variance});
   pairs.push_back({"both 100%", make_sample(std::vector<double>(3, 1.0)),
@@ -397,26 +452,31 @@ TEST_F(statistics_reference, proportions_agree_with_statsmodels) {
     auto& p = pairs[i];
     auto& z = answers[2 * i];
     auto& beta = answers[2 * i + 1];
-    ASSERT_EQ(z.size(), 5u) << p.name;
+    ASSERT_EQ(z.size(), 6u) << p.name;
     ASSERT_EQ(beta.size(), 2u) << p.name;
     std::string what = p.name;
     auto test = two_proportion_test(p.treatment.m, p.control.m);
     auto chance = conversion_chance_to_beat(p.treatment.m, p.control.m);
     EXPECT_EQ(test.status, p.expected) << what;
     // statsmodels tests an arm of one unit (a rate of 0 or 1 with no spread to speak of);
-    // we refuse it, as for means. Where both rates are 0% or 100%, its z is 0/0.
+    // we refuse it, as for means.
     if (p.expected == st::not_enough_data) {
       EXPECT_FALSE(test.difference || test.p_value || chance.value) << what;
       EXPECT_EQ(chance.status, st::not_enough_data);
       continue;
     }
-    EXPECT_EQ(std::isnan(z[4]), p.expected == st::zero_variance) << what;
+    // Where statsmodels' Wald variance is 0, its z is 0/0 or d/0.
+    EXPECT_EQ(z[5] == 0, p.expected == st::zero_variance) << what;
+    EXPECT_EQ(std::isfinite(z[3]), p.expected == st::ok) << what;
     // Rates are at most 1: differences are held to 1e-9 absolute near zero.
     expect_agrees(test.difference, z[0], what + " difference", 1.0);
     if (p.expected == st::ok) {
       expect_agrees(test.difference_ci, z[1], z[2], what + " interval", 1.0);
       expect_agrees(test.z, z[3], what + " z");
       expect_agrees(test.p_value, z[4], what + " p");
+      // One variance for both: p < 0.05 exactly when the 95% interval leaves out 0.
+      EXPECT_EQ(*test.p_value < 0.05, test.difference_ci->lower > 0 || test.difference_ci->upper < 0)
+        << what;
     } else {
       EXPECT_FALSE(test.difference_ci || test.z || test.p_value) << what;
     }
@@ -426,6 +486,64 @@ TEST_F(statistics_reference, proportions_agree_with_statsmodels) {
     if (!std::isnan(beta[1]))
       expect_agrees(chance.value, beta[1], what + " chance to beat (exact sum)");
   }
+}
+
+TEST_F(statistics_reference, conversion_summaries_agree_with_statsmodels_wilson) {
+  struct conversion_case {
+    const char* name;
+    sample s;
+    double confidence;
+  };
+  std::vector<double> one_in_a_million(1000000, 0.0);
+  one_in_a_million[123456] = 1;
+  std::vector<conversion_case> cases;
+  for (std::size_t n = 1; n <= 5; ++n)
+    cases.push_back({"small", make_sample(conversions(rng, n, 0.4)), 0.95});
+  cases.push_back({"0 of 1", make_sample({0}), 0.95});
+  cases.push_back({"1 of 1", make_sample({1}), 0.9});
+  cases.push_back({"0 of 2", make_sample({0, 0}), 0.95});
+  cases.push_back({"2 of 2", make_sample({1, 1}), 0.99});
+  cases.push_back({"0 of 300", make_sample(std::vector<double>(300, 0.0)), 0.95});
+  cases.push_back({"moderate", make_sample(conversions(rng, 500, 0.2)), 0.8});
+  cases.push_back({"at one half", make_sample({0, 1, 1, 0, 1, 0}), 0.95});
+  cases.push_back({"rare, huge", make_sample(conversions(rng, 1000000, 0.001)), 0.95});
+  cases.push_back({"1 in a million", make_sample(one_in_a_million), 0.99});
+  cases.push_back({"nearly all", make_sample(conversions(rng, 2000, 0.995)), 0.95});
+  std::vector<std::string> requests;
+  for (auto& c : cases)
+    requests.push_back("wilson " + c.s.path + " " + std::to_string(c.confidence));
+  auto answers = ask(requests);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    auto& c = cases[i];
+    auto& r = answers[i];
+    ASSERT_EQ(r.size(), 5u) << c.name;
+    auto what = std::string(c.name) + " n=" + std::to_string(c.s.values.size()) + " ";
+    auto s = summarize_conversion(c.s.m, std::stod(std::to_string(c.confidence)));
+    EXPECT_EQ(s.status, statistic_status::ok) << what;
+    expect_agrees(s.mean, r[0], what + "rate");
+    expect_agrees(s.variance, r[1], what + "variance p(1-p)");
+    expect_agrees(s.std_error, r[2], what + "std error");
+    // The bounds are differences of terms up to the upper bound in size.
+    expect_agrees(s.mean_ci, r[3], r[4], what + "Wilson interval", r[4]);
+    ASSERT_TRUE(s.mean_ci) << what;
+    EXPECT_GE(s.mean_ci->lower, 0.0) << what;
+    EXPECT_LE(s.mean_ci->upper, 1.0) << what;
+    EXPECT_LT(s.mean_ci->lower, s.mean_ci->upper) << what;
+  }
+  // At 0 of n and n of n the interval reaches the bound exactly and is not of zero width.
+  auto none = summarize_conversion({2, 0, 0}), all = summarize_conversion({2, 2, 2});
+  EXPECT_EQ(none.mean_ci->lower, 0.0);
+  EXPECT_GT(none.mean_ci->upper, 0.5);
+  EXPECT_EQ(all.mean_ci->upper, 1.0);
+  EXPECT_LT(all.mean_ci->lower, 0.5);
+  // No unit: nothing to estimate, and the reference agrees.
+  auto empty = make_sample({});
+  auto r = ask({"wilson " + empty.path + " 0.95"});
+  ASSERT_EQ(r[0].size(), 5u);
+  EXPECT_TRUE(std::isnan(r[0][0]));
+  auto s = summarize_conversion(empty.m);
+  EXPECT_EQ(s.status, statistic_status::not_enough_data);
+  EXPECT_FALSE(s.mean || s.variance || s.std_error || s.mean_ci);
 }
 
 TEST_F(statistics_reference, sample_ratio_agrees_with_scipy_chisquare) {
@@ -449,6 +567,11 @@ TEST_F(statistics_reference, sample_ratio_agrees_with_scipy_chisquare) {
     }
     return out;
   };
+  // Units at a retired variant (stale assignments) that must not count.
+  auto with_stale = [](std::vector<double> units, double stale) {
+    units.push_back(stale);
+    return units;
+  };
   std::vector<srm_case> cases = {
     {"balanced", split(10000, {0.5, 0.5}), {0.5, 0.5}, false},
     {"three ways", split(20000, {0.2, 0.3, 0.5}), {0.2, 0.3, 0.5}, false},
@@ -457,6 +580,10 @@ TEST_F(statistics_reference, sample_ratio_agrees_with_scipy_chisquare) {
     {"mismatch", {5000, 5400}, {0.5, 0.5}, true},
     {"tiny", {3, 1}, {0.5, 0.5}, false},
     {"gross mismatch", {1000000, 10}, {0.5, 0.5}, true},
+    // A variant at allocation 0 is left out, its units with it.
+    {"a retired variant", with_stale(split(4000, {0.5, 0.5}), 300), {0.5, 0.5, 0}, false},
+    {"retired in the middle", split(9000, {0.3, 0.3, 0.4}), {0.3, 0, 0.4}, false},
+    {"mismatch beside a retired one", {5000, 5400, 700}, {0.5, 0.5, 0}, true},
   };
   std::vector<std::string> requests;
   for (auto& c : cases)
@@ -471,6 +598,9 @@ TEST_F(statistics_reference, sample_ratio_agrees_with_scipy_chisquare) {
     expect_agrees(check.p_value, answers[i][1], std::string(c.name) + " p");
     EXPECT_EQ(check.mismatch, c.mismatch) << c.name;
     EXPECT_EQ(check.mismatch, answers[i][1] < 0.001) << c.name;
+    ASSERT_EQ(check.checked.size(), c.units.size()) << c.name;
+    for (std::size_t k = 0; k < c.units.size(); ++k)
+      EXPECT_EQ(check.checked[k], c.allocations[k] > 0) << c.name << " variant " << k;
   }
   auto lenient = check_sample_ratio({5000, 5400}, {0.5, 0.5}, 1e-6);
   EXPECT_FALSE(lenient.mismatch);
@@ -480,12 +610,27 @@ TEST(statistics, sample_ratio_refuses_what_it_cannot_check) {
   using st = statistic_status;
   EXPECT_EQ(check_sample_ratio({0, 0}, {0.5, 0.5}).status, st::not_enough_data);
   EXPECT_FALSE(check_sample_ratio({0, 0}, {0.5, 0.5}).p_value);
-  EXPECT_EQ(check_sample_ratio({10}, {1}).status, st::invalid_input);
+  // Fewer than two variants with a positive allocation: no split to check.
+  EXPECT_EQ(check_sample_ratio({10}, {1}).status, st::not_enough_data);
+  EXPECT_EQ(check_sample_ratio({}, {}).status, st::not_enough_data);
+  auto one_left = check_sample_ratio({10, 10}, {0.5, 0});
+  EXPECT_EQ(one_left.status, st::not_enough_data);
+  EXPECT_FALSE(one_left.p_value || one_left.chi_square || one_left.mismatch);
+  EXPECT_EQ(one_left.checked, (std::vector<bool>{true, false}));
+  EXPECT_EQ(check_sample_ratio({10, 10, 5}, {0, 0, 0}).status, st::not_enough_data);
+  // Units only at a variant left out: none in the check.
+  EXPECT_EQ(check_sample_ratio({0, 0, 50}, {0.5, 0.5, 0}).status, st::not_enough_data);
   EXPECT_EQ(check_sample_ratio({10, 10}, {0.5}).status, st::invalid_input);
-  EXPECT_EQ(check_sample_ratio({10, 10}, {0.5, 0}).status, st::invalid_input);
+  EXPECT_EQ(check_sample_ratio({10, 10}, {0.5, -0.1}).status, st::invalid_input);
+  EXPECT_EQ(check_sample_ratio({10, 10}, {0.5, NAN}).status, st::invalid_input);
+  EXPECT_EQ(check_sample_ratio({10, 10}, {0.5, INFINITY}).status, st::invalid_input);
+  EXPECT_EQ(check_sample_ratio({10, 10, 10}, {0.5, 0.5, -1}).status, st::invalid_input);
   EXPECT_EQ(check_sample_ratio({10, -1}, {0.5, 0.5}).status, st::invalid_input);
   EXPECT_EQ(check_sample_ratio({10, NAN}, {0.5, 0.5}).status, st::invalid_input);
+  // The units of a variant left out must still be counts.
+  EXPECT_EQ(check_sample_ratio({10, 10, -5}, {0.5, 0.5, 0}).status, st::invalid_input);
   EXPECT_EQ(check_sample_ratio({10, 10}, {0.5, 0.5}, 0).status, st::invalid_input);
+  EXPECT_TRUE(check_sample_ratio({10, 10}, {0.5, -1}).checked.empty());
 }
 
 TEST_F(statistics_reference, cuped_agrees_with_numpy_and_scipy) {

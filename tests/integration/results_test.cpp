@@ -26,7 +26,7 @@ using nlohmann::json;
 namespace {
 
 const json event_types = json::parse(R"({"event_types":[
-  {"name":"plan_generated","metrics":{"latency_ms":{"type":"number","min":0,"per_unit":"mean"},
+  {"name":"plan_generated","metrics":{"latency_ms":{"type":"number","min":0,"per_unit":"mean","better":"lower"},
                                       "cost_usd":{"type":"number","min":0}}},
   {"name":"plan_accepted","metrics":{"accepted":{"type":"boolean"}}}]})");
 
@@ -153,6 +153,58 @@ TEST(results, answers_results_series_and_the_list_from_aggregates) {
   auto bad = run_command(expctl + " results " + id + " --correction bonferroni 2>&1");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.out.find("correction"), std::string::npos) << bad.out;
+}
+
+// The experiment's metrics block and the event types' directions, from apply to the
+// results document and expctl; a block naming an undeclared metric is refused whole.
+TEST(results, roles_and_directions_reach_the_results) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  auto id = seed(node, db, 60);
+  auto doc = spec_example();
+  doc["experiments"][0]["metrics"] = json::parse(R"({"goals":["plan_accepted.accepted"],
+    "guardrails":[{"metric":"plan_generated.latency_ms","margin":0.1}]})");
+  auto undeclared = spec_example();
+  undeclared["experiments"][0]["metrics"] = json::parse(R"({"goals":["plan_accepted.accepted","plan_accepted.acepted"]})");
+  auto refused = node.apply(undeclared);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(field_of(refused), "experiments[0].metrics.goals[1]") << refused.body;
+  auto no_type = spec_example();
+  no_type["experiments"][0]["metrics"] = json::parse(R"({"secondary":["plan_shown.accepted"]})");
+  EXPECT_EQ(field_of(node.apply(no_type)), "experiments[0].metrics.secondary[0]");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM exp.experiments WHERE metrics IS NOT NULL"), "0");
+
+  auto applied = node.apply(doc);
+  ASSERT_EQ(applied.status, 200) << applied.body;
+  EXPECT_EQ(db.scalar("SELECT metrics->'guardrails'->0->>'margin' FROM exp.experiments"), "0.1");
+  auto got = node.request("GET", "/admin/v1/experiments", "", true);
+  EXPECT_NE(got.body.find("\"goals\":[\"plan_accepted.accepted\"]"), std::string::npos) << got.body;
+
+  auto r = node.request("GET", "/v1/experiments/" + id + "/results");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto results = r.json();
+  ASSERT_EQ(results["metrics"].size(), 3u) << results["metrics"].dump();
+  EXPECT_EQ(results["metrics"][0]["metric_name"], "accepted");
+  EXPECT_EQ(results["metrics"][0]["role"], "goal");
+  EXPECT_EQ(results["metrics"][1]["metric_name"], "latency_ms");
+  EXPECT_EQ(results["metrics"][1]["role"], "guardrail");
+  EXPECT_EQ(results["metrics"][1]["better"], "lower");
+  EXPECT_EQ(results["metrics"][2]["metric_name"], "cost_usd");
+  EXPECT_EQ(results["metrics"][2]["role"], "exploratory");
+  auto& treatment = results["variants"][results["variants"][0]["is_control"].get<bool>() ? 1 : 0];
+  auto& latency = treatment["metrics"][1]["vs_control"];
+  EXPECT_EQ(latency["margin"], 0.1);
+  EXPECT_TRUE(latency["non_inferiority"].is_string()) << latency.dump();
+  EXPECT_TRUE(latency["verdict"].is_string()) << latency.dump();
+  EXPECT_TRUE(results["methods"].contains("srm"));
+  EXPECT_EQ(r.body.find("null"), std::string::npos) << r.body;
+
+  auto expctl = build_dir() + "/expctl --server=http://127.0.0.1:" + std::to_string(node.port());
+  auto table = run_command(expctl + " results planner_policy_exp 2>&1");
+  ASSERT_EQ(table.status, 0) << table.out;
+  EXPECT_NE(table.out.find("ROLE"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("guardrail"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("lower"), std::string::npos) << table.out;
 }
 
 TEST(results, refuses_bad_ids_and_parameters_naming_the_field) {
