@@ -106,9 +106,20 @@ function liftChart(container, title, variants, metricOf) {
   });
 }
 
+// What a comparison says, in words, and its colour: green is better by the metric's
+// direction, red worse; guardrails read against their margin.
+function verdictOf(c) {
+  if (c.non_inferiority !== undefined) {
+    const cls = c.non_inferiority === "non-inferior" ? "verdict-better" : c.non_inferiority === "inferior" ? "verdict-worse" : "";
+    return { text: c.non_inferiority, cls };
+  }
+  const cls = c.verdict === "better" ? "verdict-better" : c.verdict === "worse" ? "verdict-worse" : "";
+  return { text: c.verdict || "", cls };
+}
+
 function metricTable(results, key) {
   const t = el("table");
-  t.appendChild(el("tr")).append(...["variant", "n", "mean", "CI", "lift", "rel. lift", "p", "adj. p", "always-valid p", "chance to beat"].map((h) => el("th", {}, h)));
+  t.appendChild(el("tr")).append(...["variant", "n", "mean", "CI", "lift", "rel. lift", "p", "adj. p", "always-valid p", "chance to be better", "verdict"].map((h) => el("th", {}, h)));
   for (const v of results.variants) {
     const m = v.metrics.find((x) => x.event_type === key.event_type && x.metric_name === key.metric_name);
     if (!m) continue;
@@ -123,6 +134,8 @@ function metricTable(results, key) {
       el("td", c.significant ? { class: "significant" } : {}, v.is_control ? "" : fmt(c.adjusted_p_value, 3)),
       el("td", {}, v.is_control ? "" : fmt(c.always_valid_p_value, 3)),
       el("td", {}, v.is_control ? "" : pct(c.chance_to_beat)));
+    const verdict = verdictOf(c);
+    row.appendChild(el("td", verdict.cls ? { class: verdict.cls } : {}, v.is_control ? "" : verdict.text));
     t.appendChild(row);
   }
   return t;
@@ -140,6 +153,9 @@ function renderResults(results) {
   banner.textContent = !results.srm ? "" : results.srm.mismatch
     ? "SAMPLE RATIO MISMATCH (p = " + fmt(results.srm.p_value, 3) + "): assignment or logging is broken; do not trust these results."
     : "Sample ratio: " + (results.srm.status === "ok" ? "as allocated (p = " + fmt(results.srm.p_value, 3) + ")" : results.srm.status);
+  if (results.srm && results.srm.variants)
+    banner.textContent += " — observed / expected: " + results.srm.variants.map((v) =>
+      v.variant_name + " " + fmt(v.exposures) + " / " + (v.checked ? fmt(Math.round(v.expected)) : "not checked (allocation 0)")).join(", ");
   const warnings = document.getElementById("warnings");
   warnings.replaceChildren(...(results.warnings || []).map((w) => el("li", {}, w)));
   const comparison = document.getElementById("comparison");
@@ -148,9 +164,16 @@ function renderResults(results) {
   latencyCost.replaceChildren();
   if (results.metrics.length === 0)
     comparison.appendChild(el("p", { class: "empty" }, "No metrics yet (" + results.status + ")."));
+  const roleTitles = { goal: "Goal metrics", secondary: "Secondary metrics", guardrail: "Guardrails", exploratory: "Other metrics (not named in the experiment)" };
+  let role = null;
   for (const key of results.metrics) {
+    if (key.role !== role) {
+      role = key.role;
+      comparison.appendChild(el("h3", { class: "role-" + role }, roleTitles[role] || role));
+    }
     const box = el("div", { class: "metric" });
-    const title = key.event_type + "." + key.metric_name + " (" + key.rule + ", " + key.test + ")";
+    const margin = key.role === "guardrail" ? ", margin " + pct(key.margin) : "";
+    const title = key.event_type + "." + key.metric_name + " (" + key.rule + ", " + key.better + " is better" + margin + ", " + key.test + ")";
     box.appendChild(el("h4", {}, title));
     intervalChart(box, "mean per unit with " + 100 * results.confidence + "% CI", results.variants, metricOf(key));
     liftChart(box, "relative lift vs control", results.variants, metricOf(key));

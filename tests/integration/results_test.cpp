@@ -284,6 +284,10 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
   scratch_database db;
   expd_process node{db, {"--aggregate-interval-ms=0"}};
   seed(node, db, 120);
+  auto roles = spec_example();
+  roles["experiments"][0]["metrics"] = json::parse(R"({"goals":["plan_accepted.accepted"],
+    "guardrails":[{"metric":"plan_generated.latency_ms","margin":0.1}]})");
+  ASSERT_EQ(node.apply(roles).status, 200);
   auto url = "http://127.0.0.1:" + std::to_string(node.port()) + "/dashboard";
   headless_page page;
   std::string log;
@@ -301,6 +305,11 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
   // and trends of 3 metrics.
   EXPECT_GE(std::stoi(charts[1]), 1 + 3 * 2 + 2 + 3) << body;
   EXPECT_EQ(dom.out.find("SAMPLE RATIO MISMATCH"), std::string::npos);
+  // Metrics grouped by role, titled with their direction; SRM observed against expected.
+  for (auto text : {">Goal metrics<", ">Guardrails<", ">Other metrics (not named in the experiment)<",
+                    "lower is better, margin 10.00%", "observed / expected", ">chance to be better<", ">verdict<"})
+    EXPECT_NE(dom.out.find(text), std::string::npos) << text;
+  EXPECT_LT(dom.out.find(">Goal metrics<"), dom.out.find(">Guardrails<"));
   // Console errors reach Chromium's log as CONSOLE lines.
   std::istringstream lines{log};
   for (std::string line; std::getline(lines, line);)
