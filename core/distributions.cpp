@@ -37,6 +37,14 @@ double t_critical(double confidence, double df) noexcept {
   return boost::math::quantile(boost::math::complement(students_t(df), (1 - confidence) / 2));
 }
 
+double normal_quantile(double p) noexcept {
+  return boost::math::quantile(normal(), p);
+}
+
+double normal_upper_quantile(double tail) noexcept {
+  return boost::math::quantile(boost::math::complement(normal(), tail));
+}
+
 double normal_cdf(double z) noexcept {
   return boost::math::cdf(normal(), z);
 }

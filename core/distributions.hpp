@@ -24,6 +24,10 @@ double normal_two_sided_p(double z) noexcept;
 /// The z with P(|Z| <= z) = `confidence`.
 double normal_critical(double confidence) noexcept;
 
+/// The z with P(Z <= z) = `p`, and with P(Z > z) = `tail` (no cancellation near 1).
+double normal_quantile(double p) noexcept;
+double normal_upper_quantile(double tail) noexcept;
+
 /// P(X > x) for chi-square with `df` degrees of freedom.
 double chi_square_upper_tail(double x, double df) noexcept;
 

@@ -9,6 +9,7 @@
 #include "core/cuped.hpp"
 #include "core/field_error.hpp"
 #include "core/multiple_testing.hpp"
+#include "core/power.hpp"
 #include "core/query_string.hpp"
 #include "core/proportions.hpp"
 #include "core/rfc3339.hpp"
@@ -202,6 +203,37 @@ std::string non_inferiority(const metric_key& key, const std::optional<interval>
   return "inconclusive";
 }
 
+// How much the data so far can detect, and how many units and days detecting the
+// target effect takes at the traffic so far (units of this metric per day since the
+// experiment started, up to the aggregation).
+json power_json(const metric_key& key, const moments& t, const moments& c, double allocation_ratio,
+                double days_running, const results_options& o) {
+  double alpha = 1 - o.confidence;
+  auto mde = minimum_detectable_effect(t, c, alpha, o.power);
+  json out{{"power", o.power},
+           {"target_effect", o.target_effect},
+           {"mde_absolute", value_or_status(mde.absolute, mde.status)},
+           {"mde_relative", value_or_status(mde.relative, mde.status)}};
+  auto size = key.rule == per_unit_rule::any
+                ? sample_size_for_conversion(c, o.target_effect, alpha, o.power, allocation_ratio)
+                : sample_size_for_mean(c, o.target_effect, alpha, o.power, allocation_ratio);
+  out["status"] = to_string(size.status);
+  if (size.status != statistic_status::ok) {
+    out["units_needed"] = to_string(size.status);
+    out["days_left"] = to_string(size.status);
+    return out;
+  }
+  auto needed_c = std::ceil(*size.control_units), needed_t = std::ceil(*size.treatment_units);
+  out["units_needed"] = {{"control", needed_c}, {"treatment", needed_t}};
+  if (days_running <= 0) {
+    out["days_left"] = "not started";
+    return out;
+  }
+  auto days = days_left({{needed_t, t.n, t.n / days_running}, {needed_c, c.n, c.n / days_running}});
+  out["days_left"] = value_or_status(days.days, days.status);
+  return out;
+}
+
 json compare(const metric_key& key, const moments& t, const moments& c,
              const results_options& o) {
   json out;
@@ -307,6 +339,8 @@ json methods_json(const results_options& o) {
     {"guardrail", "non-inferiority: the relative lift's interval against -margin in the bad direction"},
     {"cuped", "pooled within-arm regression slope (Deng, Xu, Kohavi and Walker 2013)"},
     {"srm", "Pearson chi-square goodness of fit, variants at allocation 0 left out"},
+    {"power", "normal approximation, two-sided at 1 - confidence, units per arm for the target relative "
+              "effect; days left at each arm's units per day since the start"},
   };
 }
 
@@ -336,7 +370,7 @@ std::string_view to_string(correction_method m) noexcept {
 results_options parse_results_query(std::string_view query_string) {
   results_options o;
   for (auto& [key, value] :
-       parse_query_parameters(query_string, {"confidence", "control", "correction", "tau_sq"})) {
+       parse_query_parameters(query_string, {"confidence", "control", "correction", "tau_sq", "effect", "power"})) {
     if (key == "confidence") {
       o.confidence = parse_double(value, key, 0.5, 0.999, "from 0.5 to 0.999");
     } else if (key == "control") {
@@ -350,6 +384,10 @@ results_options parse_results_query(std::string_view query_string) {
         o.correction = correction_method::benjamini_hochberg;
       else
         throw field_error(key, "correction must be holm or bh");
+    } else if (key == "effect") {
+      o.target_effect = parse_double(value, key, 0.001, 10, "from 0.001 to 10 (a relative effect: 0.05 is 5%)");
+    } else if (key == "power") {
+      o.power = parse_double(value, key, 0.5, 0.999, "from 0.5 to 0.999");
     } else {
       o.msprt_tau_sq = parse_double(value, key, 1e-300, 1e300, "above 0");
     }
@@ -417,6 +455,9 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
                         {"is_control", i == control},
                         {"metrics", json::array()}});
   }
+  double days_running = a.started_at && a.computed_at && *a.computed_at > *a.started_at
+                          ? static_cast<double>(*a.computed_at - *a.started_at) / 86400e6
+                          : 0.0;
   bool peeking = false;
   for (auto& k : keys) {
     std::vector<metric_moments> per_variant;
@@ -449,6 +490,9 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
                  {"mean_ci", interval_or_status(s.mean_ci, s.status)}};
       if (i != control) {
         auto cmp = compare(k, to_moments(m), c, o);
+        auto& tv = a.variants[i];
+        double ratio = tv.allocation > 0 && cv.allocation > 0 ? tv.allocation / cv.allocation : 1.0;
+        cmp["power"] = power_json(k, to_moments(m), c, ratio, days_running, o);
         if (adj)
           cmp["cuped"] = cuped_json(arms, i, control, *adj, o.confidence);
         peeking = peeking || cmp.contains("peeking_warning");

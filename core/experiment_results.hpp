@@ -34,11 +34,16 @@ struct results_options {
   std::optional<double> msprt_tau_sq;
   /// SRM is flagged when its p-value is below this.
   double srm_threshold = 0.001;
+  /// The relative effect the power block sizes the experiment for (0.05: 5% of the
+  /// control mean), and the power it wants.
+  double target_effect = 0.05;
+  double power = 0.8;
 };
 
 /// Reads the query string of GET /v1/experiments/{id}/results: confidence (0.5 to
-/// 0.999), control (name or id), correction (holm|bh), tau_sq (> 0). Throws field_error
-/// naming the parameter.
+/// 0.999), control (name or id), correction (holm|bh), tau_sq (> 0), effect (the
+/// power block's target relative effect, 0.001 to 10), power (0.5 to 0.999). Throws
+/// field_error naming the parameter.
 results_options parse_results_query(std::string_view query_string);
 
 /// The results document. Throws field_error("control") when options.control names no

@@ -66,6 +66,7 @@ struct experiment_aggregates {
   std::string experiment_name;
   bool draft = false; ///< its status: shown only to who may read drafts
   std::optional<unix_micros> computed_at; ///< oldest computed_at of the rows; nullopt: never aggregated
+  std::optional<unix_micros> started_at;  ///< when it first ran; nullopt: never started
   std::vector<variant_aggregates> variants; ///< in the experiment's variant order
   /// The experiment's `metrics:` block; empty: every metric is a goal.
   experiment_metrics roles;

@@ -457,13 +457,16 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
                                     -> std::optional<core::experiment_aggregates> {
     pqxx::read_transaction tx{conn};
     auto id = experiment.str();
-    auto head = tx.exec_params("SELECT name, status = 'draft', metrics::text FROM exp.experiments WHERE id = $1", id);
+    auto head = tx.exec_params("SELECT name, status = 'draft', metrics::text,"
+                               " (extract(epoch FROM start_at) * 1000000)::bigint FROM exp.experiments WHERE id = $1", id);
     if (head.empty())
       return std::nullopt;
     core::experiment_aggregates out;
     out.experiment_id = experiment;
     out.experiment_name = head[0][0].as<std::string>();
     out.draft = head[0][1].as<bool>();
+    if (!head[0][3].is_null())
+      out.started_at = head[0][3].as<core::unix_micros>();
     if (!head[0][2].is_null())
       out.roles = core::parse_experiment_metrics(nlohmann::json::parse(head[0][2].as<std::string>()), "metrics");
     for (auto& type : load_event_types(tx))

@@ -38,7 +38,7 @@ commands:
   get policies                list policies, their versions and the MLflow model each serves
   get saved-groups            list saved groups: id lists (attribute, how many ids) and
                               conditions
-  results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]
+  results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh] [--power [--effect E] [--target-power P]]
                               an experiment's results: per variant and metric the mean,
                               its interval, the lift against control, p-values
                               (fixed-horizon, Holm- or BH-adjusted, always-valid), chance
@@ -145,6 +145,7 @@ const std::vector<option_spec> option_specs = {
     {"limit", 0, true},       {"follow", 0, false},
     {"from", 0, true},        {"to", 0, true},
     {"confidence", 0, true},  {"control", 0, true}, {"correction", 0, true},
+    {"power", 0, false},      {"effect", 0, true},  {"target-power", 0, true},
     {"environment", 0, true}, {"scopes", 0, true},
     {"connections", 0, true}, {"threads", 0, true}, {"duration", 0, true}, {"warmup", 0, true},
     {"timeout", 0, true},     {"rate", 0, true},    {"concurrency", 0, true}, {"units", 0, true},
@@ -427,8 +428,8 @@ std::string query_of(const command_line& line, std::initializer_list<const char*
 
 // results NAME|ID: the id from GET /v1/experiments, then GET /v1/experiments/{id}/results.
 int results(const settings& s, const command_line& line) {
-  expect(line, {"confidence", "control", "correction"}, 2,
-         "results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh]");
+  expect(line, {"confidence", "control", "correction", "power", "effect", "target-power"}, 2,
+         "results NAME|ID [--confidence C] [--control VARIANT] [--correction holm|bh] [--power [--effect E] [--target-power P]]");
   const std::string& wanted = line.words[1];
   std::string id;
   json experiments = call(s, "/v1/experiments", std::nullopt, credential::client);
@@ -440,9 +441,10 @@ int results(const settings& s, const command_line& line) {
   if (id.empty()) {
     throw server_error("no experiment is named or has the id \"" + wanted + "\"");
   }
-  json answer = call(s, "/v1/experiments/" + id + "/results"
-                          + query_of(line, {"confidence", "control", "correction"}),
-                     std::nullopt, credential::client);
+  auto query = query_of(line, {"confidence", "control", "correction", "effect"});
+  if (auto p = line.value("target-power"))
+    query += (query.empty() ? "?" : "&") + std::string{"power="} + escape_segment(*p);
+  json answer = call(s, "/v1/experiments/" + id + "/results" + query, std::nullopt, credential::client);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -504,6 +506,24 @@ int results(const settings& s, const command_line& line) {
   if (cuped.size() > 1) {
     std::cout << "\nCUPED (pre-period covariate, variance-reduced comparison against control)\n";
     print_table(cuped);
+  }
+  if (line.has("power")) {
+    // What the data can detect now, and the units and days the target effect needs.
+    std::vector<std::vector<std::string>> power = {
+        {"VARIANT", "METRIC", "MDE_REL", "TARGET", "POWER", "NEED_TREATMENT", "NEED_CONTROL", "DAYS_LEFT"}};
+    for (const json& v : list(answer, "variants"))
+      for (const json& m : list(v, "metrics")) {
+        if (!m.contains("vs_control") || !m["vs_control"].contains("power"))
+          continue;
+        const json& p = m["vs_control"]["power"];
+        const json& need = p["units_needed"];
+        power.push_back({text(v, "variant_name"), text(m, "event_type") + "." + text(m, "metric_name"),
+                         figure(p["mde_relative"], true), figure(p["target_effect"], true), figure(p["power"]),
+                         need.is_object() ? figure(need["treatment"]) : figure(need),
+                         need.is_object() ? figure(need["control"]) : figure(need), figure(p["days_left"])});
+      }
+    std::cout << "\nPOWER (normal approximation; units per arm for the target relative effect, days at the traffic so far)\n";
+    print_table(power);
   }
   return 0;
 }

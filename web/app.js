@@ -119,7 +119,7 @@ function verdictOf(c) {
 
 function metricTable(results, key) {
   const t = el("table");
-  t.appendChild(el("tr")).append(...["variant", "n", "mean", "CI", "lift", "rel. lift", "p", "adj. p", "always-valid p", "chance to be better", "verdict"].map((h) => el("th", {}, h)));
+  t.appendChild(el("tr")).append(...["variant", "n", "mean", "CI", "lift", "rel. lift", "p", "adj. p", "always-valid p", "chance to be better", "verdict", "detectable now", "days left"].map((h) => el("th", {}, h)));
   for (const v of results.variants) {
     const m = v.metrics.find((x) => x.event_type === key.event_type && x.metric_name === key.metric_name);
     if (!m) continue;
@@ -136,6 +136,9 @@ function metricTable(results, key) {
       el("td", {}, v.is_control ? "" : pct(c.chance_to_beat)));
     const verdict = verdictOf(c);
     row.appendChild(el("td", verdict.cls ? { class: verdict.cls } : {}, v.is_control ? "" : verdict.text));
+    const power = c.power || {};
+    const days = isNumber(power.days_left) ? fmt(power.days_left, 1) + " d to detect " + pct(power.target_effect) : power.days_left;
+    row.append(el("td", {}, v.is_control ? "" : pct(power.mde_relative)), el("td", {}, v.is_control ? "" : days));
     t.appendChild(row);
   }
   return t;

@@ -6,6 +6,7 @@
 #include "core/experiment_results.hpp"
 #include "core/field_error.hpp"
 #include "core/multiple_testing.hpp"
+#include "core/power.hpp"
 #include "core/proportions.hpp"
 #include "core/statistics.hpp"
 
@@ -294,6 +295,15 @@ TEST(experiment_results, reads_its_query) {
   EXPECT_EQ(field_of("control=%zz"), "control");
   EXPECT_EQ(field_of("control=%ff%fe"), "control");
   EXPECT_EQ(field_of("control=%00"), "control");
+  auto sized = parse_results_query("effect=0.02&power=0.9");
+  EXPECT_DOUBLE_EQ(sized.target_effect, 0.02);
+  EXPECT_DOUBLE_EQ(sized.power, 0.9);
+  EXPECT_DOUBLE_EQ(parse_results_query("").target_effect, 0.05);
+  EXPECT_DOUBLE_EQ(parse_results_query("").power, 0.8);
+  for (auto q : {"effect=0", "effect=-0.1", "effect=11", "effect=5%"})
+    EXPECT_EQ(field_of(q), "effect") << q;
+  for (auto q : {"power=0.2", "power=1", "power=high"})
+    EXPECT_EQ(field_of(q), "power") << q;
 }
 
 TEST(experiment_results, reads_a_series_query_with_a_bounded_window) {
@@ -529,4 +539,41 @@ TEST(experiment_results, a_control_of_zeros_still_gets_an_always_valid_p_value) 
   EXPECT_DOUBLE_EQ(cmp["msprt_tau_sq"].get<double>(), tau);
   ASSERT_TRUE(cmp["always_valid_p_value"].is_number()) << cmp.dump();
   EXPECT_DOUBLE_EQ(cmp["always_valid_p_value"].get<double>(), *msprt_p_value(t, c, tau).value);
+}
+
+TEST(experiment_results, the_power_block_sizes_the_experiment_at_its_traffic) {
+  auto a = two_arms();
+  // Started four days before the aggregation; the treatment takes a third of the traffic.
+  a.started_at = *a.computed_at - 4 * 86400LL * 1000000;
+  a.variants[0].allocation = 0.25;
+  results_options o;
+  o.target_effect = 0.1;
+  o.power = 0.9;
+  auto doc = experiment_results(a, o);
+  auto t = moments_of(a.variants[0].metrics[1]), c = moments_of(a.variants[1].metrics[1]);
+  auto& p = metric_of(doc, 0, "revenue")["vs_control"]["power"];
+  auto size = sample_size_for_mean(c, 0.1, 0.05, 0.9, 0.5);
+  ASSERT_EQ(size.status, statistic_status::ok);
+  EXPECT_EQ(p["status"], "ok");
+  EXPECT_EQ(p["units_needed"]["control"].get<double>(), std::ceil(*size.control_units));
+  EXPECT_EQ(p["units_needed"]["treatment"].get<double>(), std::ceil(*size.treatment_units));
+  auto mde = minimum_detectable_effect(t, c, 0.05, 0.9);
+  EXPECT_DOUBLE_EQ(p["mde_relative"].get<double>(), *mde.relative);
+  auto days = days_left({{std::ceil(*size.treatment_units), 1000, 250}, {std::ceil(*size.control_units), 1000, 250}});
+  ASSERT_EQ(days.status, statistic_status::ok);
+  EXPECT_DOUBLE_EQ(p["days_left"].get<double>(), *days.days);
+  EXPECT_GT(p["days_left"].get<double>(), 0);
+
+  auto& conv = metric_of(doc, 0, "converted")["vs_control"]["power"];
+  auto csize = sample_size_for_conversion(moments_of(a.variants[1].metrics[0]), 0.1, 0.05, 0.9, 0.5);
+  EXPECT_EQ(conv["units_needed"]["control"].get<double>(), std::ceil(*csize.control_units));
+
+  // Never started: the sizes, but no days.
+  a.started_at.reset();
+  auto unstarted = experiment_results(a, o);
+  EXPECT_EQ(metric_of(unstarted, 0, "revenue")["vs_control"]["power"]["days_left"], "not started");
+  // A constant control cannot be sized: the status says why.
+  a.variants[1].metrics[1] = metric("revenue", per_unit_rule::sum, 1000, 5000, 25000);
+  auto flat = experiment_results(a, o);
+  EXPECT_EQ(metric_of(flat, 0, "revenue")["vs_control"]["power"]["units_needed"], "zero variance");
 }

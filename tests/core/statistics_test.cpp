@@ -21,88 +21,25 @@
 #include "core/proportions.hpp"
 #include "core/srm.hpp"
 #include "core/statistics.hpp"
-#include "tests/support/python_reference.hpp"
+#include "tests/core/reference_samples.hpp"
 
 using namespace expd::core;
+using namespace expd::test;
 
 namespace {
 
-constexpr double tolerance = 1e-9;
-
-// Moments summed in `Sum`. A sum over n values in double is off by up to about
-// sqrt(n) * eps relative (n * eps at worst); a million units then move a p-value of 1e-160
-// by about 1e-9, since the t behind it (near 27) amplifies its own error t^2 times.
-// The comparisons sum in long double, so that they test the statistics and not the
-// aggregate's rounding; the zero-variance case sums in double, as aggregates do.
-template <class Sum>
-moments moments_of(const std::vector<double>& values) {
-  Sum n = 0, sum = 0, sum_sq = 0;
-  for (auto v : values) {
-    n += 1;
-    sum += v;
-    sum_sq += static_cast<Sum>(v) * v;
-  }
-  return {static_cast<double>(n), static_cast<double>(sum), static_cast<double>(sum_sq)};
-}
-
-// Per-unit values, their moments, and the file the reference reads them from.
-struct sample {
-  std::vector<double> values;
-  moments m;
-  std::string path;
-};
-
-sample make_sample(std::vector<double> values) {
-  static int count = 0;
-  sample s{std::move(values), {}, testing::TempDir() + "statistics_" + std::to_string(::getpid())
-                                     + "_" + std::to_string(count++) + ".f64"};
-  s.m = moments_of<long double>(s.values);
-  std::ofstream(s.path, std::ios::binary)
-    .write(reinterpret_cast<const char*>(s.values.data()),
-           static_cast<std::streamsize>(s.values.size() * sizeof(double)));
-  return s;
-}
-
-template <class Distribution>
-std::vector<double> draw(std::mt19937_64& rng, std::size_t n, Distribution distribution) {
-  std::vector<double> out(n);
-  for (auto& v : out)
-    v = static_cast<double>(distribution(rng));
-  return out;
-}
-
-std::vector<double> normal(std::mt19937_64& rng, std::size_t n, double mean, double sd) {
-  return draw(rng, n, std::normal_distribution<double>(mean, sd));
-}
-
-std::vector<double> lognormal(std::mt19937_64& rng, std::size_t n, double m, double s) {
-  return draw(rng, n, std::lognormal_distribution<double>(m, s));
-}
-
-// 0/1 values: a conversion metric.
-std::vector<double> conversions(std::mt19937_64& rng, std::size_t n, double rate) {
-  return draw(rng, n, std::bernoulli_distribution(rate));
-}
+using expd::test::expect_agrees;
 
 std::string script_path() {
-  std::string here = __FILE__;
-  return here.substr(0, here.rfind('/')) + "/statistics_reference.py";
+  return expd::test::script_beside(__FILE__, "statistics_reference.py");
 }
 
-// The reference's answers, one list of numbers per request.
+sample make_sample(std::vector<double> values) {
+  return expd::test::make_sample(std::move(values), "statistics");
+}
+
 std::vector<std::vector<double>> ask(const std::vector<std::string>& requests) {
-  auto lines = expd::test::run_python_file(script_path(), requests);
-  EXPECT_EQ(lines.size(), requests.size()) << "the reference script failed";
-  std::vector<std::vector<double>> out;
-  for (auto& line : lines) {
-    std::istringstream in(line);
-    std::vector<double> numbers;
-    for (std::string word; in >> word;)
-      numbers.push_back(std::stod(word));
-    out.push_back(numbers);
-  }
-  out.resize(requests.size());
-  return out;
+  return expd::test::ask_reference(script_path(), requests);
 }
 
 std::string join(const std::vector<double>& values) {
@@ -113,21 +50,6 @@ std::string join(const std::vector<double>& values) {
   for (std::size_t i = 0; i < values.size(); ++i)
     out << (i ? "," : "") << values[i];
   return out.str();
-}
-
-// `actual` agrees with `expected` to 1e-9 relative; a NaN reference (undefined) wants no
-// value. `scale` is the size of the terms a value is a difference of (the means, for a
-// difference of means or an interval's bounds): such a value carries absolute rounding
-// of about eps * scale however small it is, so near zero it is held to 1e-9 * scale.
-void expect_agrees(std::optional<double> actual, double expected, const std::string& what,
-                   double scale = 0) {
-  if (std::isnan(expected)) {
-    EXPECT_FALSE(actual.has_value()) << what << " is undefined in the reference";
-    return;
-  }
-  ASSERT_TRUE(actual.has_value()) << what << " missing; reference " << expected;
-  EXPECT_LE(std::abs(*actual - expected), tolerance * std::max(std::abs(expected), scale))
-    << std::setprecision(17) << what << ": " << *actual << " against " << expected;
 }
 
 void expect_agrees(std::optional<interval> actual, double lower, double upper,

@@ -205,6 +205,17 @@ TEST(results, roles_and_directions_reach_the_results) {
   EXPECT_NE(table.out.find("ROLE"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("guardrail"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("lower"), std::string::npos) << table.out;
+  auto power = run_command(expctl + " results planner_policy_exp --power --effect 0.2 --target-power 0.9 2>&1");
+  ASSERT_EQ(power.status, 0) << power.out;
+  EXPECT_NE(power.out.find("POWER"), std::string::npos) << power.out;
+  EXPECT_NE(power.out.find("DAYS_LEFT"), std::string::npos) << power.out;
+  EXPECT_NE(power.out.find("20.00%"), std::string::npos) << power.out;
+  auto sized = node.request("GET", "/v1/experiments/" + id + "/results?effect=0.2&power=0.9").json();
+  auto& block = sized["variants"][1]["metrics"][0]["vs_control"]["power"];
+  EXPECT_EQ(block["target_effect"], 0.2) << block.dump();
+  EXPECT_EQ(block["power"], 0.9);
+  EXPECT_TRUE(block["days_left"].is_number()) << block.dump();
+  EXPECT_EQ(field_of(node.request("GET", "/v1/experiments/" + id + "/results?effect=0")), "effect");
 }
 
 TEST(results, refuses_bad_ids_and_parameters_naming_the_field) {
