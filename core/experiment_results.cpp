@@ -272,18 +272,33 @@ json compare(const metric_key& key, const moments& t, const moments& c,
   return out;
 }
 
-json cuped_json(const std::vector<cuped_arm>& arms, std::size_t t, std::size_t c,
-                const cuped_adjustment& adj, double confidence) {
+// The comparison on the CUPED-adjusted values: every number the unadjusted one has,
+// relative to the adjusted control mean (the unadjusted mean shifted by theta times the
+// control's chance deviation in x), its mSPRT on the adjusted variances with the
+// unadjusted comparison's tau^2.
+json cuped_json(const metric_key& key, const std::vector<cuped_arm>& arms, std::size_t t,
+                std::size_t c, const cuped_adjustment& adj, double tau_sq, const results_options& o) {
   json out{{"status", to_string(adj.status)},
            {"theta", value_or_status(adj.theta, adj.status)},
            {"variance_reduction", value_or_status(adj.variance_reduction, adj.status)}};
   if (adj.status != statistic_status::ok || adj.adjusted.size() != arms.size())
     return out;
-  auto w = welch_test(adj.adjusted[t], adj.adjusted[c], confidence);
+  auto& at = adj.adjusted[t];
+  auto& ac = adj.adjusted[c];
+  auto w = welch_test(at, ac, o.confidence);
+  bool lower = key.better == metric_direction::lower;
   out["test"] = "welch t-test on CUPED-adjusted values";
   out["absolute_lift"] = value_or_status(w.difference, w.status);
   out["absolute_ci"] = interval_or_status(w.difference_ci, w.status);
   out["p_value"] = value_or_status(w.p_value, w.status);
+  out["relative_status"] = to_string(w.relative_status);
+  out["relative_lift"] = value_or_status(w.relative_lift, w.relative_status);
+  out["relative_ci"] = interval_or_status(w.relative_ci, w.relative_status);
+  out["chance_to_beat"] = probability_json(lower ? chance_to_beat(ac, at) : chance_to_beat(at, ac));
+  auto avp = tau_sq > 0 ? msprt_p_value(at, ac, tau_sq) : probability{statistic_status::zero_variance, std::nullopt};
+  out["always_valid_p_value"] = probability_json(avp);
+  if (key.role == metric_role::guardrail)
+    out["non_inferiority"] = non_inferiority(key, w.relative_ci, w.relative_status);
   return out;
 }
 
@@ -307,7 +322,10 @@ std::size_t adjust(std::vector<tested>& all, metric_role family, const results_o
       members.push_back(&x);
       ps.push_back(x.p_value);
     }
-  auto adjusted = o.correction == correction_method::holm ? holm(ps) : benjamini_hochberg(ps);
+  auto correct = [&o](const std::vector<double>& values) {
+    return o.correction == correction_method::holm ? holm(values) : benjamini_hochberg(values);
+  };
+  auto adjusted = correct(ps);
   for (std::size_t i = 0; i < members.size(); ++i) {
     auto& cmp = *members[i]->comparison;
     if (adjusted.status != statistic_status::ok) {
@@ -318,6 +336,27 @@ std::size_t adjust(std::vector<tested>& all, metric_role family, const results_o
     cmp["adjusted_p_value"] = adjusted.values[i];
     cmp["significant"] = adjusted.values[i] < 1 - o.confidence;
     cmp["verdict"] = verdict(cmp, members[i]->better);
+  }
+  // The CUPED comparisons as one more reading of the same family: each member's CUPED
+  // p-value where it has one, its own p-value where not, adjusted together.
+  std::vector<json*> cuped(members.size(), nullptr);
+  std::vector<double> cuped_ps = ps;
+  bool any_cuped = false;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    auto& cmp = *members[i]->comparison;
+    if (auto it = cmp.find("cuped"); it != cmp.end() && (*it)["p_value"].is_number()) {
+      cuped[i] = &*it;
+      cuped_ps[i] = (*it)["p_value"].get<double>();
+      any_cuped = true;
+    }
+  }
+  auto cuped_adjusted = any_cuped ? correct(cuped_ps) : adjusted_p_values{};
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (cuped[i] == nullptr || cuped_adjusted.status != statistic_status::ok)
+      continue;
+    (*cuped[i])["adjusted_p_value"] = cuped_adjusted.values[i];
+    (*cuped[i])["significant"] = cuped_adjusted.values[i] < 1 - o.confidence;
+    (*cuped[i])["verdict"] = verdict(*cuped[i], members[i]->better);
   }
   return members.size();
 }
@@ -494,7 +533,7 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
         double ratio = tv.allocation > 0 && cv.allocation > 0 ? tv.allocation / cv.allocation : 1.0;
         cmp["power"] = power_json(k, to_moments(m), c, ratio, days_running, o);
         if (adj)
-          cmp["cuped"] = cuped_json(arms, i, control, *adj, o.confidence);
+          cmp["cuped"] = cuped_json(k, arms, i, control, *adj, cmp["msprt_tau_sq"].get<double>(), o);
         peeking = peeking || cmp.contains("peeking_warning");
         entry["vs_control"] = std::move(cmp);
       }

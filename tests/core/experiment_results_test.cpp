@@ -3,6 +3,7 @@
 // against SciPy in statistics_test.cpp.
 #include <gtest/gtest.h>
 
+#include "core/cuped.hpp"
 #include "core/experiment_results.hpp"
 #include "core/field_error.hpp"
 #include "core/multiple_testing.hpp"
@@ -66,6 +67,18 @@ const json& metric_of(const json& doc, std::size_t variant, const std::string& n
     if (m["metric_name"] == name)
       return m;
   throw std::runtime_error("no metric " + name);
+}
+
+// x = pre-period revenue, correlated with y, for every variant.
+void with_revenue_covariate(experiment_aggregates& a) {
+  for (auto& v : a.variants)
+    for (auto& m : v.metrics)
+      if (m.metric_name == "revenue") {
+        m.units_x = m.units;
+        m.sum_x = m.sum * 0.9;
+        m.sum_x_sq = m.sum_sq * 0.8;
+        m.sum_xy = m.sum_sq * 0.8;
+      }
 }
 
 moments moments_of(const metric_moments& m) {
@@ -242,15 +255,7 @@ TEST(experiment_results, cuped_when_covariates_are_there) {
   auto a = two_arms();
   auto doc = experiment_results(a);
   EXPECT_FALSE(metric_of(doc, 0, "revenue")["vs_control"].contains("cuped"));
-  // x = pre-period revenue, correlated with y.
-  for (auto& v : a.variants)
-    for (auto& m : v.metrics)
-      if (m.metric_name == "revenue") {
-        m.units_x = m.units;
-        m.sum_x = m.sum * 0.9;
-        m.sum_x_sq = m.sum_sq * 0.8;
-        m.sum_xy = m.sum_sq * 0.8;
-      }
+  with_revenue_covariate(a);
   doc = experiment_results(a);
   auto& cmp = metric_of(doc, 0, "revenue")["vs_control"];
   ASSERT_TRUE(cmp.contains("cuped")) << cmp.dump();
@@ -258,6 +263,35 @@ TEST(experiment_results, cuped_when_covariates_are_there) {
   EXPECT_GT(cmp["cuped"]["variance_reduction"].get<double>(), 0.0);
   EXPECT_TRUE(cmp["cuped"]["p_value"].is_number());
   EXPECT_FALSE(metric_of(doc, 0, "converted")["vs_control"].contains("cuped"));
+}
+
+// The adjusted comparison has every number the unadjusted one has: computed by the
+// statistics functions on the adjusted moments, and corrected in the metric's family.
+TEST(experiment_results, cuped_comparisons_are_whole_and_corrected_in_their_family) {
+  auto a = two_arms();
+  with_revenue_covariate(a);
+  a.lower_is_better.push_back({"checkout", "revenue"}); // as if it were a cost
+  auto doc = experiment_results(a);
+  std::vector<cuped_arm> arms;
+  for (auto& v : a.variants) {
+    auto& m = v.metrics[1];
+    arms.push_back({moments_of(m), {static_cast<double>(*m.units_x), *m.sum_x, *m.sum_x_sq}, *m.sum_xy});
+  }
+  auto adj = cuped(arms);
+  ASSERT_EQ(adj.status, statistic_status::ok);
+  auto w = welch_test(adj.adjusted[0], adj.adjusted[1]);
+  auto& cmp = metric_of(doc, 0, "revenue")["vs_control"];
+  auto& c = cmp["cuped"];
+  EXPECT_DOUBLE_EQ(c["relative_lift"].get<double>(), *w.relative_lift);
+  EXPECT_DOUBLE_EQ(c["relative_ci"]["upper"].get<double>(), w.relative_ci->upper);
+  EXPECT_DOUBLE_EQ(c["chance_to_beat"].get<double>(), *chance_to_beat(adj.adjusted[1], adj.adjusted[0]).value);
+  auto tau = cmp["msprt_tau_sq"].get<double>();
+  EXPECT_DOUBLE_EQ(c["always_valid_p_value"].get<double>(), *msprt_p_value(adj.adjusted[0], adj.adjusted[1], tau).value);
+  // One family of goals: converted's own p and revenue's CUPED p, adjusted together.
+  auto conv_p = metric_of(doc, 0, "converted")["vs_control"]["p_value"].get<double>();
+  auto want = holm({conv_p, c["p_value"].get<double>()});
+  EXPECT_DOUBLE_EQ(c["adjusted_p_value"].get<double>(), want.values[1]);
+  EXPECT_TRUE(c.contains("verdict"));
 }
 
 TEST(experiment_results, peeking_warning_when_only_the_fixed_horizon_p_is_there) {
