@@ -85,7 +85,7 @@ std::vector<planned_experiment> plan_apply(const std::vector<experiment_spec>& s
                 && *p.spec.status == cur.status && *p.spec.salt == cur.salt
                 && p.spec.condition == cur.condition_spec
                 && p.spec.cuped_pre_period_days == cur.cuped_pre_period_days
-                && p.spec.metrics == cur.metrics
+                && p.spec.metrics == cur.metrics && p.spec.stopping == cur.stopping
                 && same_variants(p.spec.variants, cur.variants);
     p.action = same ? apply_action::unchanged : apply_action::updated;
     plan.push_back(std::move(p));

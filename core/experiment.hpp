@@ -11,6 +11,7 @@
 #include "core/condition.hpp"
 #include "core/experiment_status.hpp"
 #include "core/metric_roles.hpp"
+#include "core/stopping_rules.hpp"
 #include "core/uuid.hpp"
 
 namespace expd::core {
@@ -36,6 +37,8 @@ struct experiment_spec {
   std::optional<int> cuped_pre_period_days;
   /// `metrics: {goals, secondary, guardrails}`; empty: every metric is a goal.
   experiment_metrics metrics;
+  /// `stopping: {goal, guardrail, srm, alpha, min_units}`; empty: no rule.
+  stopping_rules stopping;
 };
 
 /// A variant as served: ids from the database, JSON pre-rendered once per snapshot
@@ -67,6 +70,9 @@ struct experiment {
   std::vector<variant> variants;
   std::optional<int> cuped_pre_period_days; ///< see experiment_spec
   experiment_metrics metrics;               ///< see experiment_spec
+  stopping_rules stopping;                  ///< see experiment_spec
+  std::string status_reason;     ///< why the status last changed (a rule's or an operator's words)
+  std::string status_changed_at; ///< when; empty: never changed since this was recorded
   std::vector<std::uint32_t> range_ends; ///< see bucket_range_ends
   std::string created_at;
   std::string updated_at;

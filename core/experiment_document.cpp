@@ -64,7 +64,7 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
   if (!e.is_object())
     throw field_error(path, "an experiment must be an object");
   require_known_fields(e, path, {"name", "unit_type", "description", "status", "salt",
-                                 "condition", "variants", "cuped", "metrics"});
+                                 "condition", "variants", "cuped", "metrics", "stopping"});
   experiment_spec spec;
   spec.name = identifier(e, path, "name", 128);
   spec.unit_type = identifier(e, path, "unit_type", 64);
@@ -86,6 +86,8 @@ experiment_spec parse_experiment(const json& e, const std::string& path,
     spec.cuped_pre_period_days = parse_cuped(*cuped, path + ".cuped");
   if (auto* metrics = optional_member(e, "metrics"))
     spec.metrics = parse_experiment_metrics(*metrics, path + ".metrics");
+  if (auto* stopping = optional_member(e, "stopping"))
+    spec.stopping = parse_stopping_rules(*stopping, path + ".stopping");
   auto variants = e.find("variants");
   auto vpath = path + ".variants";
   if (variants == e.end())
@@ -144,6 +146,8 @@ json experiment_document_json(const std::vector<experiment_spec>& specs) {
       e["cuped"] = {{"pre_period_days", *spec.cuped_pre_period_days}};
     if (!spec.metrics.empty())
       e["metrics"] = experiment_metrics_json(spec.metrics);
+    if (!spec.stopping.empty())
+      e["stopping"] = stopping_rules_json(spec.stopping);
     list.push_back(std::move(e));
   }
   return {{"experiments", std::move(list)}};

@@ -570,7 +570,8 @@ json experiment_results(const experiment_aggregates& a, const results_options& o
   return doc;
 }
 
-json experiment_overview(const experiment_aggregates& a, std::string_view experiment_status) {
+json experiment_overview(const experiment_aggregates& a, std::string_view experiment_status,
+                         std::string_view status_reason) {
   json variants = json::array();
   std::uint64_t exposures = 0;
   for (auto& v : a.variants) {
@@ -583,6 +584,7 @@ json experiment_overview(const experiment_aggregates& a, std::string_view experi
   return {{"id", a.experiment_id.str()},
           {"name", a.experiment_name},
           {"status", experiment_status},
+          {"status_reason", status_reason},
           {"computed_at", a.computed_at ? json(format_rfc3339(*a.computed_at)) : json(not_aggregated)},
           {"exposures", exposures},
           {"variants", std::move(variants)},

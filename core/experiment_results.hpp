@@ -52,10 +52,11 @@ results_options parse_results_query(std::string_view query_string);
 nlohmann::json experiment_results(const experiment_aggregates& aggregates,
                                   const results_options& options = {});
 
-/// One line of the experiment list: id, name, status (the experiment's), exposures per
-/// variant and in all, when aggregated, and the SRM check.
+/// One line of the experiment list: id, name, status (the experiment's) and why it last
+/// changed, exposures per variant and in all, when aggregated, and the SRM check.
 nlohmann::json experiment_overview(const experiment_aggregates& aggregates,
-                                   std::string_view experiment_status);
+                                   std::string_view experiment_status,
+                                   std::string_view status_reason = "");
 
 /// What GET /v1/experiments/{id}/series asks for.
 struct series_request {

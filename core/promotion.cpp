@@ -83,6 +83,7 @@ experiment_spec spec_of(const experiment& e) {
   s.condition = e.condition_spec;
   s.cuped_pre_period_days = e.cuped_pre_period_days;
   s.metrics = e.metrics;
+  s.stopping = e.stopping;
   for (auto& v : e.variants)
     s.variants.push_back({v.name, v.allocation, v.config});
   return s;

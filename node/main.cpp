@@ -305,6 +305,7 @@ int serve(caf::actor_system& sys, const runtime::node_config& cfg, core::access_
   agg.interval = cfg.aggregate_interval;
   agg.store.max_past = icfg.limits.max_past;
   agg.store.include_unheld = cfg.aggregate_unheld;
+  agg.registry = registry;
   auto aggregate = sys.spawn<caf::detached>(aggregator, agg);
 
   auto results = sys.spawn<caf::detached>(results_reader, cfg.pg_url);

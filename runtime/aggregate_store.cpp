@@ -539,6 +539,18 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
   });
 }
 
+std::vector<stopping_candidate> aggregate_store::stopping_candidates() {
+  return with_reconnect(session_, [&](pqxx::connection& conn) {
+    pqxx::read_transaction tx{conn};
+    std::vector<stopping_candidate> out;
+    for (auto row : tx.exec("SELECT id::text, name, stopping::text FROM exp.experiments"
+                            " WHERE status = 'running' AND stopping IS NOT NULL ORDER BY name"))
+      out.push_back({*core::uuid::parse(row[0].c_str()), row[1].as<std::string>(),
+                     core::parse_stopping_rules(nlohmann::json::parse(row[2].as<std::string>()), "stopping")});
+    return out;
+  });
+}
+
 std::vector<core::aggregate_point>
 aggregate_store::load_series(const core::uuid& experiment, core::aggregate_granularity g,
                              core::unix_micros from, core::unix_micros to) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/metric_aggregate.hpp"
+#include "core/stopping_rules.hpp"
 #include "runtime/pg_session.hpp"
 
 namespace expd::runtime {
@@ -41,6 +42,13 @@ struct aggregate_pass_result {
 /// metric_scan into core::metric_rollup, rows written in one transaction a pass) and
 /// the loaders results and trend charts read.
 /// Blocking: detached actors only.
+/// A running experiment with stopping rules, for the aggregator to apply them.
+struct stopping_candidate {
+  core::uuid id;
+  std::string name;
+  core::stopping_rules rules;
+};
+
 class aggregate_store {
 public:
   explicit aggregate_store(std::string pg_url, aggregate_store_config cfg = {});
@@ -61,6 +69,9 @@ public:
   /// of every metric. nullopt when there is no such experiment. Reads aggregate rows
   /// only (an index range), never events or assignments.
   std::optional<core::experiment_aggregates> load_experiment(const core::uuid& experiment);
+
+  /// The running experiments that have stopping rules.
+  std::vector<stopping_candidate> stopping_candidates();
 
   /// For trend charts: the hour or day rows of one experiment in [from, to), ordered by
   /// (variant, event type, metric, bucket). `g` must be hour or day.

@@ -44,7 +44,9 @@ std::vector<core::experiment> experiment_store::load() {
                                     " COALESCE(condition::text, 'null'),"
                                     " to_char(created_at AT TIME ZONE 'UTC', "}
                         + rfc3339 + "), to_char(updated_at AT TIME ZONE 'UTC', " + rfc3339
-                        + "), cuped_pre_period_days, metrics::text FROM exp.experiments ORDER BY name");
+                        + "), cuped_pre_period_days, metrics::text, stopping::text, status_reason,"
+                        " to_char(status_changed_at AT TIME ZONE 'UTC', " + rfc3339 + ")"
+                        " FROM exp.experiments ORDER BY name");
     std::vector<core::experiment> out;
     std::unordered_map<std::string, std::size_t> index;
     for (auto row : rows) {
@@ -63,6 +65,11 @@ std::vector<core::experiment> experiment_store::load() {
         e.cuped_pre_period_days = row[9].as<int>();
       if (!row[10].is_null())
         e.metrics = core::parse_experiment_metrics(nlohmann::json::parse(row[10].as<std::string>()), "metrics");
+      if (!row[11].is_null())
+        e.stopping = core::parse_stopping_rules(nlohmann::json::parse(row[11].as<std::string>()), "stopping");
+      e.status_reason = row[12].as<std::string>();
+      if (!row[13].is_null())
+        e.status_changed_at = row[13].as<std::string>();
       index.emplace(std::move(id), out.size());
       out.push_back(std::move(e));
     }
@@ -94,20 +101,22 @@ void experiment_store::apply(const std::vector<core::planned_experiment>& plan) 
       auto id = tx.exec_params1(
                     "INSERT INTO exp.experiments"
                     " (name, unit_type, description, status, salt, condition, start_at, end_at,"
-                    "  cuped_pre_period_days, metrics)"
+                    "  cuped_pre_period_days, metrics, stopping)"
                     " VALUES ($1, $2, $3, $4, $5, NULLIF($6, 'null')::jsonb,"
                     "  CASE WHEN $4 = 'running' THEN now() END,"
-                    "  CASE WHEN $4 = 'stopped' THEN now() END, $7, NULLIF($8, 'null')::jsonb)"
+                    "  CASE WHEN $4 = 'stopped' THEN now() END, $7, NULLIF($8, 'null')::jsonb,"
+                    "  NULLIF($9, 'null')::jsonb)"
                     " ON CONFLICT (name) DO UPDATE SET unit_type = EXCLUDED.unit_type,"
                     "  description = EXCLUDED.description, status = EXCLUDED.status,"
                     "  salt = EXCLUDED.salt, condition = EXCLUDED.condition, updated_at = now(),"
                     "  cuped_pre_period_days = EXCLUDED.cuped_pre_period_days,"
-                    "  metrics = EXCLUDED.metrics,"
+                    "  metrics = EXCLUDED.metrics, stopping = EXCLUDED.stopping,"
                     "  start_at = COALESCE(exp.experiments.start_at, EXCLUDED.start_at),"
                     "  end_at = COALESCE(exp.experiments.end_at, EXCLUDED.end_at)"
                     " RETURNING id",
                     s.name, s.unit_type, s.description, status, *s.salt, s.condition.dump(),
-                    s.cuped_pre_period_days, core::experiment_metrics_json(s.metrics).dump())[0]
+                    s.cuped_pre_period_days, core::experiment_metrics_json(s.metrics).dump(),
+                    core::stopping_rules_json(s.stopping).dump())[0]
                   .as<std::string>();
       for (std::size_t i = 0; i < s.variants.size(); ++i) {
         auto& v = s.variants[i];
@@ -127,14 +136,16 @@ void experiment_store::apply(const std::vector<core::planned_experiment>& plan) 
   });
 }
 
-void experiment_store::set_status(const std::string& name, core::experiment_status status) {
+void experiment_store::set_status(const std::string& name, core::experiment_status status,
+                                  const std::string& reason) {
   with_retry([&](pqxx::connection& conn) {
     pqxx::work tx{conn};
     tx.exec_params("UPDATE exp.experiments SET status = $2, updated_at = now(),"
+                   " status_reason = $3, status_changed_at = now(),"
                    " start_at = COALESCE(start_at, CASE WHEN $2 = 'running' THEN now() END),"
                    " end_at = CASE WHEN $2 = 'stopped' THEN now() ELSE end_at END"
                    " WHERE name = $1",
-                   name, std::string{core::to_string(status)});
+                   name, std::string{core::to_string(status)}, reason);
     tx.commit();
   });
 }

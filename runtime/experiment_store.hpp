@@ -23,9 +23,9 @@ public:
   /// plan allows that only in draft).
   void apply(const std::vector<core::planned_experiment>& plan);
 
-  /// Sets the status of experiment `name`, stamping start_at on the first run and
-  /// end_at on stop.
-  void set_status(const std::string& name, core::experiment_status status);
+  /// Sets the status of experiment `name` and why, stamping start_at on the first run
+  /// and end_at on stop.
+  void set_status(const std::string& name, core::experiment_status status, const std::string& reason = "");
 
   /// After a committed change: takes the next cluster-wide snapshot version and tells
   /// every node (NOTIFY expd_cluster, 'experiments'). Answers the version.

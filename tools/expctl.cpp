@@ -50,6 +50,8 @@ commands:
   pause NAME                  pause an experiment
   stop NAME                   stop an experiment
   set-status NAME STATUS      set an experiment's status (draft, running, paused, stopped)
+                              (start, pause, stop, set-status take --reason TEXT: why,
+                              shown by get experiments)
   assign --unit-type T --unit-id ID [--context JSON] [--experiment NAME]...
                               assign a unit to variants, as an SDK would
   aggregate --from TIME --to TIME
@@ -145,7 +147,7 @@ const std::vector<option_spec> option_specs = {
     {"limit", 0, true},       {"follow", 0, false},
     {"from", 0, true},        {"to", 0, true},
     {"confidence", 0, true},  {"control", 0, true}, {"correction", 0, true},
-    {"power", 0, false},      {"effect", 0, true},  {"target-power", 0, true},
+    {"power", 0, false},      {"reason", 0, true},      {"effect", 0, true},  {"target-power", 0, true},
     {"environment", 0, true}, {"scopes", 0, true},
     {"connections", 0, true}, {"threads", 0, true}, {"duration", 0, true}, {"warmup", 0, true},
     {"timeout", 0, true},     {"rate", 0, true},    {"concurrency", 0, true}, {"units", 0, true},
@@ -330,18 +332,23 @@ int get(const settings& s, const command_line& line) {
     print_json(answer);
     return 0;
   }
-  std::vector<std::vector<std::string>> rows = {{"NAME", "STATUS", "UNIT_TYPE", "VARIANTS", "ID"}};
+  // REASON: why the status last changed (a stopping rule's words, or an operator's).
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATUS", "UNIT_TYPE", "VARIANTS", "ID", "REASON"}};
   for (const json& e : list(answer, "experiments")) {
     rows.push_back({text(e, "name"), text(e, "status"), text(e, "unit_type"), variants_summary(e),
-                    text(e, "id")});
+                    text(e, "id"), e.value("status_reason", "")});
   }
   print_table(rows);
   return 0;
 }
 
-int set_status(const settings& s, const std::string& name, const std::string& status) {
-  json answer = call(s, "/admin/v1/experiments/" + escape_segment(name) + "/status",
-                     json{{"status", status}}, credential::admin);
+int set_status(const settings& s, const command_line& line, const std::string& name,
+               const std::string& status) {
+  json body{{"status", status}};
+  if (auto reason = line.value("reason"))
+    body["reason"] = *reason;
+  json answer = call(s, "/admin/v1/experiments/" + escape_segment(name) + "/status", body,
+                     credential::admin);
   if (s.json_output) {
     print_json(answer);
     return 0;
@@ -353,13 +360,13 @@ int set_status(const settings& s, const std::string& name, const std::string& st
 
 // start, pause and stop: set-status with the status implied by the verb.
 int status_verb(const settings& s, const command_line& line, const std::string& status) {
-  expect(line, {}, 2, line.words[0] + " NAME");
-  return set_status(s, line.words[1], status);
+  expect(line, {"reason"}, 2, line.words[0] + " NAME [--reason TEXT]");
+  return set_status(s, line, line.words[1], status);
 }
 
 int set_status_command(const settings& s, const command_line& line) {
-  expect(line, {}, 3, "set-status NAME STATUS");
-  return set_status(s, line.words[1], line.words[2]);
+  expect(line, {"reason"}, 3, "set-status NAME STATUS [--reason TEXT]");
+  return set_status(s, line, line.words[1], line.words[2]);
 }
 
 int assign(const settings& s, const command_line& line) {

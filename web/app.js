@@ -337,7 +337,9 @@ async function main() {
   for (const e of list.experiments) {
     const row = el("tr", { "data-id": e.id });
     const srm = e.srm.mismatch ? el("td", { class: "badge-bad" }, "MISMATCH") : el("td", {}, e.srm.status);
-    row.append(el("td", {}, e.name), el("td", {}, e.status), el("td", {}, fmt(e.exposures)), srm, el("td", {}, e.computed_at));
+    const status = el("td", {}, e.status);
+    if (e.status_reason) status.appendChild(el("div", { class: "status-reason" }, e.status_reason));
+    row.append(el("td", {}, e.name), status, el("td", {}, fmt(e.exposures)), srm, el("td", {}, e.computed_at));
     row.addEventListener("click", () => showExperiment(e.id).then(ready, (err) => noteError(err.message)));
     tbody.appendChild(row);
   }

@@ -6,6 +6,8 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/experiment_results.hpp"
+#include "core/stopping_rules.hpp"
 #include "runtime/log.hpp"
 #include "runtime/wall_clock.hpp"
 
@@ -24,6 +26,43 @@ double seconds_since(clock_type::time_point start) {
 
 void schedule(self_ptr self, std::chrono::milliseconds delay) {
   caf::delayed_anon_send(caf::actor_cast<aggregator_actor>(self), delay, atom::tick::value);
+}
+
+// Each running experiment with rules, read as its results say now; the registry makes
+// the change (and tells the shards), so a rule acts like an operator would.
+void apply_stopping_rules(self_ptr self) {
+  auto& st = self->state;
+  if (!st.cfg.registry)
+    return;
+  try {
+    for (auto& c : st.store->stopping_candidates()) {
+      auto agg = st.store->load_experiment(c.id);
+      if (!agg)
+        continue;
+      auto decision = core::decide_stopping(core::experiment_results(*agg), c.rules);
+      if (decision.action == core::stop_action::none)
+        continue;
+      auto status = decision.action == core::stop_action::stop ? "stopped" : "paused";
+      auto reason = "stopping rule " + decision.rule + ": " + decision.reason;
+      nlohmann::json body{{"status", status}, {"reason", reason}};
+      self->request(st.cfg.registry, std::chrono::seconds{30}, atom::set_status::value, c.name, body.dump())
+        .then(
+          [=](const api_reply& reply) {
+            if (reply.status != 200) {
+              log(log_level::error, "stopping_rule_refused", {{"experiment", c.name}, {"reply", reply.body}});
+              return;
+            }
+            ++self->state.rule_actions;
+            log(log_level::warn, "experiment_stopped_by_rule",
+                {{"experiment", c.name}, {"status", status}, {"rule", decision.rule}, {"reason", reason}});
+          },
+          [=](const caf::error& e) {
+            log(log_level::error, "stopping_rule_failed", {{"experiment", c.name}, {"error", to_string(e)}});
+          });
+    }
+  } catch (const std::exception& e) {
+    log(log_level::error, "stopping_rules_failed", {{"error", e.what()}});
+  }
 }
 
 void run_pass(self_ptr self) {
@@ -48,6 +87,7 @@ void run_pass(self_ptr self) {
           {{"experiments", r.experiments}, {"metric_rows", r.metric_rows},
            {"exposure_rows", r.exposure_rows}, {"events_scanned", r.events_scanned},
            {"unheld_events", r.unheld_events}, {"seconds", st.last_pass_seconds}});
+    apply_stopping_rules(self);
     schedule(self, st.cfg.interval);
   } catch (const std::exception& e) {
     ++st.failures;
@@ -81,6 +121,7 @@ caf::expected<api_reply> recompute(self_ptr self, core::aggregate_window w) {
                            {"events_scanned", r.events_scanned},
                            {"unheld_events", r.unheld_events},
                            {"seconds", seconds}};
+    apply_stopping_rules(self);
     return api_reply{200, body.dump()};
   } catch (const std::exception& e) {
     ++st.failures;
@@ -127,6 +168,8 @@ aggregator(aggregator_actor::stateful_pointer<aggregator_state> self, aggregator
                 static_cast<double>(st.events_scanned)},
                {"expd_aggregate_last_pass_seconds", "gauge", "Duration of the last periodic pass.",
                 "", st.last_pass_seconds},
+               {"expd_aggregate_rule_actions_total", "counter",
+                "Experiments a stopping rule paused or stopped.", "", static_cast<double>(st.rule_actions)},
                {"expd_aggregate_lag_seconds", "gauge",
                 "Age of the newest event (received_at) the aggregates include.", "", lag}}};
     },

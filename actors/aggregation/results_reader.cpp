@@ -66,7 +66,7 @@ caf::expected<api_reply> list(self_ptr self, bool drafts) {
         continue;
       auto agg = self->state.aggregates->load_experiment(e.id);
       if (agg)
-        lines.push_back(core::experiment_overview(*agg, core::to_string(e.status)));
+        lines.push_back(core::experiment_overview(*agg, core::to_string(e.status), e.status_reason));
     }
     return api_reply{200, nlohmann::json{{"experiments", std::move(lines)}}.dump()};
   });

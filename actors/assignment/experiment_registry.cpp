@@ -107,6 +107,9 @@ json describe(const core::experiment& e) {
           {"cuped", e.cuped_pre_period_days ? json{{"pre_period_days", *e.cuped_pre_period_days}}
                                             : json(nullptr)},
           {"metrics", core::experiment_metrics_json(e.metrics)},
+          {"stopping", core::stopping_rules_json(e.stopping)},
+          {"status_reason", e.status_reason},
+          {"status_changed_at", e.status_changed_at.empty() ? json(nullptr) : json(e.status_changed_at)},
           {"created_at", e.created_at}, {"updated_at", e.updated_at}};
 }
 
@@ -337,6 +340,15 @@ caf::expected<api_reply> change_status(self_ptr self, const std::string& name, c
   if (!to)
     return make_error(ec::invalid_field, "status",
                       "unknown status (draft, running, paused, stopped)");
+  std::string reason;
+  if (auto r = doc.find("reason"); r != doc.end()) {
+    if (!r->is_string() || r->get_ref<const std::string&>().size() > 2000)
+      return make_error(ec::invalid_field, "reason", "reason must be a string of at most 2000 bytes");
+    reason = r->get<std::string>();
+  }
+  for (auto& [key, value] : doc.items())
+    if (key != "status" && key != "reason")
+      return make_error(ec::invalid_field, key, "unknown field \"" + key + "\" (status, reason)");
   auto* exp = st.current->find(name);
   if (exp == nullptr || exp->name != name)
     return make_error(ec::experiment_not_found, "name", "no experiment named \"" + name + "\"");
@@ -347,7 +359,7 @@ caf::expected<api_reply> change_status(self_ptr self, const std::string& name, c
                         + std::string{core::to_string(*to)});
   if (from != *to)
     if (auto failed = write_and_publish(self, [&] {
-          st.store->set_status(name, *to);
+          st.store->set_status(name, *to, reason);
           ++st.status_changes;
         }))
       return failed;

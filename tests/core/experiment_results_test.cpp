@@ -6,6 +6,7 @@
 #include "core/cuped.hpp"
 #include "core/experiment_results.hpp"
 #include "core/field_error.hpp"
+#include "tests/core/test_uuid.hpp"
 #include "core/multiple_testing.hpp"
 #include "core/power.hpp"
 #include "core/proportions.hpp"
@@ -16,11 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-uuid id_of(int n) {
-  char text[37];
-  std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d", n);
-  return *uuid::parse(text);
-}
+using expd::test::id_of;
 
 metric_moments metric(const char* name, per_unit_rule rule, std::uint64_t n, double sum,
                       double sum_sq) {
@@ -400,6 +397,8 @@ TEST(experiment_results, overview_line) {
   a.variants[0].exposures = 1300;
   auto line = experiment_overview(a, "running");
   EXPECT_EQ(line["status"], "running");
+  EXPECT_EQ(line["status_reason"], "");
+  EXPECT_EQ(experiment_overview(a, "paused", "stopping rule srm: ...")["status_reason"], "stopping rule srm: ...");
   EXPECT_EQ(line["exposures"], 2300);
   EXPECT_TRUE(line["srm"]["mismatch"].get<bool>());
   EXPECT_EQ(line["variants"].size(), 2u);

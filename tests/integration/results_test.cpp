@@ -37,20 +37,23 @@ std::string field_of(const http_reply& reply) {
 // The spec's experiment, running, with `units` users assigned and events for each,
 // spread over the last two days (so day and hour series have points), aggregated.
 // Returns the experiment id.
+// `accepted(i, variant_name)` says whether unit i accepted its plan (default: two in three).
 std::string seed(const expd_process& node, const scratch_database& db, int units,
-                 bool aggregate = true) {
-  EXPECT_EQ(node.apply(spec_example()).status, 200);
-  EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
+                 bool aggregate = true, const json& experiments = spec_example(),
+                 const std::function<bool(int, const std::string&)>& accepted = {}) {
   EXPECT_EQ(node.request("POST", "/admin/v1/event-types/apply", event_types.dump(), true).status, 200);
+  EXPECT_EQ(node.apply(experiments).status, 200);
+  EXPECT_EQ(node.set_status("planner_policy_exp", "running").status, 200);
   // Started three days ago, so the events of the last two days count.
   db.scalar("UPDATE exp.experiments SET start_at = now() - interval '3 days' RETURNING 1");
   std::string experiment;
-  std::map<std::string, std::string> variant_of;
+  std::map<std::string, std::string> variant_of, name_of;
   for (int i = 0; i < units; ++i) {
     auto unit = "user-" + std::to_string(i);
     auto a = node.assign({{"unit_type", "user"}, {"unit_id", unit}, {"context", json::object()}}).json();
     experiment = a["assignments"][0]["experiment_id"];
     variant_of[unit] = a["assignments"][0]["variant_id"];
+    name_of[unit] = a["assignments"][0]["variant_name"];
   }
   EXPECT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.assignments") == std::to_string(units); }));
   auto now = expd::runtime::now_micros();
@@ -64,7 +67,7 @@ std::string seed(const expd_process& node, const scratch_database& db, int units
                      {"metrics", {{"latency_ms", 200 + (i * 37) % 150}, {"cost_usd", 0.01 * (1 + i % 5)}}}});
     batch.push_back({{"event_type", "plan_accepted"}, {"unit_type", "user"}, {"unit_id", unit},
                      {"experiments", context}, {"timestamp", at},
-                     {"metrics", {{"accepted", i % 3 != 0}}}});
+                     {"metrics", {{"accepted", accepted ? accepted(i, name_of[unit]) : i % 3 != 0}}}});
   }
   auto r = node.request("POST", "/v1/events", json{{"events", batch}}.dump());
   EXPECT_EQ(r.status, 200) << r.body;
@@ -216,6 +219,49 @@ TEST(results, roles_and_directions_reach_the_results) {
   EXPECT_EQ(block["power"], 0.9);
   EXPECT_TRUE(block["days_left"].is_number()) << block.dump();
   EXPECT_EQ(field_of(node.request("GET", "/v1/experiments/" + id + "/results?effect=0")), "effect");
+}
+
+// A goal with overwhelming evidence stops the experiment at the aggregation, and the
+// reason shows in the experiment list and expctl; the rule acts once.
+TEST(results, a_stopping_rule_stops_an_experiment_and_says_why) {
+  scratch_database db;
+  expd_process node{db, {"--aggregate-interval-ms=0"}};
+  auto doc = spec_example();
+  doc["experiments"][0]["metrics"] = {{"goals", {"plan_accepted.accepted"}}};
+  doc["experiments"][0]["stopping"] = {{"goal", "stop"}, {"srm", "pause"}, {"min_units", 20}};
+  auto bad = spec_example();
+  bad["experiments"][0]["stopping"] = {{"goal", "halt"}};
+  auto refused = node.apply(bad);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(field_of(refused), "experiments[0].stopping.goal");
+  // 90% against 60% accepted: past doubt at 400 units for the default mixture
+  // (tau = 10% of the control rate).
+  seed(node, db, 400, true, doc, [](int i, const std::string& variant) {
+    return variant == "leftovers_v2" ? i % 10 != 0 : i % 5 < 3;
+  });
+  EXPECT_TRUE(eventually([&] { return db.scalar("SELECT status FROM exp.experiments") == "stopped"; }))
+    << db.scalar("SELECT status || ' ' || status_reason FROM exp.experiments");
+  auto reason = db.scalar("SELECT status_reason FROM exp.experiments");
+  EXPECT_EQ(reason.rfind("stopping rule goal: goal plan_accepted.accepted: leftovers_v2 is better than control", 0), 0u)
+    << reason;
+  auto listed = node.request("GET", "/admin/v1/experiments", "", true).json();
+  auto& e = listed["experiments"][0];
+  EXPECT_EQ(e["status"], "stopped");
+  EXPECT_EQ(e["status_reason"], reason);
+  EXPECT_TRUE(e["status_changed_at"].is_string());
+  EXPECT_EQ(e["stopping"]["goal"], "stop");
+  auto table = run_expctl(node, "get experiments");
+  EXPECT_NE(table.out.find("REASON"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("stopping rule goal"), std::string::npos) << table.out;
+  auto overview = node.request("GET", "/v1/experiments").json();
+  EXPECT_EQ(overview["experiments"][0]["status_reason"], reason);
+  auto metrics = node.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("expd_aggregate_rule_actions_total"), std::string::npos);
+  // An operator's reason replaces the rule's; an unknown field is refused.
+  auto odd = node.request("POST", "/admin/v1/experiments/planner_policy_exp/status",
+                          R"({"status":"stopped","why":"x"})", true);
+  EXPECT_EQ(odd.status, 400);
+  EXPECT_EQ(field_of(odd), "why");
 }
 
 TEST(results, refuses_bad_ids_and_parameters_naming_the_field) {
