@@ -24,6 +24,27 @@ function fmt(x, digits = 4) {
   return Math.abs(x) >= 1000 ? x.toFixed(0) : Number(x.toPrecision(digits)).toString();
 }
 function pct(x) { return isNumber(x) ? (100 * x).toFixed(2) + "%" : String(x); }
+
+// A variant keeps its colour in every chart: its place among the experiment's variants.
+const variantColours = new Map();
+function colourOf(name) {
+  if (!variantColours.has(name)) variantColours.set(name, palette[variantColours.size % palette.length]);
+  return variantColours.get(name);
+}
+
+// A status the API writes in place of a number, in words a reader can act on.
+function explain(value, m) {
+  if (isNumber(value) || value === undefined || value === null || typeof value === "object") return value;
+  const units = m && isNumber(m.n) ? m.n : null;
+  switch (value) {
+    case "not enough data": return "not enough data yet" + (units === null ? "" : ": " + fmt(units) + (units === 1 ? " unit" : " units"));
+    case "zero variance": return "every value is the same: no interval";
+    case "control mean is zero": return "control mean is 0: no relative change";
+    case "not aggregated yet": return "not aggregated yet: the next pass computes it";
+    case "invalid input": return "inconsistent aggregates (see the node log)";
+    default: return value;
+  }
+}
 function el(tag, attrs = {}, text) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -56,10 +77,11 @@ function clearCharts(keep) {
 // Interval chart: a floating bar from the CI's lower to upper bound per variant, and
 // the mean as a point.
 function intervalChart(container, title, variants, metricOf) {
-  const labels = [], ranges = [], means = [];
+  const labels = [], ranges = [], means = [], colours = [];
   for (const v of variants) {
     const m = metricOf(v);
     if (!m) continue;
+    colours.push(colourOf(v.variant_name));
     labels.push(v.variant_name + (v.is_control ? " (control)" : ""));
     ranges.push(m.mean_ci && isNumber(m.mean_ci.lower) ? [m.mean_ci.lower, m.mean_ci.upper] : null);
     means.push(isNumber(m.mean) ? m.mean : null);
@@ -69,8 +91,8 @@ function intervalChart(container, title, variants, metricOf) {
     data: {
       labels,
       datasets: [
-        { type: "bar", label: "confidence interval", data: ranges, backgroundColor: "#3366cc55",
-          borderColor: "#3366cc", borderWidth: 1, barPercentage: 0.4 },
+        { type: "bar", label: "confidence interval", data: ranges, backgroundColor: colours.map((c) => c + "55"),
+          borderColor: colours, borderWidth: 1, barPercentage: 0.4 },
         { type: "line", label: "mean", data: means, showLine: false, pointRadius: 6,
           pointStyle: "rectRot", backgroundColor: "#1d2330", borderColor: "#1d2330" },
       ],
@@ -79,13 +101,30 @@ function intervalChart(container, title, variants, metricOf) {
   });
 }
 
-// Relative lift against control with its interval, one bar per treatment.
-function liftChart(container, title, variants, metricOf) {
-  const labels = [], ranges = [], lifts = [];
+// The percent-change axis every lift chart shares, so that lifts compare at a glance:
+// the widest interval of any metric, and 0 always on it.
+function sharedLiftAxis(results) {
+  let lo = 0, hi = 0;
+  for (const v of results.variants)
+    for (const m of v.metrics) {
+      const ci = m.vs_control && m.vs_control.relative_ci;
+      if (ci && isNumber(ci.lower)) { lo = Math.min(lo, 100 * ci.lower); hi = Math.max(hi, 100 * ci.upper); }
+    }
+  const pad = Math.max(1, 0.05 * (hi - lo));
+  return { min: Math.floor(lo - pad), max: Math.ceil(hi + pad) };
+}
+
+// Relative lift against control with its interval, one bar per treatment, green when
+// better by the metric's direction and red when worse, on the shared axis with its
+// zero line.
+function liftChart(container, title, variants, metricOf, axis) {
+  const labels = [], ranges = [], lifts = [], colours = [];
   for (const v of variants) {
     const m = metricOf(v);
     if (!m || !m.vs_control) continue;
     const c = m.vs_control;
+    const verdict = verdictOf(c).cls;
+    colours.push(verdict === "verdict-better" ? "#1b7f3b" : verdict === "verdict-worse" ? "#b00020" : "#888888");
     labels.push(v.variant_name);
     ranges.push(c.relative_ci && isNumber(c.relative_ci.lower) ? [100 * c.relative_ci.lower, 100 * c.relative_ci.upper] : null);
     lifts.push(isNumber(c.relative_lift) ? 100 * c.relative_lift : null);
@@ -96,13 +135,16 @@ function liftChart(container, title, variants, metricOf) {
     data: {
       labels,
       datasets: [
-        { type: "bar", label: "relative lift CI (%)", data: ranges, backgroundColor: "#10961855",
-          borderColor: "#109618", borderWidth: 1, barPercentage: 0.4 },
+        { type: "bar", label: "relative lift CI (%)", data: ranges, backgroundColor: colours.map((c) => c + "55"),
+          borderColor: colours, borderWidth: 1, barPercentage: 0.4 },
         { type: "line", label: "relative lift (%)", data: lifts, showLine: false, pointRadius: 6,
           backgroundColor: "#1d2330" },
       ],
     },
-    options: { indexAxis: "y", plugins: { title: { display: true, text: title } } },
+    options: { indexAxis: "y", plugins: { title: { display: true, text: title } },
+      scales: { x: { min: axis.min, max: axis.max,
+        grid: { color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? "#1d2330" : "#e5e5e5"),
+                lineWidth: (ctx) => (ctx.tick && ctx.tick.value === 0 ? 2 : 1) } } } },
   });
 }
 
@@ -128,8 +170,8 @@ function metricTable(results, key) {
     const row = el("tr");
     row.append(
       el("td", {}, v.variant_name + (v.is_control ? " (control)" : "")), el("td", {}, fmt(m.n)),
-      el("td", {}, fmt(m.mean)), el("td", {}, ci),
-      el("td", {}, v.is_control ? "" : fmt(c.absolute_lift)), el("td", {}, v.is_control ? "" : pct(c.relative_lift)),
+      el("td", {}, fmt(explain(m.mean, m))), el("td", {}, explain(ci, m)),
+      el("td", {}, v.is_control ? "" : fmt(explain(c.absolute_lift, m))), el("td", {}, v.is_control ? "" : pct(explain(c.relative_lift, m))),
       el("td", {}, v.is_control ? "" : fmt(c.p_value, 3)),
       el("td", c.significant ? { class: "significant" } : {}, v.is_control ? "" : fmt(c.adjusted_p_value, 3)),
       el("td", {}, v.is_control ? "" : fmt(c.always_valid_p_value, 3)),
@@ -152,10 +194,12 @@ function renderResults(results) {
   document.getElementById("experiment-name").textContent =
     results.experiment.name + " — computed " + results.computed_at;
   const banner = document.getElementById("srm-banner");
-  banner.className = results.srm && results.srm.mismatch ? "srm-bad" : "srm-ok";
+  // Green only for a pass: a mismatch, too little data or broken inputs are all red.
+  banner.className = results.srm && results.srm.status === "ok" && !results.srm.mismatch ? "srm-ok" : "srm-bad";
   banner.textContent = !results.srm ? "" : results.srm.mismatch
     ? "SAMPLE RATIO MISMATCH (p = " + fmt(results.srm.p_value, 3) + "): assignment or logging is broken; do not trust these results."
-    : "Sample ratio: " + (results.srm.status === "ok" ? "as allocated (p = " + fmt(results.srm.p_value, 3) + ")" : results.srm.status);
+    : "Sample ratio: " + (results.srm.status === "ok" ? "as allocated (p = " + fmt(results.srm.p_value, 3) + ")"
+                                                       : "not checked: " + explain(results.srm.status));
   if (results.srm && results.srm.variants)
     banner.textContent += " — observed / expected: " + results.srm.variants.map((v) =>
       v.variant_name + " " + fmt(v.exposures) + " / " + (v.checked ? fmt(Math.round(v.expected)) : "not checked (allocation 0)")).join(", ");
@@ -167,6 +211,7 @@ function renderResults(results) {
   latencyCost.replaceChildren();
   if (results.metrics.length === 0)
     comparison.appendChild(el("p", { class: "empty" }, "No metrics yet (" + results.status + ")."));
+  const axis = sharedLiftAxis(results);
   const roleTitles = { goal: "Goal metrics", secondary: "Secondary metrics", guardrail: "Guardrails", exploratory: "Other metrics (not named in the experiment)" };
   let role = null;
   for (const key of results.metrics) {
@@ -179,7 +224,7 @@ function renderResults(results) {
     const title = key.event_type + "." + key.metric_name + " (" + key.rule + ", " + key.better + " is better" + margin + ", " + key.test + ")";
     box.appendChild(el("h4", {}, title));
     intervalChart(box, "mean per unit with " + 100 * results.confidence + "% CI", results.variants, metricOf(key));
-    liftChart(box, "relative lift vs control", results.variants, metricOf(key));
+    liftChart(box, "relative lift vs control (%)", results.variants, metricOf(key), axis);
     box.appendChild(metricTable(results, key));
     comparison.appendChild(box);
     if (key.metric_name === "latency_ms" || key.metric_name === "cost_usd") {
@@ -209,9 +254,9 @@ function renderSeries(series) {
     box.appendChild(el("h4", {}, key + " per " + series.granularity));
     const labels = [...new Set(lines.flatMap((l) => l.points.map((p) => p.t)))].sort();
     const datasets = [];
-    lines.forEach((line, i) => {
+    lines.forEach((line) => {
       const at = new Map(line.points.map((p) => [p.t, p]));
-      const color = palette[i % palette.length];
+      const color = colourOf(line.variant_name);
       datasets.push({ label: line.variant_name + " mean", data: labels.map((t) => (at.has(t) && isNumber(at.get(t).mean) ? at.get(t).mean : null)),
         borderColor: color, backgroundColor: color, spanGaps: true });
       datasets.push({ label: line.variant_name + " CI", data: labels.map((t) => (at.has(t) && at.get(t).mean_ci && isNumber(at.get(t).mean_ci.upper) ? at.get(t).mean_ci.upper : null)),
@@ -353,7 +398,7 @@ async function main() {
     type: "bar",
     data: {
       labels: withVariants.map((e) => e.name),
-      datasets: names.map((n, i) => ({ label: n, backgroundColor: palette[i % palette.length],
+      datasets: names.map((n) => ({ label: n, backgroundColor: colourOf(n),
         data: withVariants.map((e) => { const v = e.variants.find((x) => x.variant_name === n); return v ? v.exposures : 0; }) })),
     },
     options: { animation: false, maintainAspectRatio: false, indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } },

@@ -367,6 +367,7 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
                     "lower is better, margin 10.00%", "observed / expected", ">chance to be better<", ">verdict<"})
     EXPECT_NE(dom.out.find(text), std::string::npos) << text;
   EXPECT_LT(dom.out.find(">Goal metrics<"), dom.out.find(">Guardrails<"));
+  EXPECT_NE(dom.out.find("class=\"srm-ok\""), std::string::npos);
   // Console errors reach Chromium's log as CONSOLE lines.
   std::istringstream lines{log};
   for (std::string line; std::getline(lines, line);)
