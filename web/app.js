@@ -178,10 +178,24 @@ function metricTable(results, key) {
       el("td", {}, v.is_control ? "" : pct(c.chance_to_beat)));
     const verdict = verdictOf(c);
     row.appendChild(el("td", verdict.cls ? { class: verdict.cls } : {}, v.is_control ? "" : verdict.text));
+    // The CUPED-adjusted comparison, when the experiment has a pre-period: a row of its own.
+    let adjusted = null;
+    if (c.cuped && c.cuped.status === "ok") {
+      const a = c.cuped, av = verdictOf(a);
+      adjusted = el("tr", { class: "cuped-row" });
+      adjusted.append(
+        el("td", {}, "  CUPED (variance " + pct(-a.variance_reduction) + ")"), el("td", {}, ""), el("td", {}, ""), el("td", {}, ""),
+        el("td", {}, fmt(explain(a.absolute_lift, m))), el("td", {}, pct(explain(a.relative_lift, m))),
+        el("td", {}, fmt(a.p_value, 3)),
+        el("td", a.significant ? { class: "significant" } : {}, fmt(a.adjusted_p_value, 3)),
+        el("td", {}, fmt(a.always_valid_p_value, 3)), el("td", {}, pct(a.chance_to_beat)),
+        el("td", av.cls ? { class: av.cls } : {}, av.text), el("td", {}, ""), el("td", {}, ""));
+    }
     const power = c.power || {};
     const days = isNumber(power.days_left) ? fmt(power.days_left, 1) + " d to detect " + pct(power.target_effect) : power.days_left;
     row.append(el("td", {}, v.is_control ? "" : pct(power.mde_relative)), el("td", {}, v.is_control ? "" : days));
     t.appendChild(row);
+    if (adjusted) t.appendChild(adjusted);
   }
   return t;
 }

@@ -344,7 +344,21 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
   auto roles = spec_example();
   roles["experiments"][0]["metrics"] = json::parse(R"({"goals":["plan_accepted.accepted"],
     "guardrails":[{"metric":"plan_generated.latency_ms","margin":0.1}]})");
+  roles["experiments"][0]["cuped"] = {{"pre_period_days", 2}};
   ASSERT_EQ(node.apply(roles).status, 200);
+  // A pre-period for CUPED: each unit's latency and cost the day before the start,
+  // correlated with the values after it but not a copy of them.
+  auto now = expd::runtime::now_micros();
+  json before = json::array();
+  for (int i = 0; i < 120; ++i)
+    before.push_back({{"event_type", "plan_generated"}, {"unit_type", "user"}, {"unit_id", "user-" + std::to_string(i)},
+                      {"timestamp", expd::core::format_rfc3339(now - 4 * 86400LL * 1000000)},
+                      {"metrics", {{"latency_ms", 180 + (i * 37) % 150 / 2 + (i * 53) % 70}, {"cost_usd", 0.01 * (1 + i % 3)}}}});
+  ASSERT_EQ(node.request("POST", "/v1/events", json{{"events", before}}.dump()).status, 200);
+  ASSERT_TRUE(eventually([&] { return db.scalar("SELECT count(*) FROM exp.events") == "360"; }));
+  json window = {{"from", expd::core::format_rfc3339(now - 5 * 86400LL * 1000000)},
+                 {"to", expd::core::format_rfc3339(now + 3600LL * 1000000)}};
+  ASSERT_EQ(node.request("POST", "/admin/v1/aggregate", window.dump(), true).status, 200);
   auto url = "http://127.0.0.1:" + std::to_string(node.port()) + "/dashboard";
   headless_page page;
   std::string log;
@@ -368,6 +382,7 @@ TEST(results, dashboard_draws_its_charts_in_headless_chromium) {
     EXPECT_NE(dom.out.find(text), std::string::npos) << text;
   EXPECT_LT(dom.out.find(">Goal metrics<"), dom.out.find(">Guardrails<"));
   EXPECT_NE(dom.out.find("class=\"srm-ok\""), std::string::npos);
+  EXPECT_NE(dom.out.find("CUPED (variance -"), std::string::npos) << "no CUPED row";
   // Console errors reach Chromium's log as CONSOLE lines.
   std::istringstream lines{log};
   for (std::string line; std::getline(lines, line);)
