@@ -166,14 +166,16 @@ TEST_F(bad_input, replies_past_a_full_socket_arrive_whole_and_in_order) {
   std::string assign = "POST /v1/assign HTTP/1.1\r\nHost: x\r\nContent-Length: "
                        + std::to_string(one.size()) + "\r\n\r\n" + one;
   std::string stream;
-  constexpr int rounds = 600; // 8 MB of replies: more than the socket buffers take (4 MB
-                              // at most), less than the gateway holds for a client
+  // About 9 MB of replies, whatever app.js weighs: more than the socket buffers take
+  // (4 MB at most), less than that plus what the gateway holds unsent for a client
+  // (gateway_config::max_unsent_bytes, 8 MiB).
+  const int rounds = static_cast<int>(9'000'000 / (file.body.size() + 400));
   for (int i = 0; i < rounds; ++i)
     stream += "GET /dashboard/app.js HTTP/1.1\r\nHost: x\r\n\r\n" + assign;
   stream += "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   auto replies = parse_replies(
     raw_exchange(node_->port(), stream, std::chrono::seconds{20}, std::chrono::seconds{1}));
-  ASSERT_EQ(replies.size(), 2u * rounds + 1);
+  ASSERT_EQ(replies.size(), 2u * static_cast<unsigned>(rounds) + 1);
   auto first = replies[1].body;
   EXPECT_EQ(replies[1].status, 200);
   for (int i = 0; i < rounds; ++i) {
