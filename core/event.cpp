@@ -242,9 +242,7 @@ void append_json_member(std::string& out, const char* key, const std::string& te
 } // namespace
 
 const event_type* event_catalog::find_type(std::string_view name) const noexcept {
-  auto it = std::lower_bound(types.begin(), types.end(), name,
-                             [](const event_type& t, std::string_view n) { return t.name < n; });
-  return it != types.end() && it->name == name ? &*it : nullptr;
+  return find_event_type(types, name);
 }
 
 valid_event validate_event(const json& event, const event_catalog& catalog,

@@ -139,6 +139,12 @@ const metric_spec* event_type::find_metric(std::string_view name) const noexcept
   return it != metrics.end() && it->name == name ? &*it : nullptr;
 }
 
+const event_type* find_event_type(const std::vector<event_type>& types, std::string_view name) noexcept {
+  auto it = std::lower_bound(types.begin(), types.end(), name,
+                             [](const event_type& t, std::string_view n) { return t.name < n; });
+  return it != types.end() && it->name == name ? &*it : nullptr;
+}
+
 std::vector<event_type> parse_event_type_document(const json& doc,
                                                   const event_type_document_limits& limits) {
   auto types = parse_named_list(doc, "event_types", limits.max_event_types, "event type",

@@ -57,6 +57,10 @@ struct event_type {
   const metric_spec* find_metric(std::string_view name) const noexcept;
 };
 
+/// The type named `name` among `types` (sorted by name, as parse_event_type_document
+/// leaves them), or nullptr.
+const event_type* find_event_type(const std::vector<event_type>& types, std::string_view name) noexcept;
+
 /// Limits of one event types document; past them it is refused.
 struct event_type_document_limits {
   std::size_t max_event_types = 1000;

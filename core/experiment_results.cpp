@@ -117,24 +117,21 @@ std::size_t pick_control(const experiment_aggregates& a, const results_options& 
 json srm_json(const experiment_aggregates& a, double threshold) {
   std::vector<double> units;
   std::vector<double> allocations;
-  double checked_units = 0, checked_allocation = 0;
   for (auto& v : a.variants) {
     units.push_back(static_cast<double>(v.exposures));
     allocations.push_back(v.allocation);
-    if (v.allocation > 0) {
-      checked_units += static_cast<double>(v.exposures);
-      checked_allocation += v.allocation;
-    }
-  }
-  json observed = json::array();
-  for (auto& v : a.variants) {
-    json line{{"variant_name", v.variant_name}, {"exposures", v.exposures},
-              {"allocation", v.allocation}, {"checked", v.allocation > 0}};
-    if (v.allocation > 0)
-      line["expected"] = checked_units * v.allocation / checked_allocation;
-    observed.push_back(std::move(line));
   }
   auto check = check_sample_ratio(units, allocations, threshold);
+  json observed = json::array();
+  for (std::size_t i = 0; i < a.variants.size(); ++i) {
+    auto& v = a.variants[i];
+    bool checked = i < check.checked.size() && check.checked[i];
+    json line{{"variant_name", v.variant_name}, {"exposures", v.exposures},
+              {"allocation", v.allocation}, {"checked", checked}};
+    if (checked)
+      line["expected"] = check.expected[i];
+    observed.push_back(std::move(line));
+  }
   return {{"status", to_string(check.status)},
           {"mismatch", check.mismatch},
           {"p_value", value_or_status(check.p_value, check.status)},
@@ -167,6 +164,12 @@ double tau_sq_for(const moments& treatment, const moments& control, const result
   if (c.variance && *c.variance > 0)
     return *c.variance;
   return summarize(treatment, o.confidence).variance.value_or(0);
+}
+
+// The mSPRT p-value at `tau_sq`; zero variance when tau_sq_for found no variance to
+// take it from.
+probability always_valid(const moments& t, const moments& c, double tau_sq) {
+  return tau_sq > 0 ? msprt_p_value(t, c, tau_sq) : probability{statistic_status::zero_variance, std::nullopt};
 }
 
 // A comparison's p-value, where its adjusted value goes, and its family.
@@ -264,8 +267,7 @@ json compare(const metric_key& key, const moments& t, const moments& c,
     out["non_inferiority"] = non_inferiority(key, welch.relative_ci, welch.relative_status);
   }
   auto tau_sq = tau_sq_for(t, c, o);
-  auto avp = tau_sq > 0 ? msprt_p_value(t, c, tau_sq) : probability{statistic_status::zero_variance, std::nullopt};
-  out["always_valid_p_value"] = probability_json(avp);
+  out["always_valid_p_value"] = probability_json(always_valid(t, c, tau_sq));
   out["msprt_tau_sq"] = tau_sq;
   if (out["p_value"].is_number() && !out["always_valid_p_value"].is_number())
     out["peeking_warning"] = peeking_text;
@@ -295,8 +297,7 @@ json cuped_json(const metric_key& key, const std::vector<cuped_arm>& arms, std::
   out["relative_lift"] = value_or_status(w.relative_lift, w.relative_status);
   out["relative_ci"] = interval_or_status(w.relative_ci, w.relative_status);
   out["chance_to_beat"] = probability_json(lower ? chance_to_beat(ac, at) : chance_to_beat(at, ac));
-  auto avp = tau_sq > 0 ? msprt_p_value(at, ac, tau_sq) : probability{statistic_status::zero_variance, std::nullopt};
-  out["always_valid_p_value"] = probability_json(avp);
+  out["always_valid_p_value"] = probability_json(always_valid(at, ac, tau_sq));
   if (key.role == metric_role::guardrail)
     out["non_inferiority"] = non_inferiority(key, w.relative_ci, w.relative_status);
   return out;
@@ -310,6 +311,14 @@ std::string verdict(const json& cmp, metric_direction better) {
   auto lift = cmp["absolute_lift"].get<double>();
   bool good = better == metric_direction::lower ? lift < 0 : lift > 0;
   return good ? "better" : "worse";
+}
+
+// One comparison's reading after the correction: its adjusted p-value, whether that is
+// significant, and the verdict.
+void write_adjusted(json& cmp, double adjusted, metric_direction better, const results_options& o) {
+  cmp["adjusted_p_value"] = adjusted;
+  cmp["significant"] = adjusted < 1 - o.confidence;
+  cmp["verdict"] = verdict(cmp, better);
 }
 
 // Holm or BH within one role's family; the comparisons without a p-value say why not.
@@ -333,9 +342,7 @@ std::size_t adjust(std::vector<tested>& all, metric_role family, const results_o
       cmp["verdict"] = "inconclusive";
       continue;
     }
-    cmp["adjusted_p_value"] = adjusted.values[i];
-    cmp["significant"] = adjusted.values[i] < 1 - o.confidence;
-    cmp["verdict"] = verdict(cmp, members[i]->better);
+    write_adjusted(cmp, adjusted.values[i], members[i]->better, o);
   }
   // The CUPED comparisons as one more reading of the same family: each member's CUPED
   // p-value where it has one, its own p-value where not, adjusted together.
@@ -354,9 +361,7 @@ std::size_t adjust(std::vector<tested>& all, metric_role family, const results_o
   for (std::size_t i = 0; i < members.size(); ++i) {
     if (cuped[i] == nullptr || cuped_adjusted.status != statistic_status::ok)
       continue;
-    (*cuped[i])["adjusted_p_value"] = cuped_adjusted.values[i];
-    (*cuped[i])["significant"] = cuped_adjusted.values[i] < 1 - o.confidence;
-    (*cuped[i])["verdict"] = verdict(*cuped[i], members[i]->better);
+    write_adjusted(*cuped[i], cuped_adjusted.values[i], members[i]->better, o);
   }
   return members.size();
 }

@@ -28,6 +28,10 @@ srm_check check_sample_ratio(const std::vector<double>& units,
     total += units[i];
     allocated += allocations[i];
   }
+  out.expected.resize(k);
+  for (std::size_t i = 0; i < k; ++i)
+    if (out.checked[i])
+      out.expected[i] = total * (allocations[i] / allocated);
   if (checked < 2 || total == 0) {
     out.status = statistic_status::not_enough_data;
     return out;
@@ -36,9 +40,8 @@ srm_check check_sample_ratio(const std::vector<double>& units,
   for (std::size_t i = 0; i < k; ++i) {
     if (!out.checked[i])
       continue;
-    auto expected = total * (allocations[i] / allocated);
-    auto deviation = units[i] - expected;
-    chi_square += deviation * deviation / expected;
+    auto deviation = units[i] - out.expected[i];
+    chi_square += deviation * deviation / out.expected[i];
   }
   out.status = statistic_status::ok;
   out.chi_square = chi_square;

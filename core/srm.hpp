@@ -18,9 +18,11 @@ struct srm_check {
   /// crashes before logging, a redirect, a bot filter on one arm): every other result
   /// of the experiment is suspect until it is explained.
   bool mismatch = false;
-  /// Per variant, whether it took part (its allocation is positive); one per variant
-  /// unless the status is invalid_input, then empty.
+  /// Per variant, whether it took part (its allocation is positive), and the units it
+  /// should have had: its share of the checked variants' units (0 when left out). One
+  /// per variant unless the status is invalid_input, then empty.
   std::vector<bool> checked;
+  std::vector<double> expected;
 };
 
 /// Pearson's chi-square goodness of fit of the units exposed per variant against the

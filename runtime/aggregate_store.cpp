@@ -172,18 +172,20 @@ public:
   std::array<std::string, 17> columns;
 };
 
-// Every declared event type, defaults resolved by core.
-std::vector<core::event_type> load_event_types(pqxx::transaction_base& tx) {
+// Every declared metric, defaults resolved by core.
+core::metric_catalog load_catalog(pqxx::work& tx) {
   nlohmann::json doc = {{"event_types", nlohmann::json::array()}};
   for (auto row : tx.exec("SELECT name, metrics::text FROM exp.event_types"))
     doc["event_types"].push_back({{"name", row[0].as<std::string>()},
                                   {"metrics", nlohmann::json::parse(row[1].as<std::string>())}});
-  return core::parse_event_type_document(doc);
+  return core::metric_catalog{core::parse_event_type_document(doc)};
 }
 
-core::metric_catalog load_catalog(pqxx::work& tx) {
-  return core::metric_catalog{load_event_types(tx)};
-}
+// The metrics declared `better: lower`, read from their stored specs (core::metrics_to_json
+// stores `better` only then) without parsing every event type on each results request.
+constexpr const char* lower_is_better_sql = R"(
+SELECT t.name, m.key FROM exp.event_types t, jsonb_each(t.metrics) AS m(key, spec)
+WHERE m.spec->>'better' = 'lower')";
 
 // Upserts `rows` (of `variants` and `catalog`'s metrics) in statements of at most
 // 10,000 rows; returns the rows written.
@@ -469,10 +471,8 @@ aggregate_store::load_experiment(const core::uuid& experiment) {
       out.started_at = head[0][3].as<core::unix_micros>();
     if (!head[0][2].is_null())
       out.roles = core::parse_experiment_metrics(nlohmann::json::parse(head[0][2].as<std::string>()), "metrics");
-    for (auto& type : load_event_types(tx))
-      for (auto& m : type.metrics)
-        if (m.better == core::metric_direction::lower)
-          out.lower_is_better.push_back({type.name, m.name});
+    for (auto row : tx.exec(lower_is_better_sql))
+      out.lower_is_better.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
     std::map<std::string, std::size_t> index;
     auto note_time = [&](const pqxx::field& f) {
       if (f.is_null())

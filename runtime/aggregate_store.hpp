@@ -38,10 +38,6 @@ struct aggregate_pass_result {
   bool skipped = false; ///< another node's pass was running: this one did nothing
 };
 
-/// exp.metric_aggregates and exp.exposure_aggregates: the recompute (events streamed by
-/// metric_scan into core::metric_rollup, rows written in one transaction a pass) and
-/// the loaders results and trend charts read.
-/// Blocking: detached actors only.
 /// A running experiment with stopping rules, for the aggregator to apply them.
 struct stopping_candidate {
   core::uuid id;
@@ -49,6 +45,10 @@ struct stopping_candidate {
   core::stopping_rules rules;
 };
 
+/// exp.metric_aggregates and exp.exposure_aggregates: the recompute (events streamed by
+/// metric_scan into core::metric_rollup, rows written in one transaction a pass) and
+/// the loaders results and trend charts read.
+/// Blocking: detached actors only.
 class aggregate_store {
 public:
   explicit aggregate_store(std::string pg_url, aggregate_store_config cfg = {});

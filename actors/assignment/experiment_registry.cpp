@@ -12,6 +12,7 @@
 #include "core/event.hpp"
 #include "core/experiment_document.hpp"
 #include "core/field_error.hpp"
+#include "core/json_fields.hpp"
 #include "core/saved_group.hpp"
 #include "core/variant_execution.hpp"
 #include "runtime/log.hpp"
@@ -246,6 +247,8 @@ caf::error resolve_policy_versions(self_ptr self, std::vector<core::experiment_s
 // A goal or guardrail that names no declared metric would never get a result: a typo
 // is refused at apply rather than found missing in the results.
 caf::error check_metric_roles(self_ptr self, const std::vector<core::experiment_spec>& specs) {
+  // The block's lists, indexed by metric_role (goal, secondary, guardrail: the roles
+  // a block names), to give each metric the path it was written at.
   static constexpr const char* lists[] = {"goals", "secondary", "guardrails"};
   for (std::size_t i = 0; i < specs.size(); ++i) {
     std::size_t index[3] = {0, 0, 0};
@@ -253,10 +256,8 @@ caf::error check_metric_roles(self_ptr self, const std::vector<core::experiment_
       auto list = static_cast<std::size_t>(m.role);
       auto path = "experiments[" + std::to_string(i) + "].metrics." + lists[list] + "["
                   + std::to_string(index[list]++) + "]";
-      auto& types = self->state.event_types;
-      auto type = std::find_if(types.begin(), types.end(),
-                               [&](const core::event_type& t) { return t.name == m.metric.event_type; });
-      if (type == types.end())
+      auto* type = core::find_event_type(self->state.event_types, m.metric.event_type);
+      if (type == nullptr)
         return make_error(ec::invalid_experiment, path,
                           "no event type " + m.metric.event_type + " is declared (GET /v1/event-types)");
       if (type->find_metric(m.metric.metric_name) == nullptr)
@@ -346,9 +347,11 @@ caf::expected<api_reply> change_status(self_ptr self, const std::string& name, c
       return make_error(ec::invalid_field, "reason", "reason must be a string of at most 2000 bytes");
     reason = r->get<std::string>();
   }
-  for (auto& [key, value] : doc.items())
-    if (key != "status" && key != "reason")
-      return make_error(ec::invalid_field, key, "unknown field \"" + key + "\" (status, reason)");
+  try {
+    core::require_known_fields(doc, "", {"status", "reason"});
+  } catch (const core::field_error& e) {
+    return make_error(ec::invalid_field, e.field(), e.what());
+  }
   auto* exp = st.current->find(name);
   if (exp == nullptr || exp->name != name)
     return make_error(ec::experiment_not_found, "name", "no experiment named \"" + name + "\"");

@@ -521,8 +521,23 @@ TEST_F(statistics_reference, sample_ratio_agrees_with_scipy_chisquare) {
     EXPECT_EQ(check.mismatch, c.mismatch) << c.name;
     EXPECT_EQ(check.mismatch, answers[i][1] < 0.001) << c.name;
     ASSERT_EQ(check.checked.size(), c.units.size()) << c.name;
-    for (std::size_t k = 0; k < c.units.size(); ++k)
+    ASSERT_EQ(check.expected.size(), c.units.size()) << c.name;
+    double units = 0, expected = 0, allocated = 0;
+    for (std::size_t k = 0; k < c.units.size(); ++k) {
       EXPECT_EQ(check.checked[k], c.allocations[k] > 0) << c.name << " variant " << k;
+      if (!check.checked[k]) {
+        EXPECT_EQ(check.expected[k], 0.0) << c.name << " variant " << k;
+        continue;
+      }
+      units += c.units[k];
+      expected += check.expected[k];
+      allocated += c.allocations[k];
+    }
+    // The checked variants' units, split by their allocations.
+    EXPECT_NEAR(expected, units, 1e-9 * units) << c.name;
+    for (std::size_t k = 0; k < c.units.size(); ++k)
+      if (check.checked[k])
+        EXPECT_NEAR(check.expected[k], units * c.allocations[k] / allocated, 1e-9 * units) << c.name;
   }
   auto lenient = check_sample_ratio({5000, 5400}, {0.5, 0.5}, 1e-6);
   EXPECT_FALSE(lenient.mismatch);
@@ -539,6 +554,7 @@ TEST(statistics, sample_ratio_refuses_what_it_cannot_check) {
   EXPECT_EQ(one_left.status, st::not_enough_data);
   EXPECT_FALSE(one_left.p_value || one_left.chi_square || one_left.mismatch);
   EXPECT_EQ(one_left.checked, (std::vector<bool>{true, false}));
+  EXPECT_EQ(one_left.expected, (std::vector<double>{10, 0})); // the checked units, not all
   EXPECT_EQ(check_sample_ratio({10, 10, 5}, {0, 0, 0}).status, st::not_enough_data);
   // Units only at a variant left out: none in the check.
   EXPECT_EQ(check_sample_ratio({0, 0, 50}, {0.5, 0.5, 0}).status, st::not_enough_data);
