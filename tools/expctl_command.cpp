@@ -2,6 +2,7 @@
 
 #include "tools/expctl_command.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -163,5 +164,18 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 void print_json(const json& answer) {
   std::cout << dump(answer, 2) << '\n';
 }
+
+std::string query_of(const command_line& line, std::initializer_list<const char*> names) {
+  std::string query;
+  for (const char* name : names) {
+    if (std::optional<std::string> v = line.value(name)) {
+      std::string key = name;
+      std::replace(key.begin(), key.end(), '-', '_');
+      query += (query.empty() ? "?" : "&") + key + "=" + escape_segment(*v);
+    }
+  }
+  return query;
+}
+
 
 } // namespace expd::tools::expctl

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,11 @@ std::string text(const nlohmann::json& object, const char* key);
 const nlohmann::json& list(const nlohmann::json& answer, const char* key);
 void print_table(const std::vector<std::vector<std::string>>& rows);
 void print_json(const nlohmann::json& answer);
+/// "?a_b=v&..." from the options among `names` that were given ("a-b" becomes "a_b").
+std::string query_of(const command_line& line, std::initializer_list<const char*> names);
+
+/// expctl results NAME|ID [...] (tools/results_command.cpp).
+int results_command(const settings& s, const command_line& line);
 
 /// expctl load (tools/load_command.cpp).
 int load_command(const settings& s, const command_line& line);
